@@ -1,0 +1,3 @@
+"""pykeepalived: a keepalived-compatible VRRP and load-balancing daemon."""
+
+__version__ = "0.1.0"
