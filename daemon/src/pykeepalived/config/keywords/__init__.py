@@ -1,0 +1,29 @@
+"""Keyword tables, one module per area; TOP is the file's top level."""
+
+from __future__ import annotations
+
+from ..grammar import BlockSpec
+from ..known import BLOCKS
+from . import checkers, global_defs, lvs, vrrp
+from .common import kw
+
+TOP = BlockSpec("the top level").add(
+    kw("global_defs", global_defs.build_global_defs, (0, 0), block=global_defs.GLOBAL_DEFS),
+    kw("vrrp_script", vrrp.build_vrrp_script, (1, 1), field="vrrp_scripts",
+       block=vrrp.VRRP_SCRIPT, repeat=True),
+    kw("track_file", vrrp.build_track_file, (1, 1), field="track_files",
+       block=vrrp.TRACK_FILE, repeat=True),
+    kw("vrrp_sync_group", vrrp.build_sync_group, (1, 1), field="vrrp_sync_groups",
+       block=vrrp.VRRP_SYNC_GROUP, repeat=True),
+    kw("vrrp_instance", vrrp.build_vrrp_instance, (1, 1), field="vrrp_instances",
+       block=vrrp.VRRP_INSTANCE, repeat=True),
+    kw("virtual_server_group", lvs.build_vsg, (1, 1), field="virtual_server_groups",
+       block=lvs.VSG_ITEM, repeat=True),
+    kw("virtual_server", lvs.build_virtual_server, (1, 2), field="virtual_servers",
+       block=lvs.VIRTUAL_SERVER, repeat=True),
+)
+
+for _spec in (TOP, global_defs.GLOBAL_DEFS, vrrp.VRRP_SCRIPT, vrrp.TRACK_FILE, vrrp.VRRP_INSTANCE,
+              vrrp.AUTHENTICATION, vrrp.VRRP_SYNC_GROUP, lvs.VIRTUAL_SERVER, lvs.REAL_SERVER,
+              checkers.URL, *checkers.SPECS.values()):
+    BLOCKS[_spec.name] = _spec

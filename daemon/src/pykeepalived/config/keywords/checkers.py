@@ -1,0 +1,137 @@
+"""Health checker blocks inside real_server (keepalived.conf(5), "CHECKER_TYPE").
+
+One BlockSpec per checker: the common connection/timing options plus each
+checker's own keywords.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..build import collect, require
+from ..errors import ConfigError, Diagnostics
+from ..grammar import BlockSpec, Statement
+from ..model_lvs import (CheckerCommon, DnsCheck, HttpCheck, MiscCheck, PingCheck, SmtpCheck,
+                         TcpCheck, Url)
+from .common import (POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, number,
+                     port, script, text, user)
+
+TIMER = in_range(0, 86400)
+
+
+def _port(stmt: Statement, _d: Diagnostics) -> int:
+    return port(arg(stmt))
+
+
+TIMING_KEYWORDS = [
+    kw("connect_timeout", number, check=in_range(0.001, 86400)),
+    kw("retry", integer, check=POSITIVE),
+    kw("delay_before_retry", number, check=TIMER),
+    kw("warmup", number, check=TIMER),
+    kw("delay_loop", number, check=in_range(0.001, 86400)),
+    bool_kw("alpha"),
+    bool_kw("log_all_failures"),
+]
+CONNECTION_KEYWORDS = [
+    kw("connect_ip", ip),
+    kw("connect_port", _port),
+    kw("bindto", ip),
+    kw("bind_port", _port),
+    kw("bind_if", text),
+    kw("fwmark", integer, check=in_range(1, 2**32 - 1)),
+]
+ALIASES = {"nb_get_retry": "retry"}
+
+DIGEST_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+CODE_RE = re.compile(r"^(\d{3})(?:-(\d{3}))?$")
+
+
+def _digest(stmt: Statement, _d: Diagnostics) -> str:
+    tok = arg(stmt)
+    if not DIGEST_RE.match(tok.text):
+        raise ConfigError(f"digest must be 32 hex digits (an MD5 sum, see genhash), got '{tok.text}'", tok.loc)
+    return tok.text.lower()
+
+
+def _status_codes(stmt: Statement, _d: Diagnostics) -> tuple[tuple[int, int], ...]:
+    out = []
+    for tok in stmt.args:
+        m = CODE_RE.match(tok.text)
+        lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (0, 0)
+        if not m or not (100 <= lo <= hi <= 599):
+            raise ConfigError(f"status_code must be NNN or NNN-NNN within 100-599, got '{tok.text}'", tok.loc)
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def _path(stmt: Statement, _d: Diagnostics) -> str:
+    tok = arg(stmt)
+    if not tok.text.startswith("/"):
+        raise ConfigError(f"url path must start with '/', got '{tok.text}'", tok.loc)
+    return tok.text
+
+
+URL = BlockSpec("url").add(
+    kw("path", _path),
+    kw("digest", _digest),
+    kw("status_code", _status_codes, (1, 32)),
+    kw("virtualhost", text),
+)
+
+
+def _url(stmt: Statement, diags: Diagnostics) -> Url:
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "path")
+    return Url(**values, loc=stmt.loc, locs=locs)
+
+
+def _block(name: str, *extra) -> BlockSpec:
+    return BlockSpec(name).add(*TIMING_KEYWORDS, *CONNECTION_KEYWORDS, *extra, aliases=ALIASES)
+
+
+TCP_CHECK = _block("TCP_CHECK")
+PING_CHECK = _block("PING_CHECK")
+HTTP_EXTRA = [
+    kw("url", _url, (0, 0), block=URL, repeat=True),
+    kw("virtualhost", text),
+    kw("http_protocol", choice("1.0", "1.0C", "1.1")),
+    bool_kw("fast_recovery"),
+]
+HTTP_GET = _block("HTTP_GET", *HTTP_EXTRA)
+SSL_GET = _block("SSL_GET", *HTTP_EXTRA, flag_kw("enable_sni"))
+SMTP_CHECK = _block("SMTP_CHECK", kw("helo_name", text))
+DNS_CHECK = _block("DNS_CHECK",
+                   kw("type", choice("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")),
+                   kw("name", text))
+MISC_CHECK = BlockSpec("MISC_CHECK").add(
+    *TIMING_KEYWORDS,
+    kw("misc_path", script, (1, 1)),
+    kw("misc_timeout", number, check=in_range(0.001, 86400)),
+    flag_kw("misc_dynamic"),
+    kw("user", user, (1, 2)),
+    aliases=ALIASES,
+)
+
+CLASSES: dict[str, type[CheckerCommon]] = {
+    "TCP_CHECK": TcpCheck, "PING_CHECK": PingCheck, "HTTP_GET": HttpCheck, "SSL_GET": HttpCheck,
+    "SMTP_CHECK": SmtpCheck, "DNS_CHECK": DnsCheck, "MISC_CHECK": MiscCheck,
+}
+SPECS = {"TCP_CHECK": TCP_CHECK, "PING_CHECK": PING_CHECK, "HTTP_GET": HTTP_GET, "SSL_GET": SSL_GET,
+         "SMTP_CHECK": SMTP_CHECK, "DNS_CHECK": DNS_CHECK, "MISC_CHECK": MISC_CHECK}
+
+
+def build_checker(stmt: Statement, diags: Diagnostics) -> CheckerCommon:
+    values, locs = collect(stmt, diags)
+    kind = stmt.name
+    if kind in ("HTTP_GET", "SSL_GET"):
+        if "url" not in values:
+            raise ConfigError(f"{kind}: needs at least one url {{ path ... }} block", stmt.loc)
+        values["url"] = tuple(values["url"])
+        values["kind"] = kind
+    if kind == "MISC_CHECK":
+        require(stmt, values, "misc_path")
+    return CLASSES[kind](**values, loc=stmt.loc, locs=locs)
+
+
+CHECKER_KEYWORDS = [kw(name, build_checker, (0, 0), field="checkers", block=spec, repeat=True)
+                    for name, spec in SPECS.items()]

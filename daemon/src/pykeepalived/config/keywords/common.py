@@ -1,0 +1,164 @@
+"""Keyword value functions shared by every block (ExaBGP style: one small
+function per value type, returning a typed value or raising ConfigError
+that says what was wrong and where)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from typing import Any, Callable
+
+import voluptuous as vol
+
+from ..errors import ConfigError, Diagnostics
+from ..grammar import BlockSpec, ItemSpec, Keyword, Statement
+from ..lexer import Token
+from ..model_vrrp import Script
+
+Convert = Callable[[Statement, Diagnostics], Any]
+
+TRUE_WORDS = frozenset({"on", "true", "yes"})
+FALSE_WORDS = frozenset({"off", "false", "no"})
+# Characters that only mean something to a shell; scripts are run without one.
+SHELL_SYNTAX = re.compile(r"(&&|\|\||[|;<>`]|\$\(|^\[\[$|^\]\]$)")
+
+
+def arg(stmt: Statement, i: int = 0) -> Token:
+    return stmt.args[i]
+
+
+def parse_int(tok: Token, what: str = "an integer") -> int:
+    try:
+        return int(tok.text, 10)
+    except ValueError:
+        raise ConfigError(f"expected {what}, got '{tok.text}'", tok.loc) from None
+
+
+def parse_float(tok: Token) -> float:
+    try:
+        value = float(tok.text)
+    except ValueError:
+        raise ConfigError(f"expected a number, got '{tok.text}'", tok.loc) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"expected a finite number, got '{tok.text}'", tok.loc)
+    return value
+
+
+def parse_ip(tok: Token) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(tok.text)
+    except ValueError:
+        raise ConfigError(f"'{tok.text}' is not an IPv4 or IPv6 address", tok.loc) from None
+
+
+def parse_bool(tok: Token) -> bool:
+    word = tok.text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"expected on|off|true|false|yes|no, got '{tok.text}'", tok.loc)
+
+
+# -- converters: (stmt, diags) -> value ---------------------------------------
+
+def integer(stmt: Statement, _d: Diagnostics) -> int:
+    return parse_int(arg(stmt))
+
+
+def number(stmt: Statement, _d: Diagnostics) -> float:
+    return parse_float(arg(stmt))
+
+
+def text(stmt: Statement, _d: Diagnostics) -> str:
+    return arg(stmt).text
+
+
+def words(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
+    return tuple(t.text for t in stmt.args)
+
+
+def flag(stmt: Statement, _d: Diagnostics) -> bool:
+    return True
+
+
+def optional_bool(stmt: Statement, _d: Diagnostics) -> bool:
+    """``keyword [on|off|true|false|yes|no]``: bare keyword means true."""
+    return parse_bool(arg(stmt)) if stmt.args else True
+
+
+def ip(stmt: Statement, _d: Diagnostics):
+    return parse_ip(arg(stmt))
+
+
+def port(tok: Token) -> int:
+    value = parse_int(tok, "a port number")
+    if not 0 <= value <= 65535:
+        raise ConfigError(f"port {value} out of range 0-65535", tok.loc)
+    return value
+
+
+def choice(*allowed: str, fold: Callable[[str], str] = str.upper) -> Convert:
+    """A keyword whose value is one of ``allowed`` (compared case-insensitively)."""
+
+    def convert(stmt: Statement, _d: Diagnostics) -> str:
+        tok = arg(stmt)
+        value = fold(tok.text)
+        if value not in allowed:
+            raise ConfigError(f"'{stmt.name}' must be one of {'|'.join(allowed)}, got '{tok.text}'", tok.loc)
+        return value
+
+    return convert
+
+
+def script(stmt: Statement, _d: Diagnostics) -> Script:
+    """``keyword <STRING>|<QUOTED-STRING> [username [groupname]]``."""
+    return make_script(arg(stmt), [t.text for t in stmt.args[1:]])
+
+
+def make_script(tok: Token, owner: list[str]) -> Script:
+    try:
+        argv = tuple(shlex.split(tok.text))
+    except ValueError as exc:
+        raise ConfigError(f"cannot split command '{tok.text}': {exc}", tok.loc) from None
+    if not argv:
+        raise ConfigError("empty command", tok.loc)
+    for word in argv:
+        if SHELL_SYNTAX.search(word):
+            raise ConfigError(
+                f"'{tok.text}' uses shell syntax ('{word}'), but scripts run without a shell; "
+                "put the logic in a script file or use: \"/bin/sh -c '...'\"", tok.loc)
+    return Script(argv, owner[0] if owner else None, owner[1] if len(owner) > 1 else None, tok.loc)
+
+
+def user(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
+    return tuple(t.text for t in stmt.args)
+
+
+# -- voluptuous checks --------------------------------------------------------
+
+def in_range(lo: float, hi: float) -> Any:
+    return vol.Schema(vol.Range(min=lo, max=hi))
+
+
+def max_len(n: int) -> Any:
+    return vol.Schema(vol.Length(max=n))
+
+
+POSITIVE = in_range(0, 2**31 - 1)
+PORT = in_range(0, 65535)
+
+
+def kw(name: str, convert: Convert | None, nargs: tuple[int, int] = (1, 1), *,
+       field: str | None = None, block: BlockSpec | ItemSpec | None = None,
+       repeat: bool = False, check: Any = None) -> Keyword:
+    return Keyword(name, convert, nargs, field, block, repeat, check)
+
+
+def flag_kw(name: str, field: str | None = None) -> Keyword:
+    return Keyword(name, flag, (0, 0), field)
+
+
+def bool_kw(name: str, field: str | None = None) -> Keyword:
+    return Keyword(name, optional_bool, (0, 1), field)

@@ -1,0 +1,95 @@
+"""``global_defs { ... }``: daemon-wide settings (keepalived.conf(5), GLOBAL CONFIGURATION)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..errors import ConfigError, Diagnostics
+from ..grammar import BlockSpec, ItemSpec, Statement
+from ..model_vrrp import GlobalDefs
+from .common import (POSITIVE, arg, bool_kw, flag_kw, in_range, integer, kw, number,
+                     parse_int, script, text, user)
+
+
+def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
+    out = []
+    for item in stmt.children or ():
+        tok = item.head[0]
+        local, at, domain = tok.text.partition("@")
+        if not (local and at and domain) or any(c in tok.text for c in "[]<>"):
+            raise ConfigError(f"notification_email: '{tok.text}' is not an email address", tok.loc)
+        out.append(tok.text)
+    return tuple(out)
+
+
+def _email_from(stmt: Statement, _d: Diagnostics) -> str:
+    tok = arg(stmt)
+    if "@" not in tok.text.strip("@"):
+        raise ConfigError(f"'{tok.text}' is not an email address", tok.loc)
+    return tok.text
+
+
+def _smtp_server(stmt: Statement, _d: Diagnostics) -> tuple[str, int | None]:
+    host = arg(stmt).text
+    port = parse_int(arg(stmt, 1), "a port number") if len(stmt.args) > 1 else None
+    return host, port
+
+
+def _mcast(version: int):
+    def convert(stmt: Statement, _d: Diagnostics):
+        tok = arg(stmt)
+        try:
+            addr = ipaddress.ip_address(tok.text)
+        except ValueError:
+            raise ConfigError(f"'{tok.text}' is not an IP address", tok.loc) from None
+        if addr.version != version or not addr.is_multicast:
+            raise ConfigError(f"'{tok.text}' is not an IPv{version} multicast address", tok.loc)
+        return addr
+
+    return convert
+
+
+EMAILS = ItemSpec("notification_email")
+
+GLOBAL_DEFS = BlockSpec("global_defs").add(
+    kw("router_id", text),
+    kw("notification_email", _email, (0, 0), block=EMAILS),
+    kw("notification_email_from", _email_from),
+    kw("smtp_server", _smtp_server, (1, 2)),
+    kw("smtp_connect_timeout", integer, check=in_range(1, 3600)),
+    kw("smtp_helo_name", text),
+    bool_kw("smtp_alert"),
+    flag_kw("enable_script_security"),
+    kw("script_user", user, (1, 2)),
+    kw("default_interface", text),
+    kw("vrrp_version", integer, check=in_range(2, 3)),
+    kw("vrrp_mcast_group4", _mcast(4)),
+    kw("vrrp_mcast_group6", _mcast(6)),
+    kw("vrrp_garp_master_delay", integer, check=in_range(0, 255)),
+    kw("vrrp_garp_master_repeat", integer, check=in_range(1, 255)),
+    kw("vrrp_garp_master_refresh", integer, check=POSITIVE),
+    kw("vrrp_garp_master_refresh_repeat", integer, check=in_range(1, 255)),
+    kw("vrrp_garp_interval", number, check=in_range(0, 1)),
+    kw("vrrp_gna_interval", number, check=in_range(0, 1)),
+    flag_kw("vrrp_skip_check_adv_addr"),
+    flag_kw("vrrp_strict"),
+    kw("notify_fifo", text),
+    kw("notify_fifo_script", script, (1, 3)),
+    kw("vrrp_notify_fifo", text),
+    kw("lvs_notify_fifo", text),
+    flag_kw("lvs_flush"),
+    # keepalived's older names; the synopsis page still shows them.
+    aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
+)
+
+
+def build_global_defs(stmt: Statement, diags: Diagnostics) -> GlobalDefs:
+    from ..build import collect
+
+    values, locs = collect(stmt, diags)
+    if "smtp_server" in values:
+        host, port = values.pop("smtp_server")
+        values["smtp_server"] = host
+        if port is not None:
+            values["smtp_port"] = port
+    return GlobalDefs(**values, loc=stmt.loc, locs=locs)

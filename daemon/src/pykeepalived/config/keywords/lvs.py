@@ -1,0 +1,163 @@
+"""Load-balancing blocks: virtual_server_group, virtual_server, real_server.
+
+Schedulers and forwarding methods are the kernel's IPVS ones (ipvsadm(8));
+``lb_algo``/``lb_kind`` are keepalived's older names for
+``lvs_sched``/``lvs_method``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..build import collect
+from ..errors import ConfigError, Diagnostics
+from ..grammar import BlockSpec, Item, ItemSpec, Statement
+from ..model_lvs import RealServer, SorryServer, Timing, VirtualServer, VirtualServerGroup, VsgEntry
+from .checkers import CHECKER_KEYWORDS, TIMING_KEYWORDS
+from .common import (arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, parse_int, parse_ip,
+                     port, script, text)
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos")
+METHODS = ("NAT", "DR", "TUN")
+TIMING_FIELDS = frozenset(Timing.__dataclass_fields__)
+
+
+def _method(stmt: Statement, _d: Diagnostics) -> str:
+    if len(stmt.args) > 1:
+        raise ConfigError("TUN tunnel options (type gue/gre, csum) are not supported by pykeepalived",
+                          stmt.args[1].loc)
+    return choice(*METHODS)(stmt, _d)
+
+
+def _persistence_timeout(stmt: Statement, _d: Diagnostics) -> int:
+    return parse_int(arg(stmt)) if stmt.args else 360  # keepalived: bare keyword = 6 minutes
+
+
+def _sorry(stmt: Statement, _d: Diagnostics) -> SorryServer:
+    port_ = port(arg(stmt, 1)) if len(stmt.args) > 1 else None
+    return SorryServer(parse_ip(arg(stmt)), port_, stmt.loc)
+
+
+def _split_timing(values: dict) -> Timing:
+    return Timing(**{k: values.pop(k) for k in list(values) if k in TIMING_FIELDS})
+
+
+REAL_SERVER = BlockSpec("real_server").add(
+    kw("weight", integer, check=in_range(0, 65535)),
+    kw("lvs_method", _method, (1, 6)),
+    kw("notify_up", script, (1, 3)),
+    kw("notify_down", script, (1, 3)),
+    kw("uthreshold", integer, check=in_range(0, 2**31 - 1)),
+    kw("lthreshold", integer, check=in_range(0, 2**31 - 1)),
+    bool_kw("inhibit_on_failure"),
+    kw("virtualhost", text),
+    bool_kw("smtp_alert"),
+    *[k for k in TIMING_KEYWORDS if k.name != "log_all_failures"],
+    *CHECKER_KEYWORDS,
+    aliases={"lb_kind": "lvs_method", "nb_get_retry": "retry"},
+)
+
+
+def _ip_port(stmt: Statement) -> tuple:
+    addr = parse_ip(arg(stmt))
+    port_ = port(arg(stmt, 1)) if len(stmt.args) > 1 else None
+    return addr, port_
+
+
+def build_real_server(stmt: Statement, diags: Diagnostics) -> RealServer:
+    addr, port_ = _ip_port(stmt)
+    values, locs = collect(stmt, diags)
+    timing = _split_timing(values)
+    values["checkers"] = tuple(values.get("checkers", ()))
+    return RealServer(addr, port_, timing=timing, **values, loc=stmt.loc, locs=locs)
+
+
+VIRTUAL_SERVER = BlockSpec("virtual_server").add(
+    kw("lvs_sched", choice(*SCHEDULERS, fold=str.lower)),
+    kw("lvs_method", _method, (1, 6)),
+    kw("protocol", choice("TCP", "UDP", "SCTP")),
+    kw("persistence_timeout", _persistence_timeout, (0, 1), check=in_range(1, 2**31 - 1)),
+    kw("persistence_granularity", ip),
+    flag_kw("ha_suspend"),
+    kw("virtualhost", text),
+    bool_kw("smtp_alert"),
+    bool_kw("omega"),
+    kw("quorum", integer, check=in_range(1, 2**31 - 1)),
+    kw("hysteresis", integer, check=in_range(0, 2**31 - 1)),
+    kw("quorum_up", script, (1, 3)),
+    kw("quorum_down", script, (1, 3)),
+    kw("ip_family", choice("inet", "inet6", fold=str.lower)),
+    kw("sorry_server", _sorry, (1, 2)),
+    flag_kw("sorry_server_inhibit"),
+    bool_kw("inhibit_on_failure"),
+    *[k for k in TIMING_KEYWORDS if k.name != "log_all_failures"],
+    kw("real_server", build_real_server, (1, 2), field="real_servers", block=REAL_SERVER, repeat=True),
+    aliases={"lb_algo": "lvs_sched", "lb_kind": "lvs_method", "nb_get_retry": "retry"},
+)
+
+
+def build_virtual_server(stmt: Statement, diags: Diagnostics) -> VirtualServer:
+    head: dict = {}
+    first = arg(stmt).text
+    if first in ("fwmark", "group"):
+        if len(stmt.args) < 2:
+            raise ConfigError(f"virtual_server {first} needs a value", stmt.loc)
+        if first == "fwmark":
+            head["fwmark"] = parse_int(arg(stmt, 1), "a firewall mark")
+            if not 1 <= head["fwmark"] <= 2**32 - 1:
+                raise ConfigError(f"fwmark {head['fwmark']} out of range 1..4294967295", arg(stmt, 1).loc)
+        else:
+            head["group"] = arg(stmt, 1).text
+    else:
+        head["ip"], head["port"] = _ip_port(stmt)
+    values, locs = collect(stmt, diags)
+    timing = _split_timing(values)
+    values["real_servers"] = tuple(values.get("real_servers", ()))
+    return VirtualServer(**head, timing=timing, **values, loc=stmt.loc, locs=locs)
+
+
+VSG_ITEM = ItemSpec("virtual_server_group", head_nargs=(1, 3))
+
+
+def _vsg_entry(item: Item) -> VsgEntry:
+    head = item.head
+    if head[0].text == "fwmark":
+        if len(head) < 2:
+            raise ConfigError("fwmark needs a number", head[0].loc)
+        family = head[2].text if len(head) > 2 else None
+        return VsgEntry(fwmark=parse_int(head[1], "a firewall mark"), family=family, loc=item.loc)
+    first, last = _range(head[0])
+    port_ = port(head[1]) if len(head) > 1 else None
+    if len(head) > 2:
+        raise ConfigError(f"unexpected '{head[2].text}' after the port", head[2].loc)
+    return VsgEntry(first=first, last=last, port=port_, loc=item.loc)
+
+
+def _range(tok) -> tuple:
+    """``A.B.C.D``, ``A.B.C.D-E`` (last octet) or ``A.B.C.D-E.F.G.H`` (full address)."""
+    start, dash, end = tok.text.partition("-")
+    first = parse_ip(type(tok)(tok.kind, start, tok.loc, tok.first))
+    if not dash:
+        return first, None
+    try:
+        if end.isdigit() and first.version == 4:
+            last = ipaddress.ip_address(start.rsplit(".", 1)[0] + "." + end)
+        elif end.isalnum() and first.version == 6 and ":" not in end:
+            last = ipaddress.ip_address(start.rsplit(":", 1)[0] + ":" + end)
+        else:
+            last = ipaddress.ip_address(end)
+    except ValueError:
+        raise ConfigError(f"bad address range '{tok.text}'", tok.loc) from None
+    if last.version != first.version or last < first:
+        raise ConfigError(f"bad address range '{tok.text}' (end before start or mixed families)", tok.loc)
+    return first, last
+
+
+def build_vsg(stmt: Statement, diags: Diagnostics) -> VirtualServerGroup:
+    entries = []
+    for item in stmt.children or ():
+        try:
+            entries.append(_vsg_entry(item))
+        except ConfigError as exc:
+            diags.error(exc.location or item.loc, exc.message)
+    return VirtualServerGroup(arg(stmt).text, tuple(entries), stmt.loc)

@@ -1,0 +1,242 @@
+"""VRRP blocks: vrrp_script, track_file, vrrp_instance, vrrp_sync_group.
+
+Ranges follow keepalived.conf(5) and RFC 3768 / RFC 5798 (VRID 1-255,
+priority 1-255 with 255 meaning address owner, VRRPv2 advert interval in
+whole seconds 1-255, VRRPv3 in centiseconds up to 40.95 s).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..build import collect, require
+from ..errors import ConfigError, Diagnostics
+from ..grammar import BlockSpec, Item, ItemSpec, Statement
+from ..model_vrrp import (Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance,
+                          VrrpScript, VrrpSyncGroup)
+from .common import (POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw,
+                     max_len, number, parse_int, parse_ip, script, text, user)
+
+SCRIPT_WEIGHT = (-253, 253)
+INTERFACE_WEIGHT = (-254, 254)
+SCOPES = ("site", "link", "host", "nowhere", "global")
+
+
+def _weight(stmt: Statement, _d: Diagnostics) -> tuple[int, bool]:
+    """``weight N [reverse]``."""
+    value = parse_int(arg(stmt))
+    reverse = False
+    if len(stmt.args) > 1:
+        word = arg(stmt, 1).text
+        if word not in ("reverse", "noreverse"):
+            raise ConfigError(f"expected 'reverse' after the weight, got '{word}'", arg(stmt, 1).loc)
+        reverse = word == "reverse"
+    lo, hi = SCRIPT_WEIGHT
+    if not lo <= value <= hi:
+        raise ConfigError(f"weight {value} out of range {lo}..{hi}", arg(stmt).loc)
+    return value, reverse
+
+
+VRRP_SCRIPT = BlockSpec("vrrp_script").add(
+    kw("script", script, (1, 3)),
+    kw("interval", number, check=in_range(0.01, 86400)),
+    kw("timeout", number, check=in_range(0.01, 86400)),
+    kw("weight", _weight, (1, 2)),
+    kw("rise", integer, check=in_range(1, 2**31 - 1)),
+    kw("fall", integer, check=in_range(1, 2**31 - 1)),
+    flag_kw("init_fail"),
+    kw("user", user, (1, 2)),
+)
+
+
+def build_vrrp_script(stmt: Statement, diags: Diagnostics) -> VrrpScript:
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "script")
+    weight, reverse = values.pop("weight", (0, False))
+    return VrrpScript(name=arg(stmt).text, weight=weight, weight_reverse=reverse, **values,
+                      loc=stmt.loc, locs=locs)
+
+
+TRACK_FILE = BlockSpec("track_file").add(
+    kw("file", text),
+    kw("weight", _weight, (1, 2)),
+    flag_kw("init_file"),
+)
+
+
+def build_track_file(stmt: Statement, diags: Diagnostics) -> TrackFile:
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "file")
+    weight, reverse = values.pop("weight", (1, False))
+    return TrackFile(name=arg(stmt).text, weight=weight, weight_reverse=reverse, **values,
+                     loc=stmt.loc, locs=locs)
+
+
+# -- item lists -----------------------------------------------------------------
+
+VIP_ITEM = ItemSpec("virtual_ipaddress", options={
+    "brd": 1, "dev": 1, "scope": 1, "label": 1, "no_track": 0,
+    # keepalived accepts these; we do not implement them (see _vip).
+    "peer": 1, "home": 0, "-nodad": 0, "mngtmpaddr": 0, "noprefixroute": 0,
+    "autojoin": 0, "use_vmac": 0, "preferred_lft": 1,
+})
+UNSUPPORTED_VIP_OPTIONS = frozenset(VIP_ITEM.options) - {"brd", "dev", "scope", "label", "no_track"}
+
+
+def _vip(item: Item) -> VirtualIp:
+    tok = item.head[0]
+    try:
+        address = ipaddress.ip_interface(tok.text)
+    except ValueError:
+        raise ConfigError(f"'{tok.text}' is not an IP address or address/prefix", tok.loc) from None
+    for name in item.options:
+        if name in UNSUPPORTED_VIP_OPTIONS:
+            raise ConfigError(f"virtual_ipaddress option '{name}' is not supported by pykeepalived",
+                              item.option_tokens[name].loc)
+    opts = {k: v[0].text for k, v in item.options.items() if v}
+    brd = None
+    if "brd" in opts:
+        brd = parse_ip(item.options["brd"][0])
+        if address.version != 4 or brd.version != 4:
+            raise ConfigError("brd applies to IPv4 addresses only", item.options["brd"][0].loc)
+    scope = opts.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise ConfigError(f"scope must be one of {'|'.join(SCOPES)}, got '{scope}'", item.options["scope"][0].loc)
+    return VirtualIp(address, brd, opts.get("dev"), scope, opts.get("label"), "no_track" in item.options, tok.loc)
+
+
+def _vips(stmt: Statement, diags: Diagnostics) -> tuple[VirtualIp, ...]:
+    out = []
+    for item in stmt.children or ():
+        try:
+            out.append(_vip(item))
+        except ConfigError as exc:
+            diags.error(exc.location or item.loc, exc.message)
+    return tuple(out)
+
+
+def _track_items(weight_range: tuple[int, int]):
+    def convert(stmt: Statement, diags: Diagnostics) -> tuple[TrackRef, ...]:
+        out = []
+        for item in stmt.children or ():
+            ref = TrackRef(item.head[0].text, loc=item.loc)
+            if "weight" in item.options and item.options["weight"]:
+                wtok = item.options["weight"][0]
+                try:
+                    ref.weight = parse_int(wtok)
+                except ConfigError as exc:
+                    diags.error(exc.location, exc.message)
+                    continue
+                lo, hi = weight_range
+                if not lo <= ref.weight <= hi:
+                    diags.error(wtok.loc, f"weight {ref.weight} out of range {lo}..{hi}")
+                    continue
+            ref.reverse = "reverse" in item.options
+            out.append(ref)
+        return tuple(out)
+
+    return convert
+
+
+TRACK_ITEM = ItemSpec("track", options={"weight": 1, "reverse": 0, "noreverse": 0})
+PEER_ITEM = ItemSpec("unicast_peer", options={"min_ttl": 1, "max_ttl": 1})
+
+
+def _peers(stmt: Statement, diags: Diagnostics) -> tuple[UnicastPeer, ...]:
+    out = []
+    for item in stmt.children or ():
+        try:
+            peer = UnicastPeer(parse_ip(item.head[0]), loc=item.loc)
+            for opt in ("min_ttl", "max_ttl"):
+                if item.options.get(opt):
+                    value = parse_int(item.options[opt][0])
+                    if not 0 <= value <= 255:
+                        raise ConfigError(f"{opt} {value} out of range 0..255", item.options[opt][0].loc)
+                    setattr(peer, opt, value)
+        except ConfigError as exc:
+            diags.error(exc.location or item.loc, exc.message)
+            continue
+        out.append(peer)
+    return tuple(out)
+
+
+AUTHENTICATION = BlockSpec("authentication").add(
+    kw("auth_type", choice("PASS", "AH")),
+    kw("auth_pass", text, check=max_len(8)),
+)
+
+
+def _auth(stmt: Statement, diags: Diagnostics) -> dict:
+    values, locs = collect(stmt, diags)
+    if values.get("auth_type") == "AH":
+        raise ConfigError("auth_type AH is not supported (RFC 3768 removed it); use PASS or none", locs["auth_type"])
+    if "auth_type" in values and "auth_pass" not in values:
+        raise ConfigError("authentication: auth_type PASS needs auth_pass", stmt.loc)
+    return values
+
+
+NOTIFY_KEYWORDS = [kw(n, script, (1, 3)) for n in
+                   ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")]
+
+VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
+    kw("interface", text),
+    kw("virtual_router_id", integer, check=in_range(1, 255)),
+    kw("state", choice("MASTER", "BACKUP")),
+    kw("priority", integer, check=in_range(1, 255)),
+    kw("advert_int", number, check=in_range(0.01, 255)),
+    kw("version", integer, check=in_range(2, 3)),
+    flag_kw("nopreempt"),
+    flag_kw("preempt"),
+    kw("preempt_delay", number, check=in_range(0, 1000)),
+    kw("authentication", _auth, (0, 0), block=AUTHENTICATION),
+    kw("virtual_ipaddress", _vips, (0, 0), block=VIP_ITEM),
+    kw("virtual_ipaddress_excluded", _vips, (0, 0), block=VIP_ITEM),
+    kw("track_interface", _track_items(INTERFACE_WEIGHT), (0, 0), block=TRACK_ITEM),
+    kw("track_script", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
+    kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
+    flag_kw("dont_track_primary"),
+    kw("mcast_src_ip", ip),
+    kw("unicast_src_ip", ip),
+    kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
+    kw("garp_master_delay", integer, check=in_range(0, 255)),
+    kw("garp_master_repeat", integer, check=in_range(1, 255)),
+    kw("garp_master_refresh", integer, check=POSITIVE),
+    kw("garp_master_refresh_repeat", integer, check=in_range(1, 255)),
+    *NOTIFY_KEYWORDS,
+    bool_kw("smtp_alert"),
+    aliases={"no_preempt": "nopreempt"},
+)
+
+NOTIFY_FIELDS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+
+
+def _pop_notify(values: dict) -> Notify:
+    return Notify(**{n: values.pop(n) for n in NOTIFY_FIELDS if n in values})
+
+
+def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "interface", "virtual_router_id")
+    values.pop("preempt", None)  # keepalived's default, kept for old configs
+    auth = values.pop("authentication", {})
+    if "auth_type" in auth:
+        values["auth_type"], values["auth_pass"] = auth["auth_type"], auth["auth_pass"]
+        locs["auth_type"] = locs["authentication"]
+    notify = _pop_notify(values)
+    return VrrpInstance(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)
+
+
+GROUP_ITEM = ItemSpec("group")
+
+VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
+    kw("group", lambda s, d: tuple(i.head[0].text for i in s.children or ()), (0, 0), block=GROUP_ITEM),
+    *NOTIFY_KEYWORDS,
+    bool_kw("smtp_alert"),
+)
+
+
+def build_sync_group(stmt: Statement, diags: Diagnostics) -> VrrpSyncGroup:
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "group")
+    notify = _pop_notify(values)
+    return VrrpSyncGroup(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)

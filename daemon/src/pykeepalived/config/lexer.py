@@ -1,0 +1,140 @@
+"""Tokenizer for keepalived.conf, with ``include`` expanded in place.
+
+keepalived's rules, as its man page states them: ``!`` and ``#`` start a
+comment that runs to the end of the line; strings may be double-quoted;
+``{`` and ``}`` delimit blocks and may touch the word before them
+(``VG_1{``). We treat ``!``/``#`` as a comment only at the start of a token,
+so a password such as ``pa#ss`` survives (keepalived would cut it).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass
+
+from .errors import ConfigError, Diagnostics, Location
+
+WORD, STRING, LBRACE, RBRACE = "word", "string", "{", "}"
+
+# One alternation per token class; comments and whitespace are skipped.
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>[ \t\r\f\v]+)
+  | (?P<nl>\n)
+  | (?P<comment>[!\#][^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<badstring>"[^\n]*)
+  | (?P<lbrace>\{)
+  | (?P<rbrace>\})
+  | (?P<word>[^\s{}"]+)
+    """,
+    re.VERBOSE,
+)
+
+MAX_INCLUDE_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token; ``first`` is true when it is the first token on its line."""
+
+    kind: str
+    text: str
+    loc: Location
+    first: bool
+
+    @property
+    def is_value(self) -> bool:
+        return self.kind in (WORD, STRING)
+
+
+def _unquote(raw: str) -> str:
+    return re.sub(r"\\(.)", r"\1", raw[1:-1])
+
+
+def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
+    """Split one file's text into tokens (no include processing)."""
+    tokens: list[Token] = []
+    line, line_start, first = 1, 0, True
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws" or kind == "comment":
+            continue
+        if kind == "nl":
+            line, line_start, first = line + 1, m.end(), True
+            continue
+        loc = Location(filename, line, m.start() - line_start + 1)
+        raw = m.group()
+        if kind == "badstring":
+            diags.error(loc, "unterminated quoted string")
+            continue
+        if kind == "string":
+            tokens.append(Token(STRING, _unquote(raw), loc, first))
+        elif kind == "lbrace":
+            tokens.append(Token(LBRACE, raw, loc, first))
+        elif kind == "rbrace":
+            tokens.append(Token(RBRACE, raw, loc, first))
+        else:
+            tokens.append(Token(WORD, raw, loc, first))
+        first = False
+    return tokens
+
+
+def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -> list[Token]:
+    """Tokenize ``path`` and every file it includes, in order."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    raw = tokenize_text(text, path, diags)
+    return _expand_includes(raw, path, diags, _stack + (os.path.realpath(path),))
+
+
+def _expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
+                     stack: tuple[str, ...]) -> list[Token]:
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not (tok.first and tok.kind == WORD and tok.text == "include"):
+            out.append(tok)
+            i += 1
+            continue
+        if i + 1 >= len(tokens) or tokens[i + 1].first or not tokens[i + 1].is_value:
+            diags.error(tok.loc, "include needs a file name or glob pattern")
+            i += 1
+            continue
+        pattern_tok = tokens[i + 1]
+        i += 2
+        out.extend(_include(pattern_tok, path, diags, stack))
+    return out
+
+
+def _include(pattern_tok: Token, path: str, diags: Diagnostics,
+             stack: tuple[str, ...]) -> list[Token]:
+    pattern = pattern_tok.text
+    if not os.path.isabs(pattern):  # relative to the including file, as keepalived does
+        pattern = os.path.join(os.path.dirname(path), pattern)
+    matches = sorted(glob.glob(pattern))
+    if not matches:
+        if not glob.has_magic(pattern):
+            diags.error(pattern_tok.loc, f"include: no such file: {pattern}")
+        return []
+    if len(stack) >= MAX_INCLUDE_DEPTH:
+        diags.error(pattern_tok.loc, f"include nested deeper than {MAX_INCLUDE_DEPTH} levels")
+        return []
+    out: list[Token] = []
+    for match in matches:
+        if os.path.isdir(match):
+            continue
+        if os.path.realpath(match) in stack:
+            diags.error(pattern_tok.loc, f"include loop: {match} includes itself")
+            continue
+        try:
+            out.extend(tokenize_file(match, diags, stack))
+        except ConfigError as exc:
+            diags.error(pattern_tok.loc, exc.message)
+    return out

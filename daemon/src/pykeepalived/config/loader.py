@@ -1,0 +1,61 @@
+"""load_config(path): read, parse, build and validate a keepalived.conf."""
+
+from __future__ import annotations
+
+from .build import collect
+from .errors import ConfigError, Diagnostics, Location
+from .grammar import Keyword, Statement
+from .keywords import TOP
+from .lexer import Token, WORD, tokenize_file, tokenize_text
+from .model import Config
+from .parser import parse
+from .validate import validate
+
+NAMED = ("vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
+
+
+def load_config(path: str, diags: Diagnostics | None = None) -> tuple[Config, Diagnostics]:
+    """Parse and validate ``path`` (following includes). Check ``diags.errors``."""
+    diags = diags if diags is not None else Diagnostics()
+    try:
+        tokens = tokenize_file(path, diags)
+    except ConfigError as exc:
+        diags.error(Location(path, 0, 0), exc.message)
+        return Config(), diags
+    return _from_tokens(tokens, path, diags), diags
+
+
+def loads_config(text: str, filename: str = "<string>") -> tuple[Config, Diagnostics]:
+    """Like load_config, for text in memory (includes resolve relative to cwd)."""
+    diags = Diagnostics()
+    tokens = tokenize_text(text, filename, diags)
+    from .lexer import _expand_includes
+
+    tokens = _expand_includes(tokens, filename, diags, ())
+    return _from_tokens(tokens, filename, diags), diags
+
+
+def _from_tokens(tokens: list[Token], path: str, diags: Diagnostics) -> Config:
+    nodes = parse(tokens, TOP, diags)
+    root_tok = Token(WORD, "", Location(path, 1, 1), True)
+    root = Statement(root_tok, [], Keyword("", None, (0, 0), block=TOP), nodes)
+    values, _locs = collect(root, diags)
+    config = Config()
+    if "global_defs" in values:
+        config.global_defs = values["global_defs"]
+    for attr in NAMED:
+        setattr(config, attr, _by_name(values.get(attr, []), attr, diags))
+    config.virtual_servers = tuple(values.get("virtual_servers", []))
+    validate(config, diags)
+    return config
+
+
+def _by_name(objects: list, attr: str, diags: Diagnostics) -> dict:
+    out: dict = {}
+    for obj in objects:
+        if obj.name in out:
+            first = out[obj.name].loc
+            diags.error(obj.loc, f"{attr[:-1]} '{obj.name}' defined twice (first at {first})")
+            continue
+        out[obj.name] = obj
+    return out

@@ -1,0 +1,21 @@
+"""The whole validated configuration; see model_vrrp and model_lvs for the parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model_lvs import VirtualServer, VirtualServerGroup
+from .model_vrrp import GlobalDefs, TrackFile, VrrpInstance, VrrpScript, VrrpSyncGroup
+
+
+@dataclass
+class Config:
+    """A keepalived.conf after parsing and validation."""
+
+    global_defs: GlobalDefs = field(default_factory=GlobalDefs)
+    vrrp_scripts: dict[str, VrrpScript] = field(default_factory=dict)
+    track_files: dict[str, TrackFile] = field(default_factory=dict)
+    vrrp_sync_groups: dict[str, VrrpSyncGroup] = field(default_factory=dict)
+    vrrp_instances: dict[str, VrrpInstance] = field(default_factory=dict)
+    virtual_server_groups: dict[str, VirtualServerGroup] = field(default_factory=dict)
+    virtual_servers: tuple[VirtualServer, ...] = ()

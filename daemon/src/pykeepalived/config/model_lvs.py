@@ -1,0 +1,226 @@
+"""Typed model of the load-balancing side: virtual servers, real servers, checkers.
+
+Settings that keepalived inherits virtual server -> real server -> checker
+are ``None`` when not given; :func:`effective` resolves them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .errors import Location
+from .model_vrrp import IPAddress, Script, _loc, _locs
+
+# Where unset everywhere (keepalived.conf(5), "Virtual server(s)").
+INHERITED_DEFAULTS = {
+    "connect_timeout": 5.0,
+    "delay_loop": 60.0,
+    "inhibit_on_failure": False,
+    "alpha": False,
+    "virtualhost": None,
+}
+
+
+@dataclass
+class CheckerCommon:
+    """Options every checker accepts (MISC_CHECK only the timing ones)."""
+
+    connect_ip: IPAddress | None = None
+    connect_port: int | None = None
+    bindto: IPAddress | None = None
+    bind_port: int | None = None
+    bind_if: str | None = None
+    fwmark: int | None = None
+    connect_timeout: float | None = None
+    retry: int | None = None
+    delay_before_retry: float | None = None
+    warmup: float | None = None
+    delay_loop: float | None = None
+    alpha: bool | None = None
+    log_all_failures: bool = False
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class TcpCheck(CheckerCommon):
+    kind: str = "TCP_CHECK"
+
+
+@dataclass
+class PingCheck(CheckerCommon):
+    kind: str = "PING_CHECK"
+
+
+@dataclass
+class Url:
+    path: str = "/"
+    digest: str | None = None
+    status_code: tuple[tuple[int, int], ...] = ()  # () = keepalived's 200-299
+    virtualhost: str | None = None
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class HttpCheck(CheckerCommon):
+    kind: str = "HTTP_GET"  # or SSL_GET
+    url: tuple[Url, ...] = ()
+    virtualhost: str | None = None
+    http_protocol: str | None = None
+    enable_sni: bool = False
+    fast_recovery: bool = False
+
+
+@dataclass
+class SmtpCheck(CheckerCommon):
+    kind: str = "SMTP_CHECK"
+    helo_name: str | None = None
+
+
+@dataclass
+class DnsCheck(CheckerCommon):
+    kind: str = "DNS_CHECK"
+    type: str = "SOA"
+    name: str = "."
+
+
+@dataclass
+class MiscCheck(CheckerCommon):
+    kind: str = "MISC_CHECK"
+    misc_path: Script | None = None
+    misc_timeout: float | None = None
+    misc_dynamic: bool = False
+    user: tuple[str, ...] = ()
+
+
+Checker = TcpCheck | PingCheck | HttpCheck | SmtpCheck | DnsCheck | MiscCheck
+
+# keepalived's per-checker retry and delay_before_retry defaults.
+RETRY_DEFAULT = {"DNS_CHECK": 3, "MISC_CHECK": 0}
+DELAY_BEFORE_RETRY_DEFAULT = {"HTTP_GET": 3.0, "SSL_GET": 3.0}
+
+
+@dataclass
+class Timing:
+    """Options a real server inherits from its virtual server."""
+
+    connect_timeout: float | None = None
+    retry: int | None = None
+    delay_before_retry: float | None = None
+    warmup: float | None = None
+    delay_loop: float | None = None
+    inhibit_on_failure: bool | None = None
+    alpha: bool | None = None
+    virtualhost: str | None = None
+    smtp_alert: bool | None = None
+
+
+@dataclass
+class RealServer:
+    ip: IPAddress
+    port: int | None = None
+    weight: int = 1
+    lvs_method: str | None = None  # None: the virtual server's
+    notify_up: Script | None = None
+    notify_down: Script | None = None
+    uthreshold: int | None = None
+    lthreshold: int | None = None
+    timing: Timing = field(default_factory=Timing)
+    checkers: tuple[Checker, ...] = ()
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        return (str(self.ip), self.port)
+
+
+@dataclass
+class SorryServer:
+    ip: IPAddress
+    port: int | None = None
+    loc: Location = _loc()
+
+
+@dataclass
+class VirtualServer:
+    """``virtual_server IP PORT | fwmark N | group NAME { ... }``."""
+
+    ip: IPAddress | None = None
+    port: int | None = None
+    fwmark: int | None = None
+    group: str | None = None
+    lvs_sched: str = "wlc"
+    lvs_method: str = "NAT"
+    protocol: str = "TCP"
+    persistence_timeout: int | None = None
+    persistence_granularity: IPAddress | None = None
+    ha_suspend: bool = False
+    omega: bool = False
+    quorum: int = 1
+    hysteresis: int = 0
+    quorum_up: Script | None = None
+    quorum_down: Script | None = None
+    ip_family: str | None = None
+    sorry_server: SorryServer | None = None
+    sorry_server_inhibit: bool = False
+    timing: Timing = field(default_factory=Timing)
+    real_servers: tuple[RealServer, ...] = ()
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+    @property
+    def name(self) -> str:
+        """keepalived's way of naming a virtual server in logs."""
+        if self.group is not None:
+            return f"group {self.group}"
+        if self.fwmark is not None:
+            return f"fwmark {self.fwmark}"
+        ip = f"[{self.ip}]" if self.ip is not None and self.ip.version == 6 else str(self.ip)
+        return f"{ip}:{self.port}" if self.port is not None else ip
+
+
+@dataclass
+class VsgEntry:
+    """A ``virtual_server_group`` line: an address (or range) with a port, or a fwmark."""
+
+    first: IPAddress | None = None
+    last: IPAddress | None = None  # inclusive end of a range; None = single address
+    port: int | None = None
+    fwmark: int | None = None
+    family: str | None = None
+    loc: Location = _loc()
+
+
+@dataclass
+class VirtualServerGroup:
+    name: str
+    entries: tuple[VsgEntry, ...] = ()
+    loc: Location = _loc()
+
+
+def effective(name: str, checker: CheckerCommon | None, rs: RealServer, vs: VirtualServer):
+    """Resolve an inherited setting: checker, then real server, then virtual server."""
+    for source in (checker, rs.timing, vs.timing):
+        value = getattr(source, name, None) if source is not None else None
+        if value is not None:
+            return value
+    kind = getattr(checker, "kind", "")
+    if name == "retry":
+        return RETRY_DEFAULT.get(kind, 1)
+    if name == "delay_before_retry":
+        if kind == "DNS_CHECK":
+            return effective("delay_loop", checker, rs, vs)
+        return DELAY_BEFORE_RETRY_DEFAULT.get(kind, 1.0)
+    if name == "warmup":
+        return effective("delay_loop", checker, rs, vs)
+    return INHERITED_DEFAULTS.get(name)
+
+
+__all__ = [
+    "Checker", "CheckerCommon", "DnsCheck", "HttpCheck", "MiscCheck", "PingCheck",
+    "RealServer", "SmtpCheck", "SorryServer", "TcpCheck", "Timing", "Url", "VirtualServer",
+    "VirtualServerGroup", "VsgEntry", "effective", "ipaddress",
+]

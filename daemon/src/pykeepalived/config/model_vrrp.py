@@ -1,0 +1,193 @@
+"""Typed model of global_defs and the VRRP side (vrrp_script, vrrp_instance, ...).
+
+Field defaults are keepalived's. ``None`` means "inherit" (from global_defs
+for an instance). Locations are kept for error messages but excluded from
+equality, so parse(render(model)) == model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .errors import UNKNOWN_LOCATION, Location
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def _loc() -> Location:
+    return field(default=UNKNOWN_LOCATION, compare=False, repr=False)
+
+
+def _locs() -> dict[str, Location]:
+    return field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class Script:
+    """A command run without a shell: argv[0] is the program."""
+
+    argv: tuple[str, ...]
+    user: str | None = None
+    group: str | None = None
+    loc: Location = _loc()
+
+
+@dataclass
+class GlobalDefs:
+    router_id: str | None = None
+    notification_email: tuple[str, ...] = ()
+    notification_email_from: str | None = None
+    smtp_server: str | None = None
+    smtp_port: int = 25
+    smtp_connect_timeout: int = 30
+    smtp_helo_name: str | None = None
+    smtp_alert: bool = False
+    enable_script_security: bool = False
+    script_user: tuple[str, ...] = ()
+    default_interface: str = "eth0"
+    vrrp_version: int = 2
+    vrrp_mcast_group4: ipaddress.IPv4Address = ipaddress.IPv4Address("224.0.0.18")
+    vrrp_mcast_group6: ipaddress.IPv6Address = ipaddress.IPv6Address("ff02::12")
+    vrrp_garp_master_delay: int = 5
+    vrrp_garp_master_repeat: int = 5
+    vrrp_garp_master_refresh: int = 0
+    vrrp_garp_master_refresh_repeat: int = 1
+    vrrp_garp_interval: float = 0.0
+    vrrp_gna_interval: float = 0.0
+    vrrp_skip_check_adv_addr: bool = False
+    vrrp_strict: bool = False
+    notify_fifo: str | None = None
+    notify_fifo_script: Script | None = None
+    vrrp_notify_fifo: str | None = None
+    lvs_notify_fifo: str | None = None
+    lvs_flush: bool = False
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class VrrpScript:
+    """``vrrp_script NAME { ... }``: a periodic health script for VRRP tracking."""
+
+    name: str
+    script: Script
+    interval: float = 1.0
+    timeout: float | None = None
+    weight: int = 0
+    weight_reverse: bool = False
+    rise: int = 1
+    fall: int = 1
+    init_fail: bool = False
+    user: tuple[str, ...] = ()
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class TrackFile:
+    """``track_file NAME { file PATH; weight N }``: priority from a number in a file."""
+
+    name: str
+    file: str
+    weight: int = 1
+    weight_reverse: bool = False
+    init_file: bool = False
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class VirtualIp:
+    """One ``virtual_ipaddress`` line: ``ADDR[/LEN] [brd X] [dev X] [scope X] [label X]``."""
+
+    address: IPInterface
+    brd: ipaddress.IPv4Address | None = None
+    dev: str | None = None
+    scope: str | None = None
+    label: str | None = None
+    no_track: bool = False
+    loc: Location = _loc()
+
+
+@dataclass
+class TrackRef:
+    """An entry of track_interface / track_script / track_file.
+
+    ``weight`` None means the tracked object's own weight (scripts, files) or
+    "fault when down" (interfaces).
+    """
+
+    name: str
+    weight: int | None = None
+    reverse: bool = False
+    loc: Location = _loc()
+
+
+@dataclass
+class UnicastPeer:
+    address: IPAddress
+    min_ttl: int | None = None
+    max_ttl: int | None = None
+    loc: Location = _loc()
+
+
+@dataclass
+class Notify:
+    """The notify scripts shared by instances and sync groups."""
+
+    notify_master: Script | None = None
+    notify_backup: Script | None = None
+    notify_fault: Script | None = None
+    notify_stop: Script | None = None
+    notify: Script | None = None
+
+
+@dataclass
+class VrrpInstance:
+    name: str
+    interface: str
+    virtual_router_id: int
+    state: str | None = None  # initial state: MASTER | BACKUP
+    priority: int = 100
+    advert_int: float = 1.0
+    version: int | None = None  # None: global vrrp_version (v3 for IPv6)
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    auth_type: str | None = None
+    auth_pass: str | None = None
+    virtual_ipaddress: tuple[VirtualIp, ...] = ()
+    virtual_ipaddress_excluded: tuple[VirtualIp, ...] = ()
+    track_interface: tuple[TrackRef, ...] = ()
+    track_script: tuple[TrackRef, ...] = ()
+    track_file: tuple[TrackRef, ...] = ()
+    dont_track_primary: bool = False
+    mcast_src_ip: IPAddress | None = None
+    unicast_src_ip: IPAddress | None = None
+    unicast_peer: tuple[UnicastPeer, ...] = ()
+    garp_master_delay: int | None = None
+    garp_master_repeat: int | None = None
+    garp_master_refresh: int | None = None
+    garp_master_refresh_repeat: int | None = None
+    notify: Notify = field(default_factory=Notify)
+    smtp_alert: bool | None = None
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+    @property
+    def family(self) -> int:
+        """4 or 6, from the VIPs (keepalived's rule); 4 when there are none."""
+        if self.virtual_ipaddress:
+            return self.virtual_ipaddress[0].address.version
+        return 4
+
+
+@dataclass
+class VrrpSyncGroup:
+    name: str
+    group: tuple[str, ...]
+    notify: Notify = field(default_factory=Notify)
+    smtp_alert: bool | None = None
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()

@@ -1,0 +1,166 @@
+"""Checks that span objects: references, families, versions, duplicates.
+
+keepalived logs many of these and carries on with a default; we refuse
+(errors) where the result would differ from what was written, and warn
+where the config is legal but probably not what was meant.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from .errors import Diagnostics
+from .model import Config
+from .model_lvs import VirtualServer
+from .model_vrrp import Script, VrrpInstance
+
+V3_MAX_ADVERT = 40.95  # 12-bit centisecond field, RFC 5798 §5.2.7
+
+
+def effective_version(inst: VrrpInstance, config: Config) -> int:
+    """An explicit ``version``, else 3 for IPv6 (keepalived's rule), else global vrrp_version."""
+    if inst.version is not None:
+        return inst.version
+    return 3 if inst.family == 6 else config.global_defs.vrrp_version
+
+
+def validate(config: Config, diags: Diagnostics) -> None:
+    for inst in config.vrrp_instances.values():
+        _instance(inst, config, diags)
+    _vrid_duplicates(config, diags)
+    _sync_groups(config, diags)
+    services: dict[tuple, VirtualServer] = {}
+    for vs in config.virtual_servers:
+        _virtual_server(vs, config, diags)
+        key = (vs.ip, vs.port, vs.fwmark, vs.group, vs.protocol)
+        if key in services:
+            diags.error(vs.loc, f"virtual_server {vs.name} {vs.protocol} defined twice (first at {services[key].loc})")
+        services.setdefault(key, vs)
+    for script in _all_scripts(config):
+        _script_exists(script, diags)
+
+
+def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
+    where = inst.locs.get
+    version = effective_version(inst, config)
+    families = {v.address.version for v in inst.virtual_ipaddress}
+    if len(families) > 1:
+        diags.error(where("virtual_ipaddress", inst.loc),
+                    "virtual_ipaddress mixes IPv4 and IPv6; put the other family in virtual_ipaddress_excluded")
+    if inst.family == 6 and version == 2:
+        diags.error(where("version", inst.loc), "VRRPv2 carries IPv4 only; IPv6 needs version 3 (RFC 5798)")
+    if version == 2 and inst.advert_int != int(inst.advert_int):
+        diags.error(where("advert_int", inst.loc),
+                    f"advert_int {inst.advert_int} is not whole seconds, which VRRPv2 requires (RFC 3768 §5.3.7)")
+    if version == 3:
+        if inst.advert_int > V3_MAX_ADVERT:
+            diags.error(where("advert_int", inst.loc), f"advert_int {inst.advert_int} exceeds VRRPv3's {V3_MAX_ADVERT} s")
+        elif abs(round(inst.advert_int * 100) - inst.advert_int * 100) > 1e-6:
+            diags.error(where("advert_int", inst.loc), "VRRPv3 advert_int has centisecond resolution")
+        if inst.auth_type is not None:
+            diags.error(where("auth_type", inst.loc), "VRRPv3 has no authentication (RFC 5798 §9); remove the authentication block")
+    if inst.nopreempt and inst.state == "MASTER":
+        diags.warning(where("nopreempt", inst.loc), "nopreempt has no effect with 'state MASTER'; use 'state BACKUP'")
+    if inst.priority == 255 and inst.state == "BACKUP":
+        diags.warning(where("priority", inst.loc), "priority 255 (address owner) always starts as MASTER")
+    for ref in inst.track_script:
+        if ref.name not in config.vrrp_scripts:
+            diags.error(ref.loc, f"track_script '{ref.name}' is not a defined vrrp_script")
+    for ref in inst.track_file:
+        if ref.name not in config.track_files:
+            diags.error(ref.loc, f"track_file '{ref.name}' is not a defined track_file")
+    for attr in ("mcast_src_ip", "unicast_src_ip"):
+        addr = getattr(inst, attr)
+        if addr is not None and addr.version != inst.family:
+            diags.error(where(attr, inst.loc), f"{attr} {addr} is not the instance's address family (IPv{inst.family})")
+    for peer in inst.unicast_peer:
+        if peer.address.version != inst.family:
+            diags.error(peer.loc, f"unicast_peer {peer.address} is not the instance's address family (IPv{inst.family})")
+    if config.global_defs.vrrp_strict:
+        if inst.auth_type is not None:
+            diags.error(where("auth_type", inst.loc), "vrrp_strict forbids authentication")
+        if inst.unicast_peer:
+            diags.error(where("unicast_peer", inst.loc), "vrrp_strict forbids unicast_peer")
+
+
+def _vrid_duplicates(config: Config, diags: Diagnostics) -> None:
+    """Same VRID on one interface and family: only legal unicast with disjoint peers."""
+    seen: dict[tuple, VrrpInstance] = {}
+    for inst in config.vrrp_instances.values():
+        key = (inst.interface, inst.family, inst.virtual_router_id)
+        other = seen.get(key)
+        if other is None:
+            seen[key] = inst
+            continue
+        mine = {p.address for p in inst.unicast_peer}
+        theirs = {p.address for p in other.unicast_peer}
+        if mine and theirs and not mine & theirs:
+            continue
+        diags.error(inst.locs.get("virtual_router_id", inst.loc),
+                    f"virtual_router_id {inst.virtual_router_id} on {inst.interface} (IPv{inst.family}) "
+                    f"is already used by vrrp_instance {other.name} at {other.loc}")
+
+
+def _sync_groups(config: Config, diags: Diagnostics) -> None:
+    member_of: dict[str, str] = {}
+    for group in config.vrrp_sync_groups.values():
+        for name in group.group:
+            if name not in config.vrrp_instances:
+                diags.error(group.locs.get("group", group.loc),
+                            f"vrrp_sync_group {group.name}: '{name}' is not a defined vrrp_instance")
+            elif name in member_of:
+                diags.error(group.locs.get("group", group.loc),
+                            f"vrrp_instance {name} is already in vrrp_sync_group {member_of[name]}")
+            else:
+                member_of[name] = group.name
+
+
+def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> None:
+    if vs.group is not None and vs.group not in config.virtual_server_groups:
+        diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
+    if vs.ip is not None and vs.port is None and vs.persistence_timeout is None:
+        diags.error(vs.loc, f"virtual_server {vs.name}: the port may only be omitted for a persistent service")
+    seen: dict[tuple, object] = {}
+    for rs in vs.real_servers:
+        if rs.key in seen:
+            diags.error(rs.loc, f"real_server {rs.ip} {rs.port} defined twice in virtual_server {vs.name}")
+        seen[rs.key] = rs
+        method = rs.lvs_method or vs.lvs_method
+        if vs.ip is not None and method != "TUN" and rs.ip.version != vs.ip.version:
+            diags.error(rs.loc, f"real_server {rs.ip} is not the virtual server's address family (only TUN may differ)")
+        if rs.port is None and vs.port is not None and method == "NAT":
+            diags.error(rs.loc, f"real_server {rs.ip} needs a port with NAT forwarding")
+        if rs.uthreshold is not None and rs.lthreshold is not None and rs.lthreshold > rs.uthreshold:
+            diags.error(rs.locs.get("lthreshold", rs.loc), "lthreshold is above uthreshold")
+        if method == "DR" and vs.port is not None and rs.port not in (None, vs.port):
+            diags.warning(rs.loc, f"with DR the real server port ({rs.port}) is ignored; the VIP's port {vs.port} is used")
+    if vs.sorry_server is not None and vs.ip is not None and vs.lvs_method != "TUN" \
+            and vs.sorry_server.ip.version != vs.ip.version:
+        diags.error(vs.sorry_server.loc, "sorry_server is not the virtual server's address family")
+
+
+def _all_scripts(config: Config):
+    gd = config.global_defs
+    if gd.notify_fifo_script:
+        yield gd.notify_fifo_script
+    for s in config.vrrp_scripts.values():
+        yield s.script
+    for holder in (*config.vrrp_instances.values(), *config.vrrp_sync_groups.values()):
+        n = holder.notify
+        yield from (x for x in (n.notify_master, n.notify_backup, n.notify_fault, n.notify_stop, n.notify) if x)
+    for vs in config.virtual_servers:
+        yield from (x for x in (vs.quorum_up, vs.quorum_down) if x)
+        for rs in vs.real_servers:
+            yield from (x for x in (rs.notify_up, rs.notify_down) if x)
+            yield from (c.misc_path for c in rs.checkers if getattr(c, "misc_path", None))
+
+
+def _script_exists(script: Script, diags: Diagnostics) -> None:
+    """A missing program is a warning here: it may be installed after the config."""
+    prog = script.argv[0]
+    found = prog if os.path.isabs(prog) else shutil.which(prog)
+    if found is None or not os.path.exists(found):
+        diags.warning(script.loc, f"script '{prog}' not found; it will fail when run")
+    elif not os.access(found, os.X_OK):
+        diags.warning(script.loc, f"script '{prog}' is not executable")
