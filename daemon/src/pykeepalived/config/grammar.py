@@ -9,11 +9,12 @@ collapsed onto a single line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .lexer import Token
 from .errors import Diagnostics, Location
+from .lexer import Token
 
 
 @dataclass(slots=True)
@@ -22,7 +23,7 @@ class Statement:
 
     keyword: Token
     args: list[Token]
-    spec: "Keyword"
+    spec: Keyword
     children: list[Any] | None = None  # Statement or Item nodes
     end: Location | None = None  # location of the closing brace
 
@@ -61,7 +62,7 @@ class Keyword:
     convert: Callable[[Statement, Diagnostics], Any] | None
     nargs: tuple[int, int] = (1, 1)
     field: str | None = None
-    block: "BlockSpec | ItemSpec | None" = None
+    block: BlockSpec | ItemSpec | None = None
     repeat: bool = False
     check: Any = None
 
@@ -86,7 +87,7 @@ class BlockSpec:
     name: str
     keywords: dict[str, Keyword] = field(default_factory=dict)
 
-    def add(self, *keywords: Keyword, aliases: dict[str, str] | None = None) -> "BlockSpec":
+    def add(self, *keywords: Keyword, aliases: dict[str, str] | None = None) -> BlockSpec:
         for kw in keywords:
             self.keywords[kw.name] = kw
         for alias, target in (aliases or {}).items():

@@ -6,7 +6,7 @@ from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
 from .keywords import TOP
-from .lexer import Token, WORD, tokenize_file, tokenize_text
+from .lexer import WORD, Token, tokenize_file, tokenize_text
 from .model import Config
 from .parser import parse
 from .validate import validate

@@ -114,7 +114,8 @@ class Parser:
                 self.pos += 1
         if len(args) < lo:
             want = f"{lo}" if lo == hi else f"at least {lo}"
-            self.diags.error(tok.loc, f"'{tok.text}' needs {want} argument{'s' if lo > 1 else ''}, got {len(args)}")
+            plural = "s" if lo > 1 else ""
+            self.diags.error(tok.loc, f"'{tok.text}' needs {want} argument{plural}, got {len(args)}")
             return None
         return node
 

@@ -11,10 +11,8 @@ import re
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, Statement
-from ..model_lvs import (CheckerCommon, DnsCheck, HttpCheck, MiscCheck, PingCheck, SmtpCheck,
-                         TcpCheck, Url)
-from .common import (POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, number,
-                     port, script, text, user)
+from ..model_lvs import CheckerCommon, DnsCheck, HttpCheck, MiscCheck, PingCheck, SmtpCheck, TcpCheck, Url
+from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, number, port, script, text, user
 
 TIMER = in_range(0, 86400)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import voluptuous as vol
 

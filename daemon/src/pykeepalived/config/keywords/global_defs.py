@@ -7,8 +7,7 @@ import ipaddress
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, ItemSpec, Statement
 from ..model_vrrp import GlobalDefs
-from .common import (POSITIVE, arg, bool_kw, flag_kw, in_range, integer, kw, number,
-                     parse_int, script, text, user)
+from .common import POSITIVE, arg, bool_kw, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
 
 
 def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:

@@ -14,8 +14,7 @@ from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_lvs import RealServer, SorryServer, Timing, VirtualServer, VirtualServerGroup, VsgEntry
 from .checkers import CHECKER_KEYWORDS, TIMING_KEYWORDS
-from .common import (arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, parse_int, parse_ip,
-                     port, script, text)
+from .common import arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, parse_int, parse_ip, port, script, text
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos")
 METHODS = ("NAT", "DR", "TUN")

@@ -12,10 +12,25 @@ import ipaddress
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
-from ..model_vrrp import (Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance,
-                          VrrpScript, VrrpSyncGroup)
-from .common import (POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw,
-                     max_len, number, parse_int, parse_ip, script, text, user)
+from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
+from .common import (
+    POSITIVE,
+    arg,
+    bool_kw,
+    choice,
+    flag_kw,
+    in_range,
+    integer,
+    ip,
+    kw,
+    max_len,
+    number,
+    parse_int,
+    parse_ip,
+    script,
+    text,
+    user,
+)
 
 SCRIPT_WEIGHT = (-253, 253)
 INTERFACE_WEIGHT = (-254, 254)
