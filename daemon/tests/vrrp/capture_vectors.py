@@ -34,6 +34,7 @@ then the namespaces are deleted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -177,10 +178,8 @@ class Lab:
             out = run("ip", "netns", "pids", ns, check=False).stdout.split()
             pids += [int(p) for p in out if p.isdigit()]
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for ns in reversed(self.made):
             run("ip", "netns", "del", ns, check=False)
         self.made.clear()
