@@ -11,7 +11,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from .errors import ConfigError, Diagnostics, Location
+from .errors import AlreadyReported, ConfigError, Diagnostics, Location
 from .grammar import Statement
 
 
@@ -25,7 +25,12 @@ def collect(stmt: Statement, diags: Diagnostics) -> tuple[dict[str, Any], dict[s
             value = kw.convert(child, diags)
             if kw.check is not None:
                 value = kw.check(value)
+        except AlreadyReported:
+            diags.broken.add((kw.attr, child.args[0].text if child.args else ""))
+            continue
         except ConfigError as exc:
+            if kw.block is not None and child.args:
+                diags.broken.add((kw.attr, child.args[0].text))
             prefix = "" if kw.block is not None else f"{child.name}: "
             diags.error(exc.location or child.loc, prefix + exc.message)
             continue
@@ -50,6 +55,10 @@ def collect(stmt: Statement, diags: Diagnostics) -> tuple[dict[str, Any], dict[s
 def require(stmt: Statement, values: dict[str, Any], *names: str) -> None:
     """Raise one error naming every missing required keyword of the block."""
     missing = [n for n in names if n not in values]
+    present = {c.spec.attr for c in stmt.children or ()}
+    if missing and all(n in present for n in missing):
+        raise AlreadyReported()  # the keyword was there but its value was bad
+    missing = [n for n in missing if n not in present]
     if missing:
         what = ", ".join(f"'{n}'" for n in missing)
         label = " ".join([stmt.name] + [a.text for a in stmt.args])

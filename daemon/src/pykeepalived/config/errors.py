@@ -41,11 +41,21 @@ class ConfigError(Exception):
         self.location = location
 
 
+class AlreadyReported(ConfigError):
+    """An object could not be built because of errors already recorded."""
+
+    def __init__(self) -> None:
+        super().__init__("already reported")
+
+
 @dataclass
 class Diagnostics:
     """Collects every problem so that all of them are reported, not just the first."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    # (block field, name) of objects dropped for errors, so that references to
+    # them do not cascade into "not defined" errors.
+    broken: set[tuple[str, str]] = field(default_factory=set)
 
     def error(self, location: Location, message: str) -> None:
         self.items.append(Diagnostic("error", location, message))

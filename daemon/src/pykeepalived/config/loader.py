@@ -46,7 +46,7 @@ def _from_tokens(tokens: list[Token], path: str, diags: Diagnostics) -> Config:
     for attr in NAMED:
         setattr(config, attr, _by_name(values.get(attr, []), attr, diags))
     config.virtual_servers = tuple(values.get("virtual_servers", []))
-    validate(config, diags)
+    validate(config, diags, root_tok.loc)
     return config
 
 

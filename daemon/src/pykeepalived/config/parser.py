@@ -162,7 +162,7 @@ class Parser:
         if name in KEEPALIVED_KEYWORDS:
             self.diags.error(tok.loc, f"keepalived keyword '{name}' is not supported by pykeepalived")
             return
-        close = difflib.get_close_matches(name, list(spec.keywords), n=1, cutoff=0.7)
+        close = difflib.get_close_matches(name, list(spec.keywords), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         self.diags.error(tok.loc, f"unknown keyword '{name}' in {spec.name}{hint}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from .errors import Diagnostics
+from .errors import UNKNOWN_LOCATION, Diagnostics, Location
 from .model import Config
 from .model_lvs import VirtualServer
 from .model_vrrp import Script, VrrpInstance
@@ -25,7 +25,10 @@ def effective_version(inst: VrrpInstance, config: Config) -> int:
     return 3 if inst.family == 6 else config.global_defs.vrrp_version
 
 
-def validate(config: Config, diags: Diagnostics) -> None:
+def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCATION) -> None:
+    if not config.vrrp_instances and not config.virtual_servers and not diags.errors:
+        diags.warning(origin, "no vrrp_instance or virtual_server is defined: nothing to do "
+                      "(a config collapsed onto one line after a '!' or '#' is all comment)")
     for inst in config.vrrp_instances.values():
         _instance(inst, config, diags)
     _vrid_duplicates(config, diags)
@@ -65,10 +68,10 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     if inst.priority == 255 and inst.state == "BACKUP":
         diags.warning(where("priority", inst.loc), "priority 255 (address owner) always starts as MASTER")
     for ref in inst.track_script:
-        if ref.name not in config.vrrp_scripts:
+        if ref.name not in config.vrrp_scripts and ("vrrp_scripts", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_script '{ref.name}' is not a defined vrrp_script")
     for ref in inst.track_file:
-        if ref.name not in config.track_files:
+        if ref.name not in config.track_files and ("track_files", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_file '{ref.name}' is not a defined track_file")
     for attr in ("mcast_src_ip", "unicast_src_ip"):
         addr = getattr(inst, attr)
@@ -106,6 +109,8 @@ def _sync_groups(config: Config, diags: Diagnostics) -> None:
     member_of: dict[str, str] = {}
     for group in config.vrrp_sync_groups.values():
         for name in group.group:
+            if ("vrrp_instances", name) in diags.broken:
+                continue
             if name not in config.vrrp_instances:
                 diags.error(group.locs.get("group", group.loc),
                             f"vrrp_sync_group {group.name}: '{name}' is not a defined vrrp_instance")
@@ -117,7 +122,8 @@ def _sync_groups(config: Config, diags: Diagnostics) -> None:
 
 
 def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> None:
-    if vs.group is not None and vs.group not in config.virtual_server_groups:
+    if vs.group is not None and vs.group not in config.virtual_server_groups \
+            and ("virtual_server_groups", vs.group) not in diags.broken:
         diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
     if vs.ip is not None and vs.port is None and vs.persistence_timeout is None:
         diags.error(vs.loc, f"virtual_server {vs.name}: the port may only be omitted for a persistent service")

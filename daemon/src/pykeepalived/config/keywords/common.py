@@ -5,6 +5,7 @@ that says what was wrong and where)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import shlex
 from collections.abc import Callable
@@ -22,6 +23,7 @@ Convert = Callable[[Statement, Diagnostics], Any]
 TRUE_WORDS = frozenset({"on", "true", "yes"})
 FALSE_WORDS = frozenset({"off", "false", "no"})
 # Characters that only mean something to a shell; scripts are run without one.
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
 SHELL_SYNTAX = re.compile(r"(&&|\|\||[|;<>`]|\$\(|^\[\[$|^\]\]$)")
 
 
@@ -125,7 +127,8 @@ def make_script(tok: Token, owner: list[str]) -> Script:
         raise ConfigError(f"cannot split command '{tok.text}': {exc}", tok.loc) from None
     if not argv:
         raise ConfigError("empty command", tok.loc)
-    for word in argv:
+    shell_c = os.path.basename(argv[0]) in SHELLS and "-c" in argv
+    for word in () if shell_c else argv:
         if SHELL_SYNTAX.search(word):
             raise ConfigError(
                 f"'{tok.text}' uses shell syntax ('{word}'), but scripts run without a shell; "

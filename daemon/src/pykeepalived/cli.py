@@ -1,0 +1,81 @@
+"""Command lines: ``pykeepalived`` (keepalived's flags) and ``pykeepalivedctl``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .config.dump import dumps
+from .config.loader import load_config
+from .config.render import render
+
+DEFAULT_CONFIG = "/etc/pykeepalived/keepalived.conf"
+DEFAULT_RUNTIME_DIR = "/run/pykeepalived"
+
+
+def daemon_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pykeepalived", description="keepalived-compatible VRRP and load-balancing daemon")
+    p.add_argument("-f", "--use-file", dest="config", default=DEFAULT_CONFIG, help="configuration file")
+    p.add_argument("-t", "--config-test", action="store_true", help="check the configuration and exit")
+    p.add_argument("--dump-json", action="store_true", help="with -t: print the validated model as JSON")
+    p.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
+    p.add_argument("-l", "--log-console", action="store_true", help="log to the console")
+    p.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
+    p.add_argument("-P", "--vrrp", action="store_true", help="run only the VRRP subsystem")
+    p.add_argument("-C", "--check", action="store_true", help="run only the health-checking subsystem")
+    p.add_argument("-p", "--pid", dest="pidfile", help="pid file (default: RUNTIME_DIR/pykeepalived.pid)")
+    p.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="directory for pid files, control socket, state")
+    p.add_argument("-v", "--version", action="version", version=f"pykeepalived {__version__}")
+    return p
+
+
+def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.stderr) -> int:
+    """``-t``: print every problem as FILE:LINE:COL: error|warning: MESSAGE; 0 when valid."""
+    config, diags = load_config(path)
+    for diag in diags.sorted():
+        print(diag, file=err)
+    if diags.errors:
+        n = len(diags.errors)
+        print(f"{path}: {n} error{'s' if n > 1 else ''}; configuration rejected", file=err)
+        return 1
+    if dump_json:
+        print(dumps(config), file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = daemon_parser().parse_args(argv)
+    if args.config_test:
+        return check_config(args.config, args.dump_json)
+    print("pykeepalived: only -t (config test) is available in this release; "
+          "the VRRP runtime is being built (see docs/architecture.md)", file=sys.stderr)
+    return 2
+
+
+def ctl_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pykeepalivedctl", description="inspect and control pykeepalived")
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate a configuration (like pykeepalived -t)")
+    check.add_argument("-f", "--file", default=DEFAULT_CONFIG)
+    check.add_argument("--json", action="store_true", help="print the validated model as JSON")
+    fmt = sub.add_parser("format", help="print a configuration in canonical keepalived syntax")
+    fmt.add_argument("-f", "--file", default=DEFAULT_CONFIG)
+    return p
+
+
+def ctl_main(argv: list[str] | None = None) -> int:
+    args = ctl_parser().parse_args(argv)
+    if args.command == "check":
+        return check_config(args.file, args.json)
+    config, diags = load_config(args.file)
+    for diag in diags.sorted():
+        print(diag, file=sys.stderr)
+    if diags.errors:
+        return 1
+    sys.stdout.write(render(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

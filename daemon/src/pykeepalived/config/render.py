@@ -1,0 +1,248 @@
+"""Write a model back as canonical keepalived.conf syntax.
+
+Canonical means: one statement per line, four-space indents, only values
+that differ from keepalived's defaults, and the same keyword order as the
+model's fields. parse(render(model)) == model (a property test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .model import Config
+from .model_lvs import CheckerCommon, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_vrrp import (
+    GlobalDefs,
+    Notify,
+    Script,
+    TrackFile,
+    TrackRef,
+    UnicastPeer,
+    VirtualIp,
+    VrrpInstance,
+    VrrpScript,
+    VrrpSyncGroup,
+)
+
+META = frozenset({"loc", "locs", "name", "kind"})
+SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@,+=%*?^~[]$&()<>|;'")
+
+
+def quote(value: str) -> str:
+    """Bare when the lexer reads it back unchanged, else double-quoted."""
+    if value and all(c in SAFE for c in value) and value[0] not in "!#":
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fmt(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return quote(str(value))
+
+
+def script_args(script: Script) -> list[str]:
+    cmd = shlex.join(script.argv)
+    owner = [x for x in (script.user, script.group) if x is not None]
+    return ['"' + cmd.replace("\\", "\\\\").replace('"', '\\"') + '"', *map(quote, owner)]
+
+
+class Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, *words: str) -> None:
+        self.lines.append("    " * self.depth + " ".join(words))
+
+    @contextmanager
+    def block(self, *words: str) -> Iterator[None]:
+        self.line(*words, "{")
+        self.depth += 1
+        yield
+        self.depth -= 1
+        self.line("}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _scalars(w: Writer, obj, skip: frozenset[str] = frozenset()) -> None:
+    """Every plain field that differs from its default, as ``keyword value``."""
+    for f in dataclasses.fields(obj):
+        if f.name in META or f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+        if value == default or value is None:
+            continue
+        if isinstance(value, bool):
+            w.line(f.name) if value and default is False else w.line(f.name, fmt(value))
+        elif isinstance(value, Script):
+            w.line(f.name, *script_args(value))
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            w.line(f.name, *map(quote, value))
+        else:
+            w.line(f.name, fmt(value))
+
+
+def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
+    with w.block("global_defs"):
+        if gd.notification_email:
+            with w.block("notification_email"):
+                for addr in gd.notification_email:
+                    w.line(quote(addr))
+        if gd.smtp_server is not None:
+            w.line("smtp_server", quote(gd.smtp_server), *([str(gd.smtp_port)] if gd.smtp_port != 25 else []))
+        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port"}))
+
+
+def render_vrrp_script(w: Writer, s: VrrpScript) -> None:
+    with w.block("vrrp_script", quote(s.name)):
+        _scalars(w, s, frozenset({"weight", "weight_reverse"}))
+        if s.weight or s.weight_reverse:
+            w.line("weight", str(s.weight), *(["reverse"] if s.weight_reverse else []))
+
+
+def render_track_file(w: Writer, t: TrackFile) -> None:
+    with w.block("track_file", quote(t.name)):
+        _scalars(w, t, frozenset({"weight", "weight_reverse"}))
+        if t.weight != 1 or t.weight_reverse:
+            w.line("weight", str(t.weight), *(["reverse"] if t.weight_reverse else []))
+
+
+def _vip(v: VirtualIp) -> list[str]:
+    words = [str(v.address)]
+    for opt in ("brd", "dev", "scope", "label"):
+        if getattr(v, opt) is not None:
+            words += [opt, quote(str(getattr(v, opt)))]
+    return words + (["no_track"] if v.no_track else [])
+
+
+def _track(ref: TrackRef) -> list[str]:
+    words = [quote(ref.name)]
+    if ref.weight is not None:
+        words += ["weight", str(ref.weight)]
+    return words + (["reverse"] if ref.reverse else [])
+
+
+def _peer(p: UnicastPeer) -> list[str]:
+    words = [str(p.address)]
+    for opt in ("min_ttl", "max_ttl"):
+        if getattr(p, opt) is not None:
+            words += [opt, str(getattr(p, opt))]
+    return words
+
+
+def _items(w: Writer, name: str, items, fmt_item) -> None:
+    if items:
+        with w.block(name):
+            for item in items:
+                w.line(*fmt_item(item))
+
+
+def _notify(w: Writer, n: Notify) -> None:
+    _scalars(w, n)
+
+
+def render_instance(w: Writer, inst: VrrpInstance) -> None:
+    lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
+             "track_script": _track, "track_file": _track, "unicast_peer": _peer}
+    with w.block("vrrp_instance", quote(inst.name)):
+        _scalars(w, inst, frozenset({"auth_type", "auth_pass", "notify", *lists}))
+        if inst.auth_type is not None:
+            with w.block("authentication"):
+                w.line("auth_type", inst.auth_type)
+                w.line("auth_pass", quote(inst.auth_pass or ""))
+        for name, fmt_item in lists.items():
+            _items(w, name, getattr(inst, name), fmt_item)
+        _notify(w, inst.notify)
+
+
+def render_sync_group(w: Writer, g: VrrpSyncGroup) -> None:
+    with w.block("vrrp_sync_group", quote(g.name)):
+        _items(w, "group", g.group, lambda n: [quote(n)])
+        _scalars(w, g, frozenset({"group", "notify"}))
+        _notify(w, g.notify)
+
+
+def _vsg_entry(e: VsgEntry) -> list[str]:
+    if e.fwmark is not None:
+        return ["fwmark", str(e.fwmark), *([e.family] if e.family else [])]
+    addr = f"{e.first}-{e.last}" if e.last is not None else str(e.first)
+    return [addr, *([str(e.port)] if e.port is not None else [])]
+
+
+def render_vsg(w: Writer, g: VirtualServerGroup) -> None:
+    with w.block("virtual_server_group", quote(g.name)):
+        for e in g.entries:
+            w.line(*_vsg_entry(e))
+
+
+def render_checker(w: Writer, c: CheckerCommon) -> None:
+    with w.block(c.kind):
+        _scalars(w, c, frozenset({"url"}))
+        for url in getattr(c, "url", ()):
+            render_url(w, url)
+
+
+def render_url(w: Writer, u: Url) -> None:
+    with w.block("url"):
+        _scalars(w, u, frozenset({"status_code"}))
+        if u.status_code:
+            w.line("status_code", *(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in u.status_code))
+
+
+def render_real_server(w: Writer, rs: RealServer) -> None:
+    head = [str(rs.ip), *([str(rs.port)] if rs.port is not None else [])]
+    with w.block("real_server", *head):
+        _scalars(w, rs, frozenset({"ip", "port", "timing", "checkers"}))
+        _scalars(w, rs.timing)
+        for c in rs.checkers:
+            render_checker(w, c)
+
+
+def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
+    if vs.group is not None:
+        head = ["group", quote(vs.group)]
+    elif vs.fwmark is not None:
+        head = ["fwmark", str(vs.fwmark)]
+    else:
+        head = [str(vs.ip), *([str(vs.port)] if vs.port is not None else [])]
+    with w.block("virtual_server", *head):
+        _scalars(w, vs, frozenset({"ip", "port", "fwmark", "group", "timing", "real_servers", "sorry_server"}))
+        if vs.sorry_server is not None:
+            s = vs.sorry_server
+            w.line("sorry_server", str(s.ip), *([str(s.port)] if s.port is not None else []))
+        _scalars(w, vs.timing)
+        for rs in vs.real_servers:
+            render_real_server(w, rs)
+
+
+def render(config: Config) -> str:
+    w = Writer()
+    if config.global_defs != GlobalDefs():
+        render_global_defs(w, config.global_defs)
+    for s in config.vrrp_scripts.values():
+        render_vrrp_script(w, s)
+    for t in config.track_files.values():
+        render_track_file(w, t)
+    for i in config.vrrp_instances.values():
+        render_instance(w, i)
+    for g in config.vrrp_sync_groups.values():
+        render_sync_group(w, g)
+    for g in config.virtual_server_groups.values():
+        render_vsg(w, g)
+    for vs in config.virtual_servers:
+        render_virtual_server(w, vs)
+    return w.text()
+
+
+__all__ = ["Writer", "quote", "render"]
