@@ -2,7 +2,9 @@
 
 The state machine never performs I/O; it queues these dataclasses and the
 instance layer carries them out (encode and send, netlink, GARP/NA, notify
-scripts).  Within one call they are queued in the order to perform them.
+scripts).  Within one call they are queued in the order to perform them;
+a ``StateChanged`` comes after the address and packet work of its
+transition, as keepalived runs notify scripts after moving the addresses.
 """
 from __future__ import annotations
 

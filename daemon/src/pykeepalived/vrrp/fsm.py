@@ -1,0 +1,298 @@
+"""VRRP state machine, sans-I/O (RFC 5798 6.4, RFC 3768 6.4, keepalived 2.2.7).
+
+Usage, in the style of aioquic::
+
+    router = VrrpRouter(RouterConfig(vrid=51, priority=100, address=...))
+    router.start(now)
+    ... router.receive(advert, src, now)      # a decoded Advertisement
+    ... router.handle_timer(now)              # when now >= router.next_deadline()
+    for action in router.actions(): ...       # SendAdvert, AddAddresses, ...
+
+Time is a float parameter (seconds, any monotonic origin); nothing sleeps.
+
+Where keepalived and the RFC differ, keepalived wins (we interoperate with
+it on the wire) and the comment says so:
+
+* a master hearing a lower-priority advert answers at once with its own
+  advert and re-sends gratuitous ARP (keepalived; RFC 5798 says discard);
+* preempt_delay: a backup that outranks the master keeps accepting the
+  master's adverts for ``preempt_delay`` seconds after first hearing it,
+  then ignores them, so it takes over a Master_Down_Interval later;
+* FAULT: keepalived's extra state (interface down, failed tracker); a master
+  entering it sends priority 0 first.
+"""
+from __future__ import annotations
+
+from .events import (
+    Action,
+    AddAddresses,
+    Counters,
+    GarpReason,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitousArp,
+    State,
+    StateChanged,
+    TransitionReason,
+)
+from .packet import Advertisement, AuthType, DropReason, IPAddress
+from .router_config import RouterConfig
+from .timers import PRIORITY_OWNER, PRIORITY_STOP, master_down_interval, minimum_skew, skew_time
+
+
+class VrrpRouter:
+    """One VRRP instance's protocol state: no sockets, no clock, no netlink."""
+
+    def __init__(self, config: RouterConfig) -> None:
+        self.config = config
+        self.counters = Counters()
+        self.state = State.INITIALIZE
+        self.priority = config.priority  # effective priority (tracking changes it)
+        self.master_adver_interval = config.interval
+        self.master_address: IPAddress | None = None
+        self.master_priority: int | None = None
+        self._fault = False
+        self._queue: list[Action] = []
+        self._takeover_reason = TransitionReason.MASTER_DOWN
+        self._preempt_at: float | None = None  # keepalived's preempt_time
+        self._down_at: float | None = None  # Master_Down_Timer (backup)
+        self._advert_at: float | None = None  # Adver_Timer (master)
+        self._garp_at: float | None = None  # garp_master_delay burst
+        self._garp_lower_at: float | None = None  # garp_lower_prio_delay burst
+        self._refresh_at: float | None = None  # garp_master_refresh
+
+    # -- derived timers (RFC 5798 6.1) -------------------------------------
+    @property
+    def skew_time(self) -> float:
+        return skew_time(self.config.version, self.priority, self.master_adver_interval)
+
+    @property
+    def master_down_interval(self) -> float:
+        return master_down_interval(self.config.version, self.priority, self.master_adver_interval)
+
+    # -- the aioquic-style surface -----------------------------------------
+    def actions(self) -> list[Action]:
+        """Return and clear the queued actions, oldest first."""
+        out, self._queue = self._queue, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When ``handle_timer`` must next be called, or None."""
+        timers = (self._down_at, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at)
+        return min((t for t in timers if t is not None), default=None)
+
+    def start(self, now: float) -> None:
+        """Leave Initialize (RFC 5798 6.4.1)."""
+        if self.state is not State.INITIALIZE:
+            raise RuntimeError(f"start() in state {self.state}")
+        if self._fault:
+            self._transition(State.FAULT, TransitionReason.FAULT)
+        else:
+            self._come_up(now, TransitionReason.STARTUP)
+
+    def shutdown(self, now: float) -> None:
+        """Shutdown event: a master sends priority 0 (RFC 5798 6.4.3), then Initialize."""
+        if self.state is State.MASTER:
+            self._leave_master()
+        self._cancel_timers()
+        if self.state is not State.INITIALIZE:
+            self._transition(State.INITIALIZE, TransitionReason.SHUTDOWN)
+
+    def set_fault(self, fault: bool, now: float) -> None:
+        """Enter or leave FAULT (keepalived: interface down, tracked object failed)."""
+        if fault == self._fault:
+            return
+        self._fault = fault
+        if fault and self.state in (State.BACKUP, State.MASTER):
+            if self.state is State.MASTER:
+                self._leave_master()
+            self._cancel_timers()
+            self._transition(State.FAULT, TransitionReason.FAULT)
+        elif not fault and self.state is State.FAULT:
+            self._come_up(now, TransitionReason.FAULT_CLEARED)
+
+    def set_effective_priority(self, priority: int, now: float) -> None:
+        """Apply a tracking change; an owner's priority never moves (keepalived)."""
+        if self.config.is_owner:
+            return
+        new = min(max(priority, 1), PRIORITY_OWNER - 1)
+        if new == self.priority:
+            return
+        before = self.master_down_interval
+        self.priority = new
+        if self.state is State.BACKUP and self._down_at is not None:
+            # keepalived shifts the running timer by the change in Master_Down_Interval
+            self._down_at += self.master_down_interval - before
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every timer due at ``now``."""
+        if self._down_at is not None and self._down_at <= now and self.state is State.BACKUP:
+            self._become_master(now, self._takeover_reason)
+            return
+        if self.state is not State.MASTER:
+            return
+        if self._advert_at is not None and self._advert_at <= now:
+            self._send(self.priority)
+            self._advert_at = now + self.config.interval
+        if self._garp_at is not None and self._garp_at <= now:
+            self._garp(self.config.garp_master_repeat, GarpReason.MASTER_DELAY)
+            self._garp_at = None
+        if self._garp_lower_at is not None and self._garp_lower_at <= now:
+            self._garp(self.config.lower_prio_repeat, GarpReason.LOWER_PRIORITY_DELAY)
+            self._garp_lower_at = None
+        if self._refresh_at is not None and self._refresh_at <= now:
+            self._garp(self.config.garp_master_refresh_repeat, GarpReason.REFRESH)
+            self._refresh_at = now + self.config.garp_master_refresh
+
+    def receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
+        """Process a decoded advert from ``src`` (RFC 5798 6.4.2 / 6.4.3)."""
+        if self.state not in (State.BACKUP, State.MASTER):
+            return  # keepalived ignores adverts in FAULT and before start
+        reason = self._check(advert, src)
+        if reason is not None:
+            self.counters.drop(reason)
+            return
+        self.counters.adverts_received += 1
+        if advert.priority == PRIORITY_STOP:
+            self.counters.priority_zero_received += 1
+        if self.state is State.BACKUP:
+            self._backup_receive(advert, src, now)
+        else:
+            self._master_receive(advert, src, now)
+
+    # -- receive paths ------------------------------------------------------
+    def _check(self, advert: Advertisement, src: IPAddress) -> DropReason | None:
+        """Instance-level validity (RFC 3768 7.1, RFC 5798 7.1, keepalived vrrp_in_chk)."""
+        cfg = self.config
+        if advert.version != cfg.version or type(src) is not type(cfg.address):
+            return DropReason.VERSION
+        if advert.vrid != cfg.vrid:
+            return DropReason.VRID
+        if src == cfg.address:
+            return DropReason.OWN
+        if cfg.version == 2:
+            if advert.auth_type != cfg.auth_type:
+                return DropReason.AUTH
+            if cfg.auth_type == AuthType.SIMPLE and advert.auth_data != cfg.auth_pass.ljust(8, b"\0"):
+                return DropReason.AUTH
+            if advert.advert_interval != cfg.wire_interval:
+                return DropReason.INTERVAL  # RFC 3768 7.1: MUST match ours
+        if advert.count != len(cfg.virtual_addresses):
+            return DropReason.ADDRESS_COUNT
+        if cfg.check_addresses and not set(cfg.virtual_addresses) <= set(advert.addresses):
+            return DropReason.ADDRESS_LIST
+        return None
+
+    def _backup_receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
+        cfg = self.config
+        if advert.priority == PRIORITY_STOP:
+            # the master resigned: take over after Skew_Time only (RFC 5798 6.4.2)
+            self._down_at = now + self.skew_time
+            self._takeover_reason = TransitionReason.PRIORITY_ZERO
+            return
+        delaying = cfg.preempt_delay > 0 and (self._preempt_at is None or self._preempt_at > now)
+        if not cfg.preempt or advert.priority >= self.priority or delaying:
+            if cfg.version == 3:
+                self.master_adver_interval = advert.interval_seconds  # RFC 5798 6.4.2
+            self._down_at = now + self.master_down_interval
+            self._takeover_reason = TransitionReason.MASTER_DOWN
+            self.master_address, self.master_priority = src, advert.priority
+            if cfg.preempt_delay > 0:
+                if advert.priority >= self.priority:
+                    self._preempt_at = None
+                elif self._preempt_at is None:
+                    self._preempt_at = now + cfg.preempt_delay
+            return
+        # we outrank this master: discard, so Master_Down_Timer runs out (RFC 5798 6.4.2)
+        self._takeover_reason = TransitionReason.PREEMPT
+        self.master_address, self.master_priority = src, advert.priority
+
+    def _master_receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
+        cfg = self.config
+        if advert.priority == PRIORITY_STOP:
+            # RFC 5798 6.4.3: answer at once so the backups do not take over
+            self._send(self.priority)
+            self._advert_at = now + cfg.interval
+            return
+        if (advert.priority, int(src)) > (self.priority, int(cfg.address)):
+            # higher priority, or equal priority and higher address: step down
+            if cfg.higher_prio_send_advert:
+                self._send(self.priority)
+            if cfg.version == 3:
+                self.master_adver_interval = advert.interval_seconds
+            self.master_address, self.master_priority = src, advert.priority
+            self._leave_master(send_stop=False)
+            self._cancel_timers()
+            self._enter_backup(now, TransitionReason.HIGHER_PRIORITY)
+            return
+        # lower priority: keepalived answers with an advert and gratuitous ARPs
+        if not cfg.lower_prio_no_advert:
+            self._send(self.priority)
+        if cfg.lower_prio_repeat > 0:
+            self._garp(cfg.lower_prio_repeat, GarpReason.LOWER_PRIORITY)
+            if cfg.lower_prio_delay > 0:
+                self._garp_lower_at = now + cfg.lower_prio_delay
+
+    # -- transitions --------------------------------------------------------
+    def _come_up(self, now: float, reason: TransitionReason) -> None:
+        """Initialize/Fault -> Backup, or -> Master for the address owner (RFC 5798 6.4.1)."""
+        if self.config.is_owner:
+            self._become_master(now, TransitionReason.ADDRESS_OWNER)
+            return
+        self._enter_backup(now, reason)
+        if self.config.initial_state is State.MASTER and reason is TransitionReason.STARTUP:
+            # keepalived "state MASTER": first timeout is one interval plus the minimum skew
+            self._down_at = now + self.master_adver_interval + minimum_skew(
+                self.config.version, self.master_adver_interval)
+
+    def _enter_backup(self, now: float, reason: TransitionReason) -> None:
+        if reason is not TransitionReason.HIGHER_PRIORITY:
+            self.master_adver_interval = self.config.interval
+        self._preempt_at = None
+        self._takeover_reason = TransitionReason.MASTER_DOWN
+        self._down_at = now + self.master_down_interval
+        self._transition(State.BACKUP, reason)
+
+    def _become_master(self, now: float, reason: TransitionReason) -> None:
+        """RFC 5798 6.4.1/6.4.2: advertise, announce the addresses, start Adver_Timer."""
+        cfg = self.config
+        self._cancel_timers()
+        self.counters.became_master += 1
+        self.master_adver_interval = cfg.interval  # a master uses its own interval
+        self.master_address, self.master_priority = cfg.address, self.priority
+        self._queue.append(AddAddresses(cfg.virtual_addresses))
+        self._send(self.priority)
+        self._garp(cfg.garp_master_repeat, GarpReason.BECAME_MASTER)
+        self._transition(State.MASTER, reason)
+        self._advert_at = now + cfg.interval
+        if cfg.garp_master_delay > 0:
+            self._garp_at = now + cfg.garp_master_delay
+        if cfg.garp_master_refresh > 0:
+            self._refresh_at = now + cfg.garp_master_refresh
+
+    def _leave_master(self, send_stop: bool = True) -> None:
+        if send_stop:
+            self._send(PRIORITY_STOP)
+        self._queue.append(RemoveAddresses(self.config.virtual_addresses))
+        self.counters.released_master += 1
+
+    def _transition(self, new: State, reason: TransitionReason) -> None:
+        old, self.state = self.state, new
+        self.counters.transitions += 1
+        self._queue.append(StateChanged(old, new, reason))
+
+    # -- helpers ------------------------------------------------------------
+    def _send(self, priority: int) -> None:
+        self.counters.adverts_sent += 1
+        if priority == PRIORITY_STOP:
+            self.counters.priority_zero_sent += 1
+        self._queue.append(SendAdvert(priority, self.config.advertisement(priority)))
+
+    def _garp(self, repeat: int, reason: GarpReason) -> None:
+        if repeat > 0 and self.config.virtual_addresses:
+            self.counters.garp_bursts += 1
+            self._queue.append(SendGratuitousArp(self.config.virtual_addresses, repeat, reason))
+
+    def _cancel_timers(self) -> None:
+        self._down_at = self._advert_at = self._garp_at = None
+        self._garp_lower_at = self._refresh_at = None

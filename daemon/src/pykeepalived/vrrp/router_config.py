@@ -1,0 +1,109 @@
+"""The per-instance settings the VRRP state machine needs (a slice of vrrp_instance).
+
+Names follow keepalived.conf; defaults are keepalived 2.2.7's.  The config
+package maps a parsed ``vrrp_instance`` onto this; nothing here parses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+
+from .events import State
+from .packet import V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
+from .timers import PRIORITY_OWNER
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """One virtual router as seen by the state machine.
+
+    ``address`` is our primary address on the interface: the source of our
+    adverts and the tie-break key when priorities are equal (RFC 5798 6.4.3,
+    higher address wins).  ``virtual_addresses`` are the addresses carried in
+    adverts, in order.  ``advert_interval`` is in seconds (v2: whole seconds,
+    v3: a multiple of 0.01 up to 40.95).
+    """
+
+    vrid: int
+    priority: int
+    address: IPAddress
+    virtual_addresses: tuple[IPAddress, ...] = ()
+    version: int = 2
+    advert_interval: float = 1.0
+    preempt: bool = True  # "nopreempt" sets False
+    preempt_delay: float = 0.0  # seconds; keepalived range 0..1000
+    initial_state: State = State.BACKUP  # "state MASTER": shorter first timeout
+    auth_type: AuthType = AuthType.NONE  # v2 only; AH is refused
+    auth_pass: bytes = b""  # v2 PASS, at most 8 bytes
+    garp_master_delay: float = 5.0  # second burst after becoming master; 0 = none
+    garp_master_repeat: int = 5
+    garp_master_refresh: float = 0.0  # periodic while master; 0 = off
+    garp_master_refresh_repeat: int = 1
+    garp_lower_prio_delay: float | None = None  # None: garp_master_delay
+    garp_lower_prio_repeat: int | None = None  # None: garp_master_repeat
+    lower_prio_no_advert: bool = False  # True: strict RFC, do not answer lower adverts
+    higher_prio_send_advert: bool = False
+    check_addresses: bool = True  # False: keepalived's skip_check_adv_addr
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.vrid <= 255:
+            raise ValueError(f"virtual_router_id {self.vrid} not in 1..255")
+        if not 1 <= self.priority <= PRIORITY_OWNER:
+            raise ValueError(f"priority {self.priority} not in 1..255")
+        if self.version not in (2, 3):
+            raise ValueError(f"version {self.version} not 2 or 3")
+        family = type(self.address)
+        if family not in (IPv4Address, IPv6Address):
+            raise TypeError("address must be an IPv4Address or IPv6Address")
+        if any(type(a) is not family for a in self.virtual_addresses):
+            raise ValueError("virtual addresses must have the family of the primary address")
+        if len(self.virtual_addresses) > 255:
+            raise ValueError("at most 255 virtual addresses fit an advert")
+        if self.version == 2:
+            if family is IPv6Address:
+                raise ValueError("VRRPv2 is IPv4 only; use version 3 for IPv6")
+            if self.advert_interval != int(self.advert_interval) or not 1 <= self.advert_interval <= 255:
+                raise ValueError(f"v2 advert_int {self.advert_interval} must be whole seconds 1..255")
+        elif not 1 <= round(self.advert_interval * 100) <= V3_MAX_INTERVAL:
+            raise ValueError(f"v3 advert_int {self.advert_interval} not in 0.01..40.95")
+        if self.auth_type == AuthType.AH:
+            raise ValueError("IPsec AH authentication is not supported")
+        if self.auth_type != AuthType.NONE and self.version != 2:
+            raise ValueError("authentication exists in VRRPv2 only")
+        if len(self.auth_pass) > 8:
+            raise ValueError("auth_pass is at most 8 bytes")
+        if not 0 <= self.preempt_delay <= 1000:
+            raise ValueError(f"preempt_delay {self.preempt_delay} not in 0..1000")
+        if self.initial_state not in (State.BACKUP, State.MASTER):
+            raise ValueError("initial_state is BACKUP or MASTER")
+
+    @property
+    def is_owner(self) -> bool:
+        return self.priority == PRIORITY_OWNER
+
+    @property
+    def wire_interval(self) -> int:
+        """Advert interval field: seconds (v2) or centiseconds (v3)."""
+        return int(self.advert_interval) if self.version == 2 else round(self.advert_interval * 100)
+
+    @property
+    def interval(self) -> float:
+        """Advertisement_Interval in seconds, as the wire carries it."""
+        return float(self.wire_interval) if self.version == 2 else self.wire_interval / 100
+
+    @property
+    def lower_prio_delay(self) -> float:
+        return self.garp_master_delay if self.garp_lower_prio_delay is None else self.garp_lower_prio_delay
+
+    @property
+    def lower_prio_repeat(self) -> int:
+        return self.garp_master_repeat if self.garp_lower_prio_repeat is None else self.garp_lower_prio_repeat
+
+    def advertisement(self, priority: int) -> Advertisement:
+        """The advert this router sends with ``priority``."""
+        v2 = self.version == 2
+        return Advertisement(
+            version=self.version, vrid=self.vrid, priority=priority,
+            advert_interval=self.wire_interval, addresses=self.virtual_addresses,
+            auth_type=self.auth_type if v2 else AuthType.NONE,
+            auth_data=self.auth_pass.ljust(8, b"\0") if v2 else b"")

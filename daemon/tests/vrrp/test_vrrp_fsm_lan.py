@@ -1,0 +1,253 @@
+"""Two or three VrrpRouters on a simulated LAN with a virtual clock.
+
+Priorities are chosen so every time is exact in binary floating point:
+(256 - p) / 256 is a multiple of 1/256.  v2, advert_int 1:
+
+    priority 200: Skew_Time 0.21875,  Master_Down_Interval 3.21875
+    priority 100: Skew_Time 0.609375, Master_Down_Interval 3.609375
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+
+from pykeepalived.vrrp.events import (
+    AddAddresses,
+    GarpReason,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitousArp,
+    State,
+    StateChanged,
+)
+from pykeepalived.vrrp.fsm import VrrpRouter
+from pykeepalived.vrrp.packet import Advertisement, DropReason
+from pykeepalived.vrrp.router_config import RouterConfig
+from vrrp_lan import Lan
+
+A_ADDR, B_ADDR, C_ADDR = (IPv4Address(f"192.0.2.{n}") for n in (1, 2, 3))
+VIPS = (IPv4Address("192.0.2.100"), IPv4Address("192.0.2.101"))
+MDI_200, MDI_100 = 3.21875, 3.609375
+SKEW_100 = 0.609375
+
+
+def router(addr: IPv4Address, priority: int, **kw) -> VrrpRouter:
+    return VrrpRouter(RouterConfig(vrid=51, priority=priority, address=addr, virtual_addresses=VIPS, **kw))
+
+
+def pair(a_kw: dict | None = None, b_kw: dict | None = None) -> Lan:
+    lan = Lan()
+    lan.add("A", router(A_ADDR, 200, **(a_kw or {})))
+    lan.add("B", router(B_ADDR, 100, **(b_kw or {})))
+    return lan
+
+
+def test_election_by_priority() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(30.0)
+    assert lan.became_master_at("A") == [MDI_200]
+    assert lan.became_master_at("B") == []
+    assert lan.state("B") is State.BACKUP
+    assert lan.routers["B"].master_address == A_ADDR
+    assert lan.routers["B"].counters.adverts_received == 27  # 3.21875 .. 29.21875
+    assert lan.changes("A")[-1][-1] == "master_down"
+
+
+def test_preemption_by_a_higher_priority_router_joining() -> None:
+    lan = pair()
+    lan.start("B", 0.0)
+    lan.start("A", 10.0)
+    lan.run_until(30.0)
+    assert lan.became_master_at("B") == [MDI_100]
+    # A discards B's lower-priority adverts, so its Master_Down_Timer from t=10 runs out
+    assert lan.became_master_at("A") == [10.0 + MDI_200]
+    assert lan.changes("A")[-1] == (10.0 + MDI_200, "A", State.BACKUP, State.MASTER, "preempt")
+    assert lan.changes("B")[-1] == (10.0 + MDI_200, "B", State.MASTER, State.BACKUP, "higher_priority")
+    assert any(isinstance(e.action, RemoveAddresses) for e in lan.of("B", RemoveAddresses))
+
+
+def test_nopreempt_leaves_the_lower_master_in_place() -> None:
+    lan = pair(a_kw={"preempt": False})
+    lan.start("B", 0.0)
+    lan.start("A", 10.0)
+    lan.run_until(60.0)
+    assert lan.state("A") is State.BACKUP and lan.state("B") is State.MASTER
+    assert lan.routers["A"].master_address == B_ADDR
+
+
+def test_preempt_delay_as_keepalived() -> None:
+    lan = pair(a_kw={"preempt_delay": 5.0})
+    lan.start("B", 0.0)
+    lan.start("A", 10.0)
+    lan.run_until(30.0)
+    # first B advert heard at 10.609375 starts the delay (until 15.609375); adverts up to
+    # 14.609375 are still accepted, the one at 15.609375 is not: takeover one MDI later
+    assert lan.became_master_at("A") == [14.609375 + MDI_200]
+    assert lan.became_master_at("A")[0] > 10.0 + MDI_200 + 4
+
+
+def test_preempt_delay_does_not_delay_a_lone_backup() -> None:
+    lan = Lan()
+    lan.add("A", router(A_ADDR, 200, preempt_delay=5.0))
+    lan.start("A", 0.0)
+    lan.run_until(10.0)
+    assert lan.became_master_at("A") == [MDI_200]
+
+
+def test_equal_priority_tie_break_on_higher_address() -> None:
+    lan = Lan()
+    lan.add("A", router(A_ADDR, 100))
+    lan.add("B", router(B_ADDR, 100))
+    lan.unplug("A")
+    lan.unplug("B")
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    assert lan.state("A") is lan.state("B") is State.MASTER  # split brain while apart
+    lan.plug("A")
+    lan.plug("B")
+    lan.run_until(20.0)
+    # at 10.609375 A's advert reaches B; B (higher address) answers; A steps down
+    assert lan.state("B") is State.MASTER and lan.state("A") is State.BACKUP
+    assert lan.changes("A")[-1] == (10.609375, "A", State.MASTER, State.BACKUP, "higher_priority")
+
+
+def test_priority_zero_on_shutdown_backup_takes_over_after_skew_time() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.shutdown("A")
+    assert lan.sent("A")[-1] == (20.0, 0)
+    assert lan.state("A") is State.INITIALIZE
+    lan.run_until(30.0)
+    assert lan.became_master_at("B") == [20.0 + SKEW_100]  # not 20 + Master_Down_Interval
+    assert lan.changes("B")[-1][-1] == "priority_zero"
+    assert lan.routers["B"].counters.priority_zero_received == 1
+    assert lan.routers["A"].counters.priority_zero_sent == 1
+
+
+def test_master_failure_backup_takes_over_after_exactly_master_down_interval() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.5)
+    last = lan.sent("A")[-1][0]
+    assert last == MDI_200 + 17
+    lan.crash("A")
+    lan.run_until(40.0)
+    assert lan.became_master_at("B") == [last + MDI_100]
+    assert lan.changes("B")[-1][-1] == "master_down"
+
+
+def test_v3_backup_learns_the_master_interval() -> None:
+    lan = Lan()
+    lan.add("A", router(A_ADDR, 200, version=3, advert_interval=0.5))
+    lan.add("B", router(B_ADDR, 100, version=3, advert_interval=2.0))
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    b = lan.routers["B"]
+    assert lan.became_master_at("A") == [1.609375]  # 3 * 0.5 + 56 * 0.5 / 256
+    assert b.master_adver_interval == 0.5
+    assert b.skew_time == 156 * 0.5 / 256  # v3 skew scales with Master_Adver_Interval
+    assert b.master_down_interval == 1.8046875
+    lan.crash("A")
+    lan.run_until(20.0)
+    assert lan.became_master_at("B") == [9.609375 + 1.8046875]
+    times = [t for t, _ in lan.sent("B")]
+    assert times[1] - times[0] == 2.0  # as master B uses its own interval
+
+
+def test_v2_interval_mismatch_is_dropped_and_counted() -> None:
+    lan = pair(b_kw={"advert_interval": 2})
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    b = lan.routers["B"]
+    assert b.counters.drops[DropReason.INTERVAL] > 0 and b.counters.adverts_received == 0
+    assert lan.state("A") is lan.state("B") is State.MASTER  # as keepalived: both master
+
+
+def test_address_owner_goes_master_immediately() -> None:
+    lan = Lan()
+    lan.add("B", router(B_ADDR, 100))
+    lan.add("O", router(C_ADDR, 255))
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    lan.start("O", 10.0)
+    assert [type(e.action) for e in lan.log if e.router == "O"] == [
+        AddAddresses, SendAdvert, SendGratuitousArp, StateChanged]
+    assert lan.sent("O") == [(10.0, 255)]
+    assert lan.changes("O") == [(10.0, "O", State.INITIALIZE, State.MASTER, "address_owner")]
+    assert lan.state("B") is State.BACKUP
+
+
+def test_fault_and_recovery() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    a = lan.routers["A"]
+    a.set_fault(True, lan.now)
+    lan.flush()
+    assert lan.sent("A")[-1] == (10.0, 0)  # a master entering FAULT resigns first
+    assert lan.state("A") is State.FAULT and a.next_deadline() is None
+    received = a.counters.adverts_received
+    lan.run_until(20.0)
+    assert lan.became_master_at("B") == [10.0 + SKEW_100]
+    assert a.counters.adverts_received == received  # FAULT ignores adverts
+    a.set_fault(False, lan.now)
+    lan.flush()
+    assert lan.changes("A")[-1] == (20.0, "A", State.FAULT, State.BACKUP, "fault_cleared")
+    lan.run_until(30.0)
+    assert lan.became_master_at("A")[-1] == 20.0 + MDI_200  # preempts B again
+    assert lan.state("B") is State.BACKUP
+
+
+def test_master_answers_a_lower_priority_advert_at_once() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.run_until(10.0)
+    lan.inject(Advertisement(2, 51, 50, 1, VIPS, auth_data=bytes(8)), C_ADDR)
+    at_ten = [e.action for e in lan.log if e.router == "A" and e.time == 10.0]
+    assert at_ten[0] == SendAdvert(200, lan.routers["A"].config.advertisement(200))
+    assert isinstance(at_ten[1], SendGratuitousArp) and at_ten[1].reason is GarpReason.LOWER_PRIORITY
+    assert at_ten[1].repeat == 5
+    lan.run_until(16.0)
+    delayed = [e for e in lan.of("A", SendGratuitousArp) if e.action.reason is GarpReason.LOWER_PRIORITY_DELAY]
+    assert [e.time for e in delayed] == [15.0]
+
+
+def test_lower_prio_no_advert_is_strict_rfc() -> None:
+    lan = pair(a_kw={"lower_prio_no_advert": True, "garp_lower_prio_repeat": 0})
+    lan.start("A", 0.0)
+    lan.run_until(10.0)
+    lan.inject(Advertisement(2, 51, 50, 1, VIPS, auth_data=bytes(8)), C_ADDR)
+    assert [e for e in lan.log if e.router == "A" and e.time == 10.0] == []
+
+
+def test_three_routers_failover_chain() -> None:
+    lan = pair()
+    lan.add("C", router(C_ADDR, 150))
+    for name in "ABC":
+        lan.start(name, 0.0)
+    lan.run_until(10.0)
+    lan.shutdown("A")
+    lan.run_until(20.0)
+    # C (150) outranks B (100): its Skew_Time is shorter, so it wins the race
+    assert lan.became_master_at("C") == [10.0 + 106 / 256]
+    assert lan.became_master_at("B") == []
+
+
+def test_ipv6_v3_election_through_the_codec() -> None:
+    lan = Lan()
+    vips = (IPv6Address("fe80::51"), IPv6Address("2001:db8::51"))
+    for name, addr, prio in (("A", "fe80::a", 200), ("B", "fe80::b", 100)):
+        lan.add(name, VrrpRouter(RouterConfig(vrid=51, priority=prio, address=IPv6Address(addr),
+                                              virtual_addresses=vips, version=3)))
+        lan.start(name, 0.0)
+    lan.run_until(10.0)
+    assert lan.became_master_at("A") == [MDI_200]
+    assert lan.routers["B"].counters.adverts_received > 0
