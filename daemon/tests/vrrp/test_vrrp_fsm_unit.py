@@ -1,0 +1,258 @@
+"""One VrrpRouter at a time: drops, timers, GARP schedule, tracking, API contract."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from pykeepalived.vrrp.events import (
+    GarpReason,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitousArp,
+    State,
+    StateChanged,
+    TransitionReason,
+)
+from pykeepalived.vrrp.fsm import VrrpRouter
+from pykeepalived.vrrp.packet import Advertisement, AuthType, DropReason
+from pykeepalived.vrrp.router_config import RouterConfig
+from pykeepalived.vrrp.timers import master_down_interval, minimum_skew, skew_time
+
+ME, PEER = IPv4Address("192.0.2.1"), IPv4Address("192.0.2.2")
+VIPS = (IPv4Address("192.0.2.100"),)
+
+
+def cfg(**kw) -> RouterConfig:
+    base = {"vrid": 51, "priority": 100, "address": ME, "virtual_addresses": VIPS}
+    return RouterConfig(**(base | kw))
+
+
+def advert(priority: int = 150, **kw) -> Advertisement:
+    base = {"version": 2, "vrid": 51, "priority": priority, "advert_interval": 1,
+            "addresses": VIPS, "auth_data": bytes(8)}
+    return Advertisement(**(base | kw))
+
+
+def master(**kw) -> VrrpRouter:
+    r = VrrpRouter(cfg(priority=255, **kw))
+    r.start(0.0)
+    r.actions()
+    return r
+
+
+def test_timer_formulas_per_version() -> None:
+    # v2: skew is (256 - p) / 256 whatever the interval (RFC 3768 6.1)
+    assert skew_time(2, 100, 5.0) == 156 / 256
+    assert master_down_interval(2, 100, 5.0) == 15 + 156 / 256
+    # v3: skew scales with Master_Adver_Interval (RFC 5798 6.1)
+    assert skew_time(3, 100, 5.0) == 156 * 5 / 256
+    assert master_down_interval(3, 100, 0.5) == 1.5 + 156 * 0.5 / 256
+    assert minimum_skew(2, 1.0) == 1 / 256 and minimum_skew(3, 2.0) == 2 / 256
+
+
+def test_start_enters_backup_with_master_down_timer() -> None:
+    r = VrrpRouter(cfg())
+    assert r.next_deadline() is None
+    r.start(100.0)
+    assert r.actions() == [StateChanged(State.INITIALIZE, State.BACKUP, TransitionReason.STARTUP)]
+    assert r.next_deadline() == 100.0 + 3.609375
+    r.handle_timer(103.0)  # early: nothing happens
+    assert r.actions() == [] and r.state is State.BACKUP
+    with pytest.raises(RuntimeError):
+        r.start(101.0)
+
+
+def test_state_master_config_shortens_the_first_timeout() -> None:
+    r = VrrpRouter(cfg(initial_state=State.MASTER))
+    r.start(0.0)
+    assert r.next_deadline() == 1.0 + 1 / 256  # keepalived: adver_int + VRRP_TIMER_SKEW_MIN
+
+
+def test_becoming_master_actions_in_order() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.actions()
+    r.handle_timer(3.609375)
+    acts = r.actions()
+    assert [type(a).__name__ for a in acts] == [
+        "AddAddresses", "SendAdvert", "SendGratuitousArp", "StateChanged"]
+    assert acts[1] == SendAdvert(100, r.config.advertisement(100))
+    assert acts[2] == SendGratuitousArp(VIPS, 5, GarpReason.BECAME_MASTER)
+    assert r.next_deadline() == 4.609375
+    assert r.counters.became_master == 1
+
+
+def test_master_advertises_every_interval() -> None:
+    r = master()
+    for k in range(1, 4):
+        r.handle_timer(float(k))
+        assert [a.priority for a in r.actions() if isinstance(a, SendAdvert)] == [255]
+    assert r.counters.adverts_sent == 4
+
+
+def test_garp_delay_and_refresh_schedule() -> None:
+    r = master(garp_master_refresh=60.0, garp_master_refresh_repeat=2)
+    bursts = []
+    t = 0.0
+    while t < 130.0:
+        t = r.next_deadline()
+        r.handle_timer(t)
+        bursts += [(t, a.reason, a.repeat) for a in r.actions() if isinstance(a, SendGratuitousArp)]
+    assert bursts[:3] == [(5.0, GarpReason.MASTER_DELAY, 5), (60.0, GarpReason.REFRESH, 2),
+                          (120.0, GarpReason.REFRESH, 2)]
+
+
+def test_garp_master_delay_zero_means_one_burst() -> None:
+    r = master(garp_master_delay=0.0)
+    r.handle_timer(10.0)
+    assert not any(isinstance(a, SendGratuitousArp) for a in r.actions())
+
+
+def test_master_answers_priority_zero_and_resets_adver_timer() -> None:
+    r = master()
+    r.receive(advert(0), PEER, 0.5)
+    assert [a.priority for a in r.actions() if isinstance(a, SendAdvert)] == [255]
+    assert r.next_deadline() == 1.5
+    assert r.state is State.MASTER
+
+
+def test_master_steps_down_for_equal_priority_higher_address() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.handle_timer(3.609375)
+    r.actions()
+    r.receive(advert(100), IPv4Address("192.0.2.0"), 4.0)  # lower address: we stay
+    assert r.state is State.MASTER
+    r.receive(advert(100), PEER, 4.0)  # higher address: we step down
+    acts = r.actions()
+    assert any(isinstance(a, RemoveAddresses) for a in acts)
+    assert acts[-1] == StateChanged(State.MASTER, State.BACKUP, TransitionReason.HIGHER_PRIORITY)
+    assert r.next_deadline() == 4.0 + 3.609375
+    assert r.counters.released_master == 1
+
+
+def test_higher_prio_send_advert_option() -> None:
+    r = VrrpRouter(cfg(higher_prio_send_advert=True))
+    r.start(0.0)
+    r.handle_timer(4.0)
+    r.actions()
+    r.receive(advert(200), PEER, 5.0)
+    acts = r.actions()
+    assert acts[0] == SendAdvert(100, r.config.advertisement(100))
+    assert r.state is State.BACKUP
+
+
+@pytest.mark.parametrize(("mutation", "reason"), [
+    ({"version": 3, "advert_interval": 100, "auth_data": b""}, DropReason.VERSION),
+    ({"vrid": 52}, DropReason.VRID),
+    ({"auth_type": AuthType.SIMPLE}, DropReason.AUTH),
+    ({"advert_interval": 2}, DropReason.INTERVAL),
+    ({"addresses": ()}, DropReason.ADDRESS_COUNT),
+    ({"addresses": (IPv4Address("192.0.2.99"),)}, DropReason.ADDRESS_LIST),
+])
+def test_instance_level_drops(mutation: dict, reason: DropReason) -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.receive(replace(advert(), **mutation), PEER, 1.0)
+    assert r.counters.drops[reason] == 1 and r.counters.dropped == 1
+    assert r.counters.adverts_received == 0
+    assert r.next_deadline() == 3.609375  # the timer was not touched
+
+
+def test_own_advert_is_dropped() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.receive(advert(), ME, 1.0)
+    assert r.counters.drops[DropReason.OWN] == 1
+
+
+def test_simple_password_must_match() -> None:
+    r = VrrpRouter(cfg(auth_type=AuthType.SIMPLE, auth_pass=b"s3cr3t"))
+    r.start(0.0)
+    good = advert(auth_type=AuthType.SIMPLE, auth_data=b"s3cr3t\0\0")
+    r.receive(good, PEER, 1.0)
+    r.receive(replace(good, auth_data=b"wrong\0\0\0"), PEER, 1.0)
+    assert r.counters.adverts_received == 1 and r.counters.drops[DropReason.AUTH] == 1
+    assert r.config.advertisement(100).auth_data == b"s3cr3t\0\0"
+
+
+def test_skip_check_adv_addr() -> None:
+    r = VrrpRouter(cfg(check_addresses=False))
+    r.start(0.0)
+    r.receive(advert(addresses=(IPv4Address("192.0.2.99"),)), PEER, 1.0)
+    assert r.counters.adverts_received == 1
+
+
+def test_effective_priority_shifts_the_running_down_timer() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    assert r.next_deadline() == 3.609375
+    r.set_effective_priority(200, 1.0)
+    assert r.priority == 200 and r.next_deadline() == 3.21875
+    r.set_effective_priority(0, 1.0)
+    assert r.priority == 1
+    r.set_effective_priority(999, 1.0)
+    assert r.priority == 254  # only the configured owner may be 255
+    owner = master()
+    owner.set_effective_priority(10, 1.0)
+    assert owner.priority == 255
+
+
+def test_master_advertises_the_new_priority() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.handle_timer(4.0)
+    r.actions()
+    r.set_effective_priority(90, 4.5)
+    r.handle_timer(5.0)
+    assert [a.priority for a in r.actions() if isinstance(a, SendAdvert)] == [90]
+
+
+def test_fault_before_start_and_shutdown_from_backup() -> None:
+    r = VrrpRouter(cfg())
+    r.set_fault(True, 0.0)
+    r.start(0.0)
+    assert r.state is State.FAULT and r.next_deadline() is None
+    r.set_fault(False, 1.0)
+    assert r.state is State.BACKUP
+    r.actions()
+    r.shutdown(2.0)
+    assert r.actions() == [StateChanged(State.BACKUP, State.INITIALIZE, TransitionReason.SHUTDOWN)]
+    assert r.next_deadline() is None
+    r.start(3.0)  # a stopped router may start again
+    assert r.state is State.BACKUP
+
+
+def test_adverts_ignored_before_start() -> None:
+    r = VrrpRouter(cfg())
+    r.receive(advert(), PEER, 0.0)
+    assert r.counters.adverts_received == 0 and r.actions() == []
+
+
+def test_counters_are_json_ready() -> None:
+    r = master()
+    r.counters.drop(DropReason.CHECKSUM)  # how the instance counts decode errors
+    doc = json.loads(json.dumps(r.counters.as_dict()))
+    assert doc["drops"]["checksum"] == 1 and doc["became_master"] == 1
+    assert set(doc["drops"]) >= {"ttl", "auth", "vrid", "interval", "checksum", "length", "version"}
+
+
+@pytest.mark.parametrize("bad", [
+    {"vrid": 0}, {"priority": 0}, {"priority": 256}, {"version": 4},
+    {"advert_interval": 1.5}, {"advert_interval": 0}, {"version": 3, "advert_interval": 41.0},
+    {"auth_type": AuthType.AH}, {"auth_pass": b"123456789"},
+    {"version": 3, "auth_type": AuthType.SIMPLE}, {"preempt_delay": 1001},
+    {"initial_state": State.FAULT}, {"virtual_addresses": (IPv6Address("2001:db8::1"),)},
+    {"address": IPv6Address("fe80::1"), "virtual_addresses": ()},  # v2 over IPv6
+])
+def test_config_validation(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        cfg(**bad)
+
+
+def test_v3_config_interval_and_wire_units() -> None:
+    c = cfg(version=3, advert_interval=1.5)
+    assert c.wire_interval == 150 and c.interval == 1.5
+    assert c.advertisement(100).advert_interval == 150 and c.advertisement(100).auth_data == b""
