@@ -256,3 +256,11 @@ def test_v3_config_interval_and_wire_units() -> None:
     c = cfg(version=3, advert_interval=1.5)
     assert c.wire_interval == 150 and c.interval == 1.5
     assert c.advertisement(100).advert_interval == 150 and c.advertisement(100).auth_data == b""
+
+
+def test_two_address_owners_the_lower_address_yields() -> None:
+    r = master()  # 192.0.2.1 at 255
+    r.receive(advert(255), PEER, 0.5)  # another owner, higher address
+    assert r.state is State.BACKUP and r.priority == 254  # keepalived: config error, reduce
+    r.set_effective_priority(200, 1.0)  # no longer an owner: tracking applies
+    assert r.priority == 200

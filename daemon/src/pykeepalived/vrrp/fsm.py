@@ -35,9 +35,10 @@ from .events import (
     StateChanged,
     TransitionReason,
 )
-from .packet import Advertisement, AuthType, DropReason, IPAddress
+from .packet import Advertisement, IPAddress
 from .router_config import RouterConfig
 from .timers import PRIORITY_OWNER, PRIORITY_STOP, master_down_interval, minimum_skew, skew_time
+from .validate import check_advert
 
 
 class VrrpRouter:
@@ -113,8 +114,8 @@ class VrrpRouter:
 
     def set_effective_priority(self, priority: int, now: float) -> None:
         """Apply a tracking change; an owner's priority never moves (keepalived)."""
-        if self.config.is_owner:
-            return
+        if self.priority == PRIORITY_OWNER:
+            return  # only a configured owner is at 255, and it never moves
         new = min(max(priority, 1), PRIORITY_OWNER - 1)
         if new == self.priority:
             return
@@ -148,7 +149,7 @@ class VrrpRouter:
         """Process a decoded advert from ``src`` (RFC 5798 6.4.2 / 6.4.3)."""
         if self.state not in (State.BACKUP, State.MASTER):
             return  # keepalived ignores adverts in FAULT and before start
-        reason = self._check(advert, src)
+        reason = check_advert(self.config, advert, src)
         if reason is not None:
             self.counters.drop(reason)
             return
@@ -161,28 +162,6 @@ class VrrpRouter:
             self._master_receive(advert, src, now)
 
     # -- receive paths ------------------------------------------------------
-    def _check(self, advert: Advertisement, src: IPAddress) -> DropReason | None:
-        """Instance-level validity (RFC 3768 7.1, RFC 5798 7.1, keepalived vrrp_in_chk)."""
-        cfg = self.config
-        if advert.version != cfg.version or type(src) is not type(cfg.address):
-            return DropReason.VERSION
-        if advert.vrid != cfg.vrid:
-            return DropReason.VRID
-        if src == cfg.address:
-            return DropReason.OWN
-        if cfg.version == 2:
-            if advert.auth_type != cfg.auth_type:
-                return DropReason.AUTH
-            if cfg.auth_type == AuthType.SIMPLE and advert.auth_data != cfg.auth_pass.ljust(8, b"\0"):
-                return DropReason.AUTH
-            if advert.advert_interval != cfg.wire_interval:
-                return DropReason.INTERVAL  # RFC 3768 7.1: MUST match ours
-        if advert.count != len(cfg.virtual_addresses):
-            return DropReason.ADDRESS_COUNT
-        if cfg.check_addresses and not set(cfg.virtual_addresses) <= set(advert.addresses):
-            return DropReason.ADDRESS_LIST
-        return None
-
     def _backup_receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
         cfg = self.config
         if advert.priority == PRIORITY_STOP:
@@ -214,6 +193,9 @@ class VrrpRouter:
             self._send(self.priority)
             self._advert_at = now + cfg.interval
             return
+        if advert.priority == self.priority == PRIORITY_OWNER:
+            # two address owners: keepalived calls it a config error and yields (254)
+            self.priority = PRIORITY_OWNER - 1
         if (advert.priority, int(src)) > (self.priority, int(cfg.address)):
             # higher priority, or equal priority and higher address: step down
             if cfg.higher_prio_send_advert:
@@ -236,7 +218,7 @@ class VrrpRouter:
     # -- transitions --------------------------------------------------------
     def _come_up(self, now: float, reason: TransitionReason) -> None:
         """Initialize/Fault -> Backup, or -> Master for the address owner (RFC 5798 6.4.1)."""
-        if self.config.is_owner:
+        if self.priority == PRIORITY_OWNER:
             self._become_master(now, TransitionReason.ADDRESS_OWNER)
             return
         self._enter_backup(now, reason)

@@ -1,0 +1,32 @@
+"""Instance-level checks of a decoded advert against our configuration.
+
+The codec rejects what is malformed for anyone; this rejects what is well
+formed but not acceptable to *this* virtual router (RFC 3768 7.1, RFC 5798
+7.1, keepalived's ``vrrp_in_chk``).  The result keys the drop counters.
+"""
+from __future__ import annotations
+
+from .packet import Advertisement, AuthType, DropReason, IPAddress
+from .router_config import RouterConfig
+
+
+def check_advert(cfg: RouterConfig, advert: Advertisement, src: IPAddress) -> DropReason | None:
+    """Return why ``advert`` from ``src`` must be dropped, or None to accept it."""
+    if advert.version != cfg.version or type(src) is not type(cfg.address):
+        return DropReason.VERSION
+    if advert.vrid != cfg.vrid:
+        return DropReason.VRID
+    if src == cfg.address:
+        return DropReason.OWN  # multicast loopback, or a duplicate address on the LAN
+    if cfg.version == 2:
+        if advert.auth_type != cfg.auth_type:
+            return DropReason.AUTH  # RFC 3768 7.1: MUST match the configured type
+        if cfg.auth_type == AuthType.SIMPLE and advert.auth_data != cfg.auth_pass.ljust(8, b"\0"):
+            return DropReason.AUTH
+        if advert.advert_interval != cfg.wire_interval:
+            return DropReason.INTERVAL  # RFC 3768 7.1: MUST be ours (v3 learns it instead)
+    if advert.count != len(cfg.virtual_addresses):
+        return DropReason.ADDRESS_COUNT  # keepalived: always checked
+    if cfg.check_addresses and not set(cfg.virtual_addresses) <= set(advert.addresses):
+        return DropReason.ADDRESS_LIST  # RFC 5798 7.1 "MAY"; keepalived unless skip_check_adv_addr
+    return None
