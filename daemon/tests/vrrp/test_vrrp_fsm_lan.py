@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
+from vrrp_lan import Lan
+
 from pykeepalived.vrrp.events import (
     AddAddresses,
     GarpReason,
@@ -22,7 +24,6 @@ from pykeepalived.vrrp.events import (
 from pykeepalived.vrrp.fsm import VrrpRouter
 from pykeepalived.vrrp.packet import Advertisement, DropReason
 from pykeepalived.vrrp.router_config import RouterConfig
-from vrrp_lan import Lan
 
 A_ADDR, B_ADDR, C_ADDR = (IPv4Address(f"192.0.2.{n}") for n in (1, 2, 3))
 VIPS = (IPv4Address("192.0.2.100"), IPv4Address("192.0.2.101"))

@@ -6,6 +6,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
+
 from pykeepalived.vrrp.events import (
     GarpReason,
     RemoveAddresses,

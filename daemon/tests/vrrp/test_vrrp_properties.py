@@ -6,6 +6,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pykeepalived.vrrp.ippacket import decode_ipv4_packet, encode_ipv4_packet
 from pykeepalived.vrrp.packet import Advertisement, AuthType, ChecksumForm, decode, encode
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from ipaddress import ip_address
 
 import pytest
+from vrrp_vectors import BAD, GOOD, VECTORS, Vector
+
 from pykeepalived.vrrp.ippacket import decode_ipv4_packet, decode_ipv6, encode_ipv4_packet
 from pykeepalived.vrrp.packet import (
     AuthType,
@@ -13,7 +15,6 @@ from pykeepalived.vrrp.packet import (
     decode,
     encode,
 )
-from vrrp_vectors import BAD, GOOD, VECTORS, Vector
 
 
 def ids(vectors: list[Vector]) -> list[str]:

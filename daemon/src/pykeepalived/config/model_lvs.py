@@ -55,7 +55,7 @@ class PingCheck(CheckerCommon):
 
 @dataclass
 class Url:
-    path: str = "/"
+    path: str
     digest: str | None = None
     status_code: tuple[tuple[int, int], ...] = ()  # () = keepalived's 200-299
     virtualhost: str | None = None

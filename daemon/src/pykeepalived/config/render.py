@@ -27,7 +27,7 @@ from .model_vrrp import (
     VrrpSyncGroup,
 )
 
-META = frozenset({"loc", "locs", "name", "kind"})
+META = frozenset({"loc", "locs", "kind"})
 SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@,+=%*?^~[]$&()<>|;'")
 
 
@@ -106,14 +106,14 @@ def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
 
 def render_vrrp_script(w: Writer, s: VrrpScript) -> None:
     with w.block("vrrp_script", quote(s.name)):
-        _scalars(w, s, frozenset({"weight", "weight_reverse"}))
+        _scalars(w, s, frozenset({"name", "weight", "weight_reverse"}))
         if s.weight or s.weight_reverse:
             w.line("weight", str(s.weight), *(["reverse"] if s.weight_reverse else []))
 
 
 def render_track_file(w: Writer, t: TrackFile) -> None:
     with w.block("track_file", quote(t.name)):
-        _scalars(w, t, frozenset({"weight", "weight_reverse"}))
+        _scalars(w, t, frozenset({"name", "weight", "weight_reverse"}))
         if t.weight != 1 or t.weight_reverse:
             w.line("weight", str(t.weight), *(["reverse"] if t.weight_reverse else []))
 
@@ -156,7 +156,7 @@ def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
              "track_script": _track, "track_file": _track, "unicast_peer": _peer}
     with w.block("vrrp_instance", quote(inst.name)):
-        _scalars(w, inst, frozenset({"auth_type", "auth_pass", "notify", *lists}))
+        _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", *lists}))
         if inst.auth_type is not None:
             with w.block("authentication"):
                 w.line("auth_type", inst.auth_type)
@@ -169,7 +169,7 @@ def render_instance(w: Writer, inst: VrrpInstance) -> None:
 def render_sync_group(w: Writer, g: VrrpSyncGroup) -> None:
     with w.block("vrrp_sync_group", quote(g.name)):
         _items(w, "group", g.group, lambda n: [quote(n)])
-        _scalars(w, g, frozenset({"group", "notify"}))
+        _scalars(w, g, frozenset({"name", "group", "notify"}))
         _notify(w, g.notify)
 
 

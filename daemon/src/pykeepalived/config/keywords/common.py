@@ -109,7 +109,7 @@ def choice(*allowed: str, fold: Callable[[str], str] = str.upper) -> Convert:
         tok = arg(stmt)
         value = fold(tok.text)
         if value not in allowed:
-            raise ConfigError(f"'{stmt.name}' must be one of {'|'.join(allowed)}, got '{tok.text}'", tok.loc)
+            raise ConfigError(f"must be one of {'|'.join(allowed)}, got '{tok.text}'", tok.loc)
         return value
 
     return convert

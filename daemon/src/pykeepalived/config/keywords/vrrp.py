@@ -48,7 +48,7 @@ def _weight(stmt: Statement, _d: Diagnostics) -> tuple[int, bool]:
         reverse = word == "reverse"
     lo, hi = SCRIPT_WEIGHT
     if not lo <= value <= hi:
-        raise ConfigError(f"weight {value} out of range {lo}..{hi}", arg(stmt).loc)
+        raise ConfigError(f"{value} out of range {lo}..{hi}", arg(stmt).loc)
     return value, reverse
 
 
@@ -186,7 +186,7 @@ def _auth(stmt: Statement, diags: Diagnostics) -> dict:
     if values.get("auth_type") == "AH":
         raise ConfigError("auth_type AH is not supported (RFC 3768 removed it); use PASS or none", locs["auth_type"])
     if "auth_type" in values and "auth_pass" not in values:
-        raise ConfigError("authentication: auth_type PASS needs auth_pass", stmt.loc)
+        require(stmt, values, "auth_pass")
     return values
 
 
