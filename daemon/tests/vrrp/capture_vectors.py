@@ -336,6 +336,10 @@ def write_vectors(packets: list[bytes], out_dir: Path, tmp: Path) -> None:
             print(f"wrote {path.relative_to(out_dir.parent)}")
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}; tearing down")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "vectors")
@@ -345,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("needs root (network namespaces, raw sockets)")
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _interrupted)  # so the finally: teardown runs on any stop
     capture(args.out, args.keep_pcap, args.seconds)
     return 0
 
