@@ -12,32 +12,21 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigError, Diagnostics, Location
 
 WORD, STRING, LBRACE, RBRACE = "word", "string", "{", "}"
 
-# One alternation per token class; comments and whitespace are skipped.
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<ws>[ \t\r\f\v]+)
-  | (?P<nl>\n)
-  | (?P<comment>[!\#][^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<badstring>"[^\n]*)
-  | (?P<lbrace>\{)
-  | (?P<rbrace>\})
-  | (?P<word>[^\s{}"]+)
-    """,
-    re.VERBOSE,
-)
+# Tokens of one line: a quoted string, an unterminated one, a brace, a
+# comment (runs to the end of the line) or a bare word.
+_TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|"[^\n]*|[{}]|[!#][^\n]*|[^\s{}"]+')
+_ESCAPE_RE = re.compile(r"\\(.)")
 
 MAX_INCLUDE_DEPTH = 8
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """A token; ``first`` is true when it is the first token on its line."""
 
     kind: str
@@ -47,39 +36,40 @@ class Token:
 
     @property
     def is_value(self) -> bool:
-        return self.kind in (WORD, STRING)
-
-
-def _unquote(raw: str) -> str:
-    return re.sub(r"\\(.)", r"\1", raw[1:-1])
+        return self.kind is WORD or self.kind is STRING
 
 
 def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
     """Split one file's text into tokens (no include processing)."""
     tokens: list[Token] = []
-    line, line_start, first = 1, 0, True
-    for m in _TOKEN_RE.finditer(text):
-        kind = m.lastgroup
-        if kind == "ws" or kind == "comment":
-            continue
-        if kind == "nl":
-            line, line_start, first = line + 1, m.end(), True
-            continue
-        loc = Location(filename, line, m.start() - line_start + 1)
-        raw = m.group()
-        if kind == "badstring":
-            diags.error(loc, "unterminated quoted string")
-            continue
-        if kind == "string":
-            tokens.append(Token(STRING, _unquote(raw), loc, first))
-        elif kind == "lbrace":
-            tokens.append(Token(LBRACE, raw, loc, first))
-        elif kind == "rbrace":
-            tokens.append(Token(RBRACE, raw, loc, first))
-        else:
-            tokens.append(Token(WORD, raw, loc, first))
-        first = False
+    append = tokens.append
+    for lineno, line in enumerate(text.split("\n"), 1):
+        first = True
+        for m in _TOKEN_RE.finditer(line):
+            raw = m.group()
+            c = raw[0]
+            if c == "!" or c == "#":
+                break
+            loc = Location(filename, lineno, m.start() + 1)
+            if c == '"':
+                if len(raw) < 2 or raw[-1] != '"' or _odd_backslashes(raw):
+                    diags.error(loc, "unterminated quoted string")
+                    break
+                append(Token(STRING, _ESCAPE_RE.sub(r"\1", raw[1:-1]), loc, first))
+            elif c == "{":
+                append(Token(LBRACE, raw, loc, first))
+            elif c == "}":
+                append(Token(RBRACE, raw, loc, first))
+            else:
+                append(Token(WORD, raw, loc, first))
+            first = False
     return tokens
+
+
+def _odd_backslashes(raw: str) -> bool:
+    """True when the closing quote is escaped (``"abc\\"``)."""
+    n = len(raw) - 1 - len(raw[:-1].rstrip("\\"))
+    return n % 2 == 1
 
 
 def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -> list[Token]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
@@ -14,15 +17,29 @@ from .validate import validate
 NAMED = ("vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
 
 
+@contextmanager
+def _bulk_allocation():
+    """Parsing allocates hundreds of thousands of small objects and no cycles:
+    pausing the cyclic GC meanwhile nearly halves the time for large configs."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_config(path: str, diags: Diagnostics | None = None) -> tuple[Config, Diagnostics]:
     """Parse and validate ``path`` (following includes). Check ``diags.errors``."""
     diags = diags if diags is not None else Diagnostics()
-    try:
-        tokens = tokenize_file(path, diags)
-    except ConfigError as exc:
-        diags.error(Location(path, 0, 0), exc.message)
-        return Config(), diags
-    return _from_tokens(tokens, path, diags), diags
+    with _bulk_allocation():
+        try:
+            tokens = tokenize_file(path, diags)
+        except ConfigError as exc:
+            diags.error(Location(path, 0, 0), exc.message)
+            return Config(), diags
+        return _from_tokens(tokens, path, diags), diags
 
 
 def loads_config(text: str, filename: str = "<string>") -> tuple[Config, Diagnostics]:
