@@ -22,8 +22,21 @@ unit: venv
 integration: venv
 	$(PYTEST) -q tests/integration
 
+# make lint = ruff (Python style), ansible-lint (Ansible content, production
+# profile), antsibull-changelog lint (fragments) and ansible-test sanity via
+# tools/ansible-test.sh (see docs/development.md). Directories git does not
+# carry yet (an empty lab/ or bench/) are left out of ruff's list.
+# `make lint SANITY_ARGS="--test pep8"` narrows the ansible-test run.
+SANITY_ARGS ?=
+# The venv's bin first, so ansible-lint and antsibull-changelog find
+# ansible-playbook/ansible-doc without an activated venv.
+LINT_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" VENV_BIN="$(CURDIR)/$(BIN)"
+
 lint: venv
-	$(BIN)/ruff check daemon lab bench tests
+	$(BIN)/ruff check $(wildcard daemon lab bench tests)
+	$(LINT_ENV) $(BIN)/ansible-lint
+	$(LINT_ENV) $(BIN)/antsibull-changelog lint
+	$(LINT_ENV) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/output .ansible
