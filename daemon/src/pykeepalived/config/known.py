@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 
 KEEPALIVED_KEYWORDS = frozenset((
+    # obsolete names older configs still carry
+    "lvs_sync_daemon_interface", "nat_mask", "vrrp_garp_lower_prio_master_delay",
     "BFD_CHECK", "FILE_CHECK", "UDP_CHECK", "SSL", "accept", "advmss", "alpha", "auth_pass",
     "auth_type", "authentication", "bfd_cpu_affinity", "bfd_instance", "bfd_no_swap",
     "bfd_priority", "bfd_process_name", "bfd_rlimit_rttime", "bfd_rt_priority", "bind_if",

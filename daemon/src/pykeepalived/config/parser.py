@@ -72,6 +72,9 @@ class Parser:
                 continue
             kw = spec.keywords.get(tok.text)
             self.pos += 1
+            if kw is None and tok.first and tok.text[:1] in ("@", "$"):
+                self.report_preprocessor(tok)
+                continue
             if kw is None:
                 self.report_unknown(tok, spec)
                 self.skip_unknown(spec)
@@ -153,6 +156,16 @@ class Parser:
         return items
 
     # -- diagnostics ---------------------------------------------------------
+    def report_preprocessor(self, tok: Token) -> None:
+        """keepalived's ``@ID`` conditional lines and ``$NAME=value`` parameters."""
+        what = "conditional configuration lines (@ID)" if tok.text[0] == "@" else "parameter substitution ($NAME=...)"
+        self.diags.error(tok.loc, f"{what} are not supported by pykeepalived; generate one file per host instead")
+        while self._same_line_value() is not None:
+            self.pos += 1
+        nxt = self.peek()
+        if nxt is not None and nxt.kind == LBRACE and not nxt.first:
+            self.skip_block()
+
     def report_unknown(self, tok: Token, spec: BlockSpec) -> None:
         name = tok.text
         elsewhere = where_valid(name)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, ItemSpec, Statement
 from ..model_vrrp import GlobalDefs
 from .common import POSITIVE, arg, bool_kw, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
 
+EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
+
 
 def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
     out = []
     for item in stmt.children or ():
         tok = item.head[0]
-        local, at, domain = tok.text.partition("@")
-        if not (local and at and domain) or any(c in tok.text for c in "[]<>"):
+        # A bare local part ("acassen", as keepalived's own samples use) is a
+        # valid recipient for the local SMTP server.
+        if not EMAIL_RE.match(tok.text):
             raise ConfigError(f"notification_email: '{tok.text}' is not an email address", tok.loc)
         out.append(tok.text)
     return tuple(out)

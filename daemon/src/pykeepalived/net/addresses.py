@@ -1,0 +1,122 @@
+"""Virtual IP addresses over netlink (pyroute2), keepalived's ``virtual_ipaddress``.
+
+An address that was already on the interface when we went to add it is not
+ours: we never remove it (keepalived would; a VIP that doubles as a real
+address must survive a failover).  What we added is remembered per
+(ifindex, address, prefixlen) and only that is removed.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+log = logging.getLogger(__name__)
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+# rtnetlink scopes (linux/rtnetlink.h rt_scope_t), by the names ip(8) takes
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+@dataclass(frozen=True, slots=True)
+class VipSpec:
+    """One virtual address as netlink needs it (a resolved ``VirtualIp`` line)."""
+
+    address: IPInterface
+    dev: str
+    scope: str | None = None
+    label: str | None = None
+    brd: ipaddress.IPv4Address | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.dev, str(self.address.ip), self.address.network.prefixlen)
+
+
+class AddressManager:
+    """Adds and removes VIPs; remembers which ones it added (shared by all instances)."""
+
+    def __init__(self) -> None:
+        self._ours: set[tuple[str, str, int]] = set()
+        self._ifindex: dict[str, int] = {}
+
+    async def _index(self, ipr: AsyncIPRoute, dev: str) -> int:
+        if dev not in self._ifindex:
+            found = await ipr.link_lookup(ifname=dev)
+            if not found:
+                raise OSError(errno.ENODEV, f"no interface {dev}")
+            self._ifindex[dev] = found[0]
+        return self._ifindex[dev]
+
+    def owns(self, vip: VipSpec) -> bool:
+        return vip.key in self._ours
+
+    async def add(self, vips: list[VipSpec]) -> None:
+        """Add each VIP; one that exists already is left alone and not marked ours."""
+        async with AsyncIPRoute() as ipr:
+            for vip in vips:
+                if vip.key in self._ours:
+                    continue
+                kwargs: dict = {"index": await self._index(ipr, vip.dev), "address": str(vip.address.ip),
+                                "prefixlen": vip.address.network.prefixlen}
+                if vip.address.version == 6:
+                    kwargs["family"] = socket.AF_INET6
+                    kwargs["flags"] = 0x80  # IFA_F_NODAD: a VIP must answer at once (keepalived too)
+                if vip.label:
+                    kwargs["label"] = vip.label
+                if vip.scope:
+                    kwargs["scope"] = SCOPES[vip.scope]
+                if vip.brd is not None:
+                    kwargs["broadcast"] = str(vip.brd)
+                try:
+                    await ipr.addr("add", **kwargs)
+                except NetlinkError as err:
+                    if err.code != errno.EEXIST:
+                        log.error("cannot add %s to %s: %s", vip.address, vip.dev, err)
+                        continue
+                    log.warning("%s already on %s: not ours, will not remove it", vip.address, vip.dev)
+                    continue
+                self._ours.add(vip.key)
+                log.info("added %s to %s", vip.address, vip.dev)
+
+    async def remove(self, vips: list[VipSpec]) -> None:
+        """Remove the VIPs we added; others are never touched."""
+        async with AsyncIPRoute() as ipr:
+            for vip in vips:
+                if vip.key not in self._ours:
+                    continue
+                self._ours.discard(vip.key)
+                family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
+                try:
+                    await ipr.addr("del", index=await self._index(ipr, vip.dev), family=family,
+                                   address=str(vip.address.ip), prefixlen=vip.address.network.prefixlen)
+                except NetlinkError as err:
+                    if err.code != errno.EADDRNOTAVAIL:  # someone removed it already
+                        log.error("cannot remove %s from %s: %s", vip.address, vip.dev, err)
+                    continue
+                log.info("removed %s from %s", vip.address, vip.dev)
+
+    async def remove_all(self) -> None:
+        """Remove everything we added (daemon exit)."""
+        vips = [VipSpec(ipaddress.ip_interface(f"{a}/{p}"), dev) for dev, a, p in sorted(self._ours)]
+        await self.remove(vips)
+
+
+async def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:
+    """(ifindex, MAC, addresses in kernel order) of ``dev``."""
+    async with AsyncIPRoute() as ipr:
+        found = await ipr.link_lookup(ifname=dev)
+        if not found:
+            raise OSError(errno.ENODEV, f"no interface {dev}")
+        index = found[0]
+        link = (await ipr.link("get", index=index))[0]
+        mac = bytes.fromhex((link.get("address") or "00:00:00:00:00:00").replace(":", ""))
+        addrs = [ipaddress.ip_interface(f"{m.get('address')}/{m['prefixlen']}")
+                 async for m in await ipr.addr("dump", index=index)]
+    return index, mac, addrs

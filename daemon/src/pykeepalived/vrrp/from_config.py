@@ -1,0 +1,56 @@
+"""Map a parsed ``vrrp_instance`` onto what the runtime needs (pure, no I/O).
+
+``router_config`` gives the state machine's ``RouterConfig``; the instance's
+primary address (the advert source and tie-break key, RFC 5798 6.4.3) is
+found on the interface at run time and passed in.  Unset per-instance GARP
+settings inherit global_defs (keepalived's rule).
+"""
+from __future__ import annotations
+
+from ..config.model import Config
+from ..config.model_vrrp import VirtualIp, VrrpInstance
+from ..config.validate import effective_version
+from ..net.addresses import VipSpec
+from .events import State
+from .packet import AuthType, IPAddress
+from .router_config import RouterConfig
+
+
+def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> RouterConfig:
+    """The state machine's view of ``inst``, with ``address`` as our primary address."""
+    g = config.global_defs
+
+    def pick(own, default):
+        return default if own is None else own
+
+    return RouterConfig(
+        vrid=inst.virtual_router_id,
+        priority=inst.priority,
+        address=address,
+        virtual_addresses=tuple(v.address.ip for v in inst.virtual_ipaddress),
+        version=effective_version(inst, config),
+        advert_interval=inst.advert_int,
+        preempt=not inst.nopreempt,
+        preempt_delay=inst.preempt_delay,
+        initial_state=State.MASTER if inst.state == "MASTER" else State.BACKUP,
+        auth_type=AuthType.SIMPLE if inst.auth_type == "PASS" else AuthType.NONE,
+        auth_pass=(inst.auth_pass or "").encode() if inst.auth_type == "PASS" else b"",
+        garp_master_delay=pick(inst.garp_master_delay, g.vrrp_garp_master_delay),
+        garp_master_repeat=pick(inst.garp_master_repeat, g.vrrp_garp_master_repeat),
+        garp_master_refresh=pick(inst.garp_master_refresh, g.vrrp_garp_master_refresh),
+        garp_master_refresh_repeat=pick(inst.garp_master_refresh_repeat, g.vrrp_garp_master_refresh_repeat),
+        check_addresses=not g.vrrp_skip_check_adv_addr,
+    )
+
+
+def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
+    return VipSpec(vip.address, vip.dev or default_dev, vip.scope, vip.label, vip.brd)
+
+
+def vip_specs(inst: VrrpInstance) -> list[VipSpec]:
+    """virtual_ipaddress then virtual_ipaddress_excluded, each on its dev (default: the interface)."""
+    return [vip_spec(v, inst.interface) for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded]
+
+
+def multicast_group(inst: VrrpInstance, config: Config) -> IPAddress:
+    return config.global_defs.vrrp_mcast_group4 if inst.family == 4 else config.global_defs.vrrp_mcast_group6

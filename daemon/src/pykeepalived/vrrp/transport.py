@@ -1,0 +1,214 @@
+"""Raw IP protocol 112 sockets for VRRP, one per interface and family (asyncio).
+
+RFC 5798 5.1.1 / 5.1.2 and RFC 3768 5.2: adverts go to 224.0.0.18 or
+ff02::12 (or, keepalived's extension, to each ``unicast_peer``), with TTL /
+hop limit 255; a multicast advert received with anything else is dropped.
+keepalived checks the TTL for multicast only, so do we.
+
+IPv4: the socket sends with ``IP_HDRINCL`` (our header: TOS 0xC0, TTL 255,
+an IP id counting per socket, as keepalived) and receives whole datagrams.
+IPv6: the kernel builds the header; the source and the hop limit travel as
+ancillary data (``IPV6_PKTINFO``), and on receipt ``IPV6_RECVHOPLIMIT`` /
+``IPV6_RECVPKTINFO`` give the hop limit and the destination.
+
+Packets are decoded here and handed to the subscriber for their VRID; a
+packet that fails to decode is counted on that VRID's instance when its VRID
+byte is readable and subscribed, else on the socket's own ``drops``.
+Everything a packet can be dropped for is counted by ``DropReason``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+from collections import Counter
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Protocol
+
+from .checksum import IPPROTO_VRRP
+from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet
+from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason, IPAddress, VrrpDecodeError, encode
+
+log = logging.getLogger(__name__)
+
+IP_MULTICAST_ALL = 49  # linux/in.h; not in Python's socket module
+MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
+
+
+class Receiver(Protocol):
+    """What an instance offers the transport."""
+
+    def on_advert(self, got: ReceivedAdvert) -> None: ...
+    def on_drop(self, reason: DropReason) -> None: ...
+
+
+class VrrpSocket:
+    """One raw VRRP socket bound to ``ifname`` for one family (4 or 6)."""
+
+    def __init__(self, ifname: str, ifindex: int, family: int) -> None:
+        self.ifname, self.ifindex, self.family = ifname, ifindex, family
+        self.drops: Counter[DropReason] = Counter()
+        self._subs: dict[int, Receiver] = {}
+        self._joined: set[IPAddress] = set()
+        self._ident = 0
+        af = socket.AF_INET if family == 4 else socket.AF_INET6
+        self.sock = socket.socket(af, socket.SOCK_RAW, IPPROTO_VRRP)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+        if family == 4:
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            self.sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)  # only groups joined here
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                                 struct.pack("4s4si", b"\0" * 4, b"\0" * 4, ifindex))
+        else:
+            for opt in (socket.IPV6_MULTICAST_HOPS, socket.IPV6_UNICAST_HOPS):
+                self.sock.setsockopt(socket.IPPROTO_IPV6, opt, VRRP_TTL)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- membership ---------------------------------------------------------
+    def join(self, group: IPAddress | None = None) -> None:
+        """Join the VRRP group on our interface (IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP)."""
+        group = group or (MCAST_IPV4 if self.family == 4 else MCAST_IPV6)
+        if group in self._joined:
+            return
+        if self.family == 4:
+            mreq = struct.pack("4s4si", group.packed, b"\0" * 4, self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        else:
+            mreq = group.packed + struct.pack("@I", self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self._joined.add(group)
+
+    def subscribe(self, vrid: int, receiver: Receiver) -> None:
+        if vrid in self._subs:
+            raise ValueError(f"VRID {vrid} already used on {self.ifname} (IPv{self.family})")
+        self._subs[vrid] = receiver
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self.sock.fileno(), self._readable)
+
+    def unsubscribe(self, vrid: int) -> None:
+        self._subs.pop(vrid, None)
+
+    @property
+    def idle(self) -> bool:
+        return not self._subs
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop = None
+        self.sock.close()
+
+    # -- send ---------------------------------------------------------------
+    def send(self, advert: Advertisement, src: IPAddress, dst: IPAddress) -> bool:
+        """Encode ``advert`` for ``dst`` (the v3 checksum depends on it) and send it."""
+        try:
+            if self.family == 4:
+                self._ident = (self._ident + 1) & 0xFFFF
+                packet = encode_ipv4_packet(advert, src, dst, ident=self._ident)
+                self.sock.sendto(packet, (str(dst), 0))
+            else:
+                payload = encode(advert, src, dst)
+                pktinfo = src.packed + struct.pack("@I", self.ifindex)
+                scope = self.ifindex if dst.is_link_local or dst.is_multicast else 0
+                self.sock.sendmsg([payload], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)],
+                                  0, (str(dst), 0, 0, scope))
+        except OSError as err:
+            log.warning("%s: cannot send VRRP to %s: %s", self.ifname, dst, err)
+            return False
+        return True
+
+    # -- receive ------------------------------------------------------------
+    def _readable(self) -> None:
+        for _ in range(MAX_READS):
+            try:
+                if self.family == 4:
+                    data = self.sock.recv(65535)
+                    self._handle_ipv4(data)
+                else:
+                    data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) * 2)
+                    self._handle_ipv6(data, anc, addr)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:  # e.g. ENETDOWN while the link flaps
+                log.debug("%s: recv: %s", self.ifname, err)
+                return
+
+    def _handle_ipv4(self, data: bytes) -> None:
+        ihl = (data[0] & 0x0F) * 4 if data else IPV4_HEADER_LEN
+        vrid = data[ihl + 1] if len(data) > ihl + 1 else None
+        multicast = len(data) >= IPV4_HEADER_LEN and IPv4Address(data[16:20]).is_multicast
+        try:
+            got = decode_ipv4_packet(data, check_ttl=multicast)
+        except VrrpDecodeError as err:
+            self._drop(vrid, err.reason)
+            return
+        self._deliver(got)
+
+    def _handle_ipv6(self, data: bytes, anc: list, addr: tuple) -> None:
+        hop_limit: int | None = None
+        dst: IPv6Address | None = None
+        for level, kind, value in anc:
+            if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+                hop_limit = struct.unpack("@i", value[:4])[0]
+            elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+                dst = IPv6Address(value[:16])
+        vrid = data[1] if len(data) > 1 else None
+        if dst is None or hop_limit is None:
+            self._drop(vrid, DropReason.PROTOCOL)
+            return
+        src = ip_address(addr[0].split("%")[0])
+        try:
+            got = decode_ipv6(data, src, dst, hop_limit, check_ttl=dst.is_multicast)
+        except VrrpDecodeError as err:
+            self._drop(vrid, err.reason)
+            return
+        self._deliver(got)
+
+    def _drop(self, vrid: int | None, reason: DropReason) -> None:
+        sub = self._subs.get(vrid) if vrid is not None else None
+        if sub is not None:
+            sub.on_drop(reason)
+        else:
+            self.drops[reason] += 1
+
+    def _deliver(self, got: ReceivedAdvert) -> None:
+        sub = self._subs.get(got.advert.vrid)
+        if sub is None:
+            self.drops[DropReason.VRID] += 1  # keepalived counts unknown VRIDs too
+            return
+        sub.on_advert(got)
+
+
+class SocketPool:
+    """Shares one ``VrrpSocket`` per (interface, family) among instances."""
+
+    def __init__(self) -> None:
+        self._socks: dict[tuple[str, int], VrrpSocket] = {}
+
+    def get(self, ifname: str, ifindex: int, family: int) -> VrrpSocket:
+        key = (ifname, family)
+        if key not in self._socks:
+            self._socks[key] = VrrpSocket(ifname, ifindex, family)
+        return self._socks[key]
+
+    def release(self, ifname: str, family: int) -> None:
+        sock = self._socks.get((ifname, family))
+        if sock is not None and sock.idle:
+            sock.close()
+            del self._socks[(ifname, family)]
+
+    def drops(self) -> dict[str, dict[str, int]]:
+        return {f"{k[0]}/ipv{k[1]}": {r.value: n for r, n in s.drops.items()} for k, s in self._socks.items()}
+
+    def close(self) -> None:
+        for sock in self._socks.values():
+            sock.close()
+        self._socks.clear()
