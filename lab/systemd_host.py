@@ -1,0 +1,83 @@
+"""Booting and watching a systemd host (recipe: shared/recipes/lab-hosts.md, step 5-6)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from .shell import CLEAN_PATH, alive, children, run
+
+INIT_SCRIPT = Path(__file__).with_name("host-init.sh")
+READY_STATES = ("running", "degraded")
+
+
+class BootError(RuntimeError):
+    """A host did not reach running/degraded; the message has its console tail."""
+
+
+def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) -> subprocess.Popen:
+    """Launch the host; returns the `unshare` parent process (PID 1 is its only child).
+
+    The launcher joins the host's cgroup before unsharing, so the new cgroup
+    namespace is rooted there and teardown can kill the whole tree at once.
+    """
+    cgroup.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
+        "ip", "netns", "exec", netns,
+        "unshare", "--mount", "--uts", "--pid", "--cgroup", "--ipc", "--propagation", "private",
+        "--fork", "env", "-i", "container=lxc", f"PATH={CLEAN_PATH}",
+        "sh", str(INIT_SCRIPT), str(root), hostname,
+    ]
+    with open(console, "ab") as log:
+        # Own session: a Ctrl-C on the terminal reaches us, not the hosts; we tear down.
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def find_pid1(launcher: subprocess.Popen, console: Path, timeout: float = 5) -> int:
+    """PID (in our PID namespace) of the host's init: the launcher's child."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = children(launcher.pid)
+        if kids:
+            return kids[0]
+        if launcher.poll() is not None:
+            raise BootError(f"launcher exited with {launcher.returncode}\n{_tail(console)}")
+        time.sleep(0.005)
+    raise BootError("no PID 1 appeared")
+
+
+def system_state(pid1: int) -> str:
+    result = run(["nsenter", "-t", str(pid1), "-a", "systemctl", "is-system-running"],
+                 check=False, timeout=10)
+    return result.stdout.strip() or result.stderr.strip()
+
+
+def wait_ready(pid1s: dict[str, int], consoles: dict[str, Path], timeout: float = 60) -> dict[str, str]:
+    """Poll every host until systemd reports running/degraded; return each final state."""
+    pending = dict(pid1s)
+    final: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while pending:
+        for name, pid in list(pending.items()):
+            if not alive(pid):
+                raise BootError(f"{name}: PID 1 died\n{_tail(consoles[name])}")
+            status = system_state(pid)
+            if status in READY_STATES:
+                final[name] = status
+                del pending[name]
+        if pending and time.monotonic() > deadline:
+            name = next(iter(pending))
+            raise BootError(f"{name}: not ready after {timeout}s\n{_tail(consoles[name])}")
+        if pending:
+            time.sleep(0.05)
+    return final
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no console log)"
