@@ -19,12 +19,13 @@
 #    from the package index is written to the cache path ansible-test reads
 #    first (~/.ansible/test/cache/get_pip_X_Y.py). A real get-pip script
 #    already in that place is left alone.
-# 3. Unless told otherwise it passes --local (ansible-test runs on the
-#    project's .venv; each sanity test still gets its own requirements venv,
-#    cached under ~/.ansible/test/venv, so nothing is installed into .venv)
-#    and --python X.Y (the version of the project's .venv; without it
-#    ansible-test tries every Python it can find). --venv also works; it
-#    builds one more venv per run and is slower (docs/development.md).
+# 3. Unless told otherwise it passes --local for sanity (ansible-test runs on
+#    the project's .venv; each sanity test still gets its own requirements
+#    venv, cached under ~/.ansible/test/venv, so nothing is installed into
+#    .venv), --venv for other commands, and --python X.Y (the version of the
+#    project's .venv; without it ansible-test tries every Python it can find).
+#    `sanity --venv` also works; it builds one more venv per run and is
+#    slower (docs/development.md has the timings).
 # Results (tests/output) are copied back into the repository's tests/output.
 set -euo pipefail
 
@@ -63,12 +64,12 @@ if [[ ! -e $get_pip ]] || grep -qF "$marker" "$get_pip"; then
     mkdir -p "$cache_dir"
     cat >"$get_pip.tmp" <<EOF
 $marker (written by tools/ansible-test.sh; delete to regenerate).
-"""Install pip like get-pip.py does, but offline-first.
+"""Install pip as get-pip.py does, without downloading get-pip.py.
 
 ansible-test runs this inside a fresh venv created with --without-pip, as
 \`get-pip.py [pip options] pip==$pip_version [--no-setuptools] [--no-wheel]\`.
 The interpreter's bundled pip (ensurepip) is installed first, then the pinned
-pip from the package index, exactly as the real script would leave it.
+pip from the package index, as the real script would leave it.
 """
 import subprocess
 import sys
@@ -129,8 +130,12 @@ fi
 [[ $# -gt 0 ]] || set -- sanity
 args=("$@")
 have() { local a; for a in "${args[@]}"; do for w in "$@"; do [[ $a == "$w" || $a == "$w="* ]] && return 0; done; done; return 1; }
-have --venv --local --docker --remote --controller --target --target-python \
-    || args+=(--local)
+# sanity: --local (every sanity test has its own cached venv anyway; fastest).
+# Anything else (units, ...): --venv, because --local would need --requirements
+# and that installs ansible-test's pinned test packages into the project venv.
+if ! have --venv --local --docker --remote --controller --target --target-python; then
+    if [[ ${args[0]} == sanity ]]; then args+=(--local); else args+=(--venv); fi
+fi
 have --python --controller --target-python \
     || args+=(--python "$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
 
