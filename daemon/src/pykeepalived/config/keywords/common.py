@@ -5,6 +5,7 @@ that says what was wrong and where)."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import shlex
@@ -44,7 +45,7 @@ def parse_float(tok: Token) -> float:
         value = float(tok.text)
     except ValueError:
         raise ConfigError(f"expected a number, got '{tok.text}'", tok.loc) from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ConfigError(f"expected a finite number, got '{tok.text}'", tok.loc)
     return value
 
