@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv test unit integration lint clean
+.PHONY: venv test unit integration lint clean lab-down
 
 venv: $(VENV)/.stamp
 
@@ -37,6 +37,10 @@ lint: venv
 	$(LINT_ENV) $(BIN)/ansible-lint
 	$(LINT_ENV) $(BIN)/antsibull-changelog lint
 	$(LINT_ENV) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
+
+# Remove labs left behind by killed test runs and detached `python -m lab up` labs.
+lab-down: venv
+	$(BIN)/python -m lab down
 
 clean:
 	rm -rf $(VENV) tests/output .ansible

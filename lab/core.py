@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,8 @@ class Lab:
         start = time.monotonic()
         with signals.deferred():
             problems = teardown(self.name)
+            if problems:
+                print(f"lab {self.name}: teardown left {problems}", file=sys.stderr)
             if self._signals_held:
                 self._signals_held = False
                 signals.release()

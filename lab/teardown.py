@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import paths
-from .shell import kill_pids, processes_mentioning, run, wait_gone
+from .shell import alive, kill_pids, processes_mentioning, run, wait_gone
 
 POWEROFF = signal.SIGRTMIN + 4  # systemd's "start poweroff.target"
 
@@ -48,7 +48,7 @@ def cgroup_pids(cgroup: Path) -> list[int]:
     for dirpath, _, _ in os.walk(cgroup):
         try:
             pids += [int(p) for p in (Path(dirpath) / "cgroup.procs").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
+        except OSError:  # removed meanwhile (a shutting-down systemd prunes its tree): ENOENT/ENODEV
             continue
     return pids
 
@@ -57,10 +57,10 @@ def stop_processes(lab: str, grace: float = 3.0) -> None:
     """Power systemd hosts off, wait a little, then kill what is left, by PID."""
     cgroup = paths.lab_cgroup(lab)
     if cgroup.is_dir():
-        for init_scope in cgroup.glob("*/init.scope/cgroup.procs"):
-            pid1 = init_scope.read_text().split()[:1]
-            kill_pids([int(p) for p in pid1], POWEROFF)
-        left = wait_gone(cgroup_pids(cgroup), grace)
+        pid1s = [pid for scope in cgroup.glob("*/init.scope") for pid in cgroup_pids(scope)[:1]]
+        kill_pids(pid1s, POWEROFF)
+        _wait_for_final_stage(pid1s, grace)
+        left = [pid for pid in cgroup_pids(cgroup) if alive(pid)]
         if left:
             # cgroup.kill SIGKILLs every process below, even ones forking right now.
             (cgroup / "cgroup.kill").write_text("1")
@@ -75,8 +75,29 @@ def stop_processes(lab: str, grace: float = 3.0) -> None:
     wait_gone(masters, 5)
 
 
-def unmount_all(directory: Path) -> None:
-    for point in reversed(mounts_under(directory)):
+def _wait_for_final_stage(pid1s: list[int], timeout: float) -> None:
+    """Wait until each PID 1 is gone or has become systemd-shutdown (units all stopped).
+
+    systemd-shutdown then waits up to 90 s for processes whose parents live
+    outside the host (exec'd from the controller) to be reaped; nothing is
+    lost by killing it at that point.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(not alive(pid) or _comm(pid) == "systemd-shutdow" for pid in pid1s):
+            return
+        time.sleep(0.02)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()  # truncated to 15 chars
+    except OSError:
+        return ""
+
+
+def unmount_lab(lab: str) -> None:
+    for point in reversed(mounts_under(paths.lab_dir(lab))):
         if run(["umount", point], check=False).returncode != 0:
             run(["umount", "-l", point], check=False)
 
@@ -99,15 +120,22 @@ def remove_cgroups(lab: str) -> None:
         paths.cgroup_root().rmdir()  # only succeeds when no other lab is up
 
 
+def delete_netns(lab: str) -> None:
+    for netns in lab_netns(lab):
+        run(["ip", "netns", "del", netns], check=False)
+
+
 def teardown(lab: str) -> list[str]:
     """Remove everything of lab; return a list of problems (empty when all is clean)."""
     directory = paths.lab_dir(lab)
-    stop_processes(lab)
-    unmount_all(directory)
-    remove_cgroups(lab)
-    for netns in lab_netns(lab):
-        run(["ip", "netns", "del", netns], check=False)
-    problems = leftovers(lab)
+    errors = []
+    # Each step runs even if an earlier one failed: a half teardown is the worst outcome.
+    for step in (stop_processes, unmount_lab, remove_cgroups, delete_netns):
+        try:
+            step(lab)
+        except Exception as err:  # noqa: BLE001 - reported, and the next step still runs
+            errors.append(f"teardown step failed: {err!r}")
+    problems = errors + leftovers(lab)
     if not mounts_under(directory) and directory.exists():
         shutil.rmtree(directory, ignore_errors=True)
     with contextlib.suppress(OSError):

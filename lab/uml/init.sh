@@ -12,7 +12,7 @@ mkdir /tmp/upper /tmp/work /tmp/root
 insmod "$HAPAIR_MODULES/kernel/fs/overlayfs/overlay.ko"
 mount -t overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work guest /tmp/root
 mount --move /proc /tmp/root/proc 2>/dev/null  # warns: no /etc/mtab yet
-cd /tmp/root
+cd /tmp/root || exit 1
 pivot_root . .
 umount -l .
 cd /
@@ -28,6 +28,7 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 mkdir -p /lib/modules
 ln -sfn "$HAPAIR_MODULES" "/lib/modules/$(uname -r)"
 # The kernel starts modprobe with a fixed environment: hand it the no-AVX settings.
+# shellcheck disable=SC2154  # OPENSSL_ia32cap comes from the kernel command line
 printf '#!/bin/sh\nexport GLIBC_TUNABLES="%s" OPENSSL_ia32cap="%s"\nexec /sbin/modprobe "$@"\n' \
     "$GLIBC_TUNABLES" "$OPENSSL_ia32cap" > /usr/local/sbin/hapair-kmod-helper
 chmod +x /usr/local/sbin/hapair-kmod-helper
