@@ -131,7 +131,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         owner = "detached" if saved.owner_pid is None else f"owner pid {saved.owner_pid}"
         if saved.orphaned:
             owner += " (gone: orphaned)"
-        print(f"{name}: kernel {saved.kernel}, {owner}, {saved.topology}")
+        print(f"{name}: kernel {saved.kernel}, {owner}, {saved.source or saved.topology}")
         if saved.kernel == "host":
             _print_lab(Lab.attach(name))
     return 0

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from . import access, network, paths, rootfs, signals, systemd_host
 from .capture import Capture
 from .shell import clean_env, run
@@ -44,15 +46,32 @@ class Lab:
 
     # ---- lifecycle -------------------------------------------------------
     def up(self) -> Lab:
-        """Create switch, hosts and access files; boot systemd hosts in parallel."""
+        """Create switch, hosts and access files; boot systemd hosts in parallel.
+
+        If anything fails (or a signal arrives) on the way, what was built is removed.
+        """
         if self.dir.exists() or paths.lab_cgroup(self.name).exists():
             raise RuntimeError(f"lab {self.name} exists; `python -m lab down {self.name}` first")
         start = time.monotonic()
         signals.acquire()
         self._signals_held = True
-        source = str(self.topology.source or "")
-        self._state = LabState(self.name, source, owner_pid=self.owner_pid)
-        self._state.save()  # first, so `down` can find a half-built lab
+        try:
+            self._build()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["up"] = time.monotonic() - start
+        return self
+
+    def _build(self) -> None:
+        # The state goes first, so `down` can find a half-built lab; the topology
+        # is saved with it so `Lab.attach` works for topologies made in code too.
+        self.dir.mkdir(parents=True)
+        saved_topology = self.dir / "topology.yml"
+        saved_topology.write_text(yaml.safe_dump(self.topology.to_data(), sort_keys=False))
+        self._state = LabState(self.name, str(saved_topology), owner_pid=self.owner_pid,
+                               source=str(self.topology.source or ""))
+        self._state.save()
         key, host_key = access.make_keys(self.dir)
         switch_ns = paths.netns_name(self.name, paths.SWITCH)
         network.create_switch(switch_ns, self.topology)
@@ -68,8 +87,6 @@ class Lab:
         access.write_ssh_config(self.name, self.topology, key, self.ssh_config)
         access.write_inventory(self.name, self.topology, key, self.dir)
         self.states = systemd_host.wait_ready(self.pid1, consoles)
-        self.timings["up"] = time.monotonic() - start
-        return self
 
     def _launch(self, host: Host, key: Path, host_key: Path) -> subprocess.Popen:
         host_dir = self._host_dir(host.name)
@@ -93,11 +110,7 @@ class Lab:
         return problems
 
     def __enter__(self) -> Lab:
-        try:
-            return self.up()
-        except BaseException:
-            self.down()
-            raise
+        return self.up()
 
     def __exit__(self, *exc: object) -> None:
         self.down()

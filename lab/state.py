@@ -22,6 +22,7 @@ class LabState:
     owner_pid: int | None = None  # None: detached (CLI `up`), stays until `down`
     created: float = field(default_factory=time.time)
     pid1: dict[str, int] = field(default_factory=dict)  # systemd hosts' PID 1 (root pid ns)
+    source: str = ""  # the topology file it was made from, if any (for `status`)
 
     def save(self) -> None:
         path = paths.lab_dir(self.name) / "state.json"

@@ -96,6 +96,16 @@ class Topology:
                 return host
         raise KeyError(f"no host {name!r} in topology {self.name!r}")
 
+    def to_data(self) -> dict:
+        """The topology as YAML-ready data that `parse` reads back to an equal Topology."""
+        hosts = {}
+        for h in self.hosts:
+            nics = {n.name: {"segment": n.segment, "addresses": [str(a) for a in n.addresses]}
+                    for n in h.nics}
+            hosts[h.name] = {"systemd": h.systemd, "groups": list(h.groups), "gateway": h.gateway,
+                             "sysctls": dict(h.sysctls), "nics": nics}
+        return {"name": self.name, "segments": list(self.segments), "hosts": hosts}
+
     def without_systemd(self) -> Topology:
         """The same topology with every host netns-only (used inside UML)."""
         hosts = tuple(

@@ -195,6 +195,13 @@ def test_topology_rejects_addresses_outside_the_lab_ranges() -> None:
         topo.parse({"hosts": {"h": {"sysctls": {"kernel.panic": 1}, "nics": {"eth0": "10.0.0.1/8"}}}})
 
 
+def test_topology_round_trips_through_the_saved_copy() -> None:
+    for name in ("five", "two-segments", "ipvs"):
+        original = topo.load(name)
+        copy = topo.parse(original.to_data())
+        assert (copy.name, copy.segments, copy.hosts) == (original.name, original.segments, original.hosts)
+
+
 def test_uml_guest_runs_ipvs_between_netns_backends(uml) -> None:
     result = uml([sys.executable, "-m", "lab.checks.ipvs_smoke"], topology="ipvs", timeout=180)
     print(f"\nUML guest: {result.seconds:.1f}s")
