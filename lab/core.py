@@ -66,7 +66,7 @@ class Lab:
     def _build(self) -> None:
         # The state goes first, so `down` can find a half-built lab; the topology
         # is saved with it so `Lab.attach` works for topologies made in code too.
-        self.dir.mkdir(parents=True)
+        paths.make_dirs(self.dir)
         saved_topology = self.dir / "topology.yml"
         saved_topology.write_text(yaml.safe_dump(self.topology.to_data(), sort_keys=False))
         self._state = LabState(self.name, str(saved_topology), owner_pid=self.owner_pid,

@@ -52,6 +52,17 @@ def lab_of_netns(netns: str) -> str | None:
     return netns[len(NETNS_PREFIX):].rsplit(".", 1)[0]
 
 
+def make_dirs(path: Path) -> Path:
+    """mkdir -p that survives another lab's teardown removing the shared parent meanwhile."""
+    for _ in range(10):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        except FileNotFoundError:
+            continue
+    return path
+
+
 def check_lab_name(lab: str) -> str:
     if not LAB_NAME_RE.match(lab):
         raise ValueError(f"lab name {lab!r} must match {LAB_NAME_RE.pattern}")

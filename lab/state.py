@@ -26,7 +26,7 @@ class LabState:
 
     def save(self) -> None:
         path = paths.lab_dir(self.name) / "state.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.make_dirs(path.parent)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2))
         os.replace(tmp, path)

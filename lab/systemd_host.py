@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from .paths import make_dirs
 from .shell import CLEAN_PATH, alive, children, run
 
 INIT_SCRIPT = Path(__file__).with_name("host-init.sh")
@@ -22,7 +23,7 @@ def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) ->
     The launcher joins the host's cgroup before unsharing, so the new cgroup
     namespace is rooted there and teardown can kill the whole tree at once.
     """
-    cgroup.mkdir(parents=True, exist_ok=True)
+    make_dirs(cgroup)
     argv = [
         "sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
         "ip", "netns", "exec", netns,

@@ -75,7 +75,7 @@ def run_in_uml(argv: Sequence[str], *, topology: str | Path | None = None, name:
         share.mkdir()
         (share / "guest.sh").write_text(guest_script(argv, topology, name, env or {}))
         cgroup = paths.lab_cgroup(name) / "uml"
-        cgroup.mkdir(parents=True)
+        paths.make_dirs(cgroup)
         boot = [sys.executable, str(NOXSTATE), str(kernel.binary), f"mem={mem}", "root=/dev/root", "rootfstype=hostfs",
                 "rootflags=/", "ro", f"init={INIT}", "con=null", "con0=null,fd:1", "quiet",
                 f"HAPAIR_SHARE={share}", f"HAPAIR_MODULES={kernel.modules}", *NO_AVX_ENV]
