@@ -21,7 +21,7 @@ import yaml
 
 from . import access, network, paths, rootfs, signals, systemd_host
 from .capture import Capture
-from .shell import clean_env, run
+from .shell import clean_env, in_cgroup, run
 from .state import LabState
 from .state import load as load_state
 from .teardown import teardown
@@ -166,10 +166,9 @@ class Lab:
         if self.host(host).systemd:
             # Join a cgroup inside the host's tree first: the process then looks
             # local there (not "/../../..") and teardown's cgroup.kill reaches it.
-            procs = paths.lab_cgroup(self.name) / host / "lab-exec" / "cgroup.procs"
-            procs.parent.mkdir(exist_ok=True)
-            return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs),
-                    "nsenter", "-t", str(self.pid1[host]), "-a"]
+            cgroup = paths.lab_cgroup(self.name) / host / "lab-exec"
+            cgroup.mkdir(exist_ok=True)  # no parents: never resurrect a torn-down lab's tree
+            return in_cgroup(cgroup) + ["nsenter", "-t", str(self.pid1[host]), "-a"]
         return ["ip", "netns", "exec", self.netns(host)]
 
     def exec(self, host: str, argv: Sequence[str], *, check: bool = True, input: str | None = None,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Settings of the machine, not of the caller, kept in clean environments: the
@@ -55,6 +56,11 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update({k: v for k, v in os.environ.items() if k in MACHINE_ENV})
     env.update(extra or {})
     return env
+
+
+def in_cgroup(cgroup: Path) -> list[str]:
+    """An argv prefix that moves the process into cgroup (v2 dir), then execs the rest."""
+    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
 
 
 def alive(pid: int) -> bool:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .paths import make_dirs
-from .shell import CLEAN_PATH, alive, children, run
+from .shell import CLEAN_PATH, alive, children, in_cgroup, run
 
 INIT_SCRIPT = Path(__file__).with_name("host-init.sh")
 READY_STATES = ("running", "degraded")
@@ -24,8 +24,7 @@ def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) ->
     namespace is rooted there and teardown can kill the whole tree at once.
     """
     make_dirs(cgroup)
-    argv = [
-        "sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
+    argv = in_cgroup(cgroup) + [
         "ip", "netns", "exec", netns,
         "unshare", "--mount", "--uts", "--pid", "--cgroup", "--ipc", "--propagation", "private",
         "--fork", "env", "-i", "container=lxc", f"PATH={CLEAN_PATH}",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths, signals
+from ..shell import in_cgroup
 from ..state import LabState
 from ..teardown import teardown
 from ..topology import resolve
@@ -80,7 +81,7 @@ def run_in_uml(argv: Sequence[str], *, topology: str | Path | None = None, name:
                 "rootflags=/", "ro", f"init={INIT}", "con=null", "con0=null,fd:1", "quiet",
                 f"HAPAIR_SHARE={share}", f"HAPAIR_MODULES={kernel.modules}", *NO_AVX_ENV]
         proc = subprocess.Popen(
-            ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *boot],
+            in_cgroup(cgroup) + boot,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
         output, timed_out = _collect(proc, timeout, stream)
