@@ -7,12 +7,14 @@
 # the kernel command line (unknown name=value parameters become init's environment).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
-mount -t tmpfs -o mode=755 guest /tmp
-mkdir /tmp/upper /tmp/work /tmp/root
+# The overlay's scratch space goes on /run, not /tmp: the repository (and the
+# module cache inside it) may itself live under /tmp, e.g. in a CI clone.
+mount -t tmpfs -o mode=755 guest /run
+mkdir /run/upper /run/work /run/root
 insmod "$HAPAIR_MODULES/kernel/fs/overlayfs/overlay.ko"
-mount -t overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work guest /tmp/root
-mount --move /proc /tmp/root/proc 2>/dev/null  # warns: no /etc/mtab yet
-cd /tmp/root || exit 1
+mount -t overlay -o lowerdir=/,upperdir=/run/upper,workdir=/run/work guest /run/root
+mount --move /proc /run/root/proc 2>/dev/null  # warns: no /etc/mtab yet
+cd /run/root || exit 1
 pivot_root . .
 umount -l .
 cd /
@@ -22,7 +24,7 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs -o mode=755 run /run
-mount -t tmpfs -o mode=1777 tmp /tmp
+# /tmp stays the overlay's (writable, guest-private) view of the host's /tmp.
 # The guest's modules live in the cache; modprobe, ipvsadm and the kernel's
 # auto-loader (veth, bridge, IPVS schedulers) look in /lib/modules/VERSION.
 mkdir -p /lib/modules
