@@ -48,9 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     args = daemon_parser().parse_args(argv)
     if args.config_test:
         return check_config(args.config, args.dump_json)
-    print("pykeepalived: only -t (config test) is available in this release; "
-          "the VRRP runtime is being built (see docs/architecture.md)", file=sys.stderr)
-    return 2
+    if args.check:
+        print("pykeepalived: the health-checking subsystem (-C) is not built yet", file=sys.stderr)
+        return 2
+    if not args.dont_fork:
+        print("pykeepalived: only foreground mode (-n) is supported; use systemd to daemonise",
+              file=sys.stderr)
+        return 2
+    from .core.daemon import run_daemon  # asyncio and pyroute2 only for a running daemon
+
+    return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail)
 
 
 def ctl_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Daemon plumbing: the asyncio main loop, notify scripts, runtime files."""

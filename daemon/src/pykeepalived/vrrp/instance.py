@@ -1,0 +1,204 @@
+"""One running vrrp_instance: state machine + socket + VIPs + GARP/NA + notify + tracking.
+
+The ``VrrpRouter`` decides; this class carries its actions out, in the
+order queued (RFC 5798 6.4: addresses, advert, announcements, then the
+notify scripts, as keepalived).  Actions run in one worker task per
+instance, so a netlink call never reorders them; timers are one
+``loop.call_at`` on ``router.next_deadline()``, re-armed after every event.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from ipaddress import IPv6Address
+
+from ..config.model import Config
+from ..config.model_vrrp import VrrpInstance
+from ..core.notify import Notifier
+from ..net.addresses import AddressManager, interface_info
+from ..net.arp import FrameSender, announcement
+from .events import Action, AddAddresses, RemoveAddresses, SendAdvert, SendGratuitousArp, State, StateChanged
+from .from_config import multicast_group, router_config, vip_specs
+from .fsm import VrrpRouter
+from .ippacket import ReceivedAdvert
+from .packet import DropReason, IPAddress
+from .track import Tracked, effective
+from .transport import SocketPool, VrrpSocket
+
+
+class _Named(logging.LoggerAdapter):
+    """Prefixes every message with the instance name (keepalived's log style)."""
+
+    def process(self, msg, kwargs):
+        return f"({self.extra['instance']}) {msg}", kwargs
+
+
+class Runtime:
+    """What all instances share: netlink address book, sockets, notifier."""
+
+    def __init__(self) -> None:
+        self.addresses = AddressManager()
+        self.sockets = SocketPool()
+        self.notifier = Notifier()
+
+
+class Instance:
+    def __init__(self, spec: VrrpInstance, config: Config, runtime: Runtime) -> None:
+        self.spec, self.config, self.rt = spec, config, runtime
+        self.name = spec.name
+        self.log = _Named(logging.getLogger("pykeepalived.vrrp"), {"instance": spec.name})
+        self.vips = vip_specs(spec)
+        self.tracked: list[Tracked] = []
+        self.router: VrrpRouter | None = None
+        self.sock: VrrpSocket | None = None
+        self.frames: FrameSender | None = None
+        self.link_local: IPv6Address | None = None
+        self.mac = b"\0" * 6
+        self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()
+
+    # -- setup --------------------------------------------------------------
+    async def open(self, all_vips: set[IPAddress]) -> None:
+        """Find our primary address, open the socket and the frame sender."""
+        spec = self.spec
+        ifindex, self.mac, addrs = await interface_info(spec.interface)
+        family = spec.family
+        self.link_local = next((a.ip for a in addrs if a.version == 6 and a.ip.is_link_local), None)
+        address = spec.unicast_src_ip or spec.mcast_src_ip or self._primary(addrs, family, all_vips)
+        self.router = VrrpRouter(router_config(spec, self.config, address))
+        self.sock = self.rt.sockets.get(spec.interface, ifindex, family)
+        if not spec.unicast_peer:
+            self.sock.join(multicast_group(spec, self.config))
+        self.sock.subscribe(spec.virtual_router_id, self)
+        self.frames = FrameSender(spec.interface)
+        self._worker = self._loop.create_task(self._work())
+        self.log.info("on %s, VRID %d, v%d, address %s, priority %d", spec.interface, spec.virtual_router_id,
+                      self.router.config.version, address, spec.priority)
+
+    def _primary(self, addrs: list, family: int, all_vips: set[IPAddress]) -> IPAddress:
+        """IPv4: the first address that is not a VIP; IPv6: the link-local (RFC 5798 5.1.2.1)."""
+        if family == 6:
+            if self.link_local is None:
+                raise OSError(f"{self.spec.interface} has no IPv6 link-local address")
+            return self.link_local
+        for a in addrs:
+            if a.version == 4 and a.ip not in all_vips:
+                return a.ip
+        raise OSError(f"{self.spec.interface} has no IPv4 address")
+
+    # -- events in ------------------------------------------------------------
+    def start(self) -> None:
+        self._recompute(pump=False)
+        self.router.start(self._loop.time())
+        self._pump()
+
+    def on_advert(self, got: ReceivedAdvert) -> None:
+        self.router.receive(got.advert, got.src, self._loop.time())
+        self._pump()
+
+    def on_drop(self, reason: DropReason) -> None:
+        self.router.counters.drop(reason)
+
+    def add_tracked(self, tracked: Tracked) -> None:
+        self.tracked.append(tracked)
+
+    def tracked_changed(self, tracked: Tracked, up: bool) -> None:
+        tracked.up = up
+        self._recompute()
+
+    def _recompute(self, pump: bool = True) -> None:
+        prio, fault = effective(self.spec.priority, self.tracked)
+        now = self._loop.time()
+        self.router.set_effective_priority(prio, now)
+        self.router.set_fault(fault, now)
+        if pump:
+            self._pump()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.router.handle_timer(self._loop.time())
+        self._pump()
+
+    def _pump(self) -> None:
+        for action in self.router.actions():
+            self._queue.put_nowait(action)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.router.next_deadline()
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    # -- actions out ------------------------------------------------------------
+    async def _work(self) -> None:
+        while (action := await self._queue.get()) is not None:
+            try:
+                await self._perform(action)
+            except Exception:  # one failed action must not stop the instance
+                self.log.exception("action %s failed", type(action).__name__)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    async def _perform(self, action: Action) -> None:
+        if isinstance(action, SendAdvert):
+            self._send(action)
+        elif isinstance(action, AddAddresses):
+            await self.rt.addresses.add(self.vips)
+        elif isinstance(action, RemoveAddresses):
+            await self.rt.addresses.remove(self.vips)
+        elif isinstance(action, SendGratuitousArp):
+            self._announce(action)
+        elif isinstance(action, StateChanged):
+            self._state_changed(action)
+
+    def _send(self, action: SendAdvert) -> None:
+        src = self.router.config.address
+        peers = [p.address for p in self.spec.unicast_peer] or [multicast_group(self.spec, self.config)]
+        for dst in peers:  # unicast: one packet per peer, each with its own checksum
+            self.sock.send(action.advert, src, dst)
+
+    def _announce(self, action: SendGratuitousArp) -> None:
+        for address in action.addresses:
+            frame = announcement(self.mac, address, self.link_local)
+            for _ in range(action.repeat if frame else 0):
+                self.frames.send(frame)
+
+    def _state_changed(self, change: StateChanged) -> None:
+        state = "STOP" if change.new is State.INITIALIZE else change.new.value.upper()
+        self.log.info("%s -> %s (%s)", change.old.value.upper(), state, change.reason.value)
+        self.rt.notifier.state_changed(self.spec.notify, "INSTANCE", self.name, state, self.router.priority)
+
+    # -- stop and status ------------------------------------------------------------
+    async def stop(self) -> None:
+        """Shutdown: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.router is not None and self.router.state is not State.INITIALIZE:
+            self.router.shutdown(self._loop.time())
+            for action in self.router.actions():
+                self._queue.put_nowait(action)
+        if self._worker is not None:
+            self._queue.put_nowait(None)
+            await self._worker
+        if self.sock is not None:
+            self.sock.unsubscribe(self.spec.virtual_router_id)
+            self.rt.sockets.release(self.spec.interface, self.spec.family)
+        if self.frames is not None:
+            self.frames.close()
+
+    def status(self) -> dict[str, object]:
+        r = self.router
+        return {
+            "name": self.name, "interface": self.spec.interface, "vrid": self.spec.virtual_router_id,
+            "version": r.config.version, "state": r.state.value.upper(), "priority": self.spec.priority,
+            "effective_priority": r.priority, "address": str(r.config.address),
+            "master_address": None if r.master_address is None else str(r.master_address),
+            "master_priority": r.master_priority, "advert_interval": r.config.interval,
+            "virtual_ipaddress": [str(v.address) for v in self.vips],
+            "tracked": [{"name": t.name, "weight": t.weight, "up": t.up} for t in self.tracked],
+            "counters": r.counters.as_dict(),
+        }

@@ -1,0 +1,100 @@
+"""Tracking: vrrp_script results and link states turned into priority and FAULT.
+
+keepalived's rules (keepalived.conf(5), vrrp_track.c):
+
+* weight 0 (or an interface tracked without weight): the instance goes to
+  FAULT while the object is down;
+* weight > 0: added to the priority while the object is up;
+* weight < 0: added (so subtracted) while the object is down;
+* ``reverse`` (``weight N reverse``) negates the weight.
+
+A vrrp_script is up after ``rise`` consecutive successes (exit 0) and down
+after ``fall`` consecutive failures (non-zero exit, or ``timeout``); it
+starts up, or down with ``init_fail``.  The effective priority is clamped
+to 1..254 by the state machine.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..config.model_vrrp import VrrpScript
+from ..core.notify import run_script
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tracked:
+    """One tracked object as one instance sees it."""
+
+    name: str
+    weight: int  # 0: FAULT when down
+    up: bool = True
+
+    @property
+    def fault(self) -> bool:
+        return self.weight == 0 and not self.up
+
+    @property
+    def delta(self) -> int:
+        if self.weight > 0 and self.up:
+            return self.weight
+        if self.weight < 0 and not self.up:
+            return self.weight
+        return 0
+
+
+def effective(base: int, tracked: list[Tracked]) -> tuple[int, bool]:
+    """(priority, fault) from the configured priority and the tracked objects."""
+    return base + sum(t.delta for t in tracked), any(t.fault for t in tracked)
+
+
+class ScriptTracker:
+    """Runs one vrrp_script every ``interval`` and reports changes of its up/down state."""
+
+    def __init__(self, spec: VrrpScript) -> None:
+        self.spec = spec
+        self.up = not spec.init_fail
+        self._streak = 0  # consecutive results contradicting ``up``
+        self._listeners: list[Callable[[bool], None]] = []
+        self._task: asyncio.Task | None = None
+
+    def listen(self, callback: Callable[[bool], None]) -> None:
+        self._listeners.append(callback)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def result(self, ok: bool) -> None:
+        """Feed one run's outcome (separate from the loop so it can be tested)."""
+        if ok == self.up:
+            self._streak = 0
+            return
+        self._streak += 1
+        if self._streak >= (self.spec.rise if ok else self.spec.fall):
+            self.up, self._streak = ok, 0
+            log.info("vrrp_script %s now %s", self.spec.name, "up" if ok else "down")
+            for callback in self._listeners:
+                callback(ok)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        timeout = self.spec.timeout or self.spec.interval
+        while True:
+            started = loop.time()
+            rc = await run_script(self.spec.script.argv, timeout)
+            self.result(rc == 0)
+            await asyncio.sleep(max(0.0, self.spec.interval - (loop.time() - started)))
+
+
+def script_weight(spec: VrrpScript, ref_weight: int | None, ref_reverse: bool) -> int:
+    weight = spec.weight if ref_weight is None else ref_weight
+    return -weight if (ref_reverse or spec.weight_reverse) else weight
