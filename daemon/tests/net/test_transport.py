@@ -1,0 +1,44 @@
+"""VrrpSocket with real raw sockets, in a private network namespace (needs root).
+
+Multicast join and send with TTL 255, unicast, the TTL/hop-limit 255 rule
+on multicast receipt (IPv4 header / IPV6_HOPLIMIT ancillary data), drops
+counted by reason, no loopback of our own multicast.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                reason="needs root and unshare(1) for a private netns")
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict:
+    script = Path(__file__).with_name("transport_probe.py")
+    out = subprocess.run(["unshare", "--net", sys.executable, str(script)], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_ipv4_multicast_unicast_and_drops(probe: dict) -> None:
+    v4 = probe["v4"]
+    assert ["192.0.2.1", "224.0.0.18", 255, 100] in v4["adverts"]
+    assert ["192.0.2.1", "192.0.2.2", 255, 100] in v4["adverts"]
+    assert ["192.0.2.1", "192.0.2.2", 64, 100] in v4["adverts"]  # unicast: TTL not enforced (keepalived)
+    assert len(v4["adverts"]) == 3
+    assert sorted(v4["drops"]) == ["checksum", "ttl"]
+    assert v4["socket_drops"] == {}  # the sender never heard its own multicast
+
+
+def test_ipv6_multicast_hop_limit(probe: dict) -> None:
+    v6 = probe["v6"]
+    assert v6["adverts"] == [[v6["src"], "ff02::12", 255, 100]]
+    assert v6["drops"] == ["ttl"]

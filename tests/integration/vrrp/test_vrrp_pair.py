@@ -1,0 +1,60 @@
+"""Two pykeepalived hosts (lab "five": lb1, lb2, client): election, kill -9
+failover against Master_Down_Interval, preemption, priority 0 on SIGTERM.
+
+VRRPv3 with advert_int 0.2 s keeps it short: Master_Down_Interval for the
+priority-100 backup is 3 x 0.2 + (256-100)/256 x 0.2 = 0.72 s, Skew_Time 0.12 s
+(RFC 5798 6.1).  Margins cover the controller's polling (nsenter, ~10-30 ms).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.vrrp.timers import master_down_interval, skew_time
+
+from .vrrp_hosts import Daemon, conf, has_vip, ping, wait_vip
+
+LAB_TOPOLOGY = "five"
+VIP = "192.0.2.200"
+ADVERT = 0.2
+
+
+@pytest.fixture
+def pair(lab, tmp_path: Path):
+    master = Daemon(lab, "lb1", "pykeepalived", "pair-m", conf(60, 150, VIP, state="MASTER", advert_int=ADVERT))
+    backup = Daemon(lab, "lb2", "pykeepalived", "pair-b", conf(60, 100, VIP, advert_int=ADVERT))
+    yield master, backup, tmp_path
+    for d in (master, backup):
+        if d.running():
+            d.stop()
+    assert not has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP), "a VIP was left behind"
+
+
+def test_election_failover_preemption_priority_zero(lab, pair) -> None:
+    master, backup, logs = pair
+    backup.start(logs)
+    master.start(logs)
+    wait_vip(lab, "lb1", VIP, 3)
+    assert not has_vip(lab, "lb2", VIP)
+    assert ping(lab, "client", VIP)
+
+    # kill -9: the backup takes over after Master_Down_Interval (no priority 0 sent)
+    mdi = master_down_interval(3, 100, ADVERT)
+    master.kill("KILL")
+    waited = wait_vip(lab, "lb2", VIP, mdi + 2)
+    assert waited <= mdi + 0.5, f"takeover after {waited:.2f} s, Master_Down_Interval {mdi:.2f} s"
+    assert ping(lab, "client", VIP)
+    lab.exec("lb1", ["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"])  # what kill -9 left behind
+
+    # preemption: the higher priority comes back and takes the VIP
+    master.start(logs)
+    wait_vip(lab, "lb1", VIP, 3)
+    wait_vip(lab, "lb2", VIP, 2, present=False)
+
+    # SIGTERM: priority 0, the backup takes over after Skew_Time
+    master.kill("TERM")
+    waited = wait_vip(lab, "lb2", VIP, 3)
+    assert waited <= skew_time(3, 100, ADVERT) + 0.5, f"takeover {waited:.2f} s after SIGTERM"
+    wait_vip(lab, "lb1", VIP, 2, present=False)
+    assert ping(lab, "client", VIP)
