@@ -58,3 +58,54 @@ def test_election_failover_preemption_priority_zero(lab, pair) -> None:
     assert waited <= skew_time(3, 100, ADVERT) + 0.5, f"takeover {waited:.2f} s after SIGTERM"
     wait_vip(lab, "lb1", VIP, 2, present=False)
     assert ping(lab, "client", VIP)
+
+
+NOTIFY = "#!/bin/sh\necho \"$@\" >> /etc/hk-vrrp-test/notify.log\n"
+
+
+def _read(lab, host: str, path: str) -> str:
+    return lab.exec(host, ["cat", path], check=False).stdout
+
+
+def test_track_script_and_notify(lab, tmp_path: Path) -> None:
+    """A failing vrrp_script (weight -60) hands the VIP over; notify gets keepalived's 4 arguments."""
+    track = """    track_script {
+        chk_healthy
+    }
+    notify /etc/hk-vrrp-test/notify.sh
+"""
+    script = """vrrp_script chk_healthy {
+    script "/usr/bin/test -f /etc/hk-vrrp-test/healthy"
+    interval 1
+    weight -60
+}
+"""
+    for host in ("lb1", "lb2"):
+        lab.exec(host, ["mkdir", "-p", "/etc/hk-vrrp-test"])
+        lab.exec(host, ["tee", "/etc/hk-vrrp-test/notify.sh"], input=NOTIFY)
+        lab.exec(host, ["chmod", "755", "/etc/hk-vrrp-test/notify.sh"])
+        lab.exec(host, ["touch", "/etc/hk-vrrp-test/healthy"])
+    master = Daemon(lab, "lb1", "pykeepalived", "trk-m",
+                    script + conf(61, 150, VIP, state="MASTER", advert_int=ADVERT, extra=track))
+    backup = Daemon(lab, "lb2", "pykeepalived", "trk-b", script + conf(61, 100, VIP, advert_int=ADVERT, extra=track))
+    log = "/etc/hk-vrrp-test/notify.log"
+    try:
+        backup.start(tmp_path)
+        master.start(tmp_path)
+        wait_vip(lab, "lb1", VIP, 3)
+        lab.exec("lb1", ["rm", "/etc/hk-vrrp-test/healthy"])  # 150 - 60 = 90 < 100
+        wait_vip(lab, "lb2", VIP, 4)
+        wait_vip(lab, "lb1", VIP, 2, present=False)
+        lab.exec("lb1", ["touch", "/etc/hk-vrrp-test/healthy"])  # back to 150: preempts
+        wait_vip(lab, "lb1", VIP, 4)
+    finally:
+        for d in (master, backup):
+            if d.running():
+                d.stop()
+    lines1 = _read(lab, "lb1", log).splitlines()
+    lines2 = _read(lab, "lb2", log).splitlines()
+    assert "INSTANCE VI_61 MASTER 150" in lines1
+    assert "INSTANCE VI_61 BACKUP 90" in lines1
+    assert lines1[-1] == "INSTANCE VI_61 STOP 150"
+    assert "INSTANCE VI_61 MASTER 100" in lines2 and "INSTANCE VI_61 BACKUP 100" in lines2
+    assert not has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP)
