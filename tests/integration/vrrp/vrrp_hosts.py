@@ -53,6 +53,9 @@ class Daemon:
 
     def start(self, log_dir: Path) -> Daemon:
         self.lab.exec(self.host, ["mkdir", "-p", self.dir])
+        # a kill -9 leaves pid files behind: never read (and signal) a stale pid
+        self.lab.exec(self.host, ["rm", "-f", f"{self.dir}/pykeepalived.pid", f"{self.dir}/keepalived.pid",
+                                  f"{self.dir}/vrrp.pid"])
         self.lab.exec(self.host, ["tee", f"{self.dir}/keepalived.conf"], input=self.config)
         if self.kind == "pykeepalived":
             argv = [PYKEEPALIVED, "-f", f"{self.dir}/keepalived.conf", "-n", "-l", "--runtime-dir", self.dir]
