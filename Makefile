@@ -33,7 +33,7 @@ SANITY_ARGS ?=
 LINT_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" VENV_BIN="$(CURDIR)/$(BIN)"
 
 lint: venv
-	$(BIN)/ruff check $(wildcard daemon lab bench tests)
+	$(BIN)/ruff check $(wildcard daemon lab bench tests plugins)
 	$(LINT_ENV) $(BIN)/ansible-lint
 	$(LINT_ENV) $(BIN)/antsibull-changelog lint
 	$(LINT_ENV) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
