@@ -1,0 +1,157 @@
+"""Desired state: config + health + runtime overrides -> the table that should exist (pure).
+
+keepalived's rules (check/ipwrapper.c), per virtual_server block:
+- a real server's weight is, first match wins: drained -> 0, an operator's
+  weight, the checker's dynamic weight (misc_dynamic), the configured weight;
+- a down real server leaves the table, or stays at weight 0 with
+  inhibit_on_failure;
+- quorum: the sum of live weights is compared with ``quorum``; it is gained at
+  ``sum >= quorum + hysteresis`` and lost at ``sum < quorum - hysteresis`` (or
+  sum 0). Transitions come back as :class:`QuorumChange` events;
+- while quorum is lost and a sorry_server is configured, the sorry server is
+  the only live destination (real servers leave, or stay at weight 0 with
+  inhibit); otherwise the sorry server is absent (weight 0 with
+  sorry_server_inhibit).
+Quorum state is carried explicitly (in and out) so hysteresis stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from ..config.model import Config
+from ..config.model_lvs import RealServer, VirtualServer, effective
+from .services import rs_key, service_specs, vs_key
+from .table import Dest, Service, ServiceKey, ServiceSpec, Table, norm_addr
+
+RsKey = tuple[str, int | None]
+# (vs_key or None for every virtual server, address, port or None for any port)
+Selector = tuple[str | None, str, int | None]
+
+
+@dataclass(frozen=True)
+class Health:
+    up: bool
+    weight: int | None = None  # a checker's dynamic weight (misc_dynamic)
+
+
+@dataclass
+class Overrides:
+    drained: set[Selector] = field(default_factory=set)
+    weights: dict[Selector, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuorumChange:
+    vs: str
+    up: bool
+    weight_sum: int
+    quorum: int
+    hysteresis: int
+
+
+@dataclass(frozen=True)
+class RsView:
+    """One real server as the plane sees it (for status)."""
+
+    vs: str
+    rs: RsKey
+    up: bool
+    configured_weight: int
+    weight: int  # effective: after drains, operator and checker weights
+    drained: bool
+    in_table: bool  # present in the desired table (possibly at weight 0)
+
+
+@dataclass
+class Desired:
+    table: Table
+    quorum: dict[str, bool]
+    events: list[QuorumChange]
+    servers: list[RsView]
+    errors: list[str] = field(default_factory=list)
+    services: dict[str, list[ServiceKey]] = field(default_factory=dict)  # per virtual server
+
+
+def default_health(vs: VirtualServer, rs: RealServer) -> Health:
+    """Before any check result: alpha mode starts a checked real server down."""
+    alpha = any(effective("alpha", c, rs, vs) for c in rs.checkers)
+    return Health(up=not (rs.checkers and alpha))
+
+
+def _match(sel: Selector, vkey: str, rs: RealServer) -> bool:
+    v, addr, port = sel
+    return (v is None or v == vkey) and addr == norm_addr(rs.ip) and (port is None or port == rs.port)
+
+
+def _weight(vkey: str, rs: RealServer, health: Health, ov: Overrides) -> tuple[int, bool]:
+    if any(_match(s, vkey, rs) for s in ov.drained):
+        return 0, True
+    for sel, w in ov.weights.items():
+        if _match(sel, vkey, rs):
+            return w, False
+    return (health.weight if health.weight is not None else rs.weight), False
+
+
+def next_quorum(prev: bool | None, weight_sum: int, quorum: int, hysteresis: int) -> bool:
+    if prev is None:  # first evaluation: no hysteresis, no event
+        return weight_sum > 0 and weight_sum >= quorum
+    if prev:
+        return not (weight_sum == 0 or weight_sum < quorum - hysteresis)
+    return weight_sum >= quorum + hysteresis and weight_sum > 0
+
+
+def _dest(spec: ServiceSpec, vs: VirtualServer, addr: object, port: int | None, method: str | None,
+          weight: int, rs: RealServer | None = None) -> Dest:
+    if port is None:
+        port = spec.key.port
+    return Dest(norm_addr(addr), port, method or vs.lvs_method, weight,
+                (rs.uthreshold or 0) if rs else 0, (rs.lthreshold or 0) if rs else 0)
+
+
+def compute(config: Config, health: Mapping[tuple[str, RsKey], Health], overrides: Overrides,
+            quorum: Mapping[str, bool]) -> Desired:
+    out = Desired({}, {}, [], [])
+    for vs in config.virtual_servers:
+        vkey = vs_key(vs)
+        try:
+            specs = service_specs(vs, config.virtual_server_groups)
+        except ValueError as exc:
+            out.errors.append(f"{vkey}: {exc}")
+            continue
+        out.services[vkey] = [s.key for s in specs]
+        live: list[tuple[RealServer, int, bool]] = []  # (rs, weight, alive)
+        views: list[RsView] = []
+        weight_sum = 0
+        for rs in vs.real_servers:
+            h = health.get((vkey, rs_key(rs))) or default_health(vs, rs)
+            w, drained = _weight(vkey, rs, h, overrides)
+            live.append((rs, w, h.up))
+            weight_sum += w if h.up else 0
+            views.append(RsView(vkey, rs_key(rs), h.up, rs.weight, w, drained, False))
+        prev = quorum.get(vkey)
+        up = next_quorum(prev, weight_sum, vs.quorum, vs.hysteresis)
+        out.quorum[vkey] = up
+        if prev is not None and prev != up:
+            out.events.append(QuorumChange(vkey, up, weight_sum, vs.quorum, vs.hysteresis))
+        sorry_active = vs.sorry_server is not None and not up
+        present: set[RsKey] = set()
+        for spec in specs:
+            svc = out.table.setdefault(spec.key, Service(spec))
+            for rs, w, alive in live:
+                inhibit = bool(effective("inhibit_on_failure", None, rs, vs))
+                if alive and not sorry_active:
+                    d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, w, rs)
+                elif inhibit:
+                    d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, 0, rs)
+                else:
+                    continue
+                svc.dests.setdefault(d.key, d)
+                present.add(rs_key(rs))
+            ss = vs.sorry_server
+            if ss is not None and (sorry_active or vs.sorry_server_inhibit):
+                d = _dest(spec, vs, ss.ip, ss.port, None, 1 if sorry_active else 0)
+                svc.dests.setdefault(d.key, d)
+        out.servers += [replace(v, in_table=v.rs in present) for v in views]
+    return out

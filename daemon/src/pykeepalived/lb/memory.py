@@ -1,0 +1,34 @@
+"""An in-memory backend with the kernel's strictness (add of an existing entry fails, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .backend import Applied
+from .reconcile import apply_ops
+from .table import Op, Service, Table
+
+
+class MemoryBackend:
+    name = "memory"
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table: Table = table or {}
+        self.log: list[Op] = []
+
+    def dump(self) -> Table:
+        return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
+
+    def apply(self, ops: Sequence[Op]) -> list[Applied]:
+        out = []
+        for op in ops:
+            try:
+                self.table = apply_ops(self.table, [op])
+                self.log.append(op)
+                out.append(Applied(op))
+            except KeyError as exc:
+                out.append(Applied(op, str(exc)))
+        return out
+
+    def close(self) -> None:
+        pass

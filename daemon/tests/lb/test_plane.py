@@ -1,0 +1,86 @@
+"""The plane against the in-memory backend: health, drains, ownership, stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pykeepalived.lb.memory import MemoryBackend
+from pykeepalived.lb.ownership import load_owned
+from pykeepalived.lb.plane import LoadBalancer
+from pykeepalived.lb.table import Dest, ServiceKey, ServiceSpec, make_table, service
+
+from .helpers import conf, weights
+
+TEXT = """virtual_server 192.0.2.1 80 { lb_algo rr sorry_server 10.9.9.9 80
+  real_server 10.1.0.1 80 { }
+  real_server 10.1.0.2 80 { } }"""
+VS = "TCP 192.0.2.1:80"
+FOREIGN = ServiceKey.ip("TCP", "203.0.113.9", 80)
+
+
+def test_lifecycle(tmp_path: Path) -> None:
+    foreign = service(ServiceSpec(FOREIGN, "wlc"), Dest("10.2.0.1", 80))
+    backend = MemoryBackend(make_table(foreign))
+    lb = LoadBalancer(conf(TEXT), backend, tmp_path)
+    first = lb.start()
+    assert len(first.ops) == 3 and not first.errors
+    assert load_owned(tmp_path) == {ServiceKey.ip("TCP", "192.0.2.1", 80)}
+    assert lb.reconcile().ops == []  # steady state: nothing to do
+
+    lb.set_health(VS, ("10.1.0.1", 80), False)
+    lb.on_change(VS, ("10.1.0.2", 80), False, None)
+    r = lb.reconcile()
+    assert [e.up for e in r.events] == [False]
+    assert weights(backend.table)[VS] == {"10.9.9.9:80": 1}
+
+    lb.set_health(VS, ("10.1.0.2", 80), True)
+    lb.drain("10.1.0.2")
+    r = lb.reconcile()
+    assert weights(backend.table)[VS] == {"10.9.9.9:80": 1} and r.events == []  # drained: no live weight
+    lb.drain("10.1.0.2", drained=False)
+    r = lb.reconcile()
+    assert weights(backend.table)[VS] == {"10.1.0.2:80": 1} and [e.up for e in r.events] == [True]
+    lb.set_weight("10.1.0.2", 9)
+    lb.reconcile()
+    assert weights(backend.table)[VS] == {"10.1.0.2:80": 9}
+
+    status = lb.status()["virtual_servers"][0]
+    assert status["quorum_up"] is True
+    rs2 = status["real_servers"][1]
+    assert (rs2["up"], rs2["weight"], rs2["effective_weight"], rs2["kernel"][0]["weight"]) == (True, 1, 9, 9)
+
+    lb.stop()
+    assert list(backend.table) == [FOREIGN]  # only ours went
+    assert load_owned(tmp_path) == set()
+
+
+def test_restart_removes_stale_own_services_only(tmp_path: Path) -> None:
+    backend = MemoryBackend()
+    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { real_server 10.1.0.1 80 { } }"),
+                      backend, tmp_path, flush_on_stop=False)
+    lb.start()
+    lb.stop()  # leaves the tables
+    backend.table.update(make_table(service(ServiceSpec(FOREIGN))))
+    assert len(backend.table) == 3
+    again = LoadBalancer(conf(TEXT), backend, tmp_path)  # the second virtual server is gone
+    r = again.start()
+    assert [str(op) for op in r.ops] == ["del service TCP 192.0.2.2:80"]
+    assert set(backend.table) == {ServiceKey.ip("TCP", "192.0.2.1", 80), FOREIGN}
+
+
+def test_reload_keeps_health_of_remaining_servers(tmp_path: Path) -> None:
+    backend = MemoryBackend()
+    lb = LoadBalancer(conf(TEXT), backend, tmp_path)
+    lb.start()
+    lb.set_health(VS, ("10.1.0.1", 80), False)
+    lb.reconcile()
+    r = lb.reload(conf(TEXT.replace("lb_algo rr", "lb_algo wrr")))
+    assert [str(op) for op in r.ops] == ["set service TCP 192.0.2.1:80"]
+    assert weights(backend.table)[VS] == {"10.1.0.2:80": 1}
+
+
+def test_lvs_flush_clears_everything_first(tmp_path: Path) -> None:
+    backend = MemoryBackend(make_table(service(ServiceSpec(FOREIGN))))
+    lb = LoadBalancer(conf("global_defs { lvs_flush }\n" + TEXT), backend, tmp_path)
+    lb.start()
+    assert FOREIGN not in backend.table
