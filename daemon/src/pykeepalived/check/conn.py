@@ -1,0 +1,67 @@
+"""Sockets for checkers: bindto / bind_port / bind_if / fwmark, then a bounded connect."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from .base import Target
+
+SO_MARK = getattr(socket, "SO_MARK", 36)
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+
+
+def sockaddr(target: Target, port: int | None = None) -> tuple:
+    """The peer address; a link-local IPv6 address needs the bind_if scope."""
+    addr = target.sockaddr(port)
+    if target.ip.version == 6 and target.ip.is_link_local and target.bind_if:
+        return (*addr, 0, socket.if_nametoindex(target.bind_if))
+    return addr
+
+
+def make_socket(target: Target, kind: int = socket.SOCK_STREAM, proto: int = 0,
+                family: int | None = None) -> socket.socket:
+    """A non-blocking socket with the checker's source options applied."""
+    sock = socket.socket(family or target.family, kind, proto)
+    try:
+        sock.setblocking(False)
+        if target.bind_if:
+            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, target.bind_if.encode())
+        if target.fwmark:
+            sock.setsockopt(socket.SOL_SOCKET, SO_MARK, target.fwmark)
+        if target.bindto is not None or target.bind_port:
+            if target.bind_port:
+                # A fixed source port is reused every interval, often while the old one is in TIME_WAIT.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            any_ip = "::" if target.ip.version == 6 else "0.0.0.0"
+            src = str(target.bindto) if target.bindto is not None else any_ip
+            scope = (0, socket.if_nametoindex(target.bind_if)) if (
+                target.bindto is not None and target.bindto.version == 6 and target.bindto.is_link_local
+                and target.bind_if) else ()
+            sock.bind((src, target.bind_port or 0, *scope))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def connect(target: Target, port: int | None = None) -> socket.socket:
+    """A connected TCP socket, or an exception (TimeoutError after ``target.timeout``)."""
+    sock = make_socket(target)
+    try:
+        async with asyncio.timeout(target.timeout):
+            await asyncio.get_running_loop().sock_connect(sock, sockaddr(target, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def describe(err: BaseException) -> str:
+    """A short reason for logs: 'timeout' or the OS error text."""
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    if isinstance(err, OSError) and err.errno:
+        return os.strerror(err.errno)  # asyncio's own text is "Connect call failed (...)"
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__

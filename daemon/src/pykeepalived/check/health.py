@@ -1,0 +1,183 @@
+"""The daemon's entry point to health checking: a Config in, real-server state changes out.
+
+A real server is alive when every one of its checkers is UP (keepalived:
+no failed checkers); one without checkers is always alive.  Its weight is the
+configured weight, moved by each misc_dynamic result (keepalived adds
+``status - 2 - weight`` per dynamic checker).  A virtual server has quorum
+while the alive weight sum is >= quorum (+hysteresis to gain, -hysteresis to
+lose); its transitions run quorum_up / quorum_down and write ``VS`` lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..config.model import Config
+from ..config.model_lvs import RealServer, VirtualServer
+from .build import build_checker, timing
+from .notify import CheckNotifier, format_rs, format_vs
+from .scheduler import Job, Scheduler
+
+log = logging.getLogger(__name__)
+
+OnChange = Callable[[VirtualServer, RealServer, bool, int], None]
+OnQuorum = Callable[[VirtualServer, bool], None]
+
+
+def vs_key(vs: VirtualServer) -> tuple:
+    return (str(vs.ip) if vs.ip is not None else None, vs.port, vs.fwmark, vs.group, vs.protocol)
+
+
+@dataclass
+class RsHealth:
+    """What the daemon knows about one real server of one virtual server."""
+
+    vs: VirtualServer
+    rs: RealServer
+    jobs: list[Job] = field(default_factory=list)
+    up: bool = True
+    weight: int = 0
+
+    def evaluate(self) -> tuple[bool, int]:
+        up = all(job.state.up for job in self.jobs)
+        weight = self.rs.weight + sum(job.state.weight - self.rs.weight for job in self.jobs
+                                      if job.state.weight is not None)
+        return up, max(weight, 0)
+
+
+@dataclass
+class VsHealth:
+    vs: VirtualServer
+    servers: list[RsHealth] = field(default_factory=list)
+    quorum_up: bool = True
+
+    def has_quorum(self, current: bool | None = None) -> bool:
+        """Quorum now; ``current`` applies hysteresis (None: plain comparison, at start)."""
+        alive = sum(h.weight for h in self.servers if h.up)
+        if current is None:
+            return alive >= self.vs.quorum
+        return alive >= self.vs.quorum - self.vs.hysteresis if current else alive >= self.vs.quorum + self.vs.hysteresis
+
+
+class HealthChecker:
+    """Runs every checker of a Config; reports real-server changes through ``on_change``.
+
+    ``on_change(vs, rs, up, weight)`` is called once for each real server when it
+    first appears (its initial state: UP unless alpha) and after every change of
+    ``up`` or ``weight``.  ``on_quorum(vs, up)`` follows quorum transitions.
+    """
+
+    def __init__(self, on_change: OnChange | None = None, on_quorum: OnQuorum | None = None,
+                 notifier: CheckNotifier | None = None, scheduler: Scheduler | None = None) -> None:
+        self.on_change, self.on_quorum = on_change, on_quorum
+        self.notifier = notifier
+        self.scheduler = scheduler or Scheduler()
+        self.servers: dict[tuple, RsHealth] = {}
+        self.virtuals: dict[tuple, VsHealth] = {}
+
+    def load(self, config: Config) -> None:
+        """Start (or, on reload, diff to) ``config``; must run inside the event loop.
+
+        A checker whose ``compare()`` and timers are unchanged keeps its state and its timer.
+        """
+        old_servers, old_virtuals = self.servers, self.virtuals
+        self.servers, self.virtuals = {}, {}
+        reused: set[int] = set()
+        for vs in config.virtual_servers:
+            vkey = vs_key(vs)
+            old_vs = old_virtuals.get(vkey)
+            vsh = self.virtuals[vkey] = VsHealth(vs, quorum_up=old_vs.quorum_up if old_vs else True)
+            for rs in vs.real_servers:
+                key = (vkey, rs.key)
+                old = old_servers.get(key)
+                health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
+                for model in rs.checkers:
+                    checker, tim = build_checker(model, rs, vs), timing(model, rs, vs)
+                    job = next((j for j in (old.jobs if old else ()) if id(j) not in reused
+                                and j.checker.compare(checker) and j.state.timing == tim), None)
+                    if job is not None:
+                        reused.add(id(job))
+                        self.scheduler.adopt(job, self._on_result_for(key))
+                    else:
+                        job = self.scheduler.add(checker, tim, self._on_result_for(key))
+                    health.jobs.append(job)
+                self.servers[key] = health
+                vsh.servers.append(health)
+                up, weight = health.evaluate()
+                if old is None:
+                    health.up, health.weight = up, weight
+                    self._emit(health)
+                else:
+                    self._update(health, quorum=False)  # quorum once the whole pool is known
+            if old_vs is None:
+                vsh.quorum_up = vsh.has_quorum()
+            else:
+                self._quorum(vkey)
+        for old in old_servers.values():
+            for job in old.jobs:
+                if id(job) not in reused:
+                    self.scheduler.remove(job)
+
+    async def stop(self) -> None:
+        """Stop all checkers; with ``omega``, announce alive servers and quorum as DOWN first."""
+        await self.scheduler.close()
+        if self.notifier is not None:
+            for health in self.servers.values():
+                if health.vs.omega and health.up:
+                    self.notifier.rs_changed(health.vs, health.rs, False)
+            for vsh in self.virtuals.values():
+                if vsh.vs.omega and vsh.quorum_up:
+                    self.notifier.vs_changed(vsh.vs, False)
+            await self.notifier.close()
+
+    def status(self) -> list[dict]:
+        """One entry per real server (for the control socket and data dumps)."""
+        return [{"virtual_server": format_vs(h.vs), "real_server": format_rs(h.rs, h.vs), "up": h.up,
+                 "weight": h.weight,
+                 "checkers": [{"kind": j.checker.kind, "up": j.state.up, "retry": j.state.retry_it,
+                               "runs": j.runs, "last": j.state.last.reason if j.state.last else None}
+                              for j in h.jobs]}
+                for h in self.servers.values()]
+
+    def _on_result_for(self, key: tuple) -> Callable:
+        def on_result(job: Job, result, changed: bool) -> None:
+            health = self.servers.get(key)
+            if health is None:
+                return
+            if changed:
+                log.info("%s %s on %s: %s", job.checker.kind, "UP" if job.state.up else "DOWN",
+                         format_rs(health.rs, health.vs), result.reason)
+            self._update(health)
+        return on_result
+
+    def _update(self, health: RsHealth, quorum: bool = True) -> None:
+        up, weight = health.evaluate()
+        if (up, weight) == (health.up, health.weight):
+            return
+        up_changed = up != health.up
+        health.up, health.weight = up, weight
+        self._emit(health)
+        if up_changed and self.notifier is not None:
+            self.notifier.rs_changed(health.vs, health.rs, up)
+        if quorum:
+            self._quorum(vs_key(health.vs))
+
+    def _emit(self, health: RsHealth) -> None:
+        if self.on_change is not None:
+            self.on_change(health.vs, health.rs, health.up, health.weight)
+
+    def _quorum(self, vkey: tuple) -> None:
+        vsh = self.virtuals.get(vkey)
+        if vsh is None:
+            return
+        now = vsh.has_quorum(vsh.quorum_up)
+        if now == vsh.quorum_up:
+            return
+        vsh.quorum_up = now
+        log.info("virtual server %s quorum %s", format_vs(vsh.vs), "UP" if now else "DOWN")
+        if self.notifier is not None:
+            self.notifier.vs_changed(vsh.vs, now)
+        if self.on_quorum is not None:
+            self.on_quorum(vsh.vs, now)

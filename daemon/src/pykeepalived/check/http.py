@@ -1,0 +1,159 @@
+"""HTTP_GET and SSL_GET: every ``url`` must answer with an accepted status (and digest).
+
+Each url is its own connection, as in keepalived.  ``connect_timeout`` bounds
+every step on its own: the TCP connect, the TLS handshake (keepalived bug
+#1817: a server that accepts but never completes the handshake must not hang
+the checker), and each read of the response, so a stalled response fails too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from dataclasses import dataclass
+
+from .base import BaseChecker, CheckResult, Target
+from .conn import connect, describe
+
+DEFAULT_STATUS = ((200, 299),)
+USER_AGENT = "KeepAliveClient"
+MAX_BODY = 16 << 20  # a digest of more than this is not a health check
+
+
+@dataclass(frozen=True)
+class UrlSpec:
+    """One ``url {}`` block, resolved (virtualhost inherited from checker/real/virtual server)."""
+
+    path: str
+    digest: str | None = None
+    status: tuple[tuple[int, int], ...] = DEFAULT_STATUS
+    virtualhost: str | None = None
+
+    def accepts(self, code: int) -> bool:
+        return any(lo <= code <= hi for lo, hi in self.status)
+
+
+class UrlFailure(Exception):
+    """A url answered, but not as required."""
+
+
+def tls_context() -> ssl.SSLContext:
+    """keepalived's SSL_GET verifies nothing by default: it checks that the service answers."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def build_request(url: UrlSpec, target: Target, protocol: str, tls: bool) -> bytes:
+    """keepalived's request: GET, User-Agent KeepAliveClient, Host (virtualhost or address[:port])."""
+    if url.virtualhost:
+        host = url.virtualhost
+    else:
+        host = f"[{target.ip}]" if target.ip.version == 6 else str(target.ip)
+        if target.port not in (None, 443 if tls else 80):
+            host += f":{target.port}"
+    version = "HTTP/1.1" if protocol == "1.1" else "HTTP/1.0"
+    lines = [f"GET {url.path} {version}", f"User-Agent: {USER_AGENT}", f"Host: {host}"]
+    if protocol in ("1.1", "1.0C"):
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status code and lower-cased headers of a response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise UrlFailure(f"bad status line {lines[0][:60]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
+
+
+async def read_body(reader: asyncio.StreamReader, headers: dict[str, str], timeout: float) -> bytes:
+    """The body (Content-Length, chunked, or until EOF); every read bounded by ``timeout``."""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = bytearray()
+        while True:
+            async with asyncio.timeout(timeout):
+                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+            if size == 0 or len(body) + size > MAX_BODY:
+                return bytes(body)
+            async with asyncio.timeout(timeout):
+                body += await reader.readexactly(size + 2)
+            del body[-2:]
+    length = headers.get("content-length")
+    remaining = int(length) if length and length.isdigit() else MAX_BODY
+    body = bytearray()
+    while remaining > 0:
+        async with asyncio.timeout(timeout):
+            chunk = await reader.read(min(remaining, 65536))
+        if not chunk:
+            break
+        body += chunk
+        remaining -= len(chunk)
+    return bytes(body)
+
+
+async def fetch(target: Target, url: UrlSpec, protocol: str = "1.0", tls: bool = False,
+                sni: str | None = None, want_body: bool = True) -> tuple[int, bytes]:
+    """GET one url: (status, body).  Raises OSError / TimeoutError / UrlFailure."""
+    sock = await connect(target)
+    try:
+        async with asyncio.timeout(target.timeout):  # the TLS handshake (bug #1817)
+            reader, writer = await asyncio.open_connection(
+                sock=sock, ssl=tls_context() if tls else None,
+                server_hostname=(sni or "") if tls else None,
+                ssl_handshake_timeout=target.timeout if tls else None)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        writer.write(build_request(url, target, protocol, tls))
+        async with asyncio.timeout(target.timeout):
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+        code, headers = parse_head(head[:-4])
+        body = await read_body(reader, headers, target.timeout) if want_body else b""
+        return code, body
+    except asyncio.IncompleteReadError as err:
+        raise UrlFailure("connection closed before the end of the response headers") from err
+    except asyncio.LimitOverrunError as err:
+        raise UrlFailure("response headers too long") from err
+    finally:
+        writer.transport.abort()  # no TLS close_notify dance: a checker does not wait on a peer
+
+
+class HttpChecker(BaseChecker):
+    """HTTP_GET / SSL_GET with one or more urls."""
+
+    def __init__(self, target: Target, urls: tuple[UrlSpec, ...], tls: bool = False,
+                 protocol: str = "1.0", sni: str | None = None) -> None:
+        super().__init__(target)
+        self.kind = "SSL_GET" if tls else "HTTP_GET"
+        self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
+
+    def config_key(self) -> tuple:
+        return (*super().config_key(), self.urls, self.protocol, self.sni)
+
+    async def check(self) -> CheckResult:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for url in self.urls:
+            try:
+                code, body = await fetch(self.target, url, self.protocol, self.tls, self.sni,
+                                         want_body=url.digest is not None)
+            except (OSError, TimeoutError, ssl.SSLError, UrlFailure, ValueError) as err:
+                return CheckResult(False, f"{url.path}: {describe(err)}", loop.time() - start)
+            if not url.accepts(code):
+                return CheckResult(False, f"{url.path}: status {code}", loop.time() - start)
+            if url.digest is not None:
+                digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
+                if digest != url.digest.lower():
+                    return CheckResult(False, f"{url.path}: digest {digest} != {url.digest}", loop.time() - start)
+        return CheckResult(True, "ok", loop.time() - start)

@@ -1,0 +1,111 @@
+"""Health-check notifications: notify_up / notify_down / quorum scripts and the notify fifo.
+
+Fifo lines are keepalived's (check_notify / format_vs / format_rs)::
+
+    RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 UP
+    VS [192.168.201.15]:tcp:80 DOWN
+    VS FWM 3 UP              (fwmark service)
+    VS [groupname]:0 UP      (virtual_server_group)
+
+Addresses are always bracketed, IPv4 too.  Each line is one write() (atomic
+under PIPE_BUF); a full fifo drops the line and counts it rather than block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+
+from ..config.model_lvs import RealServer, VirtualServer
+from ..core.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+def format_vs(vs: VirtualServer) -> str:
+    """keepalived's format_vs()."""
+    if vs.group is not None:
+        return f"[{vs.group}]:{vs.port or 0}"
+    if vs.fwmark is not None:
+        return f"FWM {vs.fwmark}"
+    return f"[{vs.ip}]:{vs.protocol.lower()}:{vs.port or 0}"
+
+
+def format_rs(rs: RealServer, vs: VirtualServer) -> str:
+    """keepalived's format_rs(): the real server as an address:protocol:port trio."""
+    return f"[{rs.ip}]:{vs.protocol.lower()}:{rs.port or 0}"
+
+
+def rs_line(vs: VirtualServer, rs: RealServer, up: bool) -> str:
+    return f"RS {format_rs(rs, vs)} {format_vs(vs)} {'UP' if up else 'DOWN'}\n"
+
+
+def vs_line(vs: VirtualServer, up: bool) -> str:
+    return f"VS {format_vs(vs)} {'UP' if up else 'DOWN'}\n"
+
+
+class Fifo:
+    """A notify fifo, created when missing and opened read-write so no reader is needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.dropped, self.created = path, 0, False
+        try:
+            if not stat.S_ISFIFO(os.stat(path).st_mode):
+                raise OSError(errno.EEXIST, f"{path} exists and is not a fifo")
+        except FileNotFoundError:
+            os.mkfifo(path, 0o600)
+            self.created = True
+        # O_RDWR: the open never blocks and writes never fail with "no reader" (as keepalived does).
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def write(self, line: str) -> None:
+        try:
+            os.write(self.fd, line.encode())
+        except BlockingIOError:
+            self.dropped += 1
+
+    def close(self) -> None:
+        os.close(self.fd)
+        if self.created:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class CheckNotifier:
+    """Turns real-server and virtual-server transitions into scripts and fifo lines."""
+
+    def __init__(self, fifo_paths: tuple[str, ...] = (), scripts: Notifier | None = None) -> None:
+        self.scripts = scripts or Notifier()
+        self.fifos: list[Fifo] = []
+        for path in fifo_paths:
+            try:
+                self.fifos.append(Fifo(path))
+            except OSError as err:
+                log.error("notify fifo %s: %s", path, err)
+
+    def _write(self, line: str) -> None:
+        for fifo in self.fifos:
+            fifo.write(line)
+
+    def rs_changed(self, vs: VirtualServer, rs: RealServer, up: bool) -> None:
+        """notify_up / notify_down (run as written, no shell), then the RS fifo line."""
+        script = rs.notify_up if up else rs.notify_down
+        if script is not None:
+            self.scripts.spawn(script.argv)
+        self._write(rs_line(vs, rs, up))
+
+    def vs_changed(self, vs: VirtualServer, up: bool) -> None:
+        """quorum_up / quorum_down, then the VS fifo line."""
+        script = vs.quorum_up if up else vs.quorum_down
+        if script is not None:
+            self.scripts.spawn(script.argv)
+        self._write(vs_line(vs, up))
+
+    async def close(self, timeout: float = 5.0) -> None:
+        await self.scripts.drain(timeout)
+        for fifo in self.fifos:
+            fifo.close()
+        self.fifos.clear()
