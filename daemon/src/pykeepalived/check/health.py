@@ -181,3 +181,9 @@ class HealthChecker:
             self.notifier.vs_changed(vsh.vs, now)
         if self.on_quorum is not None:
             self.on_quorum(vsh.vs, now)
+
+
+def notifier_for(config: Config) -> CheckNotifier:
+    """Scripts plus the fifos global_defs names for checker events (notify_fifo, lvs_notify_fifo)."""
+    gd = config.global_defs
+    return CheckNotifier(tuple(p for p in (gd.notify_fifo, gd.lvs_notify_fifo) if p))
