@@ -49,7 +49,7 @@ def _netmask(vs: VirtualServer, af: int) -> int:
 def _spec(vs: VirtualServer, key: ServiceKey) -> ServiceSpec:
     persistent = vs.persistence_timeout is not None
     return ServiceSpec(key, vs.lvs_sched, persistent, vs.persistence_timeout or 0,
-                       _netmask(vs, key.af) if persistent else ServiceSpec.default_mask(key))
+                       _netmask(vs, key.af) if persistent else 0)
 
 
 def _entry_keys(vs: VirtualServer, entry: VsgEntry) -> Iterator[ServiceKey]:

@@ -61,11 +61,11 @@ class ServiceSpec:
     sched: str = "wlc"
     persistent: bool = False
     timeout: int = 0  # persistence timeout, seconds
-    netmask: int = 32  # persistence granularity as a prefix length
+    netmask: int = 0  # persistence granularity as a prefix length; 0: the whole address
 
-    @classmethod
-    def default_mask(cls, key: ServiceKey) -> int:
-        return 128 if key.af == 6 else 32
+    def __post_init__(self) -> None:
+        if not self.netmask:  # one spelling for "whole address", so specs compare equal
+            object.__setattr__(self, "netmask", 128 if self.key.af == 6 else 32)
 
 
 @dataclass(frozen=True)

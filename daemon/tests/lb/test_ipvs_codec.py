@@ -1,0 +1,47 @@
+"""IPVS attribute mapping without a kernel: what we send and how dumps are read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from pykeepalived.lb.ipvs import IpvsBackend, dest_from_attrs, spec_from_attrs, to_dest, to_service
+from pykeepalived.lb.table import Dest, Op, ServiceKey, ServiceSpec
+
+
+def attrs(obj) -> dict:
+    return dict(obj.dump_nla()["attrs"])
+
+
+@pytest.mark.parametrize("spec,netmask", [
+    (ServiceSpec(ServiceKey.ip("TCP", "192.0.2.1", 80), "rr", True, 300, 24), "255.255.255.0"),
+    (ServiceSpec(ServiceKey.ip("UDP", "2001:db8::1", 53), "sh"), "128.0.0.0"),  # host-order prefix length
+    (ServiceSpec(ServiceKey.mark(4, 7), "wlc"), "255.255.255.255"),
+])
+def test_service_roundtrip(spec: ServiceSpec, netmask: str) -> None:
+    sent = attrs(to_service(spec))
+    assert sent["IPVS_SVC_ATTR_NETMASK"] == netmask
+    assert {"IPVS_SVC_ATTR_SCHED_NAME", "IPVS_SVC_ATTR_FLAGS", "IPVS_SVC_ATTR_TIMEOUT"} <= sent.keys()
+    if spec.key.fwmark:  # the kernel reports no protocol (and no address) for a fwmark service
+        sent.pop("IPVS_SVC_ATTR_PROTOCOL")
+    sent["IPVS_SVC_ATTR_FLAGS"] = {"flags": sent["IPVS_SVC_ATTR_FLAGS"]["flags"] | 0x2}  # + HASHED
+    assert spec_from_attrs(sent) == spec
+
+
+@pytest.mark.parametrize("raw,method", [(0, "NAT"), (1, "LOCAL"), (2, "TUN"), (3, "DR"), (0x100 | 3, "DR")])
+def test_dest_method_from_raw_attribute(raw: int, method: str) -> None:
+    d = dest_from_attrs({"IPVS_DEST_ATTR_ADDR": "10.1.0.1", "IPVS_DEST_ATTR_PORT": 80,
+                         "IPVS_DEST_ATTR_FWD_METHOD": raw, "IPVS_DEST_ATTR_WEIGHT": 2,
+                         "IPVS_DEST_ATTR_ACTIVE_CONNS": 4, "IPVS_DEST_ATTR_INACT_CONNS": 5})
+    assert (d.method, d.weight, d.active, d.inactive) == (method, 2, 4, 5)
+
+
+def test_dest_sends_thresholds_and_method() -> None:
+    sent = attrs(to_dest(Dest("10.1.0.1", 80, "NAT", 3, 100, 10)))
+    assert (sent["IPVS_DEST_ATTR_FWD_METHOD"], sent["IPVS_DEST_ATTR_WEIGHT"],
+            sent["IPVS_DEST_ATTR_U_THRESH"], sent["IPVS_DEST_ATTR_L_THRESH"]) == (0, 3, 100, 10)
+
+
+def test_update_is_refused_not_sent() -> None:
+    backend = IpvsBackend.__new__(IpvsBackend)  # no socket: the check happens before any send
+    [applied] = backend.apply([Op("update", ServiceSpec(ServiceKey.mark(4, 1)))])
+    assert not applied.ok and "update" in applied.error
