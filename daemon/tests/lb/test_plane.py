@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pykeepalived.lb.backend import Applied
 from pykeepalived.lb.memory import MemoryBackend
 from pykeepalived.lb.ownership import load_owned
 from pykeepalived.lb.plane import LoadBalancer
@@ -84,3 +85,13 @@ def test_lvs_flush_clears_everything_first(tmp_path: Path) -> None:
     lb = LoadBalancer(conf("global_defs { lvs_flush }\n" + TEXT), backend, tmp_path)
     lb.start()
     assert FOREIGN not in backend.table
+
+
+def test_failed_add_is_not_owned(tmp_path: Path) -> None:
+    class FailingAdds(MemoryBackend):
+        def apply(self, ops):
+            return [Applied(op, "EINVAL") if op.action == "add" else Applied(op) for op in ops]
+
+    lb = LoadBalancer(conf(TEXT), FailingAdds(), tmp_path)
+    r = lb.start()
+    assert r.errors and lb.owned == set() and load_owned(tmp_path) == set()

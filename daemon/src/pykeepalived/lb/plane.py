@@ -105,9 +105,10 @@ class LoadBalancer:
         self.quorum = desired.quorum
         actual = self.backend.dump()
         applied = self.backend.apply(reconcile(desired.table, actual, self.owned))
-        failed_dels = {a.op.service.key for a in applied if a.op.kind == "service"
-                       and a.op.action == "del" and not a.ok}
-        self._own(set(desired.table) | failed_dels)
+        failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
+        # own what is there now: desired ones we could add (or found), plus ones we failed to delete
+        self._own({k for k in desired.table if ("add", k) not in failed}
+                  | {k for action, k in failed if action == "del"})
         errors = desired.errors + [f"{a.op}: {a.error}" for a in applied if not a.ok]
         return Result(applied, desired.events, errors)
 
