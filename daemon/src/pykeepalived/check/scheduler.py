@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .base import BaseChecker, CheckerState, CheckResult, Timing
+from .tcp import TcpAttempt
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Job:
         self.checker, self.state, self.on_result = checker, state, on_result
         self.due = 0.0
         self.handle: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task | TcpAttempt | None = None  # anything with cancel()
         self.runs = self.overruns = 0
 
     @property
@@ -103,7 +104,7 @@ class Scheduler:
 
     async def close(self) -> None:
         """Remove every job and wait for cancelled attempts to unwind."""
-        tasks = [job.task for job in self.jobs if job.task is not None]
+        tasks = [job.task for job in self.jobs if isinstance(job.task, asyncio.Task)]
         for job in list(self.jobs):
             self.remove(job)
         if tasks:
@@ -119,7 +120,11 @@ class Scheduler:
             return
         loop = asyncio.get_running_loop()
         self.lateness.record(loop.time() - job.due)
-        job.task = loop.create_task(self._run(job))
+        start = getattr(job.checker, "start", None)
+        if start is not None:  # callback fast path (TCP_CHECK): no task per attempt
+            job.task = start(loop, lambda result: self._done(job, result))
+        else:
+            job.task = loop.create_task(self._run(job))
 
     async def _run(self, job: Job) -> None:
         try:
@@ -130,6 +135,9 @@ class Scheduler:
         except Exception as err:  # a checker bug must not stop the others
             log.exception("%r crashed", job.checker)
             result = CheckResult(False, f"checker error: {err}")
+        self._done(job, result)
+
+    def _done(self, job: Job, result: CheckResult) -> None:
         job.task = None
         if job not in self.jobs:
             return

@@ -1,11 +1,71 @@
-"""TCP_CHECK: the real server is alive when a TCP connection completes within connect_timeout."""
+"""TCP_CHECK: the real server is alive when a TCP connection completes within connect_timeout.
+
+This is the checker that runs by the thousand, so besides ``check()`` it has a
+callback fast path, ``start(loop, done)``, that the scheduler uses: no task,
+no future, no timeout context: one non-blocking connect, one writer
+callback, one timer (about half the CPU of the coroutine path).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import socket
+from collections.abc import Callable
 
-from .base import BaseChecker, CheckResult
-from .conn import connect, describe
+from .base import BaseChecker, CheckResult, Target
+from .conn import describe, make_socket, sockaddr
+
+Done = Callable[[CheckResult], None]
+
+
+class TcpAttempt:
+    """One connect attempt; calls ``done`` exactly once unless cancelled first."""
+
+    __slots__ = ("loop", "done", "t0", "sock", "fd", "timer")
+
+    def __init__(self, target: Target, loop: asyncio.AbstractEventLoop, done: Done) -> None:
+        self.loop, self.done, self.t0 = loop, done, loop.time()
+        self.sock: socket.socket | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        try:
+            sock = make_socket(target)
+        except OSError as err:
+            loop.call_soon(done, CheckResult(False, describe(err)))
+            return
+        self.sock, self.fd = sock, sock.fileno()
+        try:
+            code = sock.connect_ex(sockaddr(target))
+        except OSError as err:  # e.g. an unusable address family
+            code = err.errno or errno.EINVAL
+        if code == errno.EINPROGRESS:
+            loop.add_writer(self.fd, self._writable)
+            self.timer = loop.call_at(self.t0 + target.timeout, self._finish, False, "timeout")
+        else:  # finished at once (loopback) or failed at once: report from the loop, never re-entrantly
+            loop.call_soon(self._finish, code == 0, os.strerror(code) if code else "connected", False)
+
+    def _writable(self) -> None:
+        code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+        self._finish(code == 0, os.strerror(code) if code else "connected")
+
+    def _finish(self, ok: bool, reason: str, registered: bool = True) -> None:
+        if self.sock is None:
+            return
+        self._release(registered)
+        self.done(CheckResult(ok, reason, self.loop.time() - self.t0))
+
+    def _release(self, registered: bool = True) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if registered:
+            self.loop.remove_writer(self.fd)
+        self.sock.close()  # type: ignore[union-attr]
+        self.sock = None
+
+    def cancel(self) -> None:
+        if self.sock is not None:
+            self._release(self.timer is not None)
 
 
 class TcpChecker(BaseChecker):
@@ -13,12 +73,16 @@ class TcpChecker(BaseChecker):
 
     kind = "TCP_CHECK"
 
+    def start(self, loop: asyncio.AbstractEventLoop, done: Done) -> TcpAttempt:
+        """Callback form of ``check()`` for the scheduler; ``.cancel()`` on the result aborts."""
+        return TcpAttempt(self.target, loop, done)
+
     async def check(self) -> CheckResult:
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        fut: asyncio.Future[CheckResult] = loop.create_future()
+        attempt = self.start(loop, lambda r: fut.done() or fut.set_result(r))
         try:
-            sock = await connect(self.target)
-        except (OSError, TimeoutError) as err:
-            return CheckResult(False, describe(err), loop.time() - start)
-        sock.close()
-        return CheckResult(True, "connected", loop.time() - start)
+            return await fut
+        except asyncio.CancelledError:
+            attempt.cancel()
+            raise
