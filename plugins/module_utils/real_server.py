@@ -1,0 +1,166 @@
+# Copyright: hapair.keepalived contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""real_server: options -> ``conf.d/virtual_server-ID.d/real_server-IP_PORT.conf``,
+one ``real_server IP PORT { ... }`` block with its checker, spliced into the virtual
+server's block by the ``include`` that the virtual_server fragment carries.
+
+``state: drained`` is the config half of a drain: the fragment is written with
+``weight 0``. The runtime half (weight 0 at once through the control socket, wait
+for connections to end) belongs in ``RealServer.runtime()``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
+    ConfigObject,
+    common_argument_spec,
+    safe_id,
+)
+from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import Block, apply_table, fragment_text
+from ansible_collections.hapair.keepalived.plugins.module_utils.virtual_server import (
+    IDENTITY_RULES,
+    Service,
+    _address,
+    identity_spec,
+)
+
+SIMPLE = (
+    ("lb_kind", "lb_kind", "value"),
+    ("inhibit_on_failure", "inhibit_on_failure", "onoff"),
+    ("uthreshold", "uthreshold", "value"),
+    ("lthreshold", "lthreshold", "value"),
+    ("notify_up", "notify_up", "value"),
+    ("notify_down", "notify_down", "value"),
+)
+CHECKER = (
+    ("connect_ip", "connect_ip", "value"),
+    ("connect_port", "connect_port", "value"),
+    ("bindto", "bindto", "value"),
+    ("bind_port", "bind_port", "value"),
+    ("bind_if", "bind_if", "value"),
+    ("fwmark", "fwmark", "value"),
+    ("connect_timeout", "connect_timeout", "value"),
+    ("retry", "retry", "value"),
+    ("delay_before_retry", "delay_before_retry", "value"),
+    ("warmup", "warmup", "value"),
+    ("delay_loop", "delay_loop", "value"),
+    ("alpha", "alpha", "onoff"),
+    ("log_all_failures", "log_all_failures", "onoff"),
+    ("virtualhost", "virtualhost", "value"),
+    ("http_protocol", "http_protocol", "value"),
+    ("fast_recovery", "fast_recovery", "onoff"),
+    ("enable_sni", "enable_sni", "flag"),
+    ("helo_name", "helo_name", "value"),
+    ("dns_type", "type", "value"),
+    ("dns_name", "name", "value"),
+    ("misc_path", "misc_path", "value"),
+    ("misc_timeout", "misc_timeout", "value"),
+    ("misc_dynamic", "misc_dynamic", "flag"),
+    ("user", "user", "value"),
+)
+URL = (
+    ("path", "path", "value"),
+    ("digest", "digest", "value"),
+    ("virtualhost", "virtualhost", "value"),
+)
+
+
+def checker_spec():
+    spec = dict(
+        type=dict(type="str", required=True),
+        urls=dict(type="list", elements="dict", options=dict(
+            path=dict(type="str", required=True),
+            status_code=dict(type="list", elements="str"),
+            digest=dict(type="str"),
+            virtualhost=dict(type="str"),
+        )),
+    )
+    kinds = dict(value="str", onoff="bool", flag="bool")
+    ints = {"connect_port", "bind_port", "fwmark", "retry"}
+    floats = {"connect_timeout", "delay_before_retry", "warmup", "delay_loop", "misc_timeout"}
+    for option, _keyword, kind in CHECKER:
+        kind_type = "int" if option in ints else "float" if option in floats else kinds[kind]
+        spec[option] = dict(type=kind_type)
+    return spec
+
+
+def argument_spec():
+    spec = common_argument_spec()
+    spec.update(
+        virtual_server=dict(type="dict", required=True, options=identity_spec(), **IDENTITY_RULES),
+        address=dict(type="str", required=True),
+        port=dict(type="int"),
+        state=dict(type="str", default="present", choices=["present", "absent", "drained"]),
+        weight=dict(type="int"),
+        lb_kind=dict(type="str"),
+        inhibit_on_failure=dict(type="bool"),
+        uthreshold=dict(type="int"),
+        lthreshold=dict(type="int"),
+        notify_up=dict(type="str"),
+        notify_down=dict(type="str"),
+        checker=dict(type="dict", options=checker_spec()),
+    )
+    return spec
+
+
+MODULE_KWARGS = dict(argument_spec=argument_spec(), supports_check_mode=True)
+
+
+class RealServer(ConfigObject):
+    def __init__(self, module):
+        super().__init__(module)
+        self.service = Service(module, self.params["virtual_server"])
+        self.address = _address(self.params["address"])
+        base = safe_id(module, "address", self.address)
+        if self.params["port"] is not None:
+            base += f"_{self.params['port']}"
+        self.file_id = f"real_server-{base}"
+
+    def fragment_path(self):
+        return os.path.join(self.service.real_server_dir(self.conf_d), self.file_id + ".conf")
+
+    def weight(self):
+        state = self.params["state"]
+        if state == "absent":
+            return None
+        return 0 if state == "drained" else self.params["weight"]
+
+    def desired(self):
+        if self.params["state"] == "absent":
+            return {self.fragment_path(): None}
+        return {self.fragment_path(): self.render()}
+
+    def preflight(self):
+        if self.params["state"] == "absent" or os.path.exists(self.service.fragment(self.conf_d)):
+            return
+        msg = (f"{self.service.fragment(self.conf_d)} does not exist: without its virtual server this real server "
+               "is not part of the config (create the virtual server first with hapair.keepalived.virtual_server)")
+        if self.module.check_mode:
+            self.module.warn(msg)
+        else:
+            self.module.fail_json(msg=msg, fragment=self.fragment_path())
+
+    def result(self):
+        return dict(weight=self.weight())
+
+    def render(self):
+        p = self.params
+        block = Block("real_server", self.address, p["port"])
+        block.add("weight", self.weight())
+        apply_table(block, p, SIMPLE)
+        checker = p["checker"]
+        if checker:
+            check = block.block(checker["type"])
+            for url in checker["urls"] or []:
+                url_block = check.block("url")
+                apply_table(url_block, url, URL[:1])
+                if url["status_code"]:
+                    url_block.add("status_code", *url["status_code"])
+                apply_table(url_block, url, URL[1:])
+            apply_table(check, checker, CHECKER)
+        header = self.header + (f"Real server of {self.service.id}.conf (hapair.keepalived.real_server).",)
+        return fragment_text(header, block)
+
+    # runtime(): the control-socket drain plugs in here (see ConfigObject.runtime).
