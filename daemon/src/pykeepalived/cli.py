@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -26,8 +27,17 @@ def daemon_parser() -> argparse.ArgumentParser:
     p.add_argument("-C", "--check", action="store_true", help="run only the health-checking subsystem")
     p.add_argument("-p", "--pid", dest="pidfile", help="pid file (default: RUNTIME_DIR/pykeepalived.pid)")
     p.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="directory for pid files, control socket, state")
+    p.add_argument("--print-unit", action="store_true", help="print the systemd unit file shipped with the package")
     p.add_argument("-v", "--version", action="version", version=f"pykeepalived {__version__}")
     return p
+
+
+def unit_text() -> str:
+    from importlib.resources import files  # noqa: PLC0415
+
+    text = files("pykeepalived").joinpath("data/pykeepalived.service").read_text()
+    exe = os.path.abspath(sys.argv[0]) if os.path.basename(sys.argv[0]) == "pykeepalived" else None
+    return text.replace("/usr/bin/pykeepalived", exe) if exe else text  # the binary that printed it
 
 
 def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.stderr) -> int:
@@ -48,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     args = daemon_parser().parse_args(argv)
     if args.config_test:
         return check_config(args.config, args.dump_json)
-    if args.check:
-        print("pykeepalived: the health-checking subsystem (-C) is not built yet", file=sys.stderr)
+    if args.print_unit:
+        sys.stdout.write(unit_text())
+        return 0
+    if args.check and args.vrrp:
+        print("pykeepalived: -P and -C exclude each other (neither runs both)", file=sys.stderr)
         return 2
     if not args.dont_fork:
         print("pykeepalived: only foreground mode (-n) is supported; use systemd to daemonise",
@@ -57,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .core.daemon import run_daemon  # asyncio and pyroute2 only for a running daemon
 
-    return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail)
+    return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
+                      vrrp=not args.check, check=not args.vrrp)
 
 
 def ctl_parser() -> argparse.ArgumentParser:
@@ -68,11 +82,35 @@ def ctl_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the validated model as JSON")
     fmt = sub.add_parser("format", help="print a configuration in canonical keepalived syntax")
     fmt.add_argument("-f", "--file", default=DEFAULT_CONFIG)
+    for name, text in (("status", "instances, virtual and real servers"), ("reload", "reload the configuration")):
+        sp = sub.add_parser(name, help=text)
+        _ctl_common(sp)
+    for name, text in (("drain", "weight 0 for a real server (persisted across restarts)"),
+                       ("undrain", "undo drain"), ("set-weight", "operator weight for a real server"),
+                       ("wait-drain", "wait until a real server has no active connections")):
+        sp = sub.add_parser(name, help=text)
+        _ctl_common(sp)
+        sp.add_argument("address", help="real server address")
+        sp.add_argument("port", nargs="?", type=int, help="real server port (default: every port)")
+        sp.add_argument("--virtual-server", help='e.g. "TCP 192.0.2.80 80" as status shows (default: all)')
+        if name == "set-weight":
+            sp.add_argument("--weight", required=True, help="0..65535, or 'clear'")
+        if name == "wait-drain":
+            sp.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     return p
+
+
+def _ctl_common(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="the daemon's runtime dir")
+    sp.add_argument("--json", action="store_true", help="print the daemon's JSON reply")
 
 
 def ctl_main(argv: list[str] | None = None) -> int:
     args = ctl_parser().parse_args(argv)
+    if args.command not in ("check", "format"):
+        from .ctl import run_command  # noqa: PLC0415
+
+        return run_command(args)
     if args.command == "check":
         return check_config(args.file, args.json)
     config, diags = load_config(args.file)

@@ -1,63 +1,255 @@
-"""The daemon's asyncio main loop: load, run every VRRP instance, handle signals.
+"""The daemon's asyncio main loop: VRRP, health checkers + IPVS, control socket, signals.
 
-Signals (keepalived's): TERM/INT stop (masters send priority 0 and remove
-their VIPs first, RFC 5798 6.4.3), USR1 writes the JSON dump to
-RUNTIME_DIR/pykeepalived.json.  HUP (reload), the control socket and
-sd_notify hook in here later (issue 6): ``Daemon.run`` is
-start -> serve until a stop request -> stop, with one handler per signal.
+``Daemon.run`` is start -> serve until a stop request -> stop.  Signals
+(keepalived's): TERM/INT stop (masters send priority 0 and remove their VIPs
+first, RFC 5798 6.4.3), HUP reload (core/reload.py: a diff, unchanged
+instances and checkers untouched; a bad config is logged with FILE:LINE:COL
+and the old one keeps running), USR1 data dump, USR2 stats dump (both under
+the runtime dir, text and JSON).  Under systemd (``Type=notify``) it sends
+READY=1, a STATUS= line and WATCHDOG=1 from a task of this loop, so a stalled
+loop stops the pings and systemd restarts us.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from .. import __version__
 from ..config.loader import load_config
 from ..config.model import Config
 from ..vrrp.manager import VrrpManager
-from .runfiles import RunFiles
+from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
+from .lbloop import ControlError, LbLoop
+from .reload import load_new
+from .runfiles import RunFiles, write_atomic
+from .sdnotify import SdNotify
 
 log = logging.getLogger("pykeepalived")
 
+DATA_NAME = "pykeepalived.data"
+STATS_NAME = "pykeepalived.stats"
+
+
+def render_text(data: object, indent: int = 0) -> list[str]:
+    """A nested dict/list as indented ``key = value`` lines (keepalived's .data/.stats style)."""
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, dict | list) and value:
+                lines.append(f"{pad}{key}:")
+                lines += render_text(value, indent + 2)
+            else:
+                lines.append(f"{pad}{key} = {value if value not in ({}, []) else '(none)'}")
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, dict):
+                head = item.get("name") or item.get("virtual_server") or item.get("real_server")
+                lines.append(f"{pad}- {head}" if head else f"{pad}-")
+                lines += render_text({k: v for k, v in item.items() if v is not head}, indent + 2)
+            else:
+                lines.append(f"{pad}- {item}")
+    else:
+        lines.append(f"{pad}{data}")
+    return lines
+
 
 class Daemon:
-    def __init__(self, config: Config, files: RunFiles, config_path: str) -> None:
+    def __init__(self, config: Config, files: RunFiles, config_path: str, *,
+                 vrrp: bool = True, check: bool = True) -> None:
         self.config, self.files, self.config_path = config, files, config_path
-        self.vrrp = VrrpManager(config)
+        self.vrrp = VrrpManager(config) if vrrp else None
+        self.lb = LbLoop(config, files.dir) if check else None
+        self.control = ControlServer(files.dir, self.handle)
+        self.sd = SdNotify()
         self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
+        self.reloads = 0
+        self.reload_failures = 0
+        self.last_reload: dict[str, object] | None = None
+        self.ticks = 0
 
+    # -- signals ------------------------------------------------------------
     def request_stop(self, signame: str) -> None:
         log.info("%s received: stopping", signame)
         self._stop.set()
 
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def on_hup(self) -> None:
+        log.info("SIGHUP received: reloading %s", self.config_path)
+        self._spawn(self.reload())
+
+    # -- reload -------------------------------------------------------------
+    async def reload(self) -> dict[str, object]:
+        """Validate first; a bad config changes nothing.  Then the diff."""
+        async with self._reload_lock:
+            if self._stop.is_set():
+                return {"reloaded": False, "errors": ["daemon is stopping"]}
+            self.sd.reloading()
+            try:
+                config, errors = load_new(self.config_path)
+                if config is None:
+                    self.reload_failures += 1
+                    for err in errors:
+                        log.error("%s", err)
+                    log.error("reload: %s rejected (%d error%s); still running the previous configuration",
+                              self.config_path, len(errors), "s" if len(errors) != 1 else "")
+                    result: dict[str, object] = {"reloaded": False, "errors": errors}
+                else:
+                    result = {"reloaded": True, "errors": []}
+                    if self.vrrp is not None:
+                        result["vrrp"] = await self.vrrp.reload(config)
+                    if self.lb is not None:
+                        result["lb"] = await self.lb.reload(config)
+                    self.config = config
+                    self.reloads += 1
+                    log.info("reload done: %s", json.dumps({k: v for k, v in result.items() if k != "errors"},
+                                                           sort_keys=True))
+            finally:
+                self.sd.ready(self.status_line())
+            self.last_reload = {"time": time.time(), **result}
+            return result
+
+    # -- control socket ---------------------------------------------------------
+    async def handle(self, req: dict) -> object:
+        cmd = req["cmd"]
+        if cmd == "status":
+            return self.dump()
+        if cmd == "reload":
+            return await self.reload()
+        if self.lb is None:
+            raise RequestError("load balancing is not running in this daemon (-P)")
+        addr = arg_str(req, "address")
+        port = arg_int(req, "port", 0, 65535)
+        vs = arg_str(req, "virtual_server", required=False)
+        try:
+            if cmd in ("drain", "undrain"):
+                changed, message = self.lb.drain(addr, port, vs, drained=cmd == "drain")
+                log.info("control: %s %s%s: %s", cmd, addr, f":{port}" if port else "", message)
+                return {"changed": changed, "message": message}
+            if cmd == "set-weight":
+                if "weight" not in req:
+                    raise RequestError("'weight' is required (null clears the operator weight)")
+                weight = arg_int(req, "weight", 0, 65535)
+                changed, message = self.lb.set_weight(addr, weight, port, vs)
+                log.info("control: set-weight %s%s: %s", addr, f":{port}" if port else "", message)
+                return {"changed": changed, "message": message}
+            if cmd == "wait-drain":
+                timeout = arg_float(req, "timeout", 60.0, 0.0, 86400.0)
+                drained, active = await self.lb.wait_drain(addr, port, vs, timeout)
+                return {"drained": drained, "active": active}
+        except ControlError as err:
+            raise RequestError(str(err)) from None
+        raise RequestError(f"unknown command {cmd!r}")
+
+    # -- status, dumps ------------------------------------------------------------
     def dump(self) -> dict[str, object]:
         return {"pid": os.getpid(), "version": __version__, "config": self.config_path,
-                "started": self.started, "dumped": time.time(), "vrrp": self.vrrp.status()}
+                "started": self.started, "dumped": time.time(),
+                "subsystems": [s for s, on in (("vrrp", self.vrrp), ("check", self.lb)) if on is not None],
+                "reloads": self.reloads, "reload_failures": self.reload_failures,
+                "last_reload": self.last_reload,
+                "vrrp": self.vrrp.status() if self.vrrp is not None else None,
+                "lb": self.lb.status() if self.lb is not None else None}
+
+    def stats(self) -> dict[str, object]:
+        out: dict[str, object] = {"pid": os.getpid(), "dumped": time.time(), "uptime": time.time() - self.started,
+                                  "reloads": self.reloads, "reload_failures": self.reload_failures,
+                                  "control": {"requests": self.control.requests, "errors": self.control.errors,
+                                              "refused": self.control.refused}}
+        if self.vrrp is not None:
+            st = self.vrrp.status()
+            out["vrrp"] = {i["name"]: {"state": i["state"], **i["counters"]} for i in st["instances"]}
+            out["socket_drops"] = st["socket_drops"]
+        if self.lb is not None:
+            lat = self.lb.health.scheduler.lateness if self.lb.health is not None else None
+            up, total = self.lb.summary()
+            out["lb"] = {"backend": self.lb.lb.backend.name, "reconciles": self.lb.reconciles,
+                         "real_servers_up": up, "real_servers": total,
+                         "checker_lateness_p50": lat.percentile(50) if lat is not None and lat.count else None,
+                         "checker_lateness_max": lat.max if lat is not None and lat.count else None}
+        return out
+
+    def _write(self, name: str, data: dict, what: str) -> None:
+        path = self.files.dir / name
+        write_atomic(path, "\n".join(render_text(data)) + "\n")
+        write_atomic(path.with_name(name + ".json"), json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        log.info("%s written to %s (+ .json)", what, path)
 
     def write_dump(self) -> None:
-        self.files.write_dump(self.dump())
-        log.info("state dumped to %s", self.files.dump)
+        data = self.dump()
+        self.files.write_dump(data)  # pykeepalived.json, the established name
+        self._write(DATA_NAME, data, "data")
 
+    def write_stats(self) -> None:
+        self._write(STATS_NAME, self.stats(), "stats")
+
+    def status_line(self) -> str:
+        """systemd's STATUS=: "VI_1 MASTER, VI_2 BACKUP, 3/3 real servers up"."""
+        parts = []
+        if self.vrrp is not None:
+            for name, inst in self.vrrp.instances.items():
+                if inst.router is not None:
+                    parts.append(f"{name} {inst.router.state.value.upper()}")
+        if self.lb is not None and self.config.virtual_servers:
+            up, total = self.lb.summary()
+            parts.append(f"{up}/{total} real servers up")
+        return ", ".join(parts) or "running (nothing configured)"
+
+    async def _tick(self) -> None:
+        """Watchdog pings and STATUS updates, from the loop that does the work."""
+        period = min(self.sd.watchdog_interval() or 1.0, 1.0)
+        while True:
+            self.ticks += 1
+            self.sd.watchdog()
+            self.sd.status(self.status_line())
+            await asyncio.sleep(period)
+
+    # -- life -------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
         loop.add_signal_handler(signal.SIGUSR1, self.write_dump)
+        loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
+        loop.add_signal_handler(signal.SIGHUP, self.on_hup)
         rc = 0
         try:
-            await self.vrrp.start()
-            log.info("running %d VRRP instance(s)", len(self.vrrp.instances))
+            if self.vrrp is not None:
+                await self.vrrp.start()
+                log.info("running %d VRRP instance(s)", len(self.vrrp.instances))
+            if self.lb is not None:
+                await self.lb.start()
+            await self.control.start()
+            self.sd.ready(self.status_line())
+            self._spawn(self._tick())
             await self._stop.wait()
         except OSError as err:
             log.error("cannot start: %s", err)
             rc = 1
         finally:
-            await self.vrrp.stop()
+            self.sd.stopping()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.control.stop()
+            if self.lb is not None:
+                await self.lb.stop()
+            if self.vrrp is not None:
+                await self.vrrp.stop()
+            self.sd.close()
         log.info("stopped")
         return rc
 
@@ -69,7 +261,8 @@ def setup_logging(detail: bool) -> None:
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
 
 
-def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
+def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,
+               vrrp: bool = True, check: bool = True) -> int:
     """Entry point for ``pykeepalived -f FILE -n``; refuses a config with errors."""
     setup_logging(detail)
     config, diags = load_config(config_path)
@@ -81,6 +274,6 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
     try:
-        return asyncio.run(Daemon(config, files, config_path).run())
+        return asyncio.run(Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check).run())
     finally:
         files.remove_pid()

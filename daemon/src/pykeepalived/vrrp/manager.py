@@ -47,14 +47,23 @@ class VrrpManager:
             tracker = self.scripts.setdefault(ref.name, ScriptTracker(vs))
             tracked = Tracked(f"script:{ref.name}", script_weight(vs, ref.weight, ref.reverse), tracker.up)
             inst.add_tracked(tracked)
-            tracker.listen(lambda up, t=tracked: inst.tracked_changed(t, up))
+            tracker.listen(lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
         for name, weight, reverse in links:
             tracked = Tracked(f"interface:{name}", -weight if reverse else weight)
             inst.add_tracked(tracked)
-            self.links.watch(name, lambda up, t=tracked: inst.tracked_changed(t, up))
+            self.links.watch(name, lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
+
+    def _live(self, inst: Instance) -> bool:
+        """False for an instance a reload stopped (its tracker callbacks become no-ops)."""
+        return self.instances.get(inst.name) is inst
+
+    async def reload(self, config: Config) -> dict[str, list[str]]:
+        """Apply ``config`` as a diff (core/reload.py): unchanged instances are not touched."""
+        from ..core.reload import reload_vrrp
+        return await reload_vrrp(self, config)
 
     async def stop(self) -> None:
         """Masters send priority 0 and drop their VIPs; then everything we added goes."""
