@@ -46,3 +46,30 @@ def test_init_fail_starts_down() -> None:
     assert not tracker.up
     tracker.result(True)
     assert tracker.up
+
+
+def test_track_file_values_and_weights(tmp_path) -> None:
+    from pykeepalived.config.model_vrrp import TrackFile
+    from pykeepalived.vrrp.track import FileTracked, FileTracker, file_weight, parse_track_value
+
+    assert [parse_track_value(t) for t in ("5\n", " -3 x", "", "junk")] == [5, -3, 0, 0]
+    # weight 0: zero is OK, anything else is FAULT (keepalived.conf(5) "Track files")
+    assert effective(100, [FileTracked("f", 0, value=0)]) == (100, False)
+    assert effective(100, [FileTracked("f", 0, value=2)]) == (100, True)
+    # otherwise value x weight moves the priority; below -253 is FAULT
+    assert effective(100, [FileTracked("f", 10, value=-3)]) == (70, False)
+    assert effective(100, [FileTracked("f", 254, value=-1)]) == (100, True)
+    assert effective(100, [FileTracked("f", 100, value=9)]) == (353, False)  # fsm clamps to 254
+    spec = TrackFile(name="tf", file=str(tmp_path / "prio"), weight=-5, init_file=True)
+    assert file_weight(spec, None, False) == -5 and file_weight(spec, 2, True) == -2
+    tracker = FileTracker(spec)
+    assert (tmp_path / "prio").read_text() == "0\n" and tracker.value == 0
+    seen: list[int] = []
+    tracker.listen(seen.append)
+    tracker.poll()
+    assert seen == []  # unchanged file: not even re-read
+    (tmp_path / "prio").write_text("12\n")
+    tracker.poll()
+    (tmp_path / "prio").unlink()
+    tracker.poll()
+    assert seen == [12, 0]

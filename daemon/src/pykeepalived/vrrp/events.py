@@ -33,6 +33,7 @@ class TransitionReason(enum.StrEnum):
     FAULT = "fault"
     FAULT_CLEARED = "fault_cleared"
     SHUTDOWN = "shutdown"
+    SYNC_GROUP = "sync_group"  # moved by its vrrp_sync_group (keepalived vrrp_sync.c)
 
 
 class GarpReason(enum.StrEnum):

@@ -52,7 +52,11 @@ class VrrpRouter:
         self.master_adver_interval = config.interval
         self.master_address: IPAddress | None = None
         self.master_priority: int | None = None
-        self._fault = False
+        self._faults: set[str] = set()  # "track" (own tracking), "sync" (its sync group)
+        # sync groups (keepalived's wantstate MASTER): with ``sync_hold`` a Backup whose
+        # Master_Down_Timer fires only sets ``wants_master``; the group decides (vrrp/sync.py)
+        self.sync_hold = False
+        self.wants_master = False
         self._queue: list[Action] = []
         self._takeover_reason = TransitionReason.MASTER_DOWN
         self._preempt_at: float | None = None  # keepalived's preempt_time
@@ -86,7 +90,7 @@ class VrrpRouter:
         """Leave Initialize (RFC 5798 6.4.1)."""
         if self.state is not State.INITIALIZE:
             raise RuntimeError(f"start() in state {self.state}")
-        if self._fault:
+        if self._faults:
             self._transition(State.FAULT, TransitionReason.FAULT)
         else:
             self._come_up(now, TransitionReason.STARTUP)
@@ -99,18 +103,45 @@ class VrrpRouter:
         if self.state is not State.INITIALIZE:
             self._transition(State.INITIALIZE, TransitionReason.SHUTDOWN)
 
-    def set_fault(self, fault: bool, now: float) -> None:
-        """Enter or leave FAULT (keepalived: interface down, tracked object failed)."""
-        if fault == self._fault:
+    def set_fault(self, fault: bool, now: float, source: str = "track") -> None:
+        """Enter or leave FAULT (keepalived: interface down, tracked object failed).
+
+        ``source`` names who reports it ("track", "sync"); FAULT lasts while any source says so.
+        """
+        before = bool(self._faults)
+        if fault:
+            self._faults.add(source)
+        else:
+            self._faults.discard(source)
+        if bool(self._faults) == before:
             return
-        self._fault = fault
-        if fault and self.state in (State.BACKUP, State.MASTER):
+        if self._faults and self.state in (State.BACKUP, State.MASTER):
             if self.state is State.MASTER:
                 self._leave_master()
             self._cancel_timers()
+            self.wants_master = False
             self._transition(State.FAULT, TransitionReason.FAULT)
-        elif not fault and self.state is State.FAULT:
+        elif not self._faults and self.state is State.FAULT:
             self._come_up(now, TransitionReason.FAULT_CLEARED)
+
+    def fault_from(self, source: str) -> bool:
+        """Whether ``source`` currently holds this router in FAULT."""
+        return source in self._faults
+
+    def force_master(self, now: float) -> None:
+        """Sync group: every member may go master, so this waiting Backup does (keepalived vrrp_sync_master)."""
+        if self.state is State.BACKUP:
+            self._become_master(now, TransitionReason.SYNC_GROUP)
+
+    def force_backup(self, now: float) -> None:
+        """Sync group: another member left Master, so this one follows (keepalived vrrp_sync_backup).
+
+        Priority 0 first (RFC 5798 6.4.3), so the peer's member takes over after Skew_Time.
+        """
+        if self.state is State.MASTER:
+            self._leave_master()
+            self._cancel_timers()
+            self._enter_backup(now, TransitionReason.SYNC_GROUP)
 
     def set_effective_priority(self, priority: int, now: float) -> None:
         """Apply a tracking change; an owner's priority never moves (keepalived)."""
@@ -128,6 +159,9 @@ class VrrpRouter:
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
         if self._down_at is not None and self._down_at <= now and self.state is State.BACKUP:
+            if self.sync_hold:
+                self._down_at, self.wants_master = None, True  # the sync group decides
+                return
             self._become_master(now, self._takeover_reason)
             return
         if self.state is not State.MASTER:
@@ -175,6 +209,7 @@ class VrrpRouter:
                 self.master_adver_interval = advert.interval_seconds  # RFC 5798 6.4.2
             self._down_at = now + self.master_down_interval
             self._takeover_reason = TransitionReason.MASTER_DOWN
+            self.wants_master = False  # a master we accept is alive
             self.master_address, self.master_priority = src, advert.priority
             if cfg.preempt_delay > 0:
                 if advert.priority >= self.priority:
@@ -231,6 +266,7 @@ class VrrpRouter:
         if reason is not TransitionReason.HIGHER_PRIORITY:
             self.master_adver_interval = self.config.interval
         self._preempt_at = None
+        self.wants_master = False
         self._takeover_reason = TransitionReason.MASTER_DOWN
         self._down_at = now + self.master_down_interval
         self._transition(State.BACKUP, reason)
@@ -239,6 +275,7 @@ class VrrpRouter:
         """RFC 5798 6.4.1/6.4.2: advertise, announce the addresses, start Adver_Timer."""
         cfg = self.config
         self._cancel_timers()
+        self.wants_master = False
         self.counters.became_master += 1
         self.master_adver_interval = cfg.interval  # a master uses its own interval
         self.master_address, self.master_priority = cfg.address, self.priority

@@ -13,8 +13,10 @@ import logging
 from ipaddress import IPv6Address
 
 from ..config.model import Config
-from ..config.model_vrrp import VrrpInstance
+from ..config.model_vrrp import GlobalDefs, Notify, VrrpInstance
+from ..core.fifo import NotifyFifos, fifo_line
 from ..core.notify import Notifier
+from ..core.smtp import Mailer
 from ..net.addresses import AddressManager, interface_info
 from ..net.arp import FrameSender, announcement
 from .events import Action, AddAddresses, RemoveAddresses, SendAdvert, SendGratuitousArp, State, StateChanged
@@ -22,7 +24,7 @@ from .from_config import multicast_group, router_config, vip_specs
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
-from .track import Tracked, effective
+from .track import FileTracked, Tracked, effective
 from .transport import SocketPool, VrrpSocket
 
 
@@ -34,12 +36,24 @@ class _Named(logging.LoggerAdapter):
 
 
 class Runtime:
-    """What all instances share: netlink address book, sockets, notifier."""
+    """What all instances share: netlink address book, sockets, notify scripts, fifos, mail."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Config | None = None) -> None:
+        g = config.global_defs if config is not None else GlobalDefs()
         self.addresses = AddressManager()
         self.sockets = SocketPool()
         self.notifier = Notifier()
+        self.fifos = NotifyFifos(g)
+        self.mailer = Mailer(g)
+
+    def state_changed(self, kind: str, name: str, notify: Notify, state: str, priority: int,
+                      smtp_alert: bool | None) -> None:
+        """One transition out to the world: scripts, fifo line, alert mail (keepalived's order)."""
+        if not (kind == "GROUP" and state == "STOP"):  # STOP applies to instances only
+            self.notifier.state_changed(notify, kind, name, state, priority)
+        self.fifos.write(fifo_line(kind, name, state, priority))
+        if state != "STOP" and self.mailer.enabled(smtp_alert):
+            self.mailer.alert(kind, name, state)
 
 
 class Instance:
@@ -58,6 +72,7 @@ class Instance:
         self._worker: asyncio.Task | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
+        self.group = None  # its GroupRunner, when a vrrp_sync_group member
 
     # -- setup --------------------------------------------------------------
     async def open(self, all_vips: set[IPAddress]) -> None:
@@ -108,6 +123,10 @@ class Instance:
         tracked.up = up
         self._recompute()
 
+    def tracked_value(self, tracked: FileTracked, value: int) -> None:
+        tracked.value = value
+        self._recompute()
+
     def _recompute(self, pump: bool = True) -> None:
         prio, fault = effective(self.spec.priority, self.tracked)
         now = self._loop.time()
@@ -121,7 +140,18 @@ class Instance:
         self.router.handle_timer(self._loop.time())
         self._pump()
 
+    def now(self) -> float:
+        return self._loop.time()
+
     def _pump(self) -> None:
+        """After an event: the sync group (if any) reconciles its members, then they act."""
+        if self.group is not None:
+            self.group.reconcile()
+        else:
+            self.drain()
+
+    def drain(self) -> None:
+        """Queue the router's actions for the worker and re-arm the timer."""
         for action in self.router.actions():
             self._queue.put_nowait(action)
         if self._timer is not None:
@@ -169,7 +199,8 @@ class Instance:
     def _state_changed(self, change: StateChanged) -> None:
         state = "STOP" if change.new is State.INITIALIZE else change.new.value.upper()
         self.log.info("%s -> %s (%s)", change.old.value.upper(), state, change.reason.value)
-        self.rt.notifier.state_changed(self.spec.notify, "INSTANCE", self.name, state, self.router.priority)
+        self.rt.state_changed("INSTANCE", self.name, self.spec.notify, state, self.router.priority,
+                              self.spec.smtp_alert)
 
     # -- stop and status ------------------------------------------------------------
     async def stop(self) -> None:

@@ -10,8 +10,9 @@ import logging
 
 from ..config.model import Config
 from ..net.links import LinkWatcher
+from .group import GroupRunner
 from .instance import Instance, Runtime
-from .track import ScriptTracker, Tracked, script_weight
+from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 class VrrpManager:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.runtime = Runtime()
+        self.runtime = Runtime(config)
+        self.groups: dict[str, GroupRunner] = {}
+        self.files: dict[str, FileTracker] = {}
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.links = LinkWatcher()
@@ -33,26 +36,40 @@ class VrrpManager:
             self.instances[spec.name] = inst
             await inst.open(all_vips)
             self._wire(inst)
+        for g in self.config.vrrp_sync_groups.values():
+            self.groups[g.name] = GroupRunner(g, [self.instances[n] for n in g.group], self.runtime)
+        await self.runtime.fifos.open()
         for inst in self.instances.values():
             inst.start()
-        for tracker in self.scripts.values():
+        for tracker in (*self.scripts.values(), *self.files.values()):
             tracker.start()
         self.links.start()
 
     def _wire(self, inst: Instance) -> None:
         """Subscribe ``inst`` to its vrrp_scripts and interfaces (RFC-external, keepalived)."""
         spec = inst.spec
+        # keepalived: a sync group member's tracking weights are forced to 0 (FAULT), so
+        # the members never disagree on who should be master
+        synced = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+        for ref in spec.track_file:
+            tf = self.config.track_files[ref.name]
+            ftracker = self.files.setdefault(ref.name, FileTracker(tf))
+            weight = 0 if synced else file_weight(tf, ref.weight, ref.reverse)
+            ftracked = FileTracked(f"file:{ref.name}", weight, value=ftracker.value)
+            inst.add_tracked(ftracked)
+            ftracker.listen(lambda v, t=ftracked: self._live(inst) and inst.tracked_value(t, v))
         for ref in spec.track_script:
             vs = self.config.vrrp_scripts[ref.name]
             tracker = self.scripts.setdefault(ref.name, ScriptTracker(vs))
-            tracked = Tracked(f"script:{ref.name}", script_weight(vs, ref.weight, ref.reverse), tracker.up)
+            weight = 0 if synced else script_weight(vs, ref.weight, ref.reverse)
+            tracked = Tracked(f"script:{ref.name}", weight, tracker.up)
             inst.add_tracked(tracked)
             tracker.listen(lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
         for name, weight, reverse in links:
-            tracked = Tracked(f"interface:{name}", -weight if reverse else weight)
+            tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight)
             inst.add_tracked(tracked)
             self.links.watch(name, lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
 
@@ -67,12 +84,16 @@ class VrrpManager:
 
     async def stop(self) -> None:
         """Masters send priority 0 and drop their VIPs; then everything we added goes."""
-        for tracker in self.scripts.values():
+        for tracker in (*self.scripts.values(), *self.files.values()):
             await tracker.stop()
         await self.links.stop()
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         await self.runtime.addresses.remove_all()
+        for group in self.groups.values():
+            group.stopped()
         await self.runtime.notifier.drain()
+        await self.runtime.mailer.close()
+        await self.runtime.fifos.close()
         self.runtime.sockets.close()
 
     def status(self) -> dict[str, object]:
@@ -80,4 +101,8 @@ class VrrpManager:
             "instances": [inst.status() for inst in self.instances.values() if inst.router is not None],
             "socket_drops": self.runtime.sockets.drops(),
             "scripts": {name: {"up": t.up} for name, t in self.scripts.items()},
+            "track_files": {name: {"value": t.value} for name, t in self.files.items()},
+            "sync_groups": [g.status() for g in self.groups.values()],
+            "notify_fifos": self.runtime.fifos.status(),
+            "smtp": self.runtime.mailer.status(),
         }
