@@ -54,7 +54,7 @@ def parse_request(line: bytes) -> dict:
         raise RequestError(f"not JSON: {err}") from None
     if not isinstance(req, dict):
         raise RequestError("a request is a JSON object")
-    if req.get("v") != VERSION:
+    if type(req.get("v")) is not int or req["v"] != VERSION:  # not True, not 1.0
         raise RequestError(f"unsupported protocol version {req.get('v')!r} (this daemon speaks {VERSION})")
     cmd = req.get("cmd")
     if cmd not in COMMANDS:

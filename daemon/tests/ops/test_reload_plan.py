@@ -1,0 +1,72 @@
+"""Reload diff (core/reload.py): which instances stay untouched, which move."""
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from pykeepalived.core.reload import load_new, plan_vrrp
+
+from .helpers import conf
+
+GLOBAL = "global_defs {\n    vrrp_version 3\n}\n"
+
+
+def inst(name: str, vrid: int, priority: int = 100, vip: str = "192.0.2.100", extra: str = "") -> str:
+    return f"""vrrp_instance {name} {{
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+{extra}}}
+"""
+
+
+ADDR = {"VI_1": ip_address("192.0.2.11"), "VI_2": ip_address("192.0.2.11")}
+
+
+def test_unchanged_even_with_moved_lines_and_comments() -> None:
+    old = conf(GLOBAL + inst("VI_1", 51) + inst("VI_2", 52))
+    new = conf("# a comment\n\n" + GLOBAL + inst("VI_2", 52) + "\n\n" + inst("VI_1", 51))
+    plan = plan_vrrp(old, new, ADDR)
+    assert plan.as_dict() == {"unchanged": ["VI_2", "VI_1"], "changed": [], "removed": [], "added": []}
+
+
+def test_add_change_remove() -> None:
+    old = conf(GLOBAL + inst("VI_1", 51) + inst("VI_2", 52))
+    new = conf(GLOBAL + inst("VI_1", 51) + inst("VI_2", 52, priority=120) + inst("VI_3", 53, vip="192.0.2.103"))
+    assert plan_vrrp(old, new, ADDR).as_dict() == {"unchanged": ["VI_1"], "changed": ["VI_2"], "removed": [],
+                                                   "added": ["VI_3"]}
+    assert plan_vrrp(new, old, ADDR).removed == ["VI_3"]
+
+
+def test_global_defs_the_state_machine_sees() -> None:
+    old = conf(GLOBAL + inst("VI_1", 51))
+    new = conf(inst("VI_1", 51))  # back to VRRPv2: the instance must restart
+    assert plan_vrrp(old, new, ADDR).changed == ["VI_1"]
+
+
+def test_tracked_script_change_moves_its_instances_only() -> None:
+    script = 'vrrp_script chk {{\n    script "/bin/true"\n    interval {}\n}}\n'
+    track = "    track_script {\n        chk\n    }\n"
+    old = conf(GLOBAL + script.format(2) + inst("VI_1", 51, extra=track) + inst("VI_2", 52))
+    new = conf(GLOBAL + script.format(3) + inst("VI_1", 51, extra=track) + inst("VI_2", 52))
+    plan = plan_vrrp(old, new, ADDR)
+    assert plan.changed == ["VI_1"] and plan.unchanged == ["VI_2"] and plan.scripts_kept == []
+    assert plan_vrrp(old, old, ADDR).scripts_kept == ["chk"]
+
+
+def test_load_new_reports_every_error_with_location(tmp_path) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(GLOBAL + inst("VI_1", 51).replace("priority 100", "priority 300").replace(
+        "advert_int 1", "advert_intt 1"))
+    config, errors = load_new(str(path))
+    assert config is None and len(errors) == 2
+    assert all(e.startswith(f"{path}:") and ": error: " in e for e in errors)
+    assert errors[0].split(":")[1:3] != ["0", "0"]
+    config, errors = load_new(str(tmp_path / "missing.conf"))
+    assert config is None and errors
+    path.write_text(GLOBAL + inst("VI_1", 51))
+    config, errors = load_new(str(path))
+    assert config is not None and errors == []
