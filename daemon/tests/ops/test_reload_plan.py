@@ -70,3 +70,12 @@ def test_load_new_reports_every_error_with_location(tmp_path) -> None:
     path.write_text(GLOBAL + inst("VI_1", 51))
     config, errors = load_new(str(path))
     assert config is not None and errors == []
+
+
+def test_sync_group_moves_as_one() -> None:
+    group = "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n"
+    old = conf(GLOBAL + group + inst("VI_1", 51) + inst("VI_2", 52) + inst("VI_3", 53, vip="192.0.2.103"))
+    new = conf(GLOBAL + group + inst("VI_1", 51, priority=90) + inst("VI_2", 52) + inst("VI_3", 53, vip="192.0.2.103"))
+    plan = plan_vrrp(old, new, ADDR)
+    assert sorted(plan.changed) == ["VI_1", "VI_2"] and plan.unchanged == ["VI_3"] and plan.groups_kept == []
+    assert plan_vrrp(old, old, ADDR).groups_kept == ["G1"]

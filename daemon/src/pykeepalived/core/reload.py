@@ -54,6 +54,8 @@ class VrrpPlan:
     removed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     scripts_kept: list[str] = field(default_factory=list)
+    files_kept: list[str] = field(default_factory=list)
+    groups_kept: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"unchanged": self.unchanged, "changed": self.changed, "removed": self.removed,
@@ -64,22 +66,40 @@ def plan_vrrp(old: Config, new: Config, addresses: dict[str, object] | None = No
     """Classify instances by name.  ``addresses``: the running primary address per instance."""
     plan = VrrpPlan()
     plan.scripts_kept = [n for n, s in old.vrrp_scripts.items() if new.vrrp_scripts.get(n) == s]
+    old_files, new_files = getattr(old, "track_files", {}), getattr(new, "track_files", {})
+    plan.files_kept = [n for n, f in old_files.items() if new_files.get(n) == f]
     for name, spec in new.vrrp_instances.items():
         before = old.vrrp_instances.get(name)
         if before is None:
             plan.added.append(name)
-        elif _same(before, spec, old, new, plan.scripts_kept, (addresses or {}).get(name)):
+        elif _same(before, spec, old, new, plan, (addresses or {}).get(name)):
             plan.unchanged.append(name)
         else:
             plan.changed.append(name)
     plan.removed = [n for n in old.vrrp_instances if n not in new.vrrp_instances]
+    # a sync group moves as one: any member or the group itself changed -> every member restarts
+    old_groups, new_groups = getattr(old, "vrrp_sync_groups", {}), getattr(new, "vrrp_sync_groups", {})
+    moving = set(plan.changed + plan.added + plan.removed)
+    for gname, group in list(new_groups.items()) + list(old_groups.items()):
+        same = old_groups.get(gname) == new_groups.get(gname) and not moving & set(group.group)
+        if same:
+            if gname not in plan.groups_kept:
+                plan.groups_kept.append(gname)
+            continue
+        for member in group.group:
+            if member in plan.unchanged:
+                plan.unchanged.remove(member)
+                plan.changed.append(member)
+    plan.groups_kept = [g for g in plan.groups_kept if not set(new_groups[g].group) - set(plan.unchanged)]
     return plan
 
 
-def _same(before, after, old: Config, new: Config, scripts_kept: list[str], address) -> bool:
+def _same(before, after, old: Config, new: Config, plan: VrrpPlan, address) -> bool:
     if before != after:
         return False
-    if any(ref.name not in scripts_kept for ref in after.track_script):
+    if any(ref.name not in plan.scripts_kept for ref in after.track_script):
+        return False
+    if any(ref.name not in plan.files_kept for ref in getattr(after, "track_file", ())):
         return False
     if multicast_group(before, old) != multicast_group(after, new):
         return False
@@ -106,10 +126,17 @@ async def reload_vrrp(manager: VrrpManager, new: Config) -> dict[str, list[str]]
     for inst in stopping:
         log.info("(%s) %s: stopping", inst.name, "removed" if inst.name in plan.removed else "changed")
         await inst.stop()
-    # vrrp_scripts: keep equal ones (their up/down state too), restart the rest
-    for name in list(manager.scripts):
-        if name not in plan.scripts_kept or name not in new.vrrp_scripts:
-            await manager.scripts.pop(name).stop()
+    # vrrp_scripts / track_files: keep equal ones (their state too), restart the rest
+    for trackers, kept in ((manager.scripts, plan.scripts_kept), (getattr(manager, "files", {}), plan.files_kept)):
+        for name in list(trackers):
+            if name not in kept:
+                await trackers.pop(name).stop()
+    groups = getattr(manager, "groups", {})
+    for name in list(groups):
+        if name not in plan.groups_kept:
+            runner = groups.pop(name)
+            if hasattr(runner, "stopped"):
+                runner.stopped()
     for name in plan.unchanged:  # same objects, the new model (locations may have moved)
         inst = manager.instances[name]
         inst.spec, inst.config = new.vrrp_instances[name], new
@@ -130,13 +157,17 @@ async def reload_vrrp(manager: VrrpManager, new: Config) -> dict[str, list[str]]
         manager.instances[name] = inst
         manager._wire(inst)
         started.append(inst)
+    for gname, group in getattr(new, "vrrp_sync_groups", {}).items():
+        if gname not in groups and all(m in manager.instances for m in group.group):
+            from ..vrrp.group import GroupRunner  # noqa: PLC0415
+
+            groups[gname] = GroupRunner(group, [manager.instances[m] for m in group.group], manager.runtime)
     for inst in started:
         log.info("(%s) %s: starting", inst.name, "changed" if inst.name in plan.changed else "added")
         inst.start()
-    for name, tracker in manager.scripts.items():
+    for tracker in (*manager.scripts.values(), *getattr(manager, "files", {}).values()):
         if getattr(tracker, "_task", None) is None:
             tracker.start()
-            log.debug("vrrp_script %s started", name)
     if getattr(manager.links, "_task", None) is None:
         manager.links.start()
     return plan.as_dict()
