@@ -18,6 +18,7 @@ reply; nothing a client sends can stop the daemon.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -116,6 +117,9 @@ class ControlServer:
         if uid not in self.allowed_uids:
             self.refused += 1
             log.warning("control socket: refused a client with uid %d (root only)", uid)
+            # let its first request arrive, so the refusal is the answer it reads (not EPIPE)
+            with contextlib.suppress(TimeoutError, ValueError, ConnectionError):
+                await asyncio.wait_for(reader.readline(), 1.0)
             await self._reply(writer, {"v": VERSION, "ok": False, "error": "permission denied: root only"})
             return
         while True:
