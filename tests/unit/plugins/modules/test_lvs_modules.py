@@ -52,16 +52,15 @@ def test_virtual_and_real_servers_drain_and_absent(runner):
 
 
 def test_real_server_rejections_leave_files(runner):
-    runner.play(vs(VS), rs(RS))
-    before = snapshot(runner.config_dir)
     r = runner.play(
+        vs(VS), rs(RS),
         rs(dict(RS, weight=70000)),                                              # daemon: out of range
         rs(dict(RS, checker={"type": "TCP_CHECK", "urls": [{"path": "/x"}]})),   # daemon: url is not a TCP_CHECK keyword
         rs(dict(RS, virtual_server={"address": "192.0.2.100", "port": 81})),     # no such virtual server fragment
         vs(dict(VS, lb_algo="fastest")),                                         # daemon: unknown scheduler
         rs(dict(RS, virtual_server={"address": "192.0.2.100", "port": 81}), check=True),
     )
-    weight, url, missing_vs, algo, check_missing = r
+    vs_made, rs_made, weight, url, missing_vs, algo, check_missing = r
     rs_frag = runner.fragment("virtual_server-192.0.2.100_80.d/real_server-10.0.0.11_8080.conf")
     assert weight["failed"] and any(e.startswith(f"{rs_frag}:") and ": error: " in e for e in weight["errors"]), weight
     assert url["failed"] and any(e.startswith(f"{rs_frag}:") for e in url["errors"]), url
@@ -69,7 +68,12 @@ def test_real_server_rejections_leave_files(runner):
     assert algo["failed"] and any("virtual_server-192.0.2.100_80.conf:" in e for e in algo["errors"]), algo
     assert not check_missing.get("failed") and check_missing["changed"] is True
     assert any("does not exist" in w for w in check_missing["warnings"])
-    assert snapshot(runner.config_dir) == before
+    # the rejected changes left the files as the first two steps wrote them
+    files = snapshot(runner.config_dir)
+    assert sorted(files) == ["conf.d/virtual_server-192.0.2.100_80.conf",
+                             "conf.d/virtual_server-192.0.2.100_80.d/real_server-10.0.0.11_8080.conf", "keepalived.conf"]
+    assert files["conf.d/virtual_server-192.0.2.100_80.conf"] == vs_made["diff"][0]["after"]
+    assert files["conf.d/virtual_server-192.0.2.100_80.d/real_server-10.0.0.11_8080.conf"] == rs_made["diff"][0]["after"]
 
 
 def test_fwmark_group_and_udp_services(runner):

@@ -48,23 +48,25 @@ def test_create_idempotent_check_and_diff(runner):
 
 
 def test_rejected_change_fails_with_file_line_col_and_leaves_files(runner):
-    runner.play(step(VI_1))
-    before = snapshot(runner.config_dir)
     r = runner.play(
+        step(VI_1),
         step(dict(VI_1, priority=300)),
         step({"name": "VI_2", "interface": "eth0", "vrid": 51, "vips": ["192.0.2.20/24"]}),
         step({"name": "bad/name", "interface": "eth0", "vrid": 52}),
         step({"name": "VI_3", "interface": "eth0", "vrid": 53, "vips": ["192.0.2.30/24", {"dev": "eth0"}]}),
     )
-    prio, dup, badname, badvip = r
+    created, prio, dup, badname, badvip = r
     frag = runner.fragment("vrrp_instance-VI_1.conf")
+    assert created["changed"] is True
     assert prio["failed"] and any(re.match(rf"{re.escape(str(frag))}:\d+:\d+: error: priority", e) for e in prio["errors"]), prio
     assert str(runner.tmp / "etc") in prio["msg"] and "pykeepalived-check" not in prio["msg"]  # temp paths mapped back
     vi2 = runner.fragment("vrrp_instance-VI_2.conf")
     assert dup["failed"] and any(e.startswith(f"{vi2}:") and "virtual_router_id 51" in e for e in dup["errors"]), dup
     assert badname["failed"] and "file name" in badname["msg"]
     assert badvip["failed"] and "vips" in badvip["msg"]
-    assert snapshot(runner.config_dir) == before
+    # the rejected changes left the files as the first step wrote them
+    assert sorted(snapshot(runner.config_dir)) == ["conf.d/vrrp_instance-VI_1.conf", "keepalived.conf"]
+    assert frag.read_text() == created["diff"][0]["after"].replace("********", VI_1["auth_pass"])
 
 
 def test_sync_group_membership_and_absent(runner):
