@@ -63,6 +63,7 @@ class GlobalDefs:
     vrrp_notify_fifo: str | None = None
     lvs_notify_fifo: str | None = None
     lvs_flush: bool = False
+    lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

@@ -8,7 +8,7 @@ import re
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, ItemSpec, Statement
 from ..model_vrrp import GlobalDefs
-from .common import POSITIVE, arg, bool_kw, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
+from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
@@ -81,6 +81,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_notify_fifo", text),
     kw("lvs_notify_fifo", text),
     flag_kw("lvs_flush"),
+    # ours, not keepalived's: which kernel data plane balances traffic
+    kw("lb_backend", choice("ipvs", "nftables", "auto", fold=str.lower)),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
 )
