@@ -64,7 +64,7 @@ class Daemon:
     def __init__(self, config: Config, files: RunFiles, config_path: str, *,
                  vrrp: bool = True, check: bool = True) -> None:
         self.config, self.files, self.config_path = config, files, config_path
-        self.vrrp = VrrpManager(config) if vrrp else None
+        self.vrrp = VrrpManager(config, files.dir) if vrrp else None
         self.lb = LbLoop(config, files.dir) if check else None
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()

@@ -3,15 +3,27 @@
 An address that was already on the interface when we went to add it is not
 ours: we never remove it (keepalived would; a VIP that doubles as a real
 address must survive a failover).  What we added is remembered per
-(ifindex, address, prefixlen) and only that is removed.
+(dev, address, prefixlen) and only that is removed.
+
+Crashes (kill -9, a watchdog restart): with a ``state`` file (the daemon
+uses ``RUNTIME_DIR/vips.json``) every address is recorded there *before*
+it is added, and dropped from it after it is removed.  ``adopt()`` at the
+next start reads the record and takes back as ours only the recorded
+addresses that are still on their interface; an address we did not record
+is never adopted, so never removed.  The one window: a crash between
+recording an address and the kernel's "exists" answer for an address
+someone else had put there leaves it in the record (microseconds per add).
 """
 from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import logging
+import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -42,9 +54,57 @@ class VipSpec:
 class AddressManager:
     """Adds and removes VIPs; remembers which ones it added (shared by all instances)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: Path | str | None = None) -> None:
         self._ours: set[tuple[str, str, int]] = set()
         self._ifindex: dict[str, int] = {}
+        self.state = Path(state) if state is not None else None
+        self.adopted: set[tuple[str, str, int]] = set()
+
+    # -- the record of what we added (survives a crash) -------------------------
+    def _load(self) -> set[tuple[str, str, int]]:
+        if self.state is None:
+            return set()
+        try:
+            data = json.loads(self.state.read_text())
+            return {(str(d), str(a), int(p)) for d, a, p in data.get("added", [])}
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, TypeError, AttributeError) as err:
+            log.warning("%s unreadable (%s): adopting nothing", self.state, err)
+            return set()
+
+    def _save(self, extra: tuple[str, str, int] | None = None) -> None:
+        if self.state is None:
+            return
+        keys = sorted(self._ours | ({extra} if extra else set()))
+        tmp = self.state.with_name(f".{self.state.name}.{os.getpid()}.tmp")
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump({"added": [list(k) for k in keys]}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.state)
+
+    async def adopt(self) -> set[tuple[str, str, int]]:
+        """Take back the recorded addresses still present (a crashed daemon's VIPs); forget the rest."""
+        recorded = self._load()
+        present: set[tuple[str, str, int]] = set()
+        if recorded:
+            async with AsyncIPRoute() as ipr:
+                for dev in sorted({d for d, _, _ in recorded}):
+                    found = await ipr.link_lookup(ifname=dev)
+                    if not found:
+                        continue
+                    async for m in await ipr.addr("dump", index=found[0]):
+                        key = (dev, str(ipaddress.ip_address(m.get("address"))), int(m["prefixlen"]))
+                        if key in recorded:
+                            present.add(key)
+        for key in sorted(present):
+            log.warning("%s/%d on %s: added by a previous daemon (crash?), adopted as ours", key[1], key[2], key[0])
+        self._ours |= present
+        self.adopted = present
+        self._save()
+        return present
 
     async def _index(self, ipr: AsyncIPRoute, dev: str) -> int:
         if dev not in self._ifindex:
@@ -74,9 +134,11 @@ class AddressManager:
                     kwargs["scope"] = SCOPES[vip.scope]
                 if vip.brd is not None:
                     kwargs["broadcast"] = str(vip.brd)
+                self._save(extra=vip.key)  # recorded before it exists: a crash cannot hide it
                 try:
                     await ipr.addr("add", **kwargs)
                 except NetlinkError as err:
+                    self._save()  # not added by us: out of the record again
                     if err.code != errno.EEXIST:
                         log.error("cannot add %s to %s: %s", vip.address, vip.dev, err)
                         continue
@@ -92,6 +154,7 @@ class AddressManager:
                 if vip.key not in self._ours:
                     continue
                 self._ours.discard(vip.key)
+                self.adopted.discard(vip.key)
                 family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
                 try:
                     await ipr.addr("del", index=await self._index(ipr, vip.dev), family=family,
@@ -99,7 +162,10 @@ class AddressManager:
                 except NetlinkError as err:
                     if err.code != errno.EADDRNOTAVAIL:  # someone removed it already
                         log.error("cannot remove %s from %s: %s", vip.address, vip.dev, err)
+                        self._ours.add(vip.key)  # still there and still ours
+                    self._save()
                     continue
+                self._save()
                 log.info("removed %s from %s", vip.address, vip.dev)
 
     async def remove_all(self) -> None:

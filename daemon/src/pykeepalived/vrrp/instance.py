@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from ipaddress import IPv6Address
+from pathlib import Path
 
 from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VrrpInstance
@@ -27,6 +28,8 @@ from .packet import DropReason, IPAddress
 from .track import FileTracked, Tracked, effective
 from .transport import SocketPool, VrrpSocket
 
+VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
+
 
 class _Named(logging.LoggerAdapter):
     """Prefixes every message with the instance name (keepalived's log style)."""
@@ -38,9 +41,9 @@ class _Named(logging.LoggerAdapter):
 class Runtime:
     """What all instances share: netlink address book, sockets, notify scripts, fifos, mail."""
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, state_dir: str | Path | None = None) -> None:
         g = config.global_defs if config is not None else GlobalDefs()
-        self.addresses = AddressManager()
+        self.addresses = AddressManager(Path(state_dir) / VIPS_NAME if state_dir is not None else None)
         self.sockets = SocketPool()
         self.notifier = Notifier()
         self.fifos = NotifyFifos(g)
@@ -107,6 +110,10 @@ class Instance:
     def start(self) -> None:
         self._recompute(pump=False)
         self.router.start(self._loop.time())
+        if self.router.state is not State.MASTER and any(self.rt.addresses.owns(v) for v in self.vips):
+            # VIPs a crashed daemon left (adopted at start): a backup must not carry them
+            self.log.info("not master: removing the adopted VIPs")
+            self._queue.put_nowait(RemoveAddresses(()))
         self._pump()
 
     def on_advert(self, got: ReceivedAdvert) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from ..config.model import Config
 from ..net.links import LinkWatcher
@@ -18,9 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class VrrpManager:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, state_dir: str | Path | None = None) -> None:
         self.config = config
-        self.runtime = Runtime(config)
+        self.runtime = Runtime(config, state_dir)
         self.groups: dict[str, GroupRunner] = {}
         self.files: dict[str, FileTracker] = {}
         self.instances: dict[str, Instance] = {}
@@ -31,6 +32,7 @@ class VrrpManager:
         """Open every instance (refusing to run half-configured), wire tracking, start."""
         all_vips = {v.address.ip for inst in self.config.vrrp_instances.values()
                     for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded}
+        await self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
         for spec in self.config.vrrp_instances.values():
             inst = Instance(spec, self.config, self.runtime)
             self.instances[spec.name] = inst

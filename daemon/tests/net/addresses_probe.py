@@ -1,0 +1,61 @@
+"""Run inside ``unshare --net`` (root): AddressManager's crash record and adoption on a dummy link."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pykeepalived.net.addresses import AddressManager, VipSpec
+
+
+def ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True).stdout
+
+
+def present() -> list[str]:
+    return sorted(line.split()[3] for line in ip("-o", "addr", "show", "dev", "d0").splitlines()
+                  if " inet" in line and "fe80" not in line)
+
+
+def vip(text: str) -> VipSpec:
+    return VipSpec(ipaddress.ip_interface(text), "d0")
+
+
+async def main() -> dict:
+    ip("link", "add", "d0", "type", "veth", "peer", "name", "d1")  # no dummy module here
+    ip("link", "set", "d1", "up")
+    ip("link", "set", "d0", "up")
+    ip("addr", "add", "192.0.2.9/24", "dev", "d0")  # the operator's: never ours
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "vips.json"
+        a = AddressManager(state)
+        await a.add([vip("192.0.2.100/24"), vip("192.0.2.101/24"), vip("192.0.2.9/24"), vip("2001:db8::100/64")])
+        out["record_after_add"] = json.loads(state.read_text())["added"]
+        # "kill -9": a is dropped without remove_all; the operator removes one VIP by hand meanwhile
+        ip("addr", "del", "192.0.2.101/24", "dev", "d0")
+        ip("addr", "add", "192.0.2.102/24", "dev", "d0")  # present, but never recorded: not ours
+        b = AddressManager(state)
+        adopted = await b.adopt()
+        out["adopted"] = sorted(list(k) for k in adopted)
+        out["record_after_adopt"] = json.loads(state.read_text())["added"]
+        await b.remove_all()
+        out["present_after_remove_all"] = present()
+        out["record_after_remove_all"] = json.loads(state.read_text())["added"]
+        # a corrupt record adopts nothing
+        state.write_text("{not json")
+        ip("addr", "add", "192.0.2.103/24", "dev", "d0")
+        c = AddressManager(state)
+        out["adopted_from_garbage"] = sorted(list(k) for k in await c.adopt())
+        # no record at all (no state file): nothing adopted, nothing written
+        d = AddressManager(None)
+        out["adopted_without_state"] = sorted(list(k) for k in await d.adopt())
+    return out
+
+
+if __name__ == "__main__":
+    json.dump(asyncio.run(main()), sys.stdout)

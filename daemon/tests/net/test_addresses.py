@@ -1,0 +1,45 @@
+"""VIPs left by a crash (issue 6): the record of what we added, and adoption at start (root, netns)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                reason="needs root and unshare(1) for a private netns")
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict:
+    script = Path(__file__).with_name("addresses_probe.py")
+    out = subprocess.run(["unshare", "--net", sys.executable, str(script)], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_record_holds_only_what_we_added(probe: dict) -> None:
+    # 192.0.2.9 was there before: EEXIST, not recorded
+    assert probe["record_after_add"] == [["d0", "192.0.2.100", 24], ["d0", "192.0.2.101", 24],
+                                         ["d0", "2001:db8::100", 64]]
+
+
+def test_adopts_recorded_and_present_only(probe: dict) -> None:
+    # .101 was recorded but removed by hand: forgotten; .102 present but never recorded: not ours
+    assert probe["adopted"] == [["d0", "192.0.2.100", 24], ["d0", "2001:db8::100", 64]]
+    assert probe["record_after_adopt"] == probe["adopted"]
+
+
+def test_remove_all_removes_adopted_never_foreign(probe: dict) -> None:
+    assert probe["present_after_remove_all"] == ["192.0.2.102/24", "192.0.2.9/24"]
+    assert probe["record_after_remove_all"] == []
+
+
+def test_bad_or_missing_record_adopts_nothing(probe: dict) -> None:
+    assert probe["adopted_from_garbage"] == []
+    assert probe["adopted_without_state"] == []
