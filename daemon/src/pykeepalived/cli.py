@@ -82,6 +82,9 @@ def ctl_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the validated model as JSON")
     fmt = sub.add_parser("format", help="print a configuration in canonical keepalived syntax")
     fmt.add_argument("-f", "--file", default=DEFAULT_CONFIG)
+    gh = sub.add_parser("genhash", add_help=False, help="MD5 digest of a URL's body (keepalived's genhash; "
+                        "pykeepalivedctl genhash -h)")
+    gh.add_argument("args", nargs=argparse.REMAINDER)
     for name, text in (("status", "instances, virtual and real servers"), ("reload", "reload the configuration")):
         sp = sub.add_parser(name, help=text)
         _ctl_common(sp)
@@ -106,6 +109,11 @@ def _ctl_common(sp: argparse.ArgumentParser) -> None:
 
 
 def ctl_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["genhash"]:  # genhash's own options (-s -p -u -S -V ...), keepalived's spelling
+        from .check.genhash import main as genhash  # noqa: PLC0415
+
+        return genhash(argv[1:])
     args = ctl_parser().parse_args(argv)
     if args.command not in ("check", "format"):
         from .ctl import run_command  # noqa: PLC0415

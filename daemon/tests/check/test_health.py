@@ -6,6 +6,8 @@ import textwrap
 
 from pykeepalived.check.health import HealthChecker, notifier_for
 from pykeepalived.config.loader import loads_config
+from pykeepalived.core.lbloop import LbLoop
+from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import aio, free_port
 
@@ -88,9 +90,10 @@ async def test_down_after_retries_up_after_one_success_with_fifo_and_scripts(tmp
         await until(lambda: (tmp_path / "up").exists() and (tmp_path / "down").exists())
         lines = read_fifo(reader)
         rs = f"RS [127.0.0.1]:tcp:{srv.port} [192.0.2.10]:tcp:80"
-        assert lines == [f"{rs} DOWN", "VS [192.0.2.10]:tcp:80 DOWN", f"{rs} UP", "VS [192.0.2.10]:tcp:80 UP"]
+        assert lines == [f"{rs} DOWN", f"{rs} UP"]  # VS lines: the LB plane's (test_quorum_... below)
     finally:
         await hc.stop()
+        await hc.notifier.close()  # the caller owns the notifier
         os.close(reader)
         await srv.off()
     assert not fifo.exists()  # we created it, we remove it
@@ -194,7 +197,8 @@ async def test_reload_keeps_unchanged_checkers_and_replaces_changed_ones():
 
 
 @aio
-async def test_quorum_with_two_servers_and_omega_on_stop(tmp_path):
+async def test_quorum_from_the_lb_plane_with_two_servers_and_omega_on_stop(tmp_path):
+    """The daemon's wiring (LbLoop): checkers -> plane -> one quorum decision -> VS lines."""
     srv = Toggle()
     await srv.on()
     fifo = tmp_path / "f"
@@ -216,17 +220,18 @@ async def test_quorum_with_two_servers_and_omega_on_stop(tmp_path):
           }}
         }}
     """)
-    quorum = []
-    hc = HealthChecker(on_quorum=lambda vs, up: quorum.append(up), notifier=notifier_for(cfg))
-    hc.load(cfg)
+    loop = LbLoop(cfg, tmp_path / "run", MemoryBackend())
+    await loop.start()
+    quorum = lambda: loop.lb.quorum["TCP fwmark 7"]  # noqa: E731
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
+        assert quorum() is True
         await srv.off()
-        await until(lambda: quorum == [False])
+        await until(lambda: quorum() is False)
         await srv.on()
-        await until(lambda: quorum == [False, True])
+        await until(lambda: quorum() is True)
     finally:
-        await hc.stop()
+        await loop.stop()
         lines = read_fifo(reader)
         os.close(reader)
         await srv.off()

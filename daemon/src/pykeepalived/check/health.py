@@ -3,9 +3,12 @@
 A real server is alive when every one of its checkers is UP (keepalived:
 no failed checkers); one without checkers is always alive.  Its weight is the
 configured weight, moved by each misc_dynamic result (keepalived adds
-``status - 2 - weight`` per dynamic checker).  A virtual server has quorum
-while the alive weight sum is >= quorum (+hysteresis to gain, -hysteresis to
-lose); its transitions run quorum_up / quorum_down and write ``VS`` lines.
+``status - 2 - weight`` per dynamic checker).  Real-server transitions run
+notify_up / notify_down, write ``RS`` fifo lines and send smtp alerts.
+
+Quorum is not decided here: it belongs to the load-balancing plane
+(``lb.desired``), which also sees drains, operator weights and hysteresis;
+``core.lbloop`` turns its events into quorum scripts, ``VS`` lines and mails.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
+from ..core.smtp import Mailer
 from .build import build_checker, timing
 from .notify import CheckNotifier, format_rs, format_vs
 from .scheduler import Job, Scheduler
@@ -23,7 +27,6 @@ from .scheduler import Job, Scheduler
 log = logging.getLogger(__name__)
 
 OnChange = Callable[[VirtualServer, RealServer, bool, int], None]
-OnQuorum = Callable[[VirtualServer, bool], None]
 
 
 def vs_key(vs: VirtualServer) -> tuple:
@@ -47,48 +50,31 @@ class RsHealth:
         return up, max(weight, 0)
 
 
-@dataclass
-class VsHealth:
-    vs: VirtualServer
-    servers: list[RsHealth] = field(default_factory=list)
-    quorum_up: bool = True
-
-    def has_quorum(self, current: bool | None = None) -> bool:
-        """Quorum now; ``current`` applies hysteresis (None: plain comparison, at start)."""
-        alive = sum(h.weight for h in self.servers if h.up)
-        if current is None:
-            return alive >= self.vs.quorum
-        return alive >= self.vs.quorum - self.vs.hysteresis if current else alive >= self.vs.quorum + self.vs.hysteresis
-
-
 class HealthChecker:
     """Runs every checker of a Config; reports real-server changes through ``on_change``.
 
     ``on_change(vs, rs, up, weight)`` is called once for each real server when it
     first appears (its initial state: UP unless alpha) and after every change of
-    ``up`` or ``weight``.  ``on_quorum(vs, up)`` follows quorum transitions.
+    ``up`` or ``weight``.  The notifier belongs to the caller (who closes it).
     """
 
-    def __init__(self, on_change: OnChange | None = None, on_quorum: OnQuorum | None = None,
-                 notifier: CheckNotifier | None = None, scheduler: Scheduler | None = None) -> None:
-        self.on_change, self.on_quorum = on_change, on_quorum
+    def __init__(self, on_change: OnChange | None = None, notifier: CheckNotifier | None = None,
+                 scheduler: Scheduler | None = None) -> None:
+        self.on_change = on_change
         self.notifier = notifier
         self.scheduler = scheduler or Scheduler()
         self.servers: dict[tuple, RsHealth] = {}
-        self.virtuals: dict[tuple, VsHealth] = {}
 
     def load(self, config: Config) -> None:
         """Start (or, on reload, diff to) ``config``; must run inside the event loop.
 
         A checker whose ``compare()`` and timers are unchanged keeps its state and its timer.
         """
-        old_servers, old_virtuals = self.servers, self.virtuals
-        self.servers, self.virtuals = {}, {}
+        old_servers = self.servers
+        self.servers = {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
             vkey = vs_key(vs)
-            old_vs = old_virtuals.get(vkey)
-            vsh = self.virtuals[vkey] = VsHealth(vs, quorum_up=old_vs.quorum_up if old_vs else True)
             for rs in vs.real_servers:
                 key = (vkey, rs.key)
                 old = old_servers.get(key)
@@ -104,33 +90,23 @@ class HealthChecker:
                         job = self.scheduler.add(checker, tim, self._on_result_for(key))
                     health.jobs.append(job)
                 self.servers[key] = health
-                vsh.servers.append(health)
-                up, weight = health.evaluate()
                 if old is None:
-                    health.up, health.weight = up, weight
+                    health.up, health.weight = health.evaluate()
                     self._emit(health)
                 else:
-                    self._update(health, quorum=False)  # quorum once the whole pool is known
-            if old_vs is None:
-                vsh.quorum_up = vsh.has_quorum()
-            else:
-                self._quorum(vkey)
+                    self._update(health)
         for old in old_servers.values():
             for job in old.jobs:
                 if id(job) not in reused:
                     self.scheduler.remove(job)
 
     async def stop(self) -> None:
-        """Stop all checkers; with ``omega``, announce alive servers and quorum as DOWN first."""
+        """Stop all checkers; with ``omega``, announce alive servers as DOWN (quorum: the plane's)."""
         await self.scheduler.close()
         if self.notifier is not None:
             for health in self.servers.values():
                 if health.vs.omega and health.up:
-                    self.notifier.rs_changed(health.vs, health.rs, False)
-            for vsh in self.virtuals.values():
-                if vsh.vs.omega and vsh.quorum_up:
-                    self.notifier.vs_changed(vsh.vs, False)
-            await self.notifier.close()
+                    self.notifier.rs_changed(health.vs, health.rs, False, stopping=True)
 
     def status(self) -> list[dict]:
         """One entry per real server (for the control socket and data dumps)."""
@@ -152,7 +128,7 @@ class HealthChecker:
             self._update(health)
         return on_result
 
-    def _update(self, health: RsHealth, quorum: bool = True) -> None:
+    def _update(self, health: RsHealth) -> None:
         up, weight = health.evaluate()
         if (up, weight) == (health.up, health.weight):
             return
@@ -161,29 +137,17 @@ class HealthChecker:
         self._emit(health)
         if up_changed and self.notifier is not None:
             self.notifier.rs_changed(health.vs, health.rs, up)
-        if quorum:
-            self._quorum(vs_key(health.vs))
 
     def _emit(self, health: RsHealth) -> None:
         if self.on_change is not None:
             self.on_change(health.vs, health.rs, health.up, health.weight)
 
-    def _quorum(self, vkey: tuple) -> None:
-        vsh = self.virtuals.get(vkey)
-        if vsh is None:
-            return
-        now = vsh.has_quorum(vsh.quorum_up)
-        if now == vsh.quorum_up:
-            return
-        vsh.quorum_up = now
-        log.info("virtual server %s quorum %s", format_vs(vsh.vs), "UP" if now else "DOWN")
-        if self.notifier is not None:
-            self.notifier.vs_changed(vsh.vs, now)
-        if self.on_quorum is not None:
-            self.on_quorum(vsh.vs, now)
+
+def notifier_for(config: Config, mailer: Mailer | None = None) -> CheckNotifier:
+    """Scripts, the fifos global_defs names for checker events (notify_fifo, lvs_notify_fifo), smtp_alert."""
+    return CheckNotifier(fifo_paths(config), mailer=mailer)
 
 
-def notifier_for(config: Config) -> CheckNotifier:
-    """Scripts plus the fifos global_defs names for checker events (notify_fifo, lvs_notify_fifo)."""
+def fifo_paths(config: Config) -> tuple[str, ...]:
     gd = config.global_defs
-    return CheckNotifier(tuple(p for p in (gd.notify_fifo, gd.lvs_notify_fifo) if p))
+    return tuple(p for p in (gd.notify_fifo, gd.lvs_notify_fifo) if p)

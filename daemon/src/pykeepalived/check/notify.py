@@ -1,4 +1,4 @@
-"""Health-check notifications: notify_up / notify_down / quorum scripts and the notify fifo.
+"""Health-check notifications: notify_up / notify_down / quorum scripts, the notify fifo, smtp_alert.
 
 Fifo lines are keepalived's (check_notify / format_vs / format_rs)::
 
@@ -19,8 +19,9 @@ import logging
 import os
 import stat
 
-from ..config.model_lvs import RealServer, VirtualServer
+from ..config.model_lvs import RealServer, VirtualServer, effective
 from ..core.notify import Notifier
+from ..core.smtp import Mailer, rs_alert, vs_alert
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,16 @@ class Fifo:
 
 
 class CheckNotifier:
-    """Turns real-server and virtual-server transitions into scripts and fifo lines."""
+    """Turns real-server and virtual-server transitions into scripts, fifo lines and mails.
 
-    def __init__(self, fifo_paths: tuple[str, ...] = (), scripts: Notifier | None = None) -> None:
+    Mails follow keepalived: the real server's (or virtual server's) own
+    ``smtp_alert`` wins, else global_defs'; none while stopping.
+    """
+
+    def __init__(self, fifo_paths: tuple[str, ...] = (), scripts: Notifier | None = None,
+                 mailer: Mailer | None = None) -> None:
         self.scripts = scripts or Notifier()
+        self.mailer = mailer
         self.fifos: list[Fifo] = []
         for path in fifo_paths:
             try:
@@ -90,19 +97,25 @@ class CheckNotifier:
         for fifo in self.fifos:
             fifo.write(line)
 
-    def rs_changed(self, vs: VirtualServer, rs: RealServer, up: bool) -> None:
-        """notify_up / notify_down (run as written, no shell), then the RS fifo line."""
+    def rs_changed(self, vs: VirtualServer, rs: RealServer, up: bool, stopping: bool = False) -> None:
+        """notify_up / notify_down (run as written, no shell), the RS fifo line, the mail."""
         script = rs.notify_up if up else rs.notify_down
         if script is not None:
             self.scripts.spawn(script.argv)
         self._write(rs_line(vs, rs, up))
+        m = self.mailer
+        if m is not None and not stopping and m.enabled(effective("smtp_alert", None, rs, vs)):
+            m.send(rs_alert(m.router_id, format_rs(rs, vs), format_vs(vs), up))
 
-    def vs_changed(self, vs: VirtualServer, up: bool) -> None:
-        """quorum_up / quorum_down, then the VS fifo line."""
+    def vs_changed(self, vs: VirtualServer, up: bool, weight_sum: int = 0, stopping: bool = False) -> None:
+        """quorum_up / quorum_down, the VS fifo line, the mail (the LB plane decides quorum)."""
         script = vs.quorum_up if up else vs.quorum_down
         if script is not None:
             self.scripts.spawn(script.argv)
         self._write(vs_line(vs, up))
+        m = self.mailer
+        if m is not None and not stopping and m.enabled(vs.timing.smtp_alert):
+            m.send(vs_alert(m.router_id, format_vs(vs), up, vs.quorum, vs.hysteresis, weight_sum))
 
     async def close(self, timeout: float = 5.0) -> None:
         await self.scripts.drain(timeout)

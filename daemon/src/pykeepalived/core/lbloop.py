@@ -3,6 +3,12 @@
 ``LbLoop`` runs a ``check.health.HealthChecker`` for the config's virtual
 servers and feeds every real-server change into ``lb.plane.LoadBalancer``;
 a burst of changes costs one reconcile (scheduled with ``call_soon``).
+Quorum has one source of truth, the plane (it sees drains, operator weights,
+hysteresis and a weight sum of 0): its ``QuorumChange`` events, from any
+reconcile (checkers, drain, set-weight, reload), run quorum_up / quorum_down,
+write the ``VS`` fifo lines and send the virtual server's smtp alert here.
+Real-server ``RS`` lines, notify_up / notify_down and their mails stay with
+the checkers (``check.health``); both share one ``CheckNotifier``.
 The backend is IPVS (pyroute2) when the kernel has it; without IPVS the
 checkers still run, against an in-memory table (logged once, clearly).
 
@@ -18,7 +24,8 @@ import logging
 import time
 from pathlib import Path
 
-from ..check.health import HealthChecker, notifier_for
+from ..check.health import HealthChecker, fifo_paths, notifier_for
+from ..check.notify import CheckNotifier
 from ..config.model import Config
 from ..lb.backend import Backend
 from ..lb.desired import Selector
@@ -27,6 +34,7 @@ from ..lb.plane import LoadBalancer, Result
 from ..lb.services import rs_key, vs_key
 from ..lb.table import norm_addr
 from .runfiles import write_atomic
+from .smtp import Mailer
 
 log = logging.getLogger("pykeepalived.lb")
 OVERRIDES = "lb-overrides.json"
@@ -56,6 +64,8 @@ class LbLoop:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.lb = LoadBalancer(config, backend or make_backend(), self.dir)
         self.health: HealthChecker | None = None
+        self.mailer = Mailer(config.global_defs)
+        self.notifier = CheckNotifier(mailer=self.mailer)  # the fifos open at start()
         self._pending: asyncio.Handle | None = None
         self.reconciles = 0
         self.last_reconcile: float | None = None
@@ -63,7 +73,8 @@ class LbLoop:
 
     # -- life ---------------------------------------------------------------
     async def start(self) -> None:
-        self.health = HealthChecker(on_change=self._on_change, notifier=notifier_for(self.config))
+        self.notifier = notifier_for(self.config, self.mailer)
+        self.health = HealthChecker(on_change=self._on_change, notifier=self.notifier)
         self.health.load(self.config)
         self._log(self.lb.start(), "start")
         log.info("load balancing %d virtual server(s) with %s", len(self.config.virtual_servers),
@@ -74,8 +85,15 @@ class LbLoop:
         new = {(vs_key(v), rs_key(r)) for v in config.virtual_servers for r in v.real_servers}
         self.config = config
         self._prune_overrides()
+        if config.global_defs != self.mailer.g:
+            await self.mailer.close()
+            self.mailer = self.notifier.mailer = Mailer(config.global_defs)
+        if fifo_paths(config) != tuple(f.path for f in self.notifier.fifos):
+            old, self.notifier = self.notifier, notifier_for(config, self.mailer)
+            await old.close()
+            if self.health is not None:
+                self.health.notifier = self.notifier
         if self.health is not None:
-            self.health.notifier = notifier_for(config)
             self.health.load(config)  # unchanged checkers (compare()) keep state and timers
         self._log(self.lb.reload(config), "reload")
         return {"real_servers_added": len(new - old), "real_servers_removed": len(old - new)}
@@ -85,6 +103,11 @@ class LbLoop:
             self._pending.cancel()
         if self.health is not None:
             await self.health.stop()
+        for vs in self.config.virtual_servers:  # omega: announce lost quorum on the way out
+            if vs.omega and self.lb.quorum.get(vs_key(vs)):
+                self.notifier.vs_changed(vs, False, stopping=True)
+        await self.notifier.close()
+        await self.mailer.close()
         self._log(self.lb.stop(), "stop")
         self.lb.close()
 
@@ -108,9 +131,15 @@ class LbLoop:
             log.info("%s: %s", what, op)
         for err in result.errors:
             log.error("%s: %s", what, err)
+        if not result.events:
+            return
+        by_key = {vs_key(v): v for v in self.config.virtual_servers}
         for ev in result.events:
             log.info("virtual server %s quorum %s (weight %d, quorum %d)", ev.vs, "UP" if ev.up else "DOWN",
                      ev.weight_sum, ev.quorum)
+            vs = by_key.get(ev.vs)
+            if vs is not None:
+                self.notifier.vs_changed(vs, ev.up, ev.weight_sum)
 
     # -- operator input ---------------------------------------------------------
     def _selector(self, addr: str, port: int | None, vs: str | None) -> Selector:

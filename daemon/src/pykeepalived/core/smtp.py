@@ -39,6 +39,19 @@ def vrrp_alert(router_id: str, kind: str, name: str, state: str) -> Mail:
                 f"=> VRRP Instance is {owning} owning VRRP VIPs <=")
 
 
+def rs_alert(router_id: str, rs: str, vs: str, up: bool) -> Mail:
+    """keepalived's SMTP_MSG_RS: a real server of a virtual server went UP or DOWN (checkers)."""
+    return Mail(f"[{router_id}] Realserver {rs} of virtual server {vs} - {'UP' if up else 'DOWN'}",
+                f"=> CHECK {'succeed' if up else 'failed'} on service <=")
+
+
+def vs_alert(router_id: str, vs: str, up: bool, quorum: int, hysteresis: int, weight_sum: int) -> Mail:
+    """keepalived's SMTP_MSG_VS (check/ipwrapper.c): quorum gained or lost, with the threshold crossed."""
+    threshold = quorum + (-hysteresis if up else hysteresis)
+    return Mail(f"[{router_id}] Virtualserver {vs} - {'UP' if up else 'DOWN'}",
+                f"=> {'Gained' if up else 'Lost'} quorum {quorum}+{hysteresis}={threshold} <= {weight_sum} <=")
+
+
 def render(mail: Mail, sender: str, rcpts: tuple[str, ...], date: str | None = None) -> bytes:
     """The DATA section: headers, body, CRLF line ends, dot-stuffed, ``.`` terminator."""
     head = [f"From: {sender}", f"Subject: {mail.subject}", "X-Mailer: Keepalived",
@@ -100,10 +113,14 @@ class Mailer:
         return self.configured and (self.g.smtp_alert if own is None else own)
 
     def alert(self, kind: str, name: str, state: str) -> None:
+        self.send(vrrp_alert(self.router_id, kind, name, state))
+
+    def send(self, mail: Mail) -> None:
+        """Queue one mail (inside the event loop); a full queue drops it and counts."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
         try:
-            self._queue.put_nowait(vrrp_alert(self.router_id, kind, name, state))
+            self._queue.put_nowait(mail)
         except asyncio.QueueFull:
             self.dropped += 1
 
