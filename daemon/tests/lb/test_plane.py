@@ -1,4 +1,4 @@
-"""The plane against the in-memory backend: health, drains, ownership, stop."""
+"""The plane against each backend (conftest `kernel`: in-memory, nftables): health, drains, ownership, stop."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ VS = "TCP 192.0.2.1:80"
 FOREIGN = ServiceKey.ip("TCP", "203.0.113.9", 80)
 
 
-def test_lifecycle(tmp_path: Path) -> None:
+def test_lifecycle(tmp_path: Path, kernel) -> None:
     foreign = service(ServiceSpec(FOREIGN, "wlc"), Dest("10.2.0.1", 80))
-    backend = MemoryBackend(make_table(foreign))
-    lb = LoadBalancer(conf(TEXT), backend, tmp_path)
+    k = kernel(make_table(foreign))
+    lb = LoadBalancer(conf(TEXT), k.backend, tmp_path)
     first = lb.start()
     assert len(first.ops) == 3 and not first.errors
     assert load_owned(tmp_path) == {ServiceKey.ip("TCP", "192.0.2.1", 80)}
@@ -32,18 +32,18 @@ def test_lifecycle(tmp_path: Path) -> None:
     lb.on_change(VS, ("10.1.0.2", 80), False, None)
     r = lb.reconcile()
     assert [e.up for e in r.events] == [False]
-    assert weights(backend.table)[VS] == {"10.9.9.9:80": 1}
+    assert weights(k.view())[VS] == {"10.9.9.9:80": 1}
 
     lb.set_health(VS, ("10.1.0.2", 80), True)
     lb.drain("10.1.0.2")
     r = lb.reconcile()
-    assert weights(backend.table)[VS] == {"10.9.9.9:80": 1} and r.events == []  # drained: no live weight
+    assert weights(k.view())[VS] == {"10.9.9.9:80": 1} and r.events == []  # drained: no live weight
     lb.drain("10.1.0.2", drained=False)
     r = lb.reconcile()
-    assert weights(backend.table)[VS] == {"10.1.0.2:80": 1} and [e.up for e in r.events] == [True]
+    assert weights(k.view())[VS] == {"10.1.0.2:80": 1} and [e.up for e in r.events] == [True]
     lb.set_weight("10.1.0.2", 9)
     lb.reconcile()
-    assert weights(backend.table)[VS] == {"10.1.0.2:80": 9}
+    assert weights(k.view())[VS] == {"10.1.0.2:80": 9}
 
     status = lb.status()["virtual_servers"][0]
     assert status["quorum_up"] is True
@@ -51,40 +51,44 @@ def test_lifecycle(tmp_path: Path) -> None:
     assert (rs2["up"], rs2["weight"], rs2["effective_weight"], rs2["kernel"][0]["weight"]) == (True, 1, 9, 9)
 
     lb.stop()
-    assert list(backend.table) == [FOREIGN]  # only ours went
+    assert list(k.view()) == [FOREIGN]  # only ours went
     assert load_owned(tmp_path) == set()
 
 
-def test_restart_removes_stale_own_services_only(tmp_path: Path) -> None:
-    backend = MemoryBackend()
+def test_restart_removes_stale_own_services_only(tmp_path: Path, kernel) -> None:
+    k = kernel()
     lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { real_server 10.1.0.1 80 { } }"),
-                      backend, tmp_path, flush_on_stop=False)
+                      k.backend, tmp_path, flush_on_stop=False)
     lb.start()
     lb.stop()  # leaves the tables
-    backend.table.update(make_table(service(ServiceSpec(FOREIGN))))
-    assert len(backend.table) == 3
-    again = LoadBalancer(conf(TEXT), backend, tmp_path)  # the second virtual server is gone
+    if k.owns_table:
+        k.backend.others.update(make_table(service(ServiceSpec(FOREIGN))))
+    else:
+        k.backend.table.update(make_table(service(ServiceSpec(FOREIGN))))
+    assert len(k.view()) == 3
+    again = LoadBalancer(conf(TEXT), k.backend, tmp_path)  # the second virtual server is gone
     r = again.start()
     assert [str(op) for op in r.ops] == ["del service TCP 192.0.2.2:80"]
-    assert set(backend.table) == {ServiceKey.ip("TCP", "192.0.2.1", 80), FOREIGN}
+    assert set(k.view()) == {ServiceKey.ip("TCP", "192.0.2.1", 80), FOREIGN}
 
 
-def test_reload_keeps_health_of_remaining_servers(tmp_path: Path) -> None:
-    backend = MemoryBackend()
-    lb = LoadBalancer(conf(TEXT), backend, tmp_path)
+def test_reload_keeps_health_of_remaining_servers(tmp_path: Path, kernel) -> None:
+    k = kernel()
+    lb = LoadBalancer(conf(TEXT), k.backend, tmp_path)
     lb.start()
     lb.set_health(VS, ("10.1.0.1", 80), False)
     lb.reconcile()
     r = lb.reload(conf(TEXT.replace("lb_algo rr", "lb_algo wrr")))
     assert [str(op) for op in r.ops] == ["set service TCP 192.0.2.1:80"]
-    assert weights(backend.table)[VS] == {"10.1.0.2:80": 1}
+    assert weights(k.view())[VS] == {"10.1.0.2:80": 1}
 
 
-def test_lvs_flush_clears_everything_first(tmp_path: Path) -> None:
-    backend = MemoryBackend(make_table(service(ServiceSpec(FOREIGN))))
-    lb = LoadBalancer(conf("global_defs { lvs_flush }\n" + TEXT), backend, tmp_path)
+def test_lvs_flush_clears_everything_first(tmp_path: Path, kernel) -> None:
+    k = kernel(make_table(service(ServiceSpec(FOREIGN))))
+    lb = LoadBalancer(conf("global_defs { lvs_flush }\n" + TEXT), k.backend, tmp_path)
     lb.start()
-    assert FOREIGN not in backend.table
+    # IPVS: the kernel's whole table; nftables: our table only (other tables are never named)
+    assert (FOREIGN in k.view()) is k.owns_table
 
 
 def test_failed_add_is_not_owned(tmp_path: Path) -> None:

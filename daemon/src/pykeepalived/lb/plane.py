@@ -104,7 +104,8 @@ class LoadBalancer:
         self.desired = desired
         self.quorum = desired.quorum
         actual = self.backend.dump()
-        applied = self.backend.apply(reconcile(desired.table, actual, self.owned))
+        owned = self.owned | (set(actual) if getattr(self.backend, "owns_table", False) else set())
+        applied = self.backend.apply(reconcile(desired.table, actual, owned))
         failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
         # own what is there now: desired ones we could add (or found), plus ones we failed to delete
         self._own({k for k in desired.table if ("add", k) not in failed}

@@ -1,0 +1,96 @@
+"""Which data plane the daemon drives: ``global_defs { lb_backend ipvs|nftables|auto }``.
+
+``lb_backend`` is pykeepalived's own keyword (keepalived has no such choice).
+auto (the default) means IPVS when the kernel has it, else nftables.
+
+nftables cannot express every IPVS feature. What it cannot do is refused
+here, once, with the virtual server's file:line:col, before anything touches
+the kernel; nothing is ever silently replaced by something close:
+- schedulers other than rr, wrr, sh, dh, mh (lc, wlc, lblc, lblcr, sed, nq,
+  fo, ovf, twos need per-destination connection counts at scheduling time);
+- forwarding methods other than NAT (DR and TUN), on the virtual server or a
+  real server;
+- uthreshold / lthreshold (connection limits per real server).
+
+    backend = select_backend(config, kernel_has_ipvs())
+    if isinstance(backend, list):    # errors: FILE:LINE:COL: error: MESSAGE
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config.model import Config
+from ..config.model_lvs import VirtualServer
+from .backend import Backend
+from .nft_render import SCHEDULERS
+
+
+def kernel_has_ipvs() -> bool:
+    """True when IPVS answers in this network namespace (the generic netlink family loads on demand)."""
+    try:
+        from pyroute2 import IPVS
+
+        sock = IPVS()
+    except Exception:
+        return False
+    sock.close()
+    return True
+
+
+def backend_name(config: Config, has_ipvs: bool) -> str:
+    choice = config.global_defs.lb_backend or "auto"
+    if choice == "auto":
+        return "ipvs" if has_ipvs else "nftables"
+    return choice
+
+
+def _why(choice: str) -> str:
+    return "lb_backend nftables" if choice == "nftables" else "lb_backend auto, and the kernel has no IPVS"
+
+
+def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[str]:
+    """What the nftables backend cannot express, one line per problem (FILE:LINE:COL: error: ...)."""
+    out: list[str] = []
+
+    def err(vs: VirtualServer, where, what: str, hint: str) -> None:
+        out.append(f"{where}: error: virtual_server {vs.name}: {what} cannot be expressed by the nftables "
+                   f"backend ({why}); {hint}")
+
+    for vs in config.virtual_servers:
+        if vs.lvs_sched not in SCHEDULERS:
+            err(vs, vs.locs.get("lvs_sched", vs.loc), f"lb_algo {vs.lvs_sched}",
+                f"use one of {', '.join(SCHEDULERS)}, or lb_backend ipvs")
+        if vs.lvs_method != "NAT":
+            err(vs, vs.locs.get("lvs_method", vs.loc), f"lb_kind {vs.lvs_method}",
+                "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+        for rs in vs.real_servers:
+            if rs.lvs_method not in (None, "NAT"):
+                err(vs, rs.locs.get("lvs_method", rs.loc), f"real_server {rs.ip}: lb_kind {rs.lvs_method}",
+                    "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+            for kw in ("uthreshold", "lthreshold"):
+                if getattr(rs, kw):
+                    err(vs, rs.locs.get(kw, rs.loc), f"real_server {rs.ip}: {kw}",
+                        "remove it, or use lb_backend ipvs")
+    return out
+
+
+def select_backend(config: Config, kernel_has_ipvs: bool, *, nft_prefix: Sequence[str] = ()
+                   ) -> Backend | list[str]:
+    """The backend to drive, or the config errors that forbid the chosen one."""
+    choice = config.global_defs.lb_backend or "auto"
+    name = backend_name(config, kernel_has_ipvs)
+    if name == "ipvs":
+        if not kernel_has_ipvs:
+            return ["error: lb_backend ipvs: the kernel has no IPVS (ip_vs module); "
+                    "use lb_backend nftables or auto"]
+        from .ipvs import IpvsBackend
+
+        return IpvsBackend()
+    errors = nftables_errors(config, _why(choice))
+    if errors:
+        return errors
+    from .nftables import NftBackend
+
+    return NftBackend(prefix=nft_prefix)
