@@ -22,7 +22,7 @@ from dataclasses import replace
 from .backend import Applied
 from .nft_render import NAME, TABLE, parse, render
 from .reconcile import apply_ops
-from .table import Op, Table, norm_addr
+from .table import Op, Service, Table, norm_addr
 
 Counts = dict[tuple[str, int, str, int], list[int]]  # (orig dst, dport, reply src, sport) -> [active, inactive]
 MarkCounts = dict[tuple[int, str, int], list[int]]  # (mark, reply src, sport) -> [active, inactive]
@@ -66,6 +66,7 @@ class NftBackend:
         self.counts = counts
         self.timeout = timeout
         self.maps: list[str] = []
+        self._known: Table | None = None  # our table as last listed or written (only we write it)
 
     def _run(self, args: Sequence[str], text: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([*self.prefix, *args], input=text, capture_output=True, text=True,
@@ -81,6 +82,7 @@ class NftBackend:
 
     def _table(self) -> Table:
         table, self.maps = parse(self.listing())
+        self._known = {k: Service(v.spec, dict(v.dests)) for k, v in table.items()}
         return table
 
     def dump(self) -> Table:
@@ -107,7 +109,7 @@ class NftBackend:
         if not ops:
             return []
         try:
-            table = self._table()
+            table = self._known if self._known is not None else self._table()
         except Exception as exc:  # nft missing, unreadable listing: nothing can be applied
             return [Applied(op, f"{type(exc).__name__}: {exc}") for op in ops]
         out: list[Applied] = []
@@ -117,10 +119,14 @@ class NftBackend:
                 out.append(Applied(op))
             except KeyError as exc:
                 out.append(Applied(op, str(exc)))
-        r = self._run(["nft", "-f", "-"], self.script(table))
+        script = self.script(table)
+        r = self._run(["nft", "-f", "-"], script)
+        self._known = None  # the next apply lists again unless we know exactly what is there
         if r.returncode != 0:
             err = f"nft -f (table {NAME}): {r.stderr.strip()[:500]}"
             return [Applied(a.op, a.error or err) for a in out]
+        self._known = table
+        self.maps = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tmap ")]
         return out
 
     def delete_table(self) -> None:
