@@ -43,5 +43,5 @@ def test_dest_sends_thresholds_and_method() -> None:
 
 def test_update_is_refused_not_sent() -> None:
     backend = IpvsBackend.__new__(IpvsBackend)  # no socket: the check happens before any send
-    [applied] = backend.apply([Op("update", ServiceSpec(ServiceKey.mark(4, 1)))])
+    [applied] = backend._apply([Op("update", ServiceSpec(ServiceKey.mark(4, 1)))])
     assert not applied.ok and "update" in applied.error

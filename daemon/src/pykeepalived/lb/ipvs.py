@@ -7,12 +7,19 @@ pyroute2 0.9 quirks (shared/recipes/ipvs-uml.md), and what this file does about 
 - the kernel wants sched, flags, timeout and netmask on every add/set (EINVAL
   otherwise, fwmark services included); an IPv6 netmask is a prefix length in
   host byte order, which pyroute2's ip4addr encoding spells "128.0.0.0".
+- its synchronous ``IPVS`` drives a private asyncio loop with
+  ``run_until_complete``, which raises "Cannot run the event loop while
+  another loop is running" when called from the daemon's loop: every call
+  (the socket's creation included) runs in one worker thread that owns the
+  socket. The thread is started by the constructor, so it lives in the
+  network namespace of the thread that built the backend.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from socket import AF_INET, AF_INET6
 
 from pyroute2 import IPVS, IPVSDest, IPVSService
@@ -89,9 +96,21 @@ class IpvsBackend:
     name = "ipvs"
 
     def __init__(self) -> None:
-        self.sock = IPVS()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
+        try:
+            self.sock = self._run(IPVS)
+        except BaseException:
+            self._worker.shutdown()
+            raise
+
+    def _run(self, fn: Callable, *args: object):
+        """Run ``fn`` in the socket's thread and wait for it (netlink calls take microseconds)."""
+        return self._worker.submit(fn, *args).result()
 
     def dump(self) -> Table:
+        return self._run(self._dump)
+
+    def _dump(self) -> Table:
         table: Table = {}
         for msg in self.sock.service("dump"):
             spec = spec_from_attrs(dict(msg.get("IPVS_CMD_ATTR_SERVICE")["attrs"]))
@@ -111,6 +130,9 @@ class IpvsBackend:
             self.sock.dest(op.action, service=to_service(op.service, full=False), dest=to_dest(op.dest))
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:
+        return self._run(self._apply, ops)
+
+    def _apply(self, ops: Sequence[Op]) -> list[Applied]:
         out = []
         for op in ops:
             try:
@@ -121,4 +143,5 @@ class IpvsBackend:
         return out
 
     def close(self) -> None:
-        self.sock.close()
+        self._run(self.sock.close)
+        self._worker.shutdown()
