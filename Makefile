@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest
+COLLECTIONS := $(CURDIR)/.cache/collections
 
-.PHONY: venv test unit integration lint clean lab-down
+.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo
 
 venv: $(VENV)/.stamp
 
@@ -30,13 +31,29 @@ integration: venv
 SANITY_ARGS ?=
 # The venv's bin first, so ansible-lint and antsibull-changelog find
 # ansible-playbook/ansible-doc without an activated venv.
-LINT_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" VENV_BIN="$(CURDIR)/$(BIN)"
+LINT_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" VENV_BIN="$(CURDIR)/$(BIN)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
 
-lint: venv
+lint: venv collection-link
 	$(BIN)/ruff check $(wildcard daemon lab bench tests plugins)
 	$(LINT_ENV) $(BIN)/ansible-lint
 	$(LINT_ENV) $(BIN)/antsibull-changelog lint
 	$(LINT_ENV) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
+
+# The work tree as the collection hapair.keepalived (a link under .cache/), for
+# ansible-playbook, ansible-lint and molecule.
+ANSIBLE_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
+collection-link:
+	mkdir -p $(COLLECTIONS)/ansible_collections/hapair
+	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/hapair/keepalived
+
+# Molecule scenarios on the lab (extensions/molecule/, docs/role.md).
+MOLECULE_SCENARIOS ?= master_backup master_master
+molecule: venv collection-link
+	for s in $(MOLECULE_SCENARIOS); do $(ANSIBLE_ENV) $(BIN)/molecule test -s $$s || exit 1; done
+
+# The lab, site.yml, VIPs, failover and a drain, step by step (tools/demo.sh).
+demo: venv collection-link
+	$(ANSIBLE_ENV) bash tools/demo.sh
 
 # Remove labs left behind by killed test runs and detached `python -m lab up` labs.
 lab-down: venv
