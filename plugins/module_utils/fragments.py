@@ -108,10 +108,11 @@ class ConfigObject:
         return {}
 
     def runtime(self, result):
-        """Apply the object to the running daemon (no reload) and add runtime facts to
-        ``result``. The base class has no runtime side; ``RealServer`` gets the
-        control-socket drain here (set ``result['changed']`` when it changes anything,
-        honour ``self.module.check_mode``)."""
+        """Apply the object to the running daemon through its control socket and add
+        runtime facts to ``result`` (set ``result['changed']`` when it changes anything;
+        honour check mode). Return True when that already made the running daemon
+        match the new files, so no reload is needed. The base class has no runtime side."""
+        return False
 
     # --- the one implementation of changed / check / diff / validate / write / reload
     def run(self):
@@ -136,11 +137,11 @@ class ConfigObject:
             self.validate(changes)
             if not self.module.check_mode:
                 self.apply(changes)
-                if self.params["reload"]:
-                    result["reloaded"], warning = daemon.reload_daemon(self.params["runtime_dir"])
-                    if warning:
-                        self.module.warn(warning)
-        self.runtime(result)
+        covered = self.runtime(result)
+        if changes and not self.module.check_mode and self.params["reload"] and not covered:
+            result["reloaded"], warning = daemon.reload_daemon(self.params["runtime_dir"])
+            if warning:
+                self.module.warn(warning)
         self.module.exit_json(**result)
 
     def validate(self, changes):

@@ -4,18 +4,22 @@
 one ``real_server IP PORT { ... }`` block with its checker, spliced into the virtual
 server's block by the ``include`` that the virtual_server fragment carries.
 
-``state: drained`` is the config half of a drain: the fragment is written with
-``weight 0``. The runtime half (weight 0 at once through the control socket, wait
-for connections to end) belongs in ``RealServer.runtime()``.
+``state: drained`` is a drain in both halves: the fragment is written with
+``weight 0`` (so it survives reloads and restarts) and, when the daemon runs, the
+weight goes to 0 at once through its control socket, without a reload; ``wait``
+then waits for the active connections to end. ``state: present`` undrains.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
+from ansible_collections.hapair.keepalived.plugins.module_utils import control
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
     ConfigObject,
     common_argument_spec,
+    read_text,
     safe_id,
 )
 from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import Block, apply_table, fragment_text
@@ -101,6 +105,8 @@ def argument_spec():
         notify_up=dict(type="str"),
         notify_down=dict(type="str"),
         checker=dict(type="dict", options=checker_spec()),
+        wait=dict(type="bool", default=False),
+        drain_timeout=dict(type="float", default=300.0),
     )
     return spec
 
@@ -127,7 +133,7 @@ class RealServer(ConfigObject):
             return None
         return 0 if state == "drained" else self.params["weight"]
 
-    def desired(self):
+    def _desired(self):
         if self.params["state"] == "absent":
             return {self.fragment_path(): None}
         return {self.fragment_path(): self.render()}
@@ -163,4 +169,72 @@ class RealServer(ConfigObject):
         header = self.header + (f"Real server of {self.service.id}.conf (hapair.keepalived.real_server).",)
         return fragment_text(header, block)
 
-    # runtime(): the control-socket drain plugs in here (see ConfigObject.runtime).
+    def vs_key(self):
+        ident = self.params["virtual_server"]
+        return control.virtual_server_key(ident.get("protocol"), _address(ident["address"]) if ident.get("address")
+                                          else None, ident.get("port"), ident.get("fwmark"), ident.get("group"))
+
+    def runtime(self, result):
+        """Drain or undrain in the running daemon; report its view of this server."""
+        result["runtime"] = None
+        runtime_dir = self.params["runtime_dir"]
+        if self.params["state"] == "absent" or not control.available(runtime_dir):
+            return False
+        key, port = self.vs_key(), self.params["port"]
+        selector = dict(address=self.address, port=port, virtual_server=key)
+        try:
+            entry = control.find_real_server(control.request(runtime_dir, "status"), key, self.address, port)
+            if entry is None:  # not in the running config yet: the reload brings it
+                return False
+            want = self.params["state"] == "drained"
+            covered = False
+            if bool(entry.get("drained")) != want:
+                result["changed"] = True
+                if not self.module.check_mode:
+                    control.request(runtime_dir, "drain" if want else "undrain", selector)
+                    # A drain is complete at runtime; an undrain also needs the config's weight back.
+                    covered = want and self.only_weight_changed
+            if want and self.params["wait"] and not self.module.check_mode:
+                timeout = self.params["drain_timeout"]
+                waited = control.request(runtime_dir, "wait-drain", dict(selector, timeout=timeout),
+                                         timeout=timeout + 10)
+                if not waited.get("drained"):
+                    self.module.fail_json(msg=f"{self.address} still has {waited.get('active')} active connection(s) "
+                                              f"after drain_timeout {timeout} s", **result)
+            entry = control.find_real_server(control.request(runtime_dir, "status"), key, self.address, port)
+        except control.ControlError as exc:
+            self.module.warn(f"running daemon not updated through its control socket: {exc}")
+            return False
+        result["runtime"] = runtime_facts(entry)
+        return covered
+
+    @property
+    def only_weight_changed(self):
+        """True when the fragment's old and new text differ in the weight line only."""
+        return self.before_text is not None and strip_weight(self.before_text) == strip_weight(self.render())
+
+    def desired(self):
+        self.before_text = read_text(self.fragment_path())
+        return self._desired()
+
+
+WEIGHT_LINE = re.compile(r"^\s*weight\s.*$", re.MULTILINE)
+
+
+def strip_weight(text):
+    return WEIGHT_LINE.sub("", text)
+
+
+def runtime_facts(entry):
+    """The daemon's view of one real server, for the task result."""
+    if entry is None:
+        return None
+    kernel = entry.get("kernel") or []
+    return dict(
+        up=entry.get("up"),
+        drained=entry.get("drained"),
+        weight=entry.get("effective_weight"),
+        configured_weight=entry.get("weight"),
+        active_connections=sum(k.get("active") or 0 for k in kernel),
+        inactive_connections=sum(k.get("inactive") or 0 for k in kernel),
+    )

@@ -19,7 +19,10 @@ description:
     daemon's C(FILE:LINE:COL) error lines and leaves every file as it was. After a change the
     running daemon is reloaded with C(SIGHUP), never restarted.
   - O(state=drained) writes the fragment with C(weight 0), so the server gets no new connections
-    and stays drained across reloads and restarts. Running it again reports no change.
+    and stays drained across reloads and restarts, and, when the daemon runs, applies weight 0 at
+    once through its control socket (C(RUNTIME_DIR/control.sock)) without a reload; O(wait) then
+    waits until the server's active connections reach 0. O(state=present) on a drained server
+    undrains it. Running the same task again reports no change, in check mode too.
 extends_documentation_fragment:
   - hapair.keepalived.common
   - ansible.builtin.action_common_attributes
@@ -63,7 +66,8 @@ options:
   state:
     description:
       - V(present) writes the fragment; V(absent) removes it.
-      - V(drained) writes it with C(weight 0) (whatever O(weight) says), the persistent half of a drain.
+      - V(drained) writes it with C(weight 0) (whatever O(weight) says) and drains it in the running
+        daemon at once through the control socket (no reload).
     type: str
     choices: [present, absent, drained]
     default: present
@@ -88,6 +92,16 @@ options:
   notify_down:
     description: Command run when the real server goes down.
     type: str
+  wait:
+    description:
+      - With O(state=drained), wait until the server's active connections reach 0 (or fail after
+        O(drain_timeout) seconds). Needs the running daemon; ignored in check mode.
+    type: bool
+    default: false
+  drain_timeout:
+    description: Seconds O(wait) waits for the active connections to end.
+    type: float
+    default: 300.0
   checker:
     description:
       - The health checker block. Options not given are left out (inherited from the virtual server or defaulted).
@@ -192,8 +206,7 @@ options:
         description: C(user) (and group) the MISC_CHECK command runs as.
         type: str
 notes:
-  - The runtime half of a drain (weight 0 applied at once through the daemon's control socket,
-    waiting for connections to end) is not part of this version; the weight changes with the reload.
+  - Connection counts come from the kernel's table (IPVS); with no data plane running they are 0.
 seealso:
   - module: hapair.keepalived.virtual_server
 author:
@@ -216,7 +229,7 @@ EXAMPLES = r"""
         - path: /health
           status_code: ["200"]
 
-- name: Drain a backend (weight 0, persisted)
+- name: Drain a backend (weight 0 at once and persisted), wait for its connections to end
   hapair.keepalived.real_server:
     virtual_server:
       address: 192.0.2.100
@@ -224,6 +237,8 @@ EXAMPLES = r"""
     address: 10.0.0.11
     port: 8080
     state: drained
+    wait: true
+    drain_timeout: 120
     checker:
       type: HTTP_GET
       urls:
@@ -254,8 +269,36 @@ weight:
   returned: always
   type: int
   sample: 0
+runtime:
+  description:
+    - The running daemon's view of the server after the task (null when the daemon does not run or
+      does not know the server yet).
+  returned: always
+  type: dict
+  contains:
+    up:
+      description: Health-check state.
+      type: bool
+    drained:
+      description: Whether the daemon holds the server drained.
+      type: bool
+    weight:
+      description: The effective weight (0 when drained or down with inhibit_on_failure).
+      type: int
+    configured_weight:
+      description: The weight of the running config.
+      type: int
+    active_connections:
+      description: Active connections in the kernel's table.
+      type: int
+    inactive_connections:
+      description: Inactive connections in the kernel's table.
+      type: int
+  sample: {up: true, drained: true, weight: 0, configured_weight: 0, active_connections: 0, inactive_connections: 3}
 reloaded:
-  description: Whether the running daemon was sent C(SIGHUP). Always false in check mode.
+  description:
+    - Whether the running daemon was sent C(SIGHUP). Always false in check mode, and false when a
+      drain applied through the control socket already made the running daemon match.
   returned: always
   type: bool
   sample: true
