@@ -27,6 +27,7 @@ def daemon_parser() -> argparse.ArgumentParser:
     p.add_argument("-C", "--check", action="store_true", help="run only the health-checking subsystem")
     p.add_argument("-p", "--pid", dest="pidfile", help="pid file (default: RUNTIME_DIR/pykeepalived.pid)")
     p.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="directory for pid files, control socket, state")
+    p.add_argument("--ping-fd", type=int, help=argparse.SUPPRESS)  # a supervised child (core/supervisor.py)
     p.add_argument("--print-unit", action="store_true", help="print the systemd unit file shipped with the package")
     p.add_argument("-v", "--version", action="version", version=f"pykeepalived {__version__}")
     return p
@@ -45,8 +46,16 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
     config, diags = load_config(path)
     for diag in diags.sorted():
         print(diag, file=err)
-    if diags.errors:
-        n = len(diags.errors)
+    errors = diags.errors
+    if not errors:
+        from .core.security import script_problems  # noqa: PLC0415
+
+        unsafe, _warnings = script_problems(config)  # -t: errors only (no host-specific warnings)
+        for line in unsafe:
+            print(line, file=err)
+        errors = errors or unsafe
+    if errors:
+        n = len(errors)
         print(f"{path}: {n} error{'s' if n > 1 else ''}; configuration rejected", file=err)
         return 1
     if dump_json:
@@ -68,10 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         print("pykeepalived: only foreground mode (-n) is supported; use systemd to daemonise",
               file=sys.stderr)
         return 2
+    if not (args.check or args.vrrp):  # keepalived's model: a parent with a VRRP and a checker child
+        from .core.supervisor import run_supervisor  # noqa: PLC0415
+
+        return run_supervisor(args.config, args.runtime_dir, args.pidfile, args.log_detail)
     from .core.daemon import run_daemon  # asyncio and pyroute2 only for a running daemon
 
     return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
-                      vrrp=not args.check, check=not args.vrrp)
+                      vrrp=not args.check, check=not args.vrrp, ping_fd=args.ping_fd)
 
 
 def ctl_parser() -> argparse.ArgumentParser:

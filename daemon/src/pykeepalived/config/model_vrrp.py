@@ -64,6 +64,7 @@ class GlobalDefs:
     lvs_notify_fifo: str | None = None
     lvs_flush: bool = False
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
+    metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

@@ -62,12 +62,24 @@ def render_text(data: object, indent: int = 0) -> list[str]:
 
 class Daemon:
     def __init__(self, config: Config, files: RunFiles, config_path: str, *,
-                 vrrp: bool = True, check: bool = True) -> None:
+                 vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> None:
         self.config, self.files, self.config_path = config, files, config_path
+        self.ping_fd = ping_fd  # a child of core/supervisor.py: pings the parent instead of systemd
         self.vrrp = VrrpManager(config, files.dir) if vrrp else None
         self.lb = LbLoop(config, files.dir) if check else None
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()
+        self.data_name, self.stats_name = DATA_NAME, STATS_NAME
+        self.metrics = None  # core/metrics.py, when global_defs has metrics_listen (not in a supervised child)
+        if config.global_defs.metrics_listen and ping_fd is None:
+            from .metrics import MetricsServer  # noqa: PLC0415
+            self.metrics = MetricsServer(config.global_defs.metrics_listen, self._metrics_status)
+        if ping_fd is not None:  # a supervised child: its own socket; the checker child its own dumps
+            from .supervisor import child_socket  # noqa: PLC0415
+            self.control.path = child_socket(files.dir, "vrrp" if vrrp else "check")
+            if not vrrp:
+                self.files.dump = files.dir / "pykeepalived_check.json"
+                self.data_name, self.stats_name = "pykeepalived_check.data", "pykeepalived_check.stats"
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -155,6 +167,9 @@ class Daemon:
         raise RequestError(f"unknown command {cmd!r}")
 
     # -- status, dumps ------------------------------------------------------------
+    async def _metrics_status(self) -> dict[str, object]:
+        return self.dump()
+
     def dump(self) -> dict[str, object]:
         return {"pid": os.getpid(), "version": __version__, "config": self.config_path,
                 "started": self.started, "dumped": time.time(),
@@ -162,7 +177,16 @@ class Daemon:
                 "reloads": self.reloads, "reload_failures": self.reload_failures,
                 "last_reload": self.last_reload,
                 "vrrp": self.vrrp.status() if self.vrrp is not None else None,
-                "lb": self.lb.status() if self.lb is not None else None}
+                "lb": self._lb_status()}
+
+    def _lb_status(self) -> dict[str, object] | None:
+        if self.lb is None:
+            return None
+        out = self.lb.status()
+        lat = self.lb.health.scheduler.lateness if self.lb.health is not None else None
+        if lat is not None and lat.count:
+            out["checker_lateness"] = {"p50": lat.percentile(50), "max": lat.max, "count": lat.count}
+        return out
 
     def stats(self) -> dict[str, object]:
         out: dict[str, object] = {"pid": os.getpid(), "dumped": time.time(), "uptime": time.time() - self.started,
@@ -191,10 +215,10 @@ class Daemon:
     def write_dump(self) -> None:
         data = self.dump()
         self.files.write_dump(data)  # pykeepalived.json, the established name
-        self._write(DATA_NAME, data, "data")
+        self._write(self.data_name, data, "data")
 
     def write_stats(self) -> None:
-        self._write(STATS_NAME, self.stats(), "stats")
+        self._write(self.stats_name, self.stats(), "stats")
 
     def status_line(self) -> str:
         """systemd's STATUS=: "VI_1 MASTER, VI_2 BACKUP, 3/3 real servers up"."""
@@ -211,10 +235,15 @@ class Daemon:
     async def _tick(self) -> None:
         """Watchdog pings and STATUS updates, from the loop that does the work."""
         period = min(self.sd.watchdog_interval() or 1.0, 1.0)
+        if self.ping_fd is not None:
+            from .supervisor import PING_PERIOD, ping  # noqa: PLC0415
+            period = PING_PERIOD
         while True:
             self.ticks += 1
             self.sd.watchdog()
             self.sd.status(self.status_line())
+            if self.ping_fd is not None:
+                ping(self.ping_fd, self.status_line())
             await asyncio.sleep(period)
 
     # -- life -------------------------------------------------------------------
@@ -233,6 +262,8 @@ class Daemon:
             if self.lb is not None:
                 await self.lb.start()
             await self.control.start()
+            if self.metrics is not None:
+                await self.metrics.start()
             self.sd.ready(self.status_line())
             self._spawn(self._tick())
             await self._stop.wait()
@@ -245,6 +276,8 @@ class Daemon:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.control.stop()
+            if self.metrics is not None:
+                await self.metrics.stop()
             if self.lb is not None:
                 await self.lb.stop()
             if self.vrrp is not None:
@@ -254,26 +287,38 @@ class Daemon:
         return rc
 
 
-def setup_logging(detail: bool) -> None:
-    fmt = "%(asctime)s pykeepalived[%(process)d]: %(levelname)s %(name)s: %(message)s" if detail \
-        else "%(asctime)s pykeepalived[%(process)d]: %(message)s"
+def setup_logging(detail: bool, tag: str | None = None) -> None:
+    who = f"pykeepalived[%(process)d]{' ' + tag if tag else ''}"
+    fmt = f"%(asctime)s {who}: %(levelname)s %(name)s: %(message)s" if detail \
+        else f"%(asctime)s {who}: %(message)s"
     logging.basicConfig(level=logging.DEBUG if detail else logging.INFO, format=fmt, stream=sys.stderr)
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
 
 
 def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,
-               vrrp: bool = True, check: bool = True) -> int:
-    """Entry point for ``pykeepalived -f FILE -n``; refuses a config with errors."""
-    setup_logging(detail)
+               vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> int:
+    """Entry point for ``pykeepalived -f FILE -n -P|-C``; refuses a config with errors."""
+    if ping_fd is not None:
+        from .supervisor import child_setup  # noqa: PLC0415
+        child_setup(ping_fd)
+    setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
     config, diags = load_config(config_path)
     for diag in diags.sorted():
         print(diag, file=sys.stderr)
-    if diags.errors:
+    unsafe: list[str] = []
+    if not diags.errors:
+        from .security import script_problems  # noqa: PLC0415
+
+        unsafe, warnings = script_problems(config)
+        for line in unsafe + warnings:
+            print(line, file=sys.stderr)
+    if diags.errors or unsafe:
         print(f"{config_path}: configuration rejected, not starting", file=sys.stderr)
         return 1
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
     try:
-        return asyncio.run(Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check).run())
+        return asyncio.run(Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check,
+                                  ping_fd=ping_fd).run())
     finally:
         files.remove_pid()

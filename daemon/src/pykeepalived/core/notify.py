@@ -9,7 +9,10 @@ Scripts run in the background; a state change never waits for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 
 from ..config.model_vrrp import Notify, Script
 
@@ -19,20 +22,24 @@ SCRIPT_FOR_STATE = {"MASTER": "notify_master", "BACKUP": "notify_backup",
                     "FAULT": "notify_fault", "STOP": "notify_stop"}
 
 
-async def run_script(argv: tuple[str, ...], timeout: float | None = None) -> int | None:
-    """Run ``argv``; its exit status, or None when it could not run or timed out (then killed)."""
+async def run_script(argv: tuple[str, ...], timeout: float | None = None, *,
+                     user: str | None = None, group: str | None = None) -> int | None:
+    """Run ``argv`` (as ``user``/``group`` when given: setuid/setgid in the child, asyncio's
+    ``user=``/``group=``); its exit status, or None when it could not run or timed out.
+    A timed-out script is killed with its whole process group (it leads its own session)."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-    except OSError as err:
-        log.error("cannot run %s: %s", argv[0], err)
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, user=user, group=group)
+    except (OSError, KeyError, ValueError) as err:  # KeyError/ValueError: unknown user or group
+        log.error("cannot run %s%s: %s", argv[0], f" as {user}" if user else "", err)
         return None
     try:
         return await asyncio.wait_for(proc.wait(), timeout)
     except (TimeoutError, asyncio.CancelledError):
         if proc.returncode is None:
-            proc.kill()  # our own child, by its pid
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # its group: our child's session, by its pid
             await proc.wait()
         return None
 
@@ -40,11 +47,15 @@ async def run_script(argv: tuple[str, ...], timeout: float | None = None) -> int
 class Notifier:
     """Starts notify scripts in the background and keeps their tasks until they end."""
 
-    def __init__(self) -> None:
+    def __init__(self, script_user: tuple[str, ...] = ()) -> None:
         self._tasks: set[asyncio.Task] = set()
+        self.script_user = script_user  # global_defs script_user: the default USER [GROUP]
 
-    def spawn(self, argv: tuple[str, ...]) -> None:
-        task = asyncio.get_running_loop().create_task(run_script(argv))
+    def spawn(self, argv: tuple[str, ...], script: Script | None = None) -> None:
+        from .security import run_as  # noqa: PLC0415
+
+        user, group = run_as(script, self.script_user)
+        task = asyncio.get_running_loop().create_task(run_script(argv, user=user, group=group))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -52,9 +63,9 @@ class Notifier:
         """Run the per-state script, then ``notify`` with keepalived's four arguments."""
         specific: Script | None = getattr(notify, SCRIPT_FOR_STATE[state])
         if specific is not None:
-            self.spawn(specific.argv)
+            self.spawn(specific.argv, specific)
         if notify.notify is not None:
-            self.spawn((*notify.notify.argv, kind, name, state, str(priority)))
+            self.spawn((*notify.notify.argv, kind, name, state, str(priority)), notify.notify)
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait (bounded) for running scripts, e.g. notify_stop at exit."""

@@ -44,6 +44,13 @@ def load_new(path: str) -> tuple[Config | None, list[str]]:
         return None, [str(d) for d in diags.sorted() if d.severity == "error"]
     for d in diags.warnings:
         log.warning("%s", d)
+    from .security import script_problems  # noqa: PLC0415
+
+    errors, warnings = script_problems(config)
+    for w in warnings:
+        log.warning("%s", w)
+    if errors:
+        return None, errors
     return config, []
 
 

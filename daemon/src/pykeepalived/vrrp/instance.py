@@ -45,7 +45,7 @@ class Runtime:
         g = config.global_defs if config is not None else GlobalDefs()
         self.addresses = AddressManager(Path(state_dir) / VIPS_NAME if state_dir is not None else None)
         self.sockets = SocketPool()
-        self.notifier = Notifier()
+        self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
         self.mailer = Mailer(g)
 

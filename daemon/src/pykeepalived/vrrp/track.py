@@ -117,7 +117,8 @@ class ScriptTracker:
         timeout = self.spec.timeout or self.spec.interval
         while True:
             started = loop.time()
-            rc = await run_script(self.spec.script.argv, timeout)
+            rc = await run_script(self.spec.script.argv, timeout, user=self.spec.script.user,
+                                  group=self.spec.script.group)
             self.result(rc == 0)
             await asyncio.sleep(max(0.0, self.spec.interval - (loop.time() - started)))
 

@@ -38,6 +38,17 @@ def _smtp_server(stmt: Statement, _d: Diagnostics) -> tuple[str, int | None]:
     return host, port
 
 
+def _listen(stmt: Statement, _d: Diagnostics) -> str:
+    from ...core.metrics import parse_listen
+
+    tok = arg(stmt)
+    try:
+        host, port = parse_listen(tok.text)
+    except ValueError as exc:
+        raise ConfigError(f"metrics_listen: {exc}", tok.loc) from None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _mcast(version: int):
     def convert(stmt: Statement, _d: Diagnostics):
         tok = arg(stmt)
@@ -83,6 +94,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     flag_kw("lvs_flush"),
     # ours, not keepalived's: which kernel data plane balances traffic
     kw("lb_backend", choice("ipvs", "nftables", "auto", fold=str.lower)),
+    # ours: the Prometheus endpoint (core/metrics.py), off unless given
+    kw("metrics_listen", _listen),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
 )

@@ -1,0 +1,364 @@
+"""keepalived's process model: a parent that runs the VRRP child and the checker child.
+
+``pykeepalived -f FILE -n`` (neither ``-P`` nor ``-C``) is this parent.  It
+starts the same program twice, ``-P`` (VRRP) and ``-C`` (checkers + LB),
+with ``--ping-fd N``: the write end of a pipe on which the child's main
+loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
+
+- **Restarts**: a child that exits (or is killed) is started again after a
+  back-off: 0.1 s, doubled on each quick death up to 30 s; a child that ran
+  for ``STABLE`` (10 s) starts again from 0.1 s.
+- **Stalls**: a child whose loop stops pinging for ``stall`` seconds (5 s;
+  under a systemd watchdog at most half of it, at least 1 s) is SIGKILLed
+  (by its pid) and restarted like a dead one.  A child that sends nothing
+  for ``START_TIMEOUT`` after it was started is treated the same.
+- **systemd**: the parent alone talks to ``$NOTIFY_SOCKET`` (the children get
+  no NOTIFY_SOCKET): READY=1 when both children have pinged once, STATUS=
+  the children's status lines joined ("VI_1 MASTER, 3/3 real servers up",
+  "vrrp child restarting" while one is down), WATCHDOG=1 only while every
+  child is alive and reporting.  A parent that is frozen, or a child that
+  cannot be brought back, therefore ends in a watchdog restart.
+- **Signals**: HUP, USR1, USR2 are forwarded to the children; TERM/INT are
+  forwarded and the parent waits (10 s, then SIGKILL) for them: the VRRP
+  child's masters send priority 0 first.  Each child sets
+  PR_SET_PDEATHSIG(SIGKILL): a parent killed with -9 takes its children along
+  (no unsupervised VRRP speaker; the VIPs it leaves are adopted at the next
+  start, net/addresses.py).
+- **Control socket**: the parent owns ``RUNTIME_DIR/control.sock`` and proxies
+  (one JSON line to a child, its reply back): ``status`` merges both
+  children's replies (plus ``children``: pid, restarts, up), ``reload`` goes to
+  both, drain/undrain/set-weight/wait-drain to the checker child.  The children
+  listen on ``control.vrrp.sock`` / ``control.check.sock`` (0600, root only).
+- **Pid files**: the parent's (``-p``, default ``pykeepalived.pid``),
+  ``vrrp.pid`` and ``checkers.pid``, all under the runtime dir.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
+from .metrics import MetricsServer
+from .runfiles import RunFiles
+from .sdnotify import SdNotify
+
+log = logging.getLogger("pykeepalived.supervisor")
+
+INITIAL_BACKOFF = 0.1
+MAX_BACKOFF = 30.0
+STABLE = 10.0
+STALL = 5.0
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+PING_PERIOD = 0.25
+PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
+ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid")}
+
+
+def next_backoff(current: float, ran: float) -> float:
+    """The wait before the next start: back to the start after a stable run, else as doubled so far."""
+    return INITIAL_BACKOFF if ran >= STABLE else min(current, MAX_BACKOFF)
+
+
+def child_socket(runtime_dir: str | Path, role: str) -> Path:
+    return Path(runtime_dir) / f"control.{role}.sock"
+
+
+def program() -> list[str]:
+    """The same program: the ``pykeepalived`` script that runs us, else ``python -m pykeepalived.cli``."""
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0) == "pykeepalived" and os.access(argv0, os.X_OK):
+        return [os.path.abspath(argv0)]
+    return [sys.executable, "-m", "pykeepalived.cli"]
+
+
+@dataclass
+class Child:
+    role: str
+    proc: asyncio.subprocess.Process | None = None
+    started: float = 0.0
+    last_ping: float | None = None
+    status: str = ""
+    restarts: int = 0
+    backoff: float = INITIAL_BACKOFF
+    last_exit: str | None = None
+    reader: asyncio.Task | None = None
+    history: list[float] = field(default_factory=list)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    def reporting(self, now: float, stall: float) -> bool:
+        return self.alive and self.last_ping is not None and now - self.last_ping <= stall
+
+
+class Supervisor:
+    def __init__(self, config_path: str, runtime_dir: str, pidfile: str | None = None, detail: bool = False,
+                 *, stall: float | None = None, sd: SdNotify | None = None, metrics_listen: str | None = None) -> None:
+        self.config_path, self.detail = config_path, detail
+        self.files = RunFiles(runtime_dir, pidfile)
+        self.sd = sd if sd is not None else SdNotify()
+        wd = self.sd.watchdog_usec / 1e6
+        self.stall = stall if stall is not None else (min(STALL, max(1.0, wd / 2)) if wd else STALL)
+        self.children = {role: Child(role) for role in ROLES}
+        self.control = ControlServer(self.files.dir, self.handle)
+        self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
+        self._stop = asyncio.Event()
+        self._ready_sent = False
+        self.started = time.time()
+
+    # -- children ---------------------------------------------------------------
+    def argv(self, role: str, ping_fd: int) -> list[str]:
+        flag, pid_name = ROLES[role]
+        return [*program(), "-f", self.config_path, "-n", "-l", flag, "--runtime-dir", str(self.files.dir),
+                "-p", str(self.files.dir / pid_name), "--ping-fd", str(ping_fd), *(["-D"] if self.detail else [])]
+
+    async def spawn(self, child: Child) -> None:
+        rfd, wfd = os.pipe()
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+        env[PARENT_ENV] = str(os.getpid())
+        try:
+            child.proc = await asyncio.create_subprocess_exec(*self.argv(child.role, wfd), pass_fds=(wfd,), env=env,
+                                                              stdin=asyncio.subprocess.DEVNULL)
+        except OSError as err:
+            os.close(rfd)
+            log.error("cannot start the %s child: %s", child.role, err)
+            child.proc = None
+            return
+        finally:
+            os.close(wfd)
+        child.started, child.last_ping, child.status = time.monotonic(), None, ""
+        log.info("%s child started, pid %d", child.role, child.proc.pid)
+        child.reader = asyncio.get_running_loop().create_task(self._read_pings(child, rfd))
+
+    async def _read_pings(self, child: Child, rfd: int) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=LINE_LIMIT)
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                    os.fdopen(rfd, "rb", buffering=0))
+        try:
+            while line := await reader.readline():
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                child.last_ping = time.monotonic()
+                child.status = str(msg.get("status", ""))
+        except (ValueError, ConnectionError):
+            pass
+        finally:
+            transport.close()
+
+    async def _keep(self, child: Child) -> None:
+        """Run one child for ever: start, wait for its exit, back off, start again."""
+        while not self._stop.is_set():
+            await self.spawn(child)
+            if child.proc is not None:
+                rc = await child.proc.wait()
+                ran = time.monotonic() - child.started
+                child.last_exit = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
+                if self._stop.is_set():
+                    break
+                child.backoff = next_backoff(child.backoff, ran)
+                log.error("%s child (pid %d) died (%s) after %.1f s: restarting in %.1f s", child.role,
+                          child.proc.pid, child.last_exit, ran, child.backoff)
+            delay = child.backoff
+            child.backoff = min(child.backoff * 2, MAX_BACKOFF)  # the next quick death waits longer
+            child.restarts += 1
+            child.history.append(time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _monitor(self) -> None:
+        """Stalled or never-started children are killed (then restarted); sd_notify from here."""
+        period = min(self.sd.watchdog_interval() or 0.5, 0.5)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for child in self.children.values():
+                if not child.alive:
+                    continue
+                silent = now - (child.last_ping if child.last_ping is not None else child.started)
+                limit = self.stall if child.last_ping is not None else START_TIMEOUT
+                if silent > limit:
+                    log.error("%s child (pid %d) %s for %.1f s: killing it", child.role, child.proc.pid,
+                              "stalled" if child.last_ping is not None else "never reported", silent)
+                    child.proc.kill()  # our own child, by its pid
+                    child.last_ping, child.last_exit = None, "stalled"
+            healthy = all(c.reporting(now, self.stall) for c in self.children.values())
+            if healthy and not self._ready_sent:
+                self._ready_sent = True
+                self.sd.ready(self.status_line())
+                log.info("both children up")
+            if healthy:
+                self.sd.watchdog()
+            self.sd.status(self.status_line())
+            await asyncio.sleep(period)
+
+    def status_line(self) -> str:
+        parts = []
+        for child in self.children.values():
+            if not child.alive or child.last_ping is None:
+                parts.append(f"{child.role} child {'restarting' if child.last_exit else 'starting'}")
+            elif child.status and not child.status.startswith("running (nothing"):
+                parts.append(child.status)
+        return ", ".join(parts) or "running (nothing configured)"
+
+    def forward(self, sig: signal.Signals) -> None:
+        for child in self.children.values():
+            if child.alive:
+                child.proc.send_signal(sig)
+
+    # -- control socket: a proxy ---------------------------------------------------
+    async def ask(self, role: str, req: dict, timeout: float = 15.0) -> object:
+        if not self.children[role].alive:
+            raise RequestError(f"the {role} child is not running (restarting)")
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(str(child_socket(self.files.dir, role)), limit=1 << 24), timeout)
+        except (OSError, TimeoutError) as err:
+            raise RequestError(f"the {role} child does not answer: {err}") from None
+        try:
+            writer.write(json.dumps({**req, "v": VERSION}).encode() + b"\n")
+            await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), timeout)
+        except (OSError, TimeoutError) as err:
+            raise RequestError(f"the {role} child does not answer: {err}") from None
+        finally:
+            writer.close()
+        if not line:
+            raise RequestError(f"the {role} child closed the connection")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise RequestError(str(reply.get("error")))
+        return reply.get("result")
+
+    async def handle(self, req: dict) -> object:
+        cmd = req["cmd"]
+        if cmd == "status":
+            return await self.status()
+        if cmd == "reload":
+            results = await asyncio.gather(*(self.ask(r, req) for r in ROLES), return_exceptions=True)
+            out: dict = {"reloaded": True, "errors": []}
+            for role, res in zip(ROLES, results, strict=True):
+                if isinstance(res, Exception):
+                    out["reloaded"] = False
+                    out["errors"].append(f"{role}: {res}")
+                    continue
+                out["reloaded"] = out["reloaded"] and bool(res.get("reloaded"))
+                out["errors"] = out["errors"] or res.get("errors", [])
+                key = "vrrp" if role == "vrrp" else "lb"
+                if key in res:
+                    out[key] = res[key]
+            return out
+        timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
+        return await self.ask("check", req, timeout)
+
+    def children_status(self) -> dict[str, dict]:
+        now = time.monotonic()
+        return {c.role: {"pid": c.proc.pid if c.alive else None, "up": c.reporting(now, self.stall),
+                         "restarts": c.restarts, "last_exit": c.last_exit} for c in self.children.values()}
+
+    async def status(self) -> dict[str, object]:
+        got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in ROLES), return_exceptions=True)
+        vrrp, check = (g if isinstance(g, dict) else {} for g in got)
+        first = vrrp or check
+        return {"pid": os.getpid(), "version": __version__, "config": self.config_path, "started": self.started,
+                "dumped": time.time(), "subsystems": [r for r, g in zip(ROLES, got, strict=True) if isinstance(g, dict)],
+                "reloads": first.get("reloads", 0), "reload_failures": first.get("reload_failures", 0),
+                "last_reload": first.get("last_reload"), "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
+                "children": self.children_status()}
+
+    # -- life -----------------------------------------------------------------------
+    def request_stop(self, name: str) -> None:
+        log.info("%s received: stopping the children", name)
+        self._stop.set()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            loop.add_signal_handler(sig, self.forward, sig)
+        await self.control.start()
+        if self.metrics is not None:
+            await self.metrics.start()
+        tasks = [loop.create_task(self._keep(c)) for c in self.children.values()]
+        monitor = loop.create_task(self._monitor())
+        await self._stop.wait()
+        self.sd.stopping()
+        monitor.cancel()
+        await self.control.stop()
+        if self.metrics is not None:
+            await self.metrics.stop()
+        self.forward(signal.SIGTERM)
+        end = time.monotonic() + STOP_TIMEOUT
+        for child in self.children.values():
+            if child.alive:
+                try:
+                    await asyncio.wait_for(child.proc.wait(), max(end - time.monotonic(), 0.1))
+                except TimeoutError:
+                    log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
+                    child.proc.kill()
+                    await child.proc.wait()
+        await asyncio.gather(*tasks, monitor, *(c.reader for c in self.children.values() if c.reader),
+                             return_exceptions=True)
+        for role, (_, pid_name) in ROLES.items():
+            (self.files.dir / pid_name).unlink(missing_ok=True)
+            child_socket(self.files.dir, role).unlink(missing_ok=True)
+        self.sd.close()
+        log.info("stopped")
+        return 0
+
+
+def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
+    from ..config.loader import load_config  # noqa: PLC0415
+    from .daemon import setup_logging  # noqa: PLC0415
+
+    setup_logging(detail, "parent")
+    config, diags = load_config(config_path)
+    for diag in diags.sorted():
+        print(diag, file=sys.stderr)
+    unsafe: list[str] = []
+    if not diags.errors:
+        from .security import script_problems  # noqa: PLC0415
+
+        unsafe, warnings = script_problems(config)
+        for line in unsafe + warnings:
+            print(line, file=sys.stderr)
+    if diags.errors or unsafe:
+        print(f"{config_path}: configuration rejected, not starting", file=sys.stderr)
+        return 1
+    sup = Supervisor(str(Path(config_path)), runtime_dir, pidfile, detail,
+                     metrics_listen=config.global_defs.metrics_listen)
+    sup.files.write_pid()
+    try:
+        return asyncio.run(sup.run())
+    finally:
+        sup.files.remove_pid()
+
+
+def child_setup(ping_fd: int) -> None:
+    """In a child: die with the parent (PR_SET_PDEATHSIG), a non-blocking ping pipe."""
+    import ctypes  # noqa: PLC0415
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.environ.get(PARENT_ENV) not in (None, str(os.getppid())):  # the parent died before prctl
+        sys.exit(1)
+    os.set_blocking(ping_fd, False)
+
+
+def ping(fd: int, status: str) -> None:
+    """One line to the parent; a full pipe (the parent is stuck) drops it."""
+    with contextlib.suppress(BlockingIOError, BrokenPipeError):
+        os.write(fd, json.dumps({"ready": True, "status": status}).encode() + b"\n")

@@ -1,0 +1,101 @@
+"""core/supervisor.py with real children (no VRRP instance, no virtual server: no root needed):
+READY/WATCHDOG/STATUS from the parent, kill -9 and a stalled (SIGSTOPped) child restarted,
+the control socket proxied, signals forwarded, TERM stops everything; back-off arithmetic."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from pykeepalived.core import supervisor as sv
+from pykeepalived.core.sdnotify import SdNotify
+
+from .helpers import ask
+
+CONF = "global_defs {\n    router_id sup\n}\n"
+
+
+def test_backoff_doubles_bounded_and_resets() -> None:
+    assert sv.next_backoff(0.4, ran=1.0) == 0.4
+    assert sv.next_backoff(500.0, ran=1.0) == sv.MAX_BACKOFF
+    assert sv.next_backoff(3.2, ran=sv.STABLE) == sv.INITIAL_BACKOFF
+
+
+async def _until(cond, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, what
+        await asyncio.sleep(0.05)
+
+
+def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(CONF)
+    run = tmp_path / "run"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.setblocking(False)
+    messages: list[str] = []
+
+    def drain() -> list[str]:
+        while True:
+            try:
+                messages.append(notify.recv(4096).decode())
+            except BlockingIOError:
+                return messages
+
+    async def main() -> None:
+        sup = sv.Supervisor(str(conf), str(run), stall=1.5,
+                            sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}))
+        task = asyncio.get_running_loop().create_task(sup.run())
+        vrrp, check = sup.children["vrrp"], sup.children["check"]
+        await _until(lambda: any("READY=1" in m for m in drain()), 30, "no READY=1")
+        assert vrrp.alive and check.alive
+        assert (run / "vrrp.pid").read_text().strip() == str(vrrp.proc.pid)
+        assert (run / "checkers.pid").read_text().strip() == str(check.proc.pid)
+        # the parent proxies the control socket
+        [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "status"}\n')
+        assert reply["ok"] and reply["result"]["pid"] == os.getpid()
+        assert reply["result"]["vrrp"]["instances"] == [] and reply["result"]["lb"]["virtual_servers"] == []
+        [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "drain", "address": "192.0.2.9"}\n')
+        assert not reply["ok"] and "no real server" in reply["error"]
+        [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "reload"}\n')
+        assert reply["ok"] and reply["result"]["reloaded"] is True
+        # kill -9 of the VRRP child: restarted
+        old = vrrp.proc.pid
+        os.kill(old, signal.SIGKILL)
+        await _until(lambda: vrrp.alive and vrrp.proc.pid != old and vrrp.last_ping is not None, 20,
+                     "vrrp child not restarted")
+        assert vrrp.restarts == 1 and vrrp.last_exit == "signal SIGKILL"
+        # a stalled checker loop (SIGSTOP): no pings -> killed -> restarted
+        old = check.proc.pid
+        drain()
+        messages.clear()
+        os.kill(old, signal.SIGSTOP)
+        t0 = time.monotonic()
+        await _until(lambda: check.alive and check.proc.pid != old and check.last_ping is not None, 20,
+                     "stalled child not restarted")
+        assert time.monotonic() - t0 < 1.5 + 5, "stall detection too slow"
+        assert check.restarts == 1
+        assert any("STATUS=check child restarting" in m for m in drain())
+        messages.clear()
+        await asyncio.sleep(1.2)
+        assert any("WATCHDOG=1" in m for m in drain())  # both reporting again
+        # USR1 forwarded: the VRRP child writes pykeepalived.json, the checker pykeepalived_check.json
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await _until(lambda: (run / "pykeepalived.json").exists() and (run / "pykeepalived_check.json").exists(),
+                     10, "USR1 not forwarded")
+        pids = (vrrp.proc.pid, check.proc.pid)
+        sup.request_stop("SIGTERM")
+        assert await asyncio.wait_for(task, 20) == 0
+        for pid in pids:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        assert not (run / "vrrp.pid").exists() and not (run / "control.sock").exists()
+
+    try:
+        asyncio.run(main())
+    finally:
+        notify.close()
