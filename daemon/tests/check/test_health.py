@@ -147,6 +147,7 @@ async def test_flapping_within_retry_never_goes_down(tmp_path):
               real_server 192.0.2.20 80 {{
                 MISC_CHECK {{
                   misc_path "{prog}"
+                  misc_timeout 5
                   retry {retry}
                   delay_before_retry 0.05
                   warmup 0
