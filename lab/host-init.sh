@@ -1,10 +1,13 @@
 #!/bin/sh
 # PID 1 of a fresh PID namespace (also new mount/UTS/IPC/cgroup namespaces, in
 # the host's netns): build the host's view of the kernel inside ROOT, pivot
-# into it and exec systemd.  Usage: host-init.sh ROOT HOSTNAME
+# into it and exec systemd.  Usage: host-init.sh ROOT HOSTNAME [SHARED_PATH...]
+# SHARED_PATHs (the checkout, the venv) are bound in at the same place when the
+# host's own /tmp or /run would hide them.
 set -eu
 R=$1
 hostname "$2"
+shift 2
 mount -t proc proc "$R/proc"
 # /proc/sys read-only except net (per-netns): else systemd would tune the real kernel.
 mount --bind "$R/proc/sys" "$R/proc/sys"
@@ -34,6 +37,10 @@ ln -s /proc/self/fd/1 "$R/dev/stdout"
 ln -s /proc/self/fd/2 "$R/dev/stderr"
 mount -t tmpfs -o mode=755 run "$R/run"
 mount -t tmpfs -o mode=1777 tmp "$R/tmp"
+for p in "$@"; do
+    mkdir -p "$R$p"
+    mount --bind "$p" "$R$p"
+done
 cd "$R"
 pivot_root . .
 umount -l .

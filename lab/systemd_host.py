@@ -11,6 +11,17 @@ from .shell import CLEAN_PATH, alive, children, in_cgroup, run
 
 INIT_SCRIPT = Path(__file__).with_name("host-init.sh")
 READY_STATES = ("running", "degraded")
+# Hosts get fresh tmpfs on these; a checkout or venv below them is bound back in,
+# so tests from a clone under /tmp (as CI may make) still find their programs.
+PRIVATE_TMPFS = (Path("/tmp"), Path("/run"))
+
+
+def shared_paths() -> list[str]:
+    """The repository and the running venv, when a host's own tmpfs would hide them."""
+    import sys
+
+    wanted = {Path(__file__).resolve().parents[1], Path(sys.prefix).resolve()}
+    return sorted(str(p) for p in wanted if any(p.is_relative_to(t) for t in PRIVATE_TMPFS))
 
 
 class BootError(RuntimeError):
@@ -28,7 +39,7 @@ def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) ->
         "ip", "netns", "exec", netns,
         "unshare", "--mount", "--uts", "--pid", "--cgroup", "--ipc", "--propagation", "private",
         "--fork", "env", "-i", "container=lxc", f"PATH={CLEAN_PATH}",
-        "sh", str(INIT_SCRIPT), str(root), hostname,
+        "sh", str(INIT_SCRIPT), str(root), hostname, *shared_paths(),
     ]
     with open(console, "ab") as log:
         # Own session: a Ctrl-C on the terminal reaches us, not the hosts; we tear down.
