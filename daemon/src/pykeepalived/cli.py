@@ -51,6 +51,10 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
         from .core.security import script_problems  # noqa: PLC0415
 
         unsafe, _warnings = script_problems(config)  # -t: errors only (no host-specific warnings)
+        if config.global_defs.lb_backend == "nftables":  # auto is decided by the kernel at start, not here
+            from .lb.select import nftables_errors  # noqa: PLC0415
+
+            unsafe += nftables_errors(config)
         for line in unsafe:
             print(line, file=err)
         errors = errors or unsafe

@@ -6,11 +6,9 @@ import json
 import socket
 
 from pykeepalived.cli import main as daemon_main
-from pykeepalived.core import lbloop
 from pykeepalived.core.daemon import Daemon, render_text
 from pykeepalived.core.runfiles import RunFiles
 from pykeepalived.core.sdnotify import SdNotify
-from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import ask, conf, vs_conf
 
@@ -19,8 +17,7 @@ def req(**kw) -> bytes:
     return json.dumps({"v": 1, **kw}).encode() + b"\n"
 
 
-def test_reload_drain_dumps_and_notify(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(lbloop, "make_backend", MemoryBackend)
+def test_reload_drain_dumps_and_notify(tmp_path, memory_plane) -> None:
     cfg = tmp_path / "keepalived.conf"
     cfg.write_text(vs_conf("192.0.2.21"))
     run = tmp_path / "run"

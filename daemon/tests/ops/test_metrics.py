@@ -7,11 +7,9 @@ import socket
 import pytest
 
 from pykeepalived.config.loader import loads_config
-from pykeepalived.core import lbloop
 from pykeepalived.core.daemon import Daemon
 from pykeepalived.core.metrics import parse_listen, render
 from pykeepalived.core.runfiles import RunFiles
-from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import conf, vs_conf
 
@@ -81,8 +79,7 @@ async def http(port: int, request: bytes) -> tuple[str, str]:
     return head.split("\r\n")[0], body
 
 
-def test_scrape_a_running_daemon(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(lbloop, "make_backend", MemoryBackend)
+def test_scrape_a_running_daemon(tmp_path, memory_plane) -> None:
     port = free_port()
     text = f"global_defs {{\n    metrics_listen 127.0.0.1:{port}\n}}\n" + vs_conf("192.0.2.21")
     cfg = tmp_path / "keepalived.conf"

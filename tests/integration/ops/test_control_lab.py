@@ -22,7 +22,7 @@ VIP = "192.0.2.202"
 VS = """virtual_server 192.0.2.202 80 {
     delay_loop 1
     lb_algo wrr
-    lb_kind DR
+    lb_kind NAT
     protocol TCP
     real_server 192.0.2.21 80 {
         weight 3

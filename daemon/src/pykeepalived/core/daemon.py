@@ -310,6 +310,10 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         from .security import script_problems  # noqa: PLC0415
 
         unsafe, warnings = script_problems(config)
+        if check:
+            from .lbloop import backend_problems  # noqa: PLC0415
+
+            unsafe += backend_problems(config)
         for line in unsafe + warnings:
             print(line, file=sys.stderr)
     if diags.errors or unsafe:

@@ -31,6 +31,7 @@ from ..lb.backend import Backend
 from ..lb.desired import Selector
 from ..lb.memory import MemoryBackend
 from ..lb.plane import LoadBalancer, Result
+from ..lb.select import _why, backend_name, kernel_has_ipvs, nftables_errors, select_backend
 from ..lb.services import rs_key, vs_key
 from ..lb.table import norm_addr
 from .runfiles import write_atomic
@@ -40,17 +41,40 @@ log = logging.getLogger("pykeepalived.lb")
 OVERRIDES = "lb-overrides.json"
 
 
-def make_backend() -> Backend:
-    """IPVS when the kernel has it, else an in-memory table (checkers only)."""
-    try:
-        from ..lb.ipvs import IpvsBackend  # noqa: PLC0415
-        return IpvsBackend()
-    except Exception as err:  # NetlinkError ENOENT: no IPVS generic-netlink family
-        log.warning("kernel has no IPVS (%s): running health checkers only, "
-                    "virtual servers are kept in memory", err)
+class BackendError(Exception):
+    """The data plane ``lb_backend`` selects cannot express the config (FILE:LINE:COL lines)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def backend_kind(config: Config, has_ipvs: bool) -> str:
+    """ipvs | nftables (lb/select.py), or none when there is nothing to balance."""
+    return backend_name(config, has_ipvs) if config.virtual_servers else "none"
+
+
+def make_backend(config: Config, has_ipvs: bool) -> Backend:
+    """The backend ``lb_backend`` selects; with no virtual server the kernel is left alone."""
+    if not config.virtual_servers:
         backend = MemoryBackend()
-        backend.name = "memory (no IPVS)"
+        backend.name = "none (no virtual_server)"
         return backend
+    chosen = select_backend(config, has_ipvs)
+    if isinstance(chosen, list):
+        raise BackendError(chosen)
+    return chosen
+
+
+def backend_problems(config: Config) -> list[str]:
+    """Errors that stop a config from starting or being reloaded, before anything moves."""
+    if not config.virtual_servers:
+        return []
+    chosen = backend_name(config, kernel_has_ipvs())
+    if chosen == "ipvs":
+        return [] if kernel_has_ipvs() else [
+            "error: lb_backend ipvs: the kernel has no IPVS (ip_vs module); use lb_backend nftables or auto"]
+    return nftables_errors(config, _why(config.global_defs.lb_backend or "auto"))
 
 
 class ControlError(Exception):
@@ -62,7 +86,9 @@ class LbLoop:
         self.config = config
         self.dir = Path(runtime_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.lb = LoadBalancer(config, backend or make_backend(), self.dir)
+        self.has_ipvs = kernel_has_ipvs() if backend is None and config.virtual_servers else False
+        self.kind = "given" if backend is not None else backend_kind(config, self.has_ipvs)
+        self.lb = LoadBalancer(config, backend or make_backend(config, self.has_ipvs), self.dir)
         self.health: HealthChecker | None = None
         self.mailer = Mailer(config.global_defs)
         self.notifier = CheckNotifier(mailer=self.mailer)  # the fifos open at start()
@@ -95,8 +121,25 @@ class LbLoop:
                 self.health.notifier = self.notifier
         if self.health is not None:
             self.health.load(config)  # unchanged checkers (compare()) keep state and timers
-        self._log(self.lb.reload(config), "reload")
+        kind = self.kind if self.kind == "given" else backend_kind(config, self.has_ipvs or kernel_has_ipvs())
+        if kind != self.kind:  # e.g. the first virtual_server, or lb_backend changed
+            self._switch_backend(config, kind)
+        else:
+            self._log(self.lb.reload(config), "reload")
         return {"real_servers_added": len(new - old), "real_servers_removed": len(old - new)}
+
+    def _switch_backend(self, config: Config, kind: str) -> None:
+        """Clear our tables from the old data plane, then program the new one."""
+        self.has_ipvs = self.has_ipvs or kernel_has_ipvs()
+        backend = make_backend(config, self.has_ipvs)  # load_new checked backend_problems()
+        old = self.lb
+        self._log(old.stop(), f"stop ({old.backend.name})")
+        old.close()
+        self.lb = LoadBalancer(config, backend, self.dir)
+        self.lb.overrides = old.overrides
+        self.lb.health = old.health
+        self.kind = kind
+        self._log(self.lb.start(), f"start ({backend.name})")
 
     async def stop(self) -> None:
         if self._pending is not None:

@@ -49,6 +49,9 @@ def load_new(path: str) -> tuple[Config | None, list[str]]:
     errors, warnings = script_problems(config)
     for w in warnings:
         log.warning("%s", w)
+    from .lbloop import backend_problems  # noqa: PLC0415
+
+    errors += backend_problems(config)
     if errors:
         return None, errors
     return config, []
