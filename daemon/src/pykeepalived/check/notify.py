@@ -13,13 +13,10 @@ under PIPE_BUF); a full fifo drops the line and counts it rather than block.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import os
-import stat
 
 from ..config.model_lvs import RealServer, VirtualServer, effective
+from ..core.fifo import Fifo
 from ..core.notify import Notifier
 from ..core.smtp import Mailer, rs_alert, vs_alert
 
@@ -46,33 +43,6 @@ def rs_line(vs: VirtualServer, rs: RealServer, up: bool) -> str:
 
 def vs_line(vs: VirtualServer, up: bool) -> str:
     return f"VS {format_vs(vs)} {'UP' if up else 'DOWN'}\n"
-
-
-class Fifo:
-    """A notify fifo, created when missing and opened read-write so no reader is needed."""
-
-    def __init__(self, path: str) -> None:
-        self.path, self.dropped, self.created = path, 0, False
-        try:
-            if not stat.S_ISFIFO(os.stat(path).st_mode):
-                raise OSError(errno.EEXIST, f"{path} exists and is not a fifo")
-        except FileNotFoundError:
-            os.mkfifo(path, 0o600)
-            self.created = True
-        # O_RDWR: the open never blocks and writes never fail with "no reader" (as keepalived does).
-        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-
-    def write(self, line: str) -> None:
-        try:
-            os.write(self.fd, line.encode())
-        except BlockingIOError:
-            self.dropped += 1
-
-    def close(self) -> None:
-        os.close(self.fd)
-        if self.created:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
 
 
 class CheckNotifier:
