@@ -15,7 +15,7 @@ $(VENV)/.stamp: daemon/pyproject.toml requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt -e daemon
 	touch $@
 
-test: venv unit integration lint
+test: venv unit integration molecule lint
 
 unit: venv
 	$(PYTEST) -q daemon/tests tests/unit
