@@ -78,7 +78,7 @@ def instances(draw, name: str, vrid: int, script_names: list[str]) -> VrrpInstan
                                             max_size=2, unique_by=lambda r: r.name))),
         track_script=tuple(refs),
         unicast_src_ip=draw(st.none() | addrs),
-        unicast_peer=tuple(UnicastPeer(a, draw(st.none() | st.integers(0, 255))) for a in
+        unicast_peer=tuple(UnicastPeer(a) for a in
                            draw(st.lists(addrs, max_size=2, unique=True))),
         garp_master_delay=draw(st.none() | st.integers(0, 255)),
         garp_master_refresh=draw(st.none() | st.integers(0, 3600)),

@@ -25,7 +25,27 @@ def effective_version(inst: VrrpInstance, config: Config) -> int:
     return 3 if inst.family == 6 else config.global_defs.vrrp_version
 
 
+# Accepted by the grammar (so the message can be precise) but not acted on at
+# run time yet: refused rather than silently ignored.
+NOT_YET = "is not supported by pykeepalived yet (it would be ignored)"
+
+
+def _not_yet(config: Config, diags: Diagnostics) -> None:
+    gd = config.global_defs
+    for attr in ("vrrp_garp_interval", "vrrp_gna_interval"):
+        if getattr(gd, attr):
+            diags.error(gd.locs.get(attr, gd.loc), f"{attr} {NOT_YET}; remove it or set 0")
+    for inst in config.vrrp_instances.values():
+        for peer in inst.unicast_peer:
+            if peer.min_ttl is not None or peer.max_ttl is not None:
+                diags.error(peer.loc, f"unicast_peer min_ttl/max_ttl {NOT_YET}")
+    for vs in config.virtual_servers:
+        if vs.ha_suspend:
+            diags.error(vs.locs.get("ha_suspend", vs.loc), f"ha_suspend {NOT_YET}")
+
+
 def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCATION) -> None:
+    _not_yet(config, diags)
     if not config.vrrp_instances and not config.virtual_servers and not diags.errors:
         diags.warning(origin, "no vrrp_instance or virtual_server is defined: nothing to do "
                       "(a config collapsed onto one line after a '!' or '#' is all comment)")
