@@ -1,26 +1,16 @@
 """VIPs left by a crash (issue 6): the record of what we added, and adoption at start (root, netns)."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
-                                reason="needs root and unshare(1) for a private netns")
+from .netns_probe import needs_netns, run_probe
+
+pytestmark = needs_netns
 
 
 @pytest.fixture(scope="module")
 def probe() -> dict:
-    script = Path(__file__).with_name("addresses_probe.py")
-    out = subprocess.run(["unshare", "--net", sys.executable, str(script)], capture_output=True,
-                         text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return run_probe("addresses_probe.py")
 
 
 def test_record_holds_only_what_we_added(probe: dict) -> None:

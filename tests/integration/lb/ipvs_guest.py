@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # `lab` lives at t
 
 from pyroute2 import netns  # noqa: E402
 
+from lab.checks.ipvs_table import ipvsadm_dests  # noqa: E402
 from lab.core import Lab  # noqa: E402
 from pykeepalived.config.loader import load_config  # noqa: E402
 from pykeepalived.lb.ipvs import IpvsBackend  # noqa: E402
@@ -92,16 +93,7 @@ class Guest:
                 time.sleep(0.1)
 
 
-def dests(table: str, vip: str) -> dict[str, tuple[str, int]]:
-    """`ipvsadm -Ln` -> {rs: (forward, weight)} for one service."""
-    out, inside = {}, False
-    for line in table.splitlines():
-        if line.startswith(("TCP", "UDP", "FWM", "SCTP")):
-            inside = line.split()[1] == vip
-        elif inside and line.strip().startswith("->") and "RemoteAddress" not in line:
-            f = line.split()
-            out[f[1]] = (f[2], int(f[3]))
-    return out
+dests = ipvsadm_dests  # {rs: (forward, weight)} of one service in `ipvsadm -Ln` output
 
 
 def run(g: Guest) -> None:

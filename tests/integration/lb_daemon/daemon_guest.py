@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # `lab` lives at t
 
 from pyroute2 import netns  # noqa: E402
 
+from lab.checks.ipvs_table import ipvsadm_dests  # noqa: E402
 from lab.core import Lab  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -67,14 +68,7 @@ def config() -> str:
 def dests(vip: str) -> dict[str, tuple[str, int]]:
     """`ipvsadm -Ln` (this process sits in lb's netns) -> {rs: (forward, weight)} for one service."""
     table = subprocess.run(["ipvsadm", "-Ln"], capture_output=True, text=True, check=True).stdout
-    out, inside = {}, False
-    for line in table.splitlines():
-        if line.startswith(("TCP", "UDP", "FWM", "SCTP")):
-            inside = line.split()[1] == vip
-        elif inside and line.strip().startswith("->") and "RemoteAddress" not in line:
-            f = line.split()
-            out[f[1]] = (f[2], int(f[3]))
-    return out
+    return ipvsadm_dests(table, vip)
 
 
 def rs(name: str) -> str:

@@ -1,0 +1,23 @@
+"""Probes that need a private network namespace run as a child under unshare(1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+needs_netns = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                 reason="needs root and unshare(1) for a private netns")
+
+
+def run_probe(script: str) -> dict:
+    """Run ``script`` (beside this file) in a fresh network namespace; its JSON output."""
+    out = subprocess.run(["unshare", "--net", sys.executable, str(Path(__file__).with_name(script))],
+                         capture_output=True, text=True, timeout=30, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
