@@ -59,6 +59,19 @@ class AddressManager:
         self._ifindex: dict[str, int] = {}
         self.state = Path(state) if state is not None else None
         self.adopted: set[tuple[str, str, int]] = set()
+        self._ipr: AsyncIPRoute | None = None
+
+    def _netlink(self) -> AsyncIPRoute:
+        """One netlink socket for the daemon's life: opening one costs about 1 ms,
+        which a takeover would otherwise pay before its VIP exists."""
+        if self._ipr is None:
+            self._ipr = AsyncIPRoute()
+        return self._ipr
+
+    def close(self) -> None:
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None
 
     # -- the record of what we added (survives a crash) -------------------------
     def _load(self) -> set[tuple[str, str, int]]:
@@ -73,16 +86,15 @@ class AddressManager:
             log.warning("%s unreadable (%s): adopting nothing", self.state, err)
             return set()
 
-    def _save(self, extra: tuple[str, str, int] | None = None) -> None:
+    def _save(self, extra: set[tuple[str, str, int]] | frozenset = frozenset()) -> None:
+        """Rewrite the record. No fsync: it must survive the daemon, not the machine
+        (a reboot takes the VIPs away too), and it sits on the failover's hot path."""
         if self.state is None:
             return
-        keys = sorted(self._ours | ({extra} if extra else set()))
+        keys = sorted(self._ours | set(extra))
         tmp = self.state.with_name(f".{self.state.name}.{os.getpid()}.tmp")
         self.state.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w") as f:
-            json.dump({"added": [list(k) for k in keys]}, f)
-            f.flush()
-            os.fsync(f.fileno())
+        tmp.write_text(json.dumps({"added": [list(k) for k in keys]}))
         os.replace(tmp, self.state)
 
     async def adopt(self) -> set[tuple[str, str, int]]:
@@ -119,54 +131,61 @@ class AddressManager:
 
     async def add(self, vips: list[VipSpec]) -> None:
         """Add each VIP; one that exists already is left alone and not marked ours."""
-        async with AsyncIPRoute() as ipr:
-            for vip in vips:
-                if vip.key in self._ours:
+        todo = [vip for vip in vips if vip.key not in self._ours]
+        if not todo:
+            return
+        self._save(extra={vip.key for vip in todo})  # recorded before they exist: a crash cannot hide them
+        try:
+            await self._add(todo)
+        finally:
+            if any(vip.key not in self._ours for vip in todo):
+                self._save()  # what we did not add leaves the record again
+
+    async def _add(self, todo: list[VipSpec]) -> None:
+        ipr = self._netlink()
+        for vip in todo:
+            kwargs: dict = {"index": await self._index(ipr, vip.dev), "address": str(vip.address.ip),
+                            "prefixlen": vip.address.network.prefixlen}
+            if vip.address.version == 6:
+                kwargs["family"] = socket.AF_INET6
+                kwargs["flags"] = 0x80  # IFA_F_NODAD: a VIP must answer at once (keepalived too)
+            if vip.label:
+                kwargs["label"] = vip.label
+            if vip.scope:
+                kwargs["scope"] = SCOPES[vip.scope]
+            if vip.brd is not None:
+                kwargs["broadcast"] = str(vip.brd)
+            try:
+                await ipr.addr("add", **kwargs)
+            except NetlinkError as err:
+                if err.code != errno.EEXIST:
+                    log.error("cannot add %s to %s: %s", vip.address, vip.dev, err)
                     continue
-                kwargs: dict = {"index": await self._index(ipr, vip.dev), "address": str(vip.address.ip),
-                                "prefixlen": vip.address.network.prefixlen}
-                if vip.address.version == 6:
-                    kwargs["family"] = socket.AF_INET6
-                    kwargs["flags"] = 0x80  # IFA_F_NODAD: a VIP must answer at once (keepalived too)
-                if vip.label:
-                    kwargs["label"] = vip.label
-                if vip.scope:
-                    kwargs["scope"] = SCOPES[vip.scope]
-                if vip.brd is not None:
-                    kwargs["broadcast"] = str(vip.brd)
-                self._save(extra=vip.key)  # recorded before it exists: a crash cannot hide it
-                try:
-                    await ipr.addr("add", **kwargs)
-                except NetlinkError as err:
-                    self._save()  # not added by us: out of the record again
-                    if err.code != errno.EEXIST:
-                        log.error("cannot add %s to %s: %s", vip.address, vip.dev, err)
-                        continue
-                    log.warning("%s already on %s: not ours, will not remove it", vip.address, vip.dev)
-                    continue
-                self._ours.add(vip.key)
-                log.info("added %s to %s", vip.address, vip.dev)
+                log.warning("%s already on %s: not ours, will not remove it", vip.address, vip.dev)
+                continue
+            self._ours.add(vip.key)
+            log.info("added %s to %s", vip.address, vip.dev)
 
     async def remove(self, vips: list[VipSpec]) -> None:
         """Remove the VIPs we added; others are never touched."""
-        async with AsyncIPRoute() as ipr:
-            for vip in vips:
-                if vip.key not in self._ours:
-                    continue
-                self._ours.discard(vip.key)
-                self.adopted.discard(vip.key)
-                family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
-                try:
-                    await ipr.addr("del", index=await self._index(ipr, vip.dev), family=family,
-                                   address=str(vip.address.ip), prefixlen=vip.address.network.prefixlen)
-                except NetlinkError as err:
-                    if err.code != errno.EADDRNOTAVAIL:  # someone removed it already
-                        log.error("cannot remove %s from %s: %s", vip.address, vip.dev, err)
-                        self._ours.add(vip.key)  # still there and still ours
-                    self._save()
-                    continue
+        ipr = self._netlink()
+        for vip in vips:
+            if vip.key not in self._ours:
+                continue
+            self._ours.discard(vip.key)
+            self.adopted.discard(vip.key)
+            family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
+            try:
+                await ipr.addr("del", index=await self._index(ipr, vip.dev), family=family,
+                               address=str(vip.address.ip), prefixlen=vip.address.network.prefixlen)
+            except NetlinkError as err:
+                if err.code != errno.EADDRNOTAVAIL:  # someone removed it already
+                    log.error("cannot remove %s from %s: %s", vip.address, vip.dev, err)
+                    self._ours.add(vip.key)  # still there and still ours
                 self._save()
-                log.info("removed %s from %s", vip.address, vip.dev)
+                continue
+            self._save()
+            log.info("removed %s from %s", vip.address, vip.dev)
 
     async def remove_all(self) -> None:
         """Remove everything we added (daemon exit)."""

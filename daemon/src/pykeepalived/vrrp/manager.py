@@ -91,6 +91,7 @@ class VrrpManager:
         await self.links.stop()
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         await self.runtime.addresses.remove_all()
+        self.runtime.addresses.close()
         for group in self.groups.values():
             group.stopped()
         await self.runtime.notifier.drain()
