@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ansible.py [--runs 3] [--lab NAME]
 
-Brings up a lab "five" (or uses ``--lab NAME`` if it is up), rolls out
+Brings up a lab "nat" (or uses ``--lab NAME`` if it is up), rolls out
 ``examples/lab-apps.yml`` and ``examples/site.yml`` once, then alternates, ``--runs``
 times: ``ansible-playbook site.yml`` (every run must report changed=0) and a
 no-op play on the same hosts (``ansible.builtin.ping`` on loadbalancers and
@@ -60,7 +60,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from lab import Lab  # noqa: PLC0415
 
-    lab = Lab.attach(args.lab) if args.lab else Lab("five", name=f"bans{os.getpid() % 100000}").__enter__()
+    lab = Lab.attach(args.lab) if args.lab else Lab("nat", name=f"bans{os.getpid() % 100000}").__enter__()
     try:
         inventory = lab.inventory
         with tempfile.TemporaryDirectory() as tmp:

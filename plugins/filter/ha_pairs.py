@@ -23,7 +23,9 @@ options:
   _input:
     description: List of pairs, each with C(name), C(group), C(vips), optional C(mode) (mb/mm),
       C(interface) (default eth0), C(vrid), C(priority_top) (master, 150), C(priority_backup)
-      (first backup, 100) and C(priority_step) (10, between further backups).
+      (first backup, 100), C(priority_step) (10, between further backups) and C(address_var)
+      (the host variable with this pair's unicast addresses, over O(address_var); for a pair
+      on another interface than the one C(ansible_host) is on).
     type: list
     elements: dict
     required: true
@@ -39,7 +41,7 @@ options:
     description: Return only this host's instances (a list) instead of the whole mapping.
     type: str
   address_var:
-    description: Host variable holding the address used for unicast.
+    description: Host variable holding the address used for unicast (a pair's C(address_var) wins).
     type: str
     default: ansible_host
 """

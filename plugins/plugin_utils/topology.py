@@ -13,7 +13,9 @@ description names an inventory group and the VIPs it carries:
 
 VRIDs come from the instance name only (CRC-32, 1..255), so adding hosts never
 changes them; two instances that would share a VRID on the same interface
-fail with an error asking for an explicit ``vrid``. Explicit VRIDs and
+fail with an error asking for an explicit ``vrid``. Unicast addresses come
+from the host variable ``address_var`` (``ansible_host`` unless the pair names
+another, e.g. for a pair on a second interface). Explicit VRIDs and
 priorities (in the pair, or in host_vars ``keepalived_vrids`` /
 ``keepalived_priorities`` keyed by instance name) win.
 """
@@ -118,7 +120,7 @@ def ha_pairs(pairs, groups, hostvars, address_var="ansible_host"):
             raise TopologyError(f"pair {pair['name']!r}: mode must be mb or mm, not {pair.get('mode')!r}")
         hosts = _hosts(pair, groups)
         interface = pair.get("interface", "eth0")
-        addresses = {h: _address(h, hostvars, address_var) for h in hosts}
+        addresses = {h: _address(h, hostvars, pair.get("address_var") or address_var) for h in hosts}
         for name, vips, master_index, explicit in _instance_specs(pair):
             if name in names:
                 raise TopologyError(f"instance name {name!r} is used twice")

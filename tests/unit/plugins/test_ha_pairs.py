@@ -114,6 +114,18 @@ def test_master_master_spreads_vips_and_explicit_values_win() -> None:
     assert lb1["web_2"]["unicast_peers"] == ["192.0.2.12"]
 
 
+def test_a_pair_on_a_second_interface_takes_its_unicast_addresses_from_address_var() -> None:
+    groups = {"lb": ["lb1", "lb2"]}
+    hostvars = {"lb1": {"ansible_host": "198.51.100.11", "back": "192.0.2.11"},
+                "lb2": {"ansible_host": "198.51.100.12", "back": "192.0.2.12"}}
+    pairs = [{"name": "web", "group": "lb", "vips": ["198.51.100.50/24"]},
+             {"name": "gw", "group": "lb", "vips": ["192.0.2.1/24"], "interface": "eth1", "address_var": "back"}]
+    lb1 = {i["name"]: i for i in topology.ha_pairs(pairs, groups, hostvars)["lb1"]}
+    assert (lb1["web"]["unicast_src_ip"], lb1["web"]["unicast_peers"]) == ("198.51.100.11", ["198.51.100.12"])
+    assert (lb1["gw"]["unicast_src_ip"], lb1["gw"]["unicast_peers"]) == ("192.0.2.11", ["192.0.2.12"])
+    assert lb1["gw"]["interface"] == "eth1"
+
+
 @pytest.mark.parametrize(("pairs", "message"), [
     ([{"name": "a", "group": "lb", "vips": ["192.0.2.1"], "vrid": 7},
       {"name": "b", "group": "lb", "vips": ["192.0.2.2"], "vrid": 7}], "VRID 7 on eth0 is taken by both 'a' and 'b'"),
