@@ -82,7 +82,7 @@ def main() -> int:
     def cell(values: list[float]) -> str:
         return f"{statistics.median(values):6.2f} [{min(values):.2f}-{max(values):.2f}]"
 
-    print(f"site.yml on lb1, lb2 (role) and web1, web2 (DR play, skipped: the lab uses NAT); runs: {args.runs}")
+    print(f"site.yml on lb1, lb2 (role) and web1, web2 (nat_real_server: default route via the gateway VIP); runs: {args.runs}")
     print("| play | wall time, s: median [min-max] |")
     print("|---|---|")
     print(f"| first `ansible-playbook site.yml` (install + config) | {first:6.2f} |")
