@@ -76,6 +76,7 @@ class Instance:
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
+        self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
 
     # -- setup --------------------------------------------------------------
     async def open(self, all_vips: set[IPAddress]) -> None:
@@ -111,10 +112,30 @@ class Instance:
         self._recompute(pump=False)
         self.router.start(self._loop.time())
         if self.router.state is not State.MASTER and any(self.rt.addresses.owns(v) for v in self.vips):
-            # VIPs a crashed daemon left (adopted at start): a backup must not carry them
-            self.log.info("not master: removing the adopted VIPs")
-            self._queue.put_nowait(RemoveAddresses(()))
+            # VIPs a crashed daemon left (adopted at start): a backup must not carry them. "state
+            # MASTER" starts as backup for one interval and then takes over unless a master
+            # speaks: keep them until that is decided, so a restarted child does not flap them.
+            if self.router.state is State.BACKUP and self.router.config.initial_state is State.MASTER:
+                self._adopted_pending = True
+            else:
+                self._drop_adopted()
         self._pump()
+
+    def _drop_adopted(self) -> None:
+        self.log.info("not master: removing the adopted VIPs")
+        self._adopted_pending = False
+        self._queue.put_nowait(RemoveAddresses(()))
+
+    def _settle_adopted(self) -> None:
+        """Decide about kept adopted VIPs: ours once master; dropped if another master is accepted."""
+        r = self.router
+        if r.state is State.MASTER:
+            self._adopted_pending = False
+            return
+        other_master = r.master_address not in (None, r.config.address) and \
+            (r.master_priority >= r.priority or not r.config.preempt)
+        if r.state is not State.BACKUP or other_master:
+            self._drop_adopted()
 
     def on_advert(self, got: ReceivedAdvert) -> None:
         self.router.receive(got.advert, got.src, self._loop.time())
@@ -152,6 +173,8 @@ class Instance:
 
     def _pump(self) -> None:
         """After an event: the sync group (if any) reconciles its members, then they act."""
+        if self._adopted_pending:
+            self._settle_adopted()
         if self.group is not None:
             self.group.reconcile()
         else:
