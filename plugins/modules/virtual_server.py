@@ -181,7 +181,8 @@ errors:
   type: list
   elements: str
   sample:
-    - "/etc/pykeepalived/conf.d/virtual_server-192.0.2.100_80.conf:4:5: error: lb_algo: unknown scheduler 'foo'"
+    - "/etc/pykeepalived/conf.d/virtual_server-192.0.2.100_80.conf:4:13: error: lb_algo: must be one of
+      rr|wrr|lc|wlc|lblc|lblcr|sh|dh|sed|nq|mh|fo|ovf|twos, got 'foo'"
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
