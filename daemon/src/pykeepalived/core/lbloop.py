@@ -31,7 +31,7 @@ from ..lb.backend import Backend
 from ..lb.desired import Selector
 from ..lb.memory import MemoryBackend
 from ..lb.plane import LoadBalancer, Result
-from ..lb.select import _why, backend_name, kernel_has_ipvs, nftables_errors, select_backend
+from ..lb.select import backend_errors, backend_name, kernel_has_ipvs, select_backend
 from ..lb.services import rs_key, vs_key
 from ..lb.table import norm_addr
 from .runfiles import write_atomic
@@ -68,13 +68,7 @@ def make_backend(config: Config, has_ipvs: bool) -> Backend:
 
 def backend_problems(config: Config) -> list[str]:
     """Errors that stop a config from starting or being reloaded, before anything moves."""
-    if not config.virtual_servers:
-        return []
-    chosen = backend_name(config, kernel_has_ipvs())
-    if chosen == "ipvs":
-        return [] if kernel_has_ipvs() else [
-            "error: lb_backend ipvs: the kernel has no IPVS (ip_vs module); use lb_backend nftables or auto"]
-    return nftables_errors(config, _why(config.global_defs.lb_backend or "auto"))
+    return backend_errors(config, kernel_has_ipvs()) if config.virtual_servers else []
 
 
 class ControlError(Exception):

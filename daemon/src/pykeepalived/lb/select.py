@@ -76,21 +76,25 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
     return out
 
 
+def backend_errors(config: Config, kernel_has_ipvs: bool) -> list[str]:
+    """Why the backend ``lb_backend`` chooses on this kernel cannot run the config (empty: it can)."""
+    choice = config.global_defs.lb_backend or "auto"
+    if backend_name(config, kernel_has_ipvs) == "ipvs":
+        return [] if kernel_has_ipvs else [
+            "error: lb_backend ipvs: the kernel has no IPVS (ip_vs module); use lb_backend nftables or auto"]
+    return nftables_errors(config, _why(choice))
+
+
 def select_backend(config: Config, kernel_has_ipvs: bool, *, nft_prefix: Sequence[str] = ()
                    ) -> Backend | list[str]:
     """The backend to drive, or the config errors that forbid the chosen one."""
-    choice = config.global_defs.lb_backend or "auto"
-    name = backend_name(config, kernel_has_ipvs)
-    if name == "ipvs":
-        if not kernel_has_ipvs:
-            return ["error: lb_backend ipvs: the kernel has no IPVS (ip_vs module); "
-                    "use lb_backend nftables or auto"]
+    errors = backend_errors(config, kernel_has_ipvs)
+    if errors:
+        return errors
+    if backend_name(config, kernel_has_ipvs) == "ipvs":
         from .ipvs import IpvsBackend
 
         return IpvsBackend()
-    errors = nftables_errors(config, _why(choice))
-    if errors:
-        return errors
     from .nftables import NftBackend
 
     return NftBackend(prefix=nft_prefix)
