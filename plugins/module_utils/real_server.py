@@ -19,7 +19,6 @@ from ansible_collections.hapair.keepalived.plugins.module_utils import control
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
     ConfigObject,
     common_argument_spec,
-    read_text,
     safe_id,
 )
 from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import Block, apply_table, fragment_text
@@ -133,7 +132,7 @@ class RealServer(ConfigObject):
             return None
         return 0 if state == "drained" else self.params["weight"]
 
-    def _desired(self):
+    def desired(self):
         if self.params["state"] == "absent":
             return {self.fragment_path(): None}
         return {self.fragment_path(): self.render()}
@@ -193,7 +192,7 @@ class RealServer(ConfigObject):
                 if not self.module.check_mode:
                     control.request(runtime_dir, "drain" if want else "undrain", selector)
                     # A drain is complete at runtime; an undrain also needs the config's weight back.
-                    covered = want and self.only_weight_changed
+                    covered = want and self.only_weight_changed(result)
             if want and self.params["wait"] and not self.module.check_mode:
                 timeout = self.params["drain_timeout"]
                 waited = control.request(runtime_dir, "wait-drain", dict(selector, timeout=timeout),
@@ -208,14 +207,10 @@ class RealServer(ConfigObject):
         result["runtime"] = runtime_facts(entry)
         return covered
 
-    @property
-    def only_weight_changed(self):
-        """True when the fragment's old and new text differ in the weight line only."""
-        return self.before_text is not None and strip_weight(self.before_text) == strip_weight(self.render())
-
-    def desired(self):
-        self.before_text = read_text(self.fragment_path())
-        return self._desired()
+    @staticmethod
+    def only_weight_changed(result):
+        """True when every file change of this task (``result['diff']``) touched weight lines only."""
+        return all(d["before"] and strip_weight(d["before"]) == strip_weight(d["after"]) for d in result["diff"])
 
 
 WEIGHT_LINE = re.compile(r"^\s*weight\s.*$", re.MULTILINE)
