@@ -80,10 +80,10 @@ def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     raw = tokenize_text(text, path, diags)
-    return _expand_includes(raw, path, diags, _stack + (os.path.realpath(path),))
+    return expand_includes(raw, path, diags, _stack + (os.path.realpath(path),))
 
 
-def _expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
+def expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
                      stack: tuple[str, ...]) -> list[Token]:
     out: list[Token] = []
     i = 0

@@ -9,7 +9,7 @@ from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
 from .keywords import TOP
-from .lexer import WORD, Token, tokenize_file, tokenize_text
+from .lexer import WORD, Token, expand_includes, tokenize_file, tokenize_text
 from .model import Config
 from .parser import parse
 from .validate import validate
@@ -46,9 +46,7 @@ def loads_config(text: str, filename: str = "<string>") -> tuple[Config, Diagnos
     """Like load_config, for text in memory (includes resolve relative to cwd)."""
     diags = Diagnostics()
     tokens = tokenize_text(text, filename, diags)
-    from .lexer import _expand_includes
-
-    tokens = _expand_includes(tokens, filename, diags, ())
+    tokens = expand_includes(tokens, filename, diags, ())
     return _from_tokens(tokens, filename, diags), diags
 
 
