@@ -152,12 +152,20 @@ def test_teardown_after_an_exception_in_the_body() -> None:
     _assert_gone(name, pids)
 
 
+def _comm(pid: int) -> str:
+    """A process's name; empty when it exited meanwhile (set-up spawns short-lived helpers)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def _run_lab_cli(name: str) -> subprocess.Popen:
     """`python -m lab run` holding a lab until killed; returns once its command runs."""
     proc = subprocess.Popen([sys.executable, "-m", "lab", "run", "two-segments", "--name", name,
                              "--", "sleep", "600"], cwd=REPO, start_new_session=True)
     deadline = time.monotonic() + 30
-    while not [c for c in children(proc.pid) if Path(f"/proc/{c}/comm").read_text() == "sleep\n"]:
+    while not [c for c in children(proc.pid) if _comm(c) == "sleep\n"]:
         assert proc.poll() is None and time.monotonic() < deadline, "lab run did not start"
         time.sleep(0.05)
     return proc
