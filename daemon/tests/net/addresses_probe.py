@@ -54,6 +54,21 @@ async def main() -> dict:
         # no record at all (no state file): nothing adopted, nothing written
         d = AddressManager(None)
         out["adopted_without_state"] = sorted(list(k) for k in await d.adopt())
+        # requests encoded for d0, then d0 re-created (new index): they are re-encoded once
+        labelled = VipSpec(ipaddress.ip_interface("198.51.100.120/24"), "d0", scope="host", label="d0:vip",
+                           brd=ipaddress.IPv4Address("198.51.100.255"))
+        batch = [labelled, vip("192.0.2.121/24"), VipSpec(ipaddress.ip_interface("192.0.2.122/24"), "nosuch0")]
+        e = AddressManager(None)
+        e.prepare(batch)
+        ip("link", "del", "d0")
+        ip("link", "add", "d0", "type", "veth", "peer", "name", "d1")
+        ip("link", "set", "d0", "up")
+        await e.add(batch)
+        out["recreated_owned"] = [e.owns(v) for v in batch]
+        out["recreated_lines"] = sorted(" ".join(line.split("\\")[0].split()[3:]) for line in ip("-o", "addr", "show", "dev", "d0").splitlines()
+                                        if " inet " in line)
+        await e.remove(batch)
+        out["recreated_after_remove"] = present()
     return out
 
 

@@ -33,3 +33,11 @@ def test_remove_all_removes_adopted_never_foreign(probe: dict) -> None:
 def test_bad_or_missing_record_adopts_nothing(probe: dict) -> None:
     assert probe["adopted_from_garbage"] == []
     assert probe["adopted_without_state"] == []
+
+
+def test_add_after_interface_recreated_carries_scope_label_brd(probe: dict) -> None:
+    # encoded for the old d0's index; re-encoded for the new one; a missing interface fails alone
+    assert probe["recreated_owned"] == [True, True, False]
+    assert probe["recreated_lines"] == ["192.0.2.121/24 scope global d0",
+                                        "198.51.100.120/24 brd 198.51.100.255 scope host d0:vip"]
+    assert probe["recreated_after_remove"] == []

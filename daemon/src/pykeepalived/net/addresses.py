@@ -1,5 +1,9 @@
 """Virtual IP addresses over netlink (pyroute2), keepalived's ``virtual_ipaddress``.
 
+Adding and removing go through ``rtnl.AddressSocket`` (requests encoded
+once, sent without coroutine machinery: this is a takeover's hot path);
+reading the interfaces uses pyroute2's asynchronous API.
+
 An address that was already on the interface when we went to add it is not
 ours: we never remove it (keepalived would; a VIP that doubles as a real
 address must survive a failover).  What we added is remembered per
@@ -16,6 +20,7 @@ someone else had put there leaves it in the record (microseconds per add).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import json
@@ -26,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import AsyncIPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+
+from .rtnl import AddressSocket, encode_address
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +62,22 @@ class AddressManager:
 
     def __init__(self, state: Path | str | None = None) -> None:
         self._ours: set[tuple[str, str, int]] = set()
-        self._ifindex: dict[str, int] = {}
+        self._messages: dict[tuple[bool, VipSpec], bytes] = {}
         self.state = Path(state) if state is not None else None
         self.adopted: set[tuple[str, str, int]] = set()
-        self._ipr: AsyncIPRoute | None = None
+        self._sock: AddressSocket | None = None
 
-    def _netlink(self) -> AsyncIPRoute:
+    def _netlink(self) -> AddressSocket:
         """One netlink socket for the daemon's life: opening one costs about 1 ms,
         which a takeover would otherwise pay before its VIP exists."""
-        if self._ipr is None:
-            self._ipr = AsyncIPRoute()
-        return self._ipr
+        if self._sock is None:
+            self._sock = AddressSocket()
+        return self._sock
 
     def close(self) -> None:
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     # -- the record of what we added (survives a crash) -------------------------
     def _load(self) -> set[tuple[str, str, int]]:
@@ -118,13 +124,46 @@ class AddressManager:
         self._save()
         return present
 
-    async def _index(self, ipr: AsyncIPRoute, dev: str) -> int:
-        if dev not in self._ifindex:
-            found = await ipr.link_lookup(ifname=dev)
-            if not found:
-                raise OSError(errno.ENODEV, f"no interface {dev}")
-            self._ifindex[dev] = found[0]
-        return self._ifindex[dev]
+    def _request(self, add: bool, vips: list[VipSpec]) -> list[int]:
+        """Send the requests for ``vips`` in one datagram; their errnos (0 = done).  An
+        interface re-created since we encoded its requests gets its new index and one retry."""
+        results = [errno.ENODEV] * len(vips)
+        todo = list(range(len(vips)))
+        for _attempt in range(2):
+            sent, messages = [], []
+            for i in todo:
+                try:
+                    messages.append(self._message(add, vips[i]))
+                    sent.append(i)
+                except OSError as err:  # no such interface
+                    results[i] = err.errno or errno.ENODEV
+            for i, err in zip(sent, self._netlink().request(messages), strict=True):
+                results[i] = err
+            todo = [i for i in sent if results[i] == errno.ENODEV]
+            if not todo:
+                break
+            stale = {vips[i].dev for i in todo}
+            self._messages = {k: m for k, m in self._messages.items() if k[1].dev not in stale}
+        return results
+
+    def _message(self, add: bool, vip: VipSpec) -> bytes:
+        """The encoded request, kept: a takeover then only sends bytes (``prepare``)."""
+        key = (add, vip)
+        if key not in self._messages:
+            family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
+            extra = {"scope": SCOPES[vip.scope] if vip.scope else 0, "label": vip.label,
+                     "broadcast": str(vip.brd) if vip.brd is not None else None} if add else {}
+            self._messages[key] = encode_address(add, family, socket.if_nametoindex(vip.dev), str(vip.address.ip),
+                                                 vip.address.network.prefixlen, **extra)
+        return self._messages[key]
+
+    def prepare(self, vips: list[VipSpec]) -> None:
+        """Encode the add and remove requests of ``vips`` now, before a takeover needs them."""
+        self._netlink()
+        for vip in vips:
+            for add in (True, False):
+                with contextlib.suppress(OSError):  # no such interface yet: encoded when it is needed
+                    self._message(add, vip)
 
     def owns(self, vip: VipSpec) -> bool:
         return vip.key in self._ours
@@ -136,56 +175,40 @@ class AddressManager:
             return
         self._save(extra={vip.key for vip in todo})  # recorded before they exist: a crash cannot hide them
         try:
-            await self._add(todo)
-        finally:
-            if any(vip.key not in self._ours for vip in todo):
-                self._save()  # what we did not add leaves the record again
-
-    async def _add(self, todo: list[VipSpec]) -> None:
-        ipr = self._netlink()
-        for vip in todo:
-            kwargs: dict = {"index": await self._index(ipr, vip.dev), "address": str(vip.address.ip),
-                            "prefixlen": vip.address.network.prefixlen}
-            if vip.address.version == 6:
-                kwargs["family"] = socket.AF_INET6
-                kwargs["flags"] = 0x80  # IFA_F_NODAD: a VIP must answer at once (keepalived too)
-            if vip.label:
-                kwargs["label"] = vip.label
-            if vip.scope:
-                kwargs["scope"] = SCOPES[vip.scope]
-            if vip.brd is not None:
-                kwargs["broadcast"] = str(vip.brd)
-            try:
-                await ipr.addr("add", **kwargs)
-            except NetlinkError as err:
-                if err.code != errno.EEXIST:
-                    log.error("cannot add %s to %s: %s", vip.address, vip.dev, err)
-                    continue
+            results = self._request(True, todo)
+        except OSError as err:
+            results = [err.errno or errno.EIO] * len(todo)
+        for vip, err in zip(todo, results, strict=True):
+            if err == 0:
+                self._ours.add(vip.key)
+            elif err == errno.EEXIST:
                 log.warning("%s already on %s: not ours, will not remove it", vip.address, vip.dev)
-                continue
-            self._ours.add(vip.key)
-            log.info("added %s to %s", vip.address, vip.dev)
+            else:
+                log.error("cannot add %s to %s: %s", vip.address, vip.dev, os.strerror(err))
+        if any(vip.key not in self._ours for vip in todo):
+            self._save()  # what we did not add leaves the record again
+        for vip in todo:
+            if vip.key in self._ours:
+                log.info("added %s to %s", vip.address, vip.dev)
 
     async def remove(self, vips: list[VipSpec]) -> None:
         """Remove the VIPs we added; others are never touched."""
-        ipr = self._netlink()
-        for vip in vips:
-            if vip.key not in self._ours:
-                continue
-            self._ours.discard(vip.key)
-            self.adopted.discard(vip.key)
-            family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
-            try:
-                await ipr.addr("del", index=await self._index(ipr, vip.dev), family=family,
-                               address=str(vip.address.ip), prefixlen=vip.address.network.prefixlen)
-            except NetlinkError as err:
-                if err.code != errno.EADDRNOTAVAIL:  # someone removed it already
-                    log.error("cannot remove %s from %s: %s", vip.address, vip.dev, err)
-                    self._ours.add(vip.key)  # still there and still ours
-                self._save()
-                continue
-            self._save()
-            log.info("removed %s from %s", vip.address, vip.dev)
+        mine = [vip for vip in vips if vip.key in self._ours]
+        if not mine:
+            return
+        try:
+            results = self._request(False, mine)
+        except OSError as err:
+            results = [err.errno or errno.EIO] * len(mine)
+        for vip, err in zip(mine, results, strict=True):
+            if err in (0, errno.EADDRNOTAVAIL, errno.ENODEV):  # gone, or someone removed it already
+                self._ours.discard(vip.key)
+                self.adopted.discard(vip.key)
+                if err == 0:
+                    log.info("removed %s from %s", vip.address, vip.dev)
+            else:  # still there and still ours
+                log.error("cannot remove %s from %s: %s", vip.address, vip.dev, os.strerror(err))
+        self._save()
 
     async def remove_all(self) -> None:
         """Remove everything we added (daemon exit)."""

@@ -3,8 +3,10 @@
 The ``VrrpRouter`` decides; this class carries its actions out, in the
 order queued (RFC 5798 6.4: addresses, advert, announcements, then the
 notify scripts, as keepalived).  Actions run in one worker task per
-instance, so a netlink call never reorders them; timers are one
-``loop.call_at`` on ``router.next_deadline()``, re-armed after every event.
+instance, so a netlink call never reorders them; the timer is one
+``DeadlineTimer`` (a timerfd: ``loop.call_at`` runs up to ~2 ms late, and a
+backup's takeover is a deadline) on ``router.next_deadline()``, re-armed
+after every event.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VrrpInstance
+from ..core.deadline import DeadlineTimer
 from ..core.fifo import NotifyFifos, fifo_line
 from ..core.notify import Notifier
 from ..core.smtp import Mailer
@@ -73,8 +76,8 @@ class Instance:
         self.mac = b"\0" * 6
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
+        self._timer = DeadlineTimer(self._loop)
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
 
@@ -92,6 +95,7 @@ class Instance:
             self.sock.join(multicast_group(spec, self.config))
         self.sock.subscribe(spec.virtual_router_id, self)
         self.frames = FrameSender(spec.interface)
+        self.rt.addresses.prepare(self.vips)
         self._worker = self._loop.create_task(self._work())
         self.log.info("on %s, VRID %d, v%d, address %s, priority %d", spec.interface, spec.virtual_router_id,
                       self.router.config.version, address, spec.priority)
@@ -164,7 +168,6 @@ class Instance:
             self._pump()
 
     def _on_timer(self) -> None:
-        self._timer = None
         self.router.handle_timer(self._loop.time())
         self._pump()
 
@@ -184,12 +187,11 @@ class Instance:
         """Queue the router's actions for the worker and re-arm the timer."""
         for action in self.router.actions():
             self._queue.put_nowait(action)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         deadline = self.router.next_deadline()
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        if deadline is None:
+            self._timer.cancel()
+        else:
+            self._timer.arm(deadline, self._on_timer)
 
     # -- actions out ------------------------------------------------------------
     async def _work(self) -> None:
@@ -235,9 +237,7 @@ class Instance:
     # -- stop and status ------------------------------------------------------------
     async def stop(self) -> None:
         """Shutdown: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.close()
         if self.router is not None and self.router.state is not State.INITIALIZE:
             self.router.shutdown(self._loop.time())
             for action in self.router.actions():
