@@ -34,7 +34,7 @@ async def main() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "vips.json"
         a = AddressManager(state)
-        await a.add([vip("192.0.2.100/24"), vip("192.0.2.101/24"), vip("192.0.2.9/24"), vip("2001:db8::100/64")])
+        a.add([vip("192.0.2.100/24"), vip("192.0.2.101/24"), vip("192.0.2.9/24"), vip("2001:db8::100/64")])
         out["record_after_add"] = json.loads(state.read_text())["added"]
         # "kill -9": a is dropped without remove_all; the operator removes one VIP by hand meanwhile
         ip("addr", "del", "192.0.2.101/24", "dev", "d0")
@@ -43,7 +43,7 @@ async def main() -> dict:
         adopted = await b.adopt()
         out["adopted"] = sorted(list(k) for k in adopted)
         out["record_after_adopt"] = json.loads(state.read_text())["added"]
-        await b.remove_all()
+        b.remove_all()
         out["present_after_remove_all"] = present()
         out["record_after_remove_all"] = json.loads(state.read_text())["added"]
         # a corrupt record adopts nothing
@@ -63,11 +63,11 @@ async def main() -> dict:
         ip("link", "del", "d0")
         ip("link", "add", "d0", "type", "veth", "peer", "name", "d1")
         ip("link", "set", "d0", "up")
-        await e.add(batch)
+        e.add(batch)
         out["recreated_owned"] = [e.owns(v) for v in batch]
         out["recreated_lines"] = sorted(" ".join(line.split("\\")[0].split()[3:]) for line in ip("-o", "addr", "show", "dev", "d0").splitlines()
                                         if " inet " in line)
-        await e.remove(batch)
+        e.remove(batch)
         out["recreated_after_remove"] = present()
     return out
 

@@ -168,7 +168,7 @@ class AddressManager:
     def owns(self, vip: VipSpec) -> bool:
         return vip.key in self._ours
 
-    async def add(self, vips: list[VipSpec]) -> None:
+    def add(self, vips: list[VipSpec]) -> None:
         """Add each VIP; one that exists already is left alone and not marked ours."""
         todo = [vip for vip in vips if vip.key not in self._ours]
         if not todo:
@@ -191,7 +191,7 @@ class AddressManager:
             if vip.key in self._ours:
                 log.info("added %s to %s", vip.address, vip.dev)
 
-    async def remove(self, vips: list[VipSpec]) -> None:
+    def remove(self, vips: list[VipSpec]) -> None:
         """Remove the VIPs we added; others are never touched."""
         mine = [vip for vip in vips if vip.key in self._ours]
         if not mine:
@@ -210,10 +210,10 @@ class AddressManager:
                 log.error("cannot remove %s from %s: %s", vip.address, vip.dev, os.strerror(err))
         self._save()
 
-    async def remove_all(self) -> None:
+    def remove_all(self) -> None:
         """Remove everything we added (daemon exit)."""
         vips = [VipSpec(ipaddress.ip_interface(f"{a}/{p}"), dev) for dev, a, p in sorted(self._ours)]
-        await self.remove(vips)
+        self.remove(vips)
 
 
 async def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:

@@ -2,8 +2,10 @@
 
 The ``VrrpRouter`` decides; this class carries its actions out, in the
 order queued (RFC 5798 6.4: addresses, advert, announcements, then the
-notify scripts, as keepalived).  Actions run in one worker task per
-instance, so a netlink call never reorders them; the timer is one
+notify scripts, as keepalived).  Every action is synchronous and runs at
+once, in the callback that produced it: the VIP exists before the loop
+does anything else (an rtnetlink request is handled inside ``send()``,
+net/rtnl.py; scripts and mail are spawned, not awaited).  The timer is one
 ``DeadlineTimer`` (a timerfd: ``loop.call_at`` runs up to ~2 ms late, and a
 backup's takeover is a deadline) on ``router.next_deadline()``, re-armed
 after every event.
@@ -74,8 +76,6 @@ class Instance:
         self.frames: FrameSender | None = None
         self.link_local: IPv6Address | None = None
         self.mac = b"\0" * 6
-        self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
-        self._worker: asyncio.Task | None = None
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop)
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
@@ -96,7 +96,6 @@ class Instance:
         self.sock.subscribe(spec.virtual_router_id, self)
         self.frames = FrameSender(spec.interface)
         self.rt.addresses.prepare(self.vips)
-        self._worker = self._loop.create_task(self._work())
         self.log.info("on %s, VRID %d, v%d, address %s, priority %d", spec.interface, spec.virtual_router_id,
                       self.router.config.version, address, spec.priority)
 
@@ -128,7 +127,7 @@ class Instance:
     def _drop_adopted(self) -> None:
         self.log.info("not master: removing the adopted VIPs")
         self._adopted_pending = False
-        self._queue.put_nowait(RemoveAddresses(()))
+        self._perform_all([RemoveAddresses(())])
 
     def _settle_adopted(self) -> None:
         """Decide about kept adopted VIPs: ours once master; dropped if another master is accepted."""
@@ -184,9 +183,8 @@ class Instance:
             self.drain()
 
     def drain(self) -> None:
-        """Queue the router's actions for the worker and re-arm the timer."""
-        for action in self.router.actions():
-            self._queue.put_nowait(action)
+        """Carry out the router's actions and re-arm the timer."""
+        self._perform_all(self.router.actions())
         deadline = self.router.next_deadline()
         if deadline is None:
             self._timer.cancel()
@@ -194,23 +192,20 @@ class Instance:
             self._timer.arm(deadline, self._on_timer)
 
     # -- actions out ------------------------------------------------------------
-    async def _work(self) -> None:
-        while (action := await self._queue.get()) is not None:
+    def _perform_all(self, actions: list[Action]) -> None:
+        for action in actions:
             try:
-                await self._perform(action)
+                self._perform(action)
             except Exception:  # one failed action must not stop the instance
                 self.log.exception("action %s failed", type(action).__name__)
-            finally:
-                self._queue.task_done()
-        self._queue.task_done()
 
-    async def _perform(self, action: Action) -> None:
+    def _perform(self, action: Action) -> None:
         if isinstance(action, SendAdvert):
             self._send(action)
         elif isinstance(action, AddAddresses):
-            await self.rt.addresses.add(self.vips)
+            self.rt.addresses.add(self.vips)
         elif isinstance(action, RemoveAddresses):
-            await self.rt.addresses.remove(self.vips)
+            self.rt.addresses.remove(self.vips)
         elif isinstance(action, SendGratuitousArp):
             self._announce(action)
         elif isinstance(action, StateChanged):
@@ -240,11 +235,7 @@ class Instance:
         self._timer.close()
         if self.router is not None and self.router.state is not State.INITIALIZE:
             self.router.shutdown(self._loop.time())
-            for action in self.router.actions():
-                self._queue.put_nowait(action)
-        if self._worker is not None:
-            self._queue.put_nowait(None)
-            await self._worker
+            self._perform_all(self.router.actions())
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
             self.rt.sockets.release(self.spec.interface, self.spec.family)
