@@ -54,6 +54,10 @@ class GlobalDefs:
     vrrp_garp_master_repeat: int = 5
     vrrp_garp_master_refresh: int = 0
     vrrp_garp_master_refresh_repeat: int = 1
+    vrrp_garp_lower_prio_delay: int | None = None  # None: vrrp_garp_master_delay
+    vrrp_garp_lower_prio_repeat: int | None = None  # None: vrrp_garp_master_repeat
+    vrrp_lower_prio_no_advert: bool = False
+    vrrp_higher_prio_send_advert: bool = False
     vrrp_garp_interval: float = 0.0
     vrrp_gna_interval: float = 0.0
     vrrp_skip_check_adv_addr: bool = False
@@ -172,6 +176,12 @@ class VrrpInstance:
     garp_master_repeat: int | None = None
     garp_master_refresh: int | None = None
     garp_master_refresh_repeat: int | None = None
+    garp_lower_prio_delay: int | None = None
+    garp_lower_prio_repeat: int | None = None
+    lower_prio_no_advert: bool | None = None  # None: global_defs' vrrp_lower_prio_no_advert
+    higher_prio_send_advert: bool | None = None
+    strict_mode: bool | None = None  # None: global_defs' vrrp_strict
+    accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
     smtp_alert: bool | None = None
     loc: Location = _loc()

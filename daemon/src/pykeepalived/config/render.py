@@ -156,7 +156,9 @@ def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
              "track_script": _track, "track_file": _track, "unicast_peer": _peer}
     with w.block("vrrp_instance", quote(inst.name)):
-        _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", *lists}))
+        _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", "accept", *lists}))
+        if inst.accept is not None:
+            w.line("accept" if inst.accept else "no_accept")  # keepalived's two spellings
         if inst.auth_type is not None:
             with w.block("authentication"):
                 w.line("auth_type", inst.auth_type)

@@ -10,19 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 
+from .effective import effective_instance, effective_version, is_strict
 from .errors import UNKNOWN_LOCATION, Diagnostics, Location
 from .model import Config
 from .model_lvs import VirtualServer
 from .model_vrrp import Script, VrrpInstance
 
 V3_MAX_ADVERT = 40.95  # 12-bit centisecond field, RFC 5798 §5.2.7
-
-
-def effective_version(inst: VrrpInstance, config: Config) -> int:
-    """An explicit ``version``, else 3 for IPv6 (keepalived's rule), else global vrrp_version."""
-    if inst.version is not None:
-        return inst.version
-    return 3 if inst.family == 6 else config.global_defs.vrrp_version
 
 
 # Accepted by the grammar (so the message can be precise) but not acted on at
@@ -81,8 +75,8 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
             diags.error(where("advert_int", inst.loc), f"advert_int {inst.advert_int} exceeds VRRPv3's {V3_MAX_ADVERT} s")
         elif abs(round(inst.advert_int * 100) - inst.advert_int * 100) > 1e-6:
             diags.error(where("advert_int", inst.loc), "VRRPv3 advert_int has centisecond resolution")
-        if inst.auth_type is not None:
-            diags.error(where("auth_type", inst.loc), "VRRPv3 has no authentication (RFC 5798 §9); remove the authentication block")
+    for loc, message in effective_instance(inst, config).notes:
+        diags.warning(loc, message)
     if inst.nopreempt and inst.state == "MASTER":
         diags.warning(where("nopreempt", inst.loc), "nopreempt has no effect with 'state MASTER'; use 'state BACKUP'")
     if inst.priority == 255 and inst.state == "BACKUP":
@@ -100,11 +94,8 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for peer in inst.unicast_peer:
         if peer.address.version != inst.family:
             diags.error(peer.loc, f"unicast_peer {peer.address} is not the instance's address family (IPv{inst.family})")
-    if config.global_defs.vrrp_strict:
-        if inst.auth_type is not None:
-            diags.error(where("auth_type", inst.loc), "vrrp_strict forbids authentication")
-        if inst.unicast_peer:
-            diags.error(where("unicast_peer", inst.loc), "vrrp_strict forbids unicast_peer")
+    if is_strict(inst, config) and inst.unicast_peer:  # keepalived refuses to run such an instance
+        diags.error(where("unicast_peer", inst.loc), "strict mode (vrrp_strict) forbids unicast_peer")
 
 
 def _vrid_duplicates(config: Config, diags: Diagnostics) -> None:

@@ -172,6 +172,11 @@ async def reload_vrrp(manager: VrrpManager, new: Config) -> dict[str, list[str]]
             from ..vrrp.group import GroupRunner  # noqa: PLC0415
 
             groups[gname] = GroupRunner(group, [manager.instances[m] for m in group.group], manager.runtime)
+    vip_filter = getattr(manager, "vip_filter", None)
+    if vip_filter is not None:  # Accept_Mode of the new config, before a new instance can take a VIP
+        from ..vrrp.manager import blocked_vips  # noqa: PLC0415
+
+        vip_filter.apply(blocked_vips(new))
     for inst in started:
         log.info("(%s) %s: starting", inst.name, "changed" if inst.name in plan.changed else "added")
         inst.start()

@@ -7,9 +7,9 @@ settings inherit global_defs (keepalived's rule).
 """
 from __future__ import annotations
 
+from ..config.effective import effective_instance, effective_version
 from ..config.model import Config
 from ..config.model_vrrp import VirtualIp, VrrpInstance
-from ..config.validate import effective_version
 from ..net.addresses import VipSpec
 from .events import State
 from .packet import AuthType, IPAddress
@@ -17,8 +17,10 @@ from .router_config import RouterConfig
 
 
 def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> RouterConfig:
-    """The state machine's view of ``inst``, with ``address`` as our primary address."""
+    """The state machine's view of ``inst`` (after keepalived's strict-mode and VRRPv3
+    overrides, config/effective.py), with ``address`` as our primary address."""
     g = config.global_defs
+    inst = effective_instance(inst, config).instance
 
     def pick(own, default):
         return default if own is None else own
@@ -39,6 +41,10 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         garp_master_repeat=pick(inst.garp_master_repeat, g.vrrp_garp_master_repeat),
         garp_master_refresh=pick(inst.garp_master_refresh, g.vrrp_garp_master_refresh),
         garp_master_refresh_repeat=pick(inst.garp_master_refresh_repeat, g.vrrp_garp_master_refresh_repeat),
+        garp_lower_prio_delay=inst.garp_lower_prio_delay,
+        garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
+        lower_prio_no_advert=bool(inst.lower_prio_no_advert),
+        higher_prio_send_advert=bool(inst.higher_prio_send_advert),
         check_addresses=not g.vrrp_skip_check_adv_addr,
     )
 

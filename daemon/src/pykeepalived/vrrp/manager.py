@@ -9,13 +9,21 @@ import asyncio
 import logging
 from pathlib import Path
 
+from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
+from ..net.vip_filter import VipFilter
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger(__name__)
+
+
+def blocked_vips(config: Config) -> set:
+    """The VIPs (and excluded ones) of every instance without Accept_Mode (net/vip_filter.py)."""
+    return {v.address.ip for inst in config.vrrp_instances.values() if not accept_mode(inst, config)
+            for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded}
 
 
 class VrrpManager:
@@ -27,6 +35,8 @@ class VrrpManager:
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.links = LinkWatcher()
+        self.vip_filter = VipFilter()
+
 
     async def start(self) -> None:
         """Open every instance (refusing to run half-configured), wire tracking, start."""
@@ -41,6 +51,7 @@ class VrrpManager:
         for g in self.config.vrrp_sync_groups.values():
             self.groups[g.name] = GroupRunner(g, [self.instances[n] for n in g.group], self.runtime)
         await self.runtime.fifos.open()
+        self.vip_filter.apply(blocked_vips(self.config))  # before any instance can take a VIP
         for inst in self.instances.values():
             inst.start()
         for tracker in (*self.scripts.values(), *self.files.values()):
@@ -90,8 +101,9 @@ class VrrpManager:
             await tracker.stop()
         await self.links.stop()
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
-        await self.runtime.addresses.remove_all()
+        self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
+        self.vip_filter.clear()
         for group in self.groups.values():
             group.stopped()
         await self.runtime.notifier.drain()

@@ -92,6 +92,10 @@ def flag(stmt: Statement, _d: Diagnostics) -> bool:
     return True
 
 
+def off(stmt: Statement, _d: Diagnostics) -> bool:
+    return False
+
+
 def optional_bool(stmt: Statement, _d: Diagnostics) -> bool:
     """``keyword [on|off|true|false|yes|no]``: bare keyword means true."""
     return parse_bool(arg(stmt)) if stmt.args else True
@@ -168,6 +172,11 @@ def kw(name: str, convert: Convert | None, nargs: tuple[int, int] = (1, 1), *,
 
 def flag_kw(name: str, field: str | None = None) -> Keyword:
     return Keyword(name, flag, (0, 0), field)
+
+
+def off_kw(name: str, field: str) -> Keyword:
+    """``no_X``: a bare keyword that sets ``field`` false (keepalived's accept / no_accept)."""
+    return Keyword(name, off, (0, 0), field)
 
 
 def bool_kw(name: str, field: str | None = None) -> Keyword:
