@@ -56,7 +56,7 @@ class Daemon:
         # a kill -9 leaves pid files behind: never read (and signal) a stale pid
         self.lab.exec(self.host, ["rm", "-f", f"{self.dir}/pykeepalived.pid", f"{self.dir}/keepalived.pid",
                                   f"{self.dir}/vrrp.pid"])
-        self.lab.exec(self.host, ["tee", f"{self.dir}/keepalived.conf"], input=self.config)
+        self.write_config()
         if self.kind == "pykeepalived":
             argv = [PYKEEPALIVED, "-f", f"{self.dir}/keepalived.conf", "-n", "-l", "--runtime-dir", self.dir]
         else:
@@ -66,6 +66,9 @@ class Daemon:
         self.lab.popen(self.host, argv, stdout=log, stderr=log)
         wait_for(lambda: bool(self.pids()), 10, f"{self.kind} on {self.host} wrote no pid file")
         return self
+
+    def write_config(self) -> None:
+        self.lab.exec(self.host, ["tee", f"{self.dir}/keepalived.conf"], input=self.config)
 
     def pids(self) -> list[str]:
         """Pid(s) inside the host: keepalived's parent and VRRP child, or pykeepalived's."""
