@@ -24,6 +24,7 @@ def test_ipv4_multicast_unicast_and_drops(probe: dict) -> None:
     assert ["192.0.2.1", "192.0.2.2", 255, 100] in v4["adverts"]
     assert ["192.0.2.1", "192.0.2.2", 64, 100] in v4["adverts"]  # unicast: TTL not enforced (keepalived)
     assert len(v4["adverts"]) == 3
+    assert all(age is not None and 0 <= age < 1 for age in v4["ages"]), v4["ages"]  # SO_TIMESTAMPNS
     assert sorted(v4["drops"]) == ["checksum", "ttl"]
     assert v4["socket_drops"] == {}  # the sender never heard its own multicast
 
@@ -31,4 +32,22 @@ def test_ipv4_multicast_unicast_and_drops(probe: dict) -> None:
 def test_ipv6_multicast_hop_limit(probe: dict) -> None:
     v6 = probe["v6"]
     assert v6["adverts"] == [[v6["src"], "ff02::12", 255, 100]]
+    assert all(age is not None and 0 <= age < 1 for age in v6["ages"]), v6["ages"]
     assert v6["drops"] == ["ttl"]
+
+
+def test_received_at_turns_the_kernel_stamp_into_loop_time() -> None:
+    import socket
+    import time
+
+    from pykeepalived.vrrp.transport import SO_TIMESTAMPNS, TIMESPEC, received_at
+
+    def stamp(age: float) -> list:
+        t = time.time() - age
+        return [(socket.SOL_SOCKET, SO_TIMESTAMPNS, TIMESPEC.pack(int(t), int((t % 1) * 1e9)))]
+
+    got = received_at(stamp(0.010))
+    assert got is not None and 0.009 <= time.monotonic() - got <= 0.5
+    assert received_at(stamp(-5)) is None  # wall clock stepped back: use our own clock
+    assert received_at(stamp(5)) is None  # stepped forward
+    assert received_at([]) is None

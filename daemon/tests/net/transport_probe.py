@@ -28,10 +28,13 @@ G4, G6 = IPv4Address("224.0.0.18"), IPv6Address("ff02::12")
 class Collect:
     def __init__(self) -> None:
         self.adverts: list = []
+        self.ages: list = []
         self.drops: list[str] = []
 
-    def on_advert(self, got) -> None:
+    def on_advert(self, got, received=None) -> None:
         self.adverts.append((str(got.src), str(got.dst), got.ttl, got.advert.priority))
+        # the kernel's receive time, on our clock: not after the callback, and only a little before it
+        self.ages.append(None if received is None else time.monotonic() - received)
 
     def on_drop(self, reason) -> None:
         self.drops.append(reason.value)
@@ -110,7 +113,7 @@ async def run(peer: int) -> None:
     bad[-1] ^= 0xFF
     raw.sendto(bytes(bad), (str(G4), 0))  # checksum
     await asyncio.sleep(0.3)
-    out["v4"] = {"adverts": got.adverts, "drops": got.drops, "socket_drops": {k.value: v for k, v in sa.drops.items()}}
+    out["v4"] = {"adverts": got.adverts, "ages": got.ages, "drops": got.drops, "socket_drops": {k.value: v for k, v in sa.drops.items()}}
 
     la = link_local("va")
     adv6 = Advertisement(version=3, vrid=9, priority=100, advert_interval=100, addresses=(IPv6Address("2001:db8::9"),))
@@ -125,7 +128,7 @@ async def run(peer: int) -> None:
     raw6.bind((str(la), 0, 0, idx["va"]))
     raw6.sendto(encode(adv6, la, G6), (str(G6), 0, 0, idx["va"]))  # hop limit 64: ttl drop
     await asyncio.sleep(0.3)
-    out["v6"] = {"adverts": got6.adverts, "drops": got6.drops, "src": str(la)}
+    out["v6"] = {"adverts": got6.adverts, "ages": got6.ages, "drops": got6.drops, "src": str(la)}
     for s in (sa, sb, s6a, s6b):
         s.close()
     print(json.dumps(out))

@@ -66,6 +66,8 @@ class AddressManager:
         self.state = Path(state) if state is not None else None
         self.adopted: set[tuple[str, str, int]] = set()
         self._sock: AddressSocket | None = None
+        self._fd = -1  # the record, kept open (_save)
+        self._record_len = 0
 
     def _netlink(self) -> AddressSocket:
         """One netlink socket for the daemon's life: opening one costs about 1 ms,
@@ -78,6 +80,9 @@ class AddressManager:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     # -- the record of what we added (survives a crash) -------------------------
     def _load(self) -> set[tuple[str, str, int]]:
@@ -93,15 +98,31 @@ class AddressManager:
             return set()
 
     def _save(self, extra: set[tuple[str, str, int]] | frozenset = frozenset()) -> None:
-        """Rewrite the record. No fsync: it must survive the daemon, not the machine
-        (a reboot takes the VIPs away too), and it sits on the failover's hot path."""
+        """Rewrite the record in place with one ``pwrite`` on a descriptor kept open.
+
+        It sits on the failover's hot path (written before the VIP exists):
+        open + write + rename cost ~0.25 ms, a pwrite ~0.02 ms.  A daemon
+        killed mid-call cannot leave half a record (a small write to a regular
+        file is done whole or not at all); a shorter record is padded with
+        spaces (valid JSON) and the file trimmed after.  No fsync: the record
+        must survive the daemon, not the machine (a reboot takes the VIPs too).
+        """
         if self.state is None:
             return
         keys = sorted(self._ours | set(extra))
-        tmp = self.state.with_name(f".{self.state.name}.{os.getpid()}.tmp")
-        self.state.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"added": [list(k) for k in keys]}))
-        os.replace(tmp, self.state)
+        data = json.dumps({"added": [list(k) for k in keys]}).encode()
+        fd = self._record_fd()
+        os.pwrite(fd, data.ljust(self._record_len), 0)
+        if len(data) < self._record_len:
+            os.ftruncate(fd, len(data))
+        self._record_len = len(data)
+
+    def _record_fd(self) -> int:
+        if self._fd < 0:
+            self.state.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.state, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._record_len = os.fstat(self._fd).st_size
+        return self._fd
 
     async def adopt(self) -> set[tuple[str, str, int]]:
         """Take back the recorded addresses still present (a crashed daemon's VIPs); forget the rest."""

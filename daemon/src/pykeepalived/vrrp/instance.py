@@ -140,8 +140,9 @@ class Instance:
         if r.state is not State.BACKUP or other_master:
             self._drop_adopted()
 
-    def on_advert(self, got: ReceivedAdvert) -> None:
-        self.router.receive(got.advert, got.src, self._loop.time())
+    def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
+        now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
+        self.router.receive(got.advert, got.src, now if received is None else min(received, now))
         self._pump()
 
     def on_drop(self, reason: DropReason) -> None:

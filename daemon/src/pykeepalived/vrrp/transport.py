@@ -11,6 +11,11 @@ IPv6: the kernel builds the header; the source and the hop limit travel as
 ancillary data (``IPV6_PKTINFO``), and on receipt ``IPV6_RECVHOPLIMIT`` /
 ``IPV6_RECVPKTINFO`` give the hop limit and the destination.
 
+Each packet carries its kernel receive time (``SO_TIMESTAMPNS``), handed to
+the subscriber as a ``loop.time()`` value: RFC 5798 6.4.2 resets the
+Master_Down timer when an advert is received, and the moment the event loop
+gets round to reading it is later by a variable wake-up delay.
+
 Packets are decoded here and handed to the subscriber for their VRID; a
 packet that fails to decode is counted on that VRID's instance when its VRID
 byte is readable and subscribed, else on the socket's own ``drops``.
@@ -22,6 +27,7 @@ import asyncio
 import logging
 import socket
 import struct
+import time
 from collections import Counter
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
@@ -33,13 +39,16 @@ from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason,
 log = logging.getLogger(__name__)
 
 IP_MULTICAST_ALL = 49  # linux/in.h; not in Python's socket module
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h; SCM_TIMESTAMPNS is the same
+TIMESPEC = struct.Struct("@ll")
+STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
 
 
 class Receiver(Protocol):
     """What an instance offers the transport."""
 
-    def on_advert(self, got: ReceivedAdvert) -> None: ...
+    def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None: ...
     def on_drop(self, reason: DropReason) -> None: ...
 
 
@@ -56,6 +65,7 @@ class VrrpSocket:
         self.sock = socket.socket(af, socket.SOCK_RAW, IPPROTO_VRRP)
         self.sock.setblocking(False)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if family == 4:
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
@@ -130,18 +140,18 @@ class VrrpSocket:
         for _ in range(MAX_READS):
             try:
                 if self.family == 4:
-                    data = self.sock.recv(65535)
-                    self._handle_ipv4(data)
+                    data, anc, _flags, _addr = self.sock.recvmsg(65535, STAMP_SPACE)
+                    self._handle_ipv4(data, received_at(anc))
                 else:
-                    data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) * 2)
-                    self._handle_ipv6(data, anc, addr)
+                    data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) * 2 + STAMP_SPACE)
+                    self._handle_ipv6(data, anc, addr, received_at(anc))
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:  # e.g. ENETDOWN while the link flaps
                 log.debug("%s: recv: %s", self.ifname, err)
                 return
 
-    def _handle_ipv4(self, data: bytes) -> None:
+    def _handle_ipv4(self, data: bytes, received: float | None = None) -> None:
         ihl = (data[0] & 0x0F) * 4 if data else IPV4_HEADER_LEN
         vrid = data[ihl + 1] if len(data) > ihl + 1 else None
         multicast = len(data) >= IPV4_HEADER_LEN and IPv4Address(data[16:20]).is_multicast
@@ -150,9 +160,9 @@ class VrrpSocket:
         except VrrpDecodeError as err:
             self._drop(vrid, err.reason)
             return
-        self._deliver(got)
+        self._deliver(got, received)
 
-    def _handle_ipv6(self, data: bytes, anc: list, addr: tuple) -> None:
+    def _handle_ipv6(self, data: bytes, anc: list, addr: tuple, received: float | None = None) -> None:
         hop_limit: int | None = None
         dst: IPv6Address | None = None
         for level, kind, value in anc:
@@ -170,7 +180,7 @@ class VrrpSocket:
         except VrrpDecodeError as err:
             self._drop(vrid, err.reason)
             return
-        self._deliver(got)
+        self._deliver(got, received)
 
     def _drop(self, vrid: int | None, reason: DropReason) -> None:
         sub = self._subs.get(vrid) if vrid is not None else None
@@ -179,12 +189,26 @@ class VrrpSocket:
         else:
             self.drops[reason] += 1
 
-    def _deliver(self, got: ReceivedAdvert) -> None:
+    def _deliver(self, got: ReceivedAdvert, received: float | None = None) -> None:
         sub = self._subs.get(got.advert.vrid)
         if sub is None:
             self.drops[DropReason.VRID] += 1  # keepalived counts unknown VRIDs too
             return
-        sub.on_advert(got)
+        sub.on_advert(got, received)
+
+
+def received_at(ancillary: list) -> float | None:
+    """The kernel's receive time (SCM_TIMESTAMPNS, wall clock) as a ``time.monotonic()`` value.
+
+    None without a stamp, or when the wall clock disagrees (stepped between the
+    packet and now): the caller then uses its own clock.
+    """
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+            sec, nsec = TIMESPEC.unpack_from(value)
+            age = time.time() - (sec + nsec / 1e9)
+            return time.monotonic() - age if 0 <= age < 1 else None
+    return None
 
 
 class SocketPool:
