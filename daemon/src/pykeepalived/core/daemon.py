@@ -275,13 +275,13 @@ class Daemon:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self.vrrp is not None:  # first: masters resign (priority 0) before anything else
+                await self.vrrp.stop()
             await self.control.stop()
             if self.metrics is not None:
                 await self.metrics.stop()
             if self.lb is not None:
                 await self.lb.stop()
-            if self.vrrp is not None:
-                await self.vrrp.stop()
             self.sd.close()
         log.info("stopped")
         return rc

@@ -295,12 +295,12 @@ class Supervisor:
         tasks = [loop.create_task(self._keep(c)) for c in self.children.values()]
         monitor = loop.create_task(self._monitor())
         await self._stop.wait()
+        self.forward(signal.SIGTERM)  # first: the VRRP child's priority-0 advert starts the backup's Skew_Time
         self.sd.stopping()
         monitor.cancel()
         await self.control.stop()
         if self.metrics is not None:
             await self.metrics.stop()
-        self.forward(signal.SIGTERM)
         end = time.monotonic() + STOP_TIMEOUT
         for child in self.children.values():
             if child.alive:

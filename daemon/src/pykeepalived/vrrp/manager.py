@@ -96,11 +96,12 @@ class VrrpManager:
         return await reload_vrrp(self, config)
 
     async def stop(self) -> None:
-        """Masters send priority 0 and drop their VIPs; then everything we added goes."""
+        """Masters send priority 0 and drop their VIPs first (the backup's Skew_Time runs from
+        that advert, RFC 5798 6.4.3); then trackers stop and everything we added goes."""
+        await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         for tracker in (*self.scripts.values(), *self.files.values()):
             await tracker.stop()
         await self.links.stop()
-        await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
         self.vip_filter.clear()
