@@ -91,6 +91,10 @@ class Daemon:
 
     # -- signals ------------------------------------------------------------
     def request_stop(self, signame: str) -> None:
+        if self.vrrp is not None:
+            # masters resign now, in the signal's callback (RFC 5798 6.4.3: priority 0 at once);
+            # the orderly stop follows once the main task runs again
+            self.vrrp.resign()
         log.info("%s received: stopping", signame)
         self._stop.set()
 

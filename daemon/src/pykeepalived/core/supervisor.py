@@ -280,6 +280,10 @@ class Supervisor:
 
     # -- life -----------------------------------------------------------------------
     def request_stop(self, name: str) -> None:
+        if not self._stop.is_set():
+            # at once, in the signal's callback: the VRRP child's priority-0 advert starts the
+            # backup's Skew_Time, so nothing else comes first
+            self.forward(signal.SIGTERM)
         log.info("%s received: stopping the children", name)
         self._stop.set()
 
@@ -294,8 +298,7 @@ class Supervisor:
             await self.metrics.start()
         tasks = [loop.create_task(self._keep(c)) for c in self.children.values()]
         monitor = loop.create_task(self._monitor())
-        await self._stop.wait()
-        self.forward(signal.SIGTERM)  # first: the VRRP child's priority-0 advert starts the backup's Skew_Time
+        await self._stop.wait()  # request_stop has forwarded SIGTERM already
         self.sd.stopping()
         monitor.cancel()
         await self.control.stop()

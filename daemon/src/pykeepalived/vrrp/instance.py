@@ -231,12 +231,17 @@ class Instance:
                               self.spec.smtp_alert)
 
     # -- stop and status ------------------------------------------------------------
-    async def stop(self) -> None:
-        """Shutdown: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3)."""
-        self._timer.close()
+    def resign(self) -> None:
+        """Shutdown event: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3).
+        Synchronous and idempotent: the daemon calls it from its SIGTERM callback."""
+        self._timer.cancel()
         if self.router is not None and self.router.state is not State.INITIALIZE:
             self.router.shutdown(self._loop.time())
             self._perform_all(self.router.actions())
+
+    async def stop(self) -> None:
+        self.resign()
+        self._timer.close()
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
             self.rt.sockets.release(self.spec.interface, self.spec.family)

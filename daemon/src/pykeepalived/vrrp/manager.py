@@ -95,6 +95,11 @@ class VrrpManager:
         from ..core.reload import reload_vrrp
         return await reload_vrrp(self, config)
 
+    def resign(self) -> None:
+        """Every master sends priority 0 and drops its VIPs now (synchronous; ``stop`` finishes)."""
+        for inst in self.instances.values():
+            inst.resign()
+
     async def stop(self) -> None:
         """Masters send priority 0 and drop their VIPs first (the backup's Skew_Time runs from
         that advert, RFC 5798 6.4.3); then trackers stop and everything we added goes."""
