@@ -183,6 +183,5 @@ async def reload_vrrp(manager: VrrpManager, new: Config) -> dict[str, list[str]]
     for tracker in (*manager.scripts.values(), *getattr(manager, "files", {}).values()):
         if getattr(tracker, "_task", None) is None:
             tracker.start()
-    if getattr(manager.links, "_task", None) is None:
-        manager.links.start()
+    manager.links.start()  # idempotent; reads the state of links a changed instance now watches
     return plan.as_dict()

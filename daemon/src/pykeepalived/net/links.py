@@ -1,15 +1,21 @@
-"""Link state for track_interface: polls netlink and reports up/down changes.
+"""Link state for track_interface, from rtnetlink link events (RTMGRP_LINK).
 
-keepalived listens to RTM_NEWLINK events; a poll of one link dump every
-``period`` (0.2 s) is simpler, costs one netlink round trip per period for
-all interfaces, and bounds the reaction time well below any
-Master_Down_Interval.  A link is up when IFF_UP and IFF_RUNNING are set
-(carrier present).
+keepalived listens to RTM_NEWLINK / RTM_DELLINK; so do we: one plain
+NETLINK_ROUTE socket joined to the link group, read by the event loop, so a
+carrier loss is seen when the kernel reports it and an idle daemon does no
+work at all.  One link dump (pyroute2) gives the state at start, and again
+whenever the socket overflowed (ENOBUFS: events were lost).  A link is up
+when IFF_UP and IFF_RUNNING are set (carrier present); a deleted link is down.
+
+``parse_links`` is pure (byte vectors in tests/net/test_links.py).
 """
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
+import struct
 from collections.abc import Callable
 
 from pyroute2 import AsyncIPRoute
@@ -17,49 +23,121 @@ from pyroute2 import AsyncIPRoute
 log = logging.getLogger(__name__)
 
 IFF_UP, IFF_RUNNING = 0x1, 0x40
+RTMGRP_LINK = 0x1
+RTM_NEWLINK, RTM_DELLINK = 16, 17
+IFLA_IFNAME = 3
+NLMSG_HEADER = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
+RTATTR = struct.Struct("=HH")
 
 
 def is_up(flags: int) -> bool:
     return flags & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING
 
 
+def parse_links(data: bytes) -> list[tuple[str, bool]]:
+    """(ifname, up) for every RTM_NEWLINK / RTM_DELLINK in ``data`` (rtnetlink(7))."""
+    out: list[tuple[str, bool]] = []
+    offset = 0
+    while offset + NLMSG_HEADER.size <= len(data):
+        length, kind = NLMSG_HEADER.unpack_from(data, offset)[:2]
+        if length < NLMSG_HEADER.size or offset + length > len(data):
+            break  # truncated or malformed: stop rather than guess
+        body = offset + NLMSG_HEADER.size
+        if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= NLMSG_HEADER.size + IFINFOMSG.size:
+            flags = IFINFOMSG.unpack_from(data, body)[3]
+            name = _ifname(data, body + IFINFOMSG.size, offset + length)
+            if name is not None:
+                out.append((name, kind == RTM_NEWLINK and is_up(flags)))
+        offset += (length + 3) & ~3
+    return out
+
+
+def _ifname(data: bytes, start: int, end: int) -> str | None:
+    while start + RTATTR.size <= end:
+        alen, atype = RTATTR.unpack_from(data, start)
+        if alen < RTATTR.size:
+            return None
+        if atype == IFLA_IFNAME:
+            return data[start + RTATTR.size:start + alen].split(b"\0", 1)[0].decode(errors="replace")
+        start += (alen + 3) & ~3
+    return None
+
+
 class LinkWatcher:
     """Calls ``callback(up)`` for each watched interface whose state changes."""
 
-    def __init__(self, period: float = 0.2) -> None:
-        self.period = period
+    def __init__(self) -> None:
         self.state: dict[str, bool] = {}
         self._listeners: dict[str, list[Callable[[bool], None]]] = {}
-        self._task: asyncio.Task | None = None
+        self._sock: socket.socket | None = None
+        self._task: asyncio.Task | None = None  # a (re)sync dump in flight
 
     def watch(self, ifname: str, callback: Callable[[bool], None]) -> None:
         self._listeners.setdefault(ifname, []).append(callback)
 
+    def _report(self, ifname: str, up: bool) -> None:
+        callbacks = self._listeners.get(ifname)
+        if callbacks is None:
+            return
+        if self.state.get(ifname, True) != up:  # the first sight counts as a change if down
+            log.info("interface %s is %s", ifname, "up" if up else "down")
+            for callback in callbacks:
+                callback(up)
+        self.state[ifname] = up
+
     async def poll(self) -> None:
-        """One dump; report changes (the first sight of a link counts as a change if down)."""
+        """One dump: the state of every watched link now (at start, and after lost events)."""
         async with AsyncIPRoute() as ipr:
             links = {m.get("ifname"): is_up(m["flags"]) async for m in await ipr.link("dump")}
-        for ifname, callbacks in self._listeners.items():
-            up = links.get(ifname, False)
-            if self.state.get(ifname, True) != up:
-                log.info("interface %s is %s", ifname, "up" if up else "down")
-                for callback in callbacks:
-                    callback(up)
-            self.state[ifname] = up
+        for ifname in list(self._listeners):
+            self._report(ifname, links.get(ifname, False))
 
     def start(self) -> None:
-        if self._listeners:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        """Subscribe to link events first, then dump: no change can fall between the two.
+        Called again (a reload added watched links), it dumps once more for the new ones."""
+        if not self._listeners:
+            return
+        if self._sock is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
+            sock.bind((0, RTMGRP_LINK))
+            sock.setblocking(False)
+            self._sock = sock
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
+        self._resync()
 
-    async def _run(self) -> None:
-        while True:
+    def _resync(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._dump())
+
+    async def _dump(self) -> None:
+        try:
+            await self.poll()
+        except OSError as err:
+            log.warning("link dump failed: %s", err)
+
+    def _readable(self) -> None:
+        while self._sock is not None:
             try:
-                await self.poll()
+                data = self._sock.recv(65536)
+            except BlockingIOError:
+                return
             except OSError as err:
-                log.warning("link poll failed: %s", err)
-            await asyncio.sleep(self.period)
+                if err.errno == errno.ENOBUFS:  # the kernel dropped events: ask for the whole state
+                    log.warning("link events overflowed: re-reading every link")
+                    self._resync()
+                    continue
+                log.warning("link events: %s", err)
+                return
+            for ifname, up in parse_links(data):
+                self._report(ifname, up)
 
     async def stop(self) -> None:
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
