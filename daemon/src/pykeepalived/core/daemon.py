@@ -29,6 +29,7 @@ from .lbloop import ControlError, LbLoop
 from .reload import load_new
 from .runfiles import RunFiles, write_atomic
 from .sdnotify import SdNotify
+from .signals import install_stop_signals, restore_stop_signals
 
 log = logging.getLogger("pykeepalived")
 
@@ -90,11 +91,14 @@ class Daemon:
         self.ticks = 0
 
     # -- signals ------------------------------------------------------------
-    def request_stop(self, signame: str) -> None:
+    def resign(self) -> None:
+        """Masters send priority 0 now (RFC 5798 6.4.3); idempotent.  Runs from the SIGTERM
+        handler when the loop is idle (core/signals.py); the orderly stop follows."""
         if self.vrrp is not None:
-            # masters resign now, in the signal's callback (RFC 5798 6.4.3: priority 0 at once);
-            # the orderly stop follows once the main task runs again
             self.vrrp.resign()
+
+    def request_stop(self, signame: str) -> None:
+        self.resign()
         log.info("%s received: stopping", signame)
         self._stop.set()
 
@@ -253,8 +257,7 @@ class Daemon:
     # -- life -------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
-        loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
+        install_stop_signals(loop, self.request_stop, self.resign)
         loop.add_signal_handler(signal.SIGUSR1, self.write_dump)
         loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
         loop.add_signal_handler(signal.SIGHUP, self.on_hup)
@@ -287,6 +290,7 @@ class Daemon:
             if self.lb is not None:
                 await self.lb.stop()
             self.sd.close()
+            restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
         return rc
 

@@ -19,8 +19,10 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   child is alive and reporting.  A parent that is frozen, or a child that
   cannot be brought back, therefore ends in a watchdog restart.
 - **Signals**: HUP, USR1, USR2 are forwarded to the children; TERM/INT are
-  forwarded and the parent waits (10 s, then SIGKILL) for them: the VRRP
-  child's masters send priority 0 first.  Each child sets
+  forwarded from the signal handler itself (core/signals.py), VRRP child
+  first, and the parent waits (10 s, then SIGKILL) for them: the VRRP
+  child's masters send priority 0 first (from its own handler when its loop
+  is idle).  Each child sets
   PR_SET_PDEATHSIG(SIGKILL): a parent killed with -9 takes its children along
   (no unsupervised VRRP speaker; the VIPs it leaves are adopted at the next
   start, net/addresses.py).
@@ -50,6 +52,7 @@ from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
 from .metrics import MetricsServer
 from .runfiles import RunFiles
 from .sdnotify import SdNotify
+from .signals import install_stop_signals, restore_stop_signals
 
 log = logging.getLogger("pykeepalived.supervisor")
 
@@ -111,6 +114,7 @@ class Supervisor:
         wd = self.sd.watchdog_usec / 1e6
         self.stall = stall if stall is not None else (min(STALL, max(1.0, wd / 2)) if wd else STALL)
         self.children = {role: Child(role) for role in ROLES}
+        self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
         self._stop = asyncio.Event()
@@ -167,7 +171,7 @@ class Supervisor:
                 rc = await child.proc.wait()
                 ran = time.monotonic() - child.started
                 child.last_exit = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
-                if self._stop.is_set():
+                if self._stop.is_set() or self._forwarded:  # stopping: SIGTERM went out already
                     break
                 child.backoff = next_backoff(child.backoff, ran)
                 log.error("%s child (pid %d) died (%s) after %.1f s: restarting in %.1f s", child.role,
@@ -280,17 +284,23 @@ class Supervisor:
 
     # -- life -----------------------------------------------------------------------
     def request_stop(self, name: str) -> None:
-        if not self._stop.is_set():
-            # at once, in the signal's callback: the VRRP child's priority-0 advert starts the
-            # backup's Skew_Time, so nothing else comes first
-            self.forward(signal.SIGTERM)
+        self.forward_stop()
         log.info("%s received: stopping the children", name)
         self._stop.set()
 
+    def forward_stop(self) -> None:
+        """SIGTERM to the children, once, VRRP first (its priority-0 advert starts the backup's
+        Skew_Time).  Plain ``os.kill``: it also runs inside the signal handler (core/signals.py)."""
+        if self._forwarded:
+            return
+        self._forwarded = True
+        for child in self.children.values():
+            if child.alive:
+                os.kill(child.proc.pid, signal.SIGTERM)
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        install_stop_signals(loop, self.request_stop, self.forward_stop, urgent_is_reentrant=True)
         for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
             loop.add_signal_handler(sig, self.forward, sig)
         await self.control.start()
@@ -319,6 +329,7 @@ class Supervisor:
             (self.files.dir / pid_name).unlink(missing_ok=True)
             child_socket(self.files.dir, role).unlink(missing_ok=True)
         self.sd.close()
+        restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
         return 0
 
