@@ -23,9 +23,9 @@ from pathlib import Path
 from .. import __version__
 from ..config.loader import load_config
 from ..config.model import Config
-from ..vrrp.manager import VrrpManager
 from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
-from .lbloop import ControlError, LbLoop
+from .lbloop import ControlError
+from .logs import setup_logging
 from .reload import load_new
 from .runfiles import RunFiles, write_atomic
 from .sdnotify import SdNotify
@@ -66,8 +66,16 @@ class Daemon:
                  vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> None:
         self.config, self.files, self.config_path = config, files, config_path
         self.ping_fd = ping_fd  # a child of core/supervisor.py: pings the parent instead of systemd
-        self.vrrp = VrrpManager(config, files.dir) if vrrp else None
-        self.lb = LbLoop(config, files.dir) if check else None
+        # each role imports only its own code: a checker child never loads the VRRP runtime
+        # (pyroute2's whole package, ~20 MB), a VRRP child never the load balancer
+        self.vrrp = None
+        if vrrp:
+            from ..vrrp.manager import VrrpManager  # noqa: PLC0415
+            self.vrrp = VrrpManager(config, files.dir)
+        self.lb = None
+        if check:
+            from .lbloop import LbLoop  # noqa: PLC0415
+            self.lb = LbLoop(config, files.dir)
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()
         self.data_name, self.stats_name = DATA_NAME, STATS_NAME
@@ -293,14 +301,6 @@ class Daemon:
             restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
         return rc
-
-
-def setup_logging(detail: bool, tag: str | None = None) -> None:
-    who = f"pykeepalived[%(process)d]{' ' + tag if tag else ''}"
-    fmt = f"%(asctime)s {who}: %(levelname)s %(name)s: %(message)s" if detail \
-        else f"%(asctime)s {who}: %(message)s"
-    logging.basicConfig(level=logging.DEBUG if detail else logging.INFO, format=fmt, stream=sys.stderr)
-    logging.getLogger("pyroute2").setLevel(logging.WARNING)
 
 
 def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,

@@ -336,7 +336,7 @@ class Supervisor:
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
     from ..config.loader import load_config  # noqa: PLC0415
-    from .daemon import setup_logging  # noqa: PLC0415
+    from .logs import setup_logging  # noqa: PLC0415
 
     setup_logging(detail, "parent")
     config, diags = load_config(config_path)

@@ -29,10 +29,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyroute2 import AsyncIPRoute
+if TYPE_CHECKING:
+    from .rtnl import AddressSocket
 
-from .rtnl import AddressSocket, encode_address
+# pyroute2 (and net/rtnl.py, which uses it) is imported where it is used: VipSpec is all the
+# checker process and the reload planner need from here, and pyroute2's package costs ~20 MB
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class AddressManager:
         """One netlink socket for the daemon's life: opening one costs about 1 ms,
         which a takeover would otherwise pay before its VIP exists."""
         if self._sock is None:
+            from .rtnl import AddressSocket  # noqa: PLC0415
             self._sock = AddressSocket()
         return self._sock
 
@@ -129,6 +133,7 @@ class AddressManager:
         recorded = self._load()
         present: set[tuple[str, str, int]] = set()
         if recorded:
+            from pyroute2 import AsyncIPRoute  # noqa: PLC0415
             async with AsyncIPRoute() as ipr:
                 for dev in sorted({d for d, _, _ in recorded}):
                     found = await ipr.link_lookup(ifname=dev)
@@ -171,6 +176,7 @@ class AddressManager:
         """The encoded request, kept: a takeover then only sends bytes (``prepare``)."""
         key = (add, vip)
         if key not in self._messages:
+            from .rtnl import encode_address  # noqa: PLC0415
             family = socket.AF_INET6 if vip.address.version == 6 else socket.AF_INET
             extra = {"scope": SCOPES[vip.scope] if vip.scope else 0, "label": vip.label,
                      "broadcast": str(vip.brd) if vip.brd is not None else None} if add else {}
@@ -239,6 +245,7 @@ class AddressManager:
 
 async def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:
     """(ifindex, MAC, addresses in kernel order) of ``dev``."""
+    from pyroute2 import AsyncIPRoute  # noqa: PLC0415
     async with AsyncIPRoute() as ipr:
         found = await ipr.link_lookup(ifname=dev)
         if not found:
