@@ -120,3 +120,24 @@ def test_strict_unicast_is_still_an_error() -> None:
     config, diags = loads_config(instance("    unicast_peer {\n        192.0.2.12\n    }\n",
                                           globals_="    vrrp_strict\n"), "k.conf")
     assert [d.message for d in diags.errors] == ["strict mode (vrrp_strict) forbids unicast_peer"]
+
+
+def test_obsolete_nat_mask_is_a_warning_not_an_error() -> None:
+    text = ("virtual_server 192.0.2.80 80 {\n    lb_algo rr\n    lb_kind NAT\n    nat_mask 255.255.255.0\n"
+            "    protocol TCP\n    real_server 198.51.100.1 80 {\n        weight 1\n    }\n}\n")
+    config, warnings = load(text)
+    assert warnings == ["4:5: nat_mask is obsolete (the reverse-NAT mask of Linux 2.2's IPVS): "
+                        "ignored, as keepalived 2 ignores it"]
+    assert len(config.virtual_servers) == 1
+
+
+def test_no_accept_without_nft_is_a_warning(monkeypatch) -> None:
+    import shutil
+
+    from pykeepalived.config import validate
+
+    real = shutil.which
+    monkeypatch.setattr(validate.shutil, "which", lambda name, *a, **k: None if name == "nft" else real(name, *a, **k))
+    _, warnings = load(instance("    no_accept\n"))
+    assert warnings == ["10:5: Accept_Mode is off (no_accept / strict mode) but nft(8) is not installed: "
+                        "traffic to the VIPs will not be dropped"]

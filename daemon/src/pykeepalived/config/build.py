@@ -12,7 +12,7 @@ from typing import Any
 import voluptuous as vol
 
 from .errors import AlreadyReported, ConfigError, Diagnostics, Location
-from .grammar import Statement
+from .grammar import IGNORED, Statement
 
 
 def collect(stmt: Statement, diags: Diagnostics) -> tuple[dict[str, Any], dict[str, Location]]:
@@ -37,6 +37,8 @@ def collect(stmt: Statement, diags: Diagnostics) -> tuple[dict[str, Any], dict[s
         except vol.Invalid as exc:
             shown = child.args[0].text if child.args else ""
             diags.error(child.loc, f"{child.name}: {exc.msg} (got {shown})")
+            continue
+        if value is IGNORED:
             continue
         attr = kw.attr
         if kw.repeat:

@@ -16,6 +16,8 @@ from typing import Any
 from .errors import Diagnostics, Location
 from .lexer import Token
 
+IGNORED = object()  # an obsolete keyword's value: warned about, kept out of the model (build.collect)
+
 
 @dataclass(slots=True)
 class Statement:

@@ -75,8 +75,13 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
             diags.error(where("advert_int", inst.loc), f"advert_int {inst.advert_int} exceeds VRRPv3's {V3_MAX_ADVERT} s")
         elif abs(round(inst.advert_int * 100) - inst.advert_int * 100) > 1e-6:
             diags.error(where("advert_int", inst.loc), "VRRPv3 advert_int has centisecond resolution")
-    for loc, message in effective_instance(inst, config).notes:
+    effective = effective_instance(inst, config)
+    for loc, message in effective.notes:
         diags.warning(loc, message)
+    if not effective.instance.accept and inst.virtual_ipaddress and shutil.which("nft") is None:
+        diags.warning(where("accept", where("virtual_ipaddress", inst.loc)),
+                      "Accept_Mode is off (no_accept / strict mode) but nft(8) is not installed: "
+                      "traffic to the VIPs will not be dropped")
     if inst.nopreempt and inst.state == "MASTER":
         diags.warning(where("nopreempt", inst.loc), "nopreempt has no effect with 'state MASTER'; use 'state BACKUP'")
     if inst.priority == 255 and inst.state == "BACKUP":

@@ -16,7 +16,7 @@ from typing import Any
 import voluptuous as vol
 
 from ..errors import ConfigError, Diagnostics
-from ..grammar import BlockSpec, ItemSpec, Keyword, Statement
+from ..grammar import IGNORED, BlockSpec, ItemSpec, Keyword, Statement
 from ..lexer import Token
 from ..model_vrrp import Script
 
@@ -172,6 +172,16 @@ def kw(name: str, convert: Convert | None, nargs: tuple[int, int] = (1, 1), *,
 
 def flag_kw(name: str, field: str | None = None) -> Keyword:
     return Keyword(name, flag, (0, 0), field)
+
+
+def obsolete_kw(name: str, nargs: tuple[int, int], why: str) -> Keyword:
+    """A keyword keepalived 2 no longer acts on: a warning, then ignored (as keepalived does)."""
+
+    def convert(stmt: Statement, diags: Diagnostics) -> object:
+        diags.warning(stmt.loc, f"{name} is obsolete ({why}): ignored, as keepalived 2 ignores it")
+        return IGNORED
+
+    return Keyword(name, convert, nargs)
 
 
 def off_kw(name: str, field: str) -> Keyword:

@@ -14,7 +14,22 @@ from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_lvs import RealServer, SorryServer, Timing, VirtualServer, VirtualServerGroup, VsgEntry
 from .checkers import CHECKER_KEYWORDS, TIMING_KEYWORDS
-from .common import arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, parse_int, parse_ip, port, script, text
+from .common import (
+    arg,
+    bool_kw,
+    choice,
+    flag_kw,
+    in_range,
+    integer,
+    ip,
+    kw,
+    obsolete_kw,
+    parse_int,
+    parse_ip,
+    port,
+    script,
+    text,
+)
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos")
 METHODS = ("NAT", "DR", "TUN")
@@ -78,6 +93,7 @@ VIRTUAL_SERVER = BlockSpec("virtual_server").add(
     kw("persistence_timeout", _persistence_timeout, (0, 1), check=in_range(1, 2**31 - 1)),
     kw("persistence_granularity", ip),
     flag_kw("ha_suspend"),
+    obsolete_kw("nat_mask", (1, 1), "the reverse-NAT mask of Linux 2.2's IPVS"),
     kw("virtualhost", text),
     bool_kw("smtp_alert"),
     bool_kw("omega"),
