@@ -75,3 +75,41 @@ def test_non_error_messages_and_garbage_are_ignored() -> None:
     assert parse_acks(done + ack(6, 0)) == {6: 0}
     assert parse_acks(b"\x01\x00") == {}
     assert parse_acks(nlmsghdr(4, 2, 0, 1)) == {}  # a length shorter than a header stops the walk
+
+
+def test_requests_match_pyroute2s_own_encoder() -> None:
+    """The VRRP process does not import pyroute2 (memory); its requests are what pyroute2 would send."""
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+
+    def theirs(add: bool, family: int, address: str, prefixlen: int, **attrs) -> bytes:
+        msg = ifaddrmsg()
+        msg["family"], msg["prefixlen"], msg["index"], msg["scope"] = family, prefixlen, 4, attrs.pop("scope", 0)
+        msg["flags"] = 0x80 if add and family == socket.AF_INET6 else 0
+        msg["attrs"] = [("IFA_ADDRESS", address)] + ([("IFA_LOCAL", address)] if family == socket.AF_INET else []) \
+            + [(f"IFA_{k.upper()}", v) for k, v in attrs.items()]
+        msg["header"]["type"] = RTM_NEWADDR if add else RTM_DELADDR
+        msg["header"]["flags"] = REQUEST_ACK | (CREATE_EXCL if add else 0)
+        msg.encode()
+        return bytes(msg.data)
+
+    assert encode_address(True, socket.AF_INET, 4, "192.0.2.7", 24, scope=253, label="eth0:v",
+                          broadcast="192.0.2.255") == theirs(True, socket.AF_INET, "192.0.2.7", 24, scope=253,
+                                                             label="eth0:v", broadcast="192.0.2.255")
+    assert encode_address(True, socket.AF_INET6, 4, "2001:db8::7", 64) == theirs(True, socket.AF_INET6, "2001:db8::7", 64)
+    assert encode_address(False, socket.AF_INET, 4, "192.0.2.7", 24) == theirs(False, socket.AF_INET, "192.0.2.7", 24)
+
+
+def test_address_and_link_dumps_parse() -> None:
+    from pykeepalived.net.rtnl import Address, Link, parse_addresses, parse_links
+
+    v4 = encode_address(True, socket.AF_INET, 3, "192.0.2.10", 24)  # an RTM_NEWADDR is what a dump returns
+    v6 = encode_address(True, socket.AF_INET6, 3, "2001:db8::10", 64)
+    ptp = nlmsghdr(16 + 8 + 16, RTM_NEWADDR, 2) + struct.pack("=BBBBI", socket.AF_INET, 32, 0, 0, 5) \
+        + rtattr(IFA_ADDRESS, bytes([198, 51, 100, 2])) + rtattr(IFA_LOCAL, bytes([198, 51, 100, 1]))
+    got = parse_addresses(v4 + v6 + ptp + nlmsghdr(20, 3, 2) + b"\0" * 4)
+    assert [(a.index, str(a.interface)) for a in got] == [(3, "192.0.2.10/24"), (3, "2001:db8::10/64"),
+                                                          (5, "198.51.100.1/32")]  # IFA_LOCAL: our end
+    assert all(isinstance(a, Address) for a in got)
+    body = struct.pack("=BxHiII", 0, 1, 9, 0x41, 0) + rtattr(1, bytes.fromhex("02aabbccddee")) + rtattr(3, b"eth7\0")
+    link = parse_links(nlmsghdr(16 + len(body), 16, 2) + body)
+    assert link == [Link(9, "eth7", 0x41, bytes.fromhex("02aabbccddee"))]

@@ -1,8 +1,8 @@
-"""Virtual IP addresses over netlink (pyroute2), keepalived's ``virtual_ipaddress``.
+"""Virtual IP addresses over rtnetlink, keepalived's ``virtual_ipaddress``.
 
-Adding and removing go through ``rtnl.AddressSocket`` (requests encoded
-once, sent without coroutine machinery: this is a takeover's hot path);
-reading the interfaces uses pyroute2's asynchronous API.
+Everything goes through ``rtnl.AddressSocket`` (requests encoded once, sent
+without coroutine machinery: this is a takeover's hot path; dumps to read
+the interfaces).
 
 An address that was already on the interface when we went to add it is not
 ours: we never remove it (keepalived would; a VIP that doubles as a real
@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .rtnl import AddressSocket
 
-# pyroute2 (and net/rtnl.py, which uses it) is imported where it is used: VipSpec is all the
-# checker process and the reload planner need from here, and pyroute2's package costs ~20 MB
+# net/rtnl.py is imported where it is used: VipSpec is all the checker process and the
+# reload planner need from here
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +133,12 @@ class AddressManager:
         recorded = self._load()
         present: set[tuple[str, str, int]] = set()
         if recorded:
-            from pyroute2 import AsyncIPRoute  # noqa: PLC0415
-            async with AsyncIPRoute() as ipr:
-                for dev in sorted({d for d, _, _ in recorded}):
-                    found = await ipr.link_lookup(ifname=dev)
-                    if not found:
-                        continue
-                    async for m in await ipr.addr("dump", index=found[0]):
-                        key = (dev, str(ipaddress.ip_address(m.get("address"))), int(m["prefixlen"]))
-                        if key in recorded:
-                            present.add(key)
+            from . import rtnl  # noqa: PLC0415
+            names = {link.index: link.name for link in rtnl.parse_links(self._netlink().dump(rtnl.RTM_GETLINK))}
+            for a in rtnl.parse_addresses(self._netlink().dump(rtnl.RTM_GETADDR)):
+                key = (names.get(a.index, ""), str(a.interface.ip), a.interface.network.prefixlen)
+                if key in recorded:
+                    present.add(key)
         for key in sorted(present):
             log.warning("%s/%d on %s: added by a previous daemon (crash?), adopted as ours", key[1], key[2], key[0])
         self._ours |= present
@@ -245,14 +241,13 @@ class AddressManager:
 
 async def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:
     """(ifindex, MAC, addresses in kernel order) of ``dev``."""
-    from pyroute2 import AsyncIPRoute  # noqa: PLC0415
-    async with AsyncIPRoute() as ipr:
-        found = await ipr.link_lookup(ifname=dev)
-        if not found:
+    from . import rtnl  # noqa: PLC0415
+    sock = rtnl.AddressSocket()
+    try:
+        link = next((ln for ln in rtnl.parse_links(sock.dump(rtnl.RTM_GETLINK)) if ln.name == dev), None)
+        if link is None:
             raise OSError(errno.ENODEV, f"no interface {dev}")
-        index = found[0]
-        link = (await ipr.link("get", index=index))[0]
-        mac = bytes.fromhex((link.get("address") or "00:00:00:00:00:00").replace(":", ""))
-        addrs = [ipaddress.ip_interface(f"{m.get('address')}/{m['prefixlen']}")
-                 async for m in await ipr.addr("dump", index=index)]
-    return index, mac, addrs
+        addrs = [a.interface for a in rtnl.parse_addresses(sock.dump(rtnl.RTM_GETADDR)) if a.index == link.index]
+    finally:
+        sock.close()
+    return link.index, link.mac if len(link.mac) == 6 else b"\0" * 6, addrs

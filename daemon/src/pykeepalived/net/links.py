@@ -3,11 +3,12 @@
 keepalived listens to RTM_NEWLINK / RTM_DELLINK; so do we: one plain
 NETLINK_ROUTE socket joined to the link group, read by the event loop, so a
 carrier loss is seen when the kernel reports it and an idle daemon does no
-work at all.  One link dump (pyroute2) gives the state at start, and again
+work at all.  One link dump gives the state at start, and again
 whenever the socket overflowed (ENOBUFS: events were lost).  A link is up
 when IFF_UP and IFF_RUNNING are set (carrier present); a deleted link is down.
 
-``parse_links`` is pure (byte vectors in tests/net/test_links.py).
+``parse_links`` is pure (byte vectors in tests/net/test_links.py); the
+messages are read with net/rtnl.py (no pyroute2 in the VRRP process).
 """
 from __future__ import annotations
 
@@ -15,20 +16,14 @@ import asyncio
 import errno
 import logging
 import socket
-import struct
 from collections.abc import Callable
 
-from pyroute2 import AsyncIPRoute
+from . import rtnl
 
 log = logging.getLogger(__name__)
 
 IFF_UP, IFF_RUNNING = 0x1, 0x40
 RTMGRP_LINK = 0x1
-RTM_NEWLINK, RTM_DELLINK = 16, 17
-IFLA_IFNAME = 3
-NLMSG_HEADER = struct.Struct("=IHHII")  # len, type, flags, seq, pid
-IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
-RTATTR = struct.Struct("=HH")
 
 
 def is_up(flags: int) -> bool:
@@ -36,32 +31,8 @@ def is_up(flags: int) -> bool:
 
 
 def parse_links(data: bytes) -> list[tuple[str, bool]]:
-    """(ifname, up) for every RTM_NEWLINK / RTM_DELLINK in ``data`` (rtnetlink(7))."""
-    out: list[tuple[str, bool]] = []
-    offset = 0
-    while offset + NLMSG_HEADER.size <= len(data):
-        length, kind = NLMSG_HEADER.unpack_from(data, offset)[:2]
-        if length < NLMSG_HEADER.size or offset + length > len(data):
-            break  # truncated or malformed: stop rather than guess
-        body = offset + NLMSG_HEADER.size
-        if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= NLMSG_HEADER.size + IFINFOMSG.size:
-            flags = IFINFOMSG.unpack_from(data, body)[3]
-            name = _ifname(data, body + IFINFOMSG.size, offset + length)
-            if name is not None:
-                out.append((name, kind == RTM_NEWLINK and is_up(flags)))
-        offset += (length + 3) & ~3
-    return out
-
-
-def _ifname(data: bytes, start: int, end: int) -> str | None:
-    while start + RTATTR.size <= end:
-        alen, atype = RTATTR.unpack_from(data, start)
-        if alen < RTATTR.size:
-            return None
-        if atype == IFLA_IFNAME:
-            return data[start + RTATTR.size:start + alen].split(b"\0", 1)[0].decode(errors="replace")
-        start += (alen + 3) & ~3
-    return None
+    """(ifname, up) for every RTM_NEWLINK / RTM_DELLINK in ``data`` (a deleted link is down)."""
+    return [(link.name, not link.deleted and is_up(link.flags)) for link in rtnl.parse_links(data)]
 
 
 class LinkWatcher:
@@ -88,8 +59,11 @@ class LinkWatcher:
 
     async def poll(self) -> None:
         """One dump: the state of every watched link now (at start, and after lost events)."""
-        async with AsyncIPRoute() as ipr:
-            links = {m.get("ifname"): is_up(m["flags"]) async for m in await ipr.link("dump")}
+        sock = rtnl.AddressSocket()
+        try:
+            links = dict(parse_links(sock.dump(rtnl.RTM_GETLINK)))
+        finally:
+            sock.close()
         for ifname in list(self._listeners):
             self._report(ifname, links.get(ifname, False))
 
