@@ -99,3 +99,42 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
         asyncio.run(main())
     finally:
         notify.close()
+
+
+def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
+    """keepalived's rule: no virtual_server, no checker process; a reload that adds one starts it."""
+    from pykeepalived.config.loader import loads_config
+
+    config, _ = loads_config(CONF, "k.conf")
+    assert sv.needed_roles(config) == ("vrrp",)
+    conf = tmp_path / "k.conf"
+    conf.write_text(CONF)
+    run = tmp_path / "run"
+
+    async def main() -> None:
+        sup = sv.Supervisor(str(conf), str(run), stall=5, roles=sv.needed_roles(config))
+        task = asyncio.get_running_loop().create_task(sup.run())
+        await _until(lambda: sup.children["vrrp"].last_ping is not None, 30, "vrrp child never pinged")
+        assert list(sup.children) == ["vrrp"]
+        [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "drain", "address": "192.0.2.9"}\n')
+        assert not reply["ok"] and "no virtual_server" in reply["error"]
+        # a virtual_server appears: the reload starts the checker child.  Not for real here: a
+        # checker child with a virtual_server would program this machine's kernel tables, so
+        # the keeper is replaced (the lab tests run real ones); the decision is what is tested.
+        kept: list[str] = []
+
+        async def keep(child) -> None:
+            kept.append(child.role)
+        sup._keep = keep
+        conf.write_text(CONF + "virtual_server 192.0.2.80 80 {\n    lb_algo rr\n    lb_kind NAT\n"
+                        "    protocol TCP\n    real_server 198.51.100.1 80 {\n        weight 1\n    }\n}\n")
+        assert sup.start_needed() == ["check"]
+        await asyncio.sleep(0)
+        assert kept == ["check"] and list(sup.children) == ["vrrp", "check"]
+        assert sup.start_needed() == []  # known now: nothing more
+        conf.write_text("this is { not a config\n")
+        assert sup.start_needed() == []  # a broken config starts nothing (the children refuse it)
+        sup.request_stop("test")
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(main())

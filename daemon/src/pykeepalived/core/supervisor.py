@@ -1,7 +1,9 @@
 """keepalived's process model: a parent that runs the VRRP child and the checker child.
 
 ``pykeepalived -f FILE -n`` (neither ``-P`` nor ``-C``) is this parent.  It
-starts the same program twice, ``-P`` (VRRP) and ``-C`` (checkers + LB),
+starts the same program as ``-P`` (VRRP) and, when the config has a
+``virtual_server`` (keepalived's rule too; a reload that adds the first one
+starts it), as ``-C`` (checkers + LB),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
 loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
 
@@ -67,6 +69,13 @@ PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
 ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid")}
 
 
+def needed_roles(config) -> tuple[str, ...]:
+    """The children a config needs: VRRP always; the checker child only with a virtual_server
+    (keepalived starts its checker process on the same rule).  A reload that adds the first
+    virtual_server starts it; one that removes the last leaves it idle."""
+    return ("vrrp", "check") if config.virtual_servers else ("vrrp",)
+
+
 def next_backoff(current: float, ran: float) -> float:
     """The wait before the next start: back to the start after a stable run, else as doubled so far."""
     return INITIAL_BACKOFF if ran >= STABLE else min(current, MAX_BACKOFF)
@@ -107,13 +116,15 @@ class Child:
 
 class Supervisor:
     def __init__(self, config_path: str, runtime_dir: str, pidfile: str | None = None, detail: bool = False,
-                 *, stall: float | None = None, sd: SdNotify | None = None, metrics_listen: str | None = None) -> None:
+                 *, stall: float | None = None, sd: SdNotify | None = None, metrics_listen: str | None = None,
+                 roles: tuple[str, ...] = tuple(ROLES)) -> None:
         self.config_path, self.detail = config_path, detail
         self.files = RunFiles(runtime_dir, pidfile)
         self.sd = sd if sd is not None else SdNotify()
         wd = self.sd.watchdog_usec / 1e6
         self.stall = stall if stall is not None else (min(STALL, max(1.0, wd / 2)) if wd else STALL)
-        self.children = {role: Child(role) for role in ROLES}
+        self.children = {role: Child(role) for role in roles}
+        self._keepers: list[asyncio.Task] = []
         self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
@@ -202,7 +213,7 @@ class Supervisor:
             if healthy and not self._ready_sent:
                 self._ready_sent = True
                 self.sd.ready(self.status_line())
-                log.info("both children up")
+                log.info("children up: %s", ", ".join(self.children))
             if healthy:
                 self.sd.watchdog()
             self.sd.status(self.status_line())
@@ -224,6 +235,8 @@ class Supervisor:
 
     # -- control socket: a proxy ---------------------------------------------------
     async def ask(self, role: str, req: dict, timeout: float = 15.0) -> object:
+        if role not in self.children:
+            raise RequestError(f"no {role} child: the configuration has no virtual_server")
         if not self.children[role].alive:
             raise RequestError(f"the {role} child is not running (restarting)")
         try:
@@ -251,9 +264,11 @@ class Supervisor:
         if cmd == "status":
             return await self.status()
         if cmd == "reload":
-            results = await asyncio.gather(*(self.ask(r, req) for r in ROLES), return_exceptions=True)
+            started = self.start_needed()
+            roles = [r for r in self.children if r not in started]  # a new child reads the new config
+            results = await asyncio.gather(*(self.ask(r, req) for r in roles), return_exceptions=True)
             out: dict = {"reloaded": True, "errors": []}
-            for role, res in zip(ROLES, results, strict=True):
+            for role, res in zip(roles, results, strict=True):
                 if isinstance(res, Exception):
                     out["reloaded"] = False
                     out["errors"].append(f"{role}: {res}")
@@ -273,14 +288,39 @@ class Supervisor:
                          "restarts": c.restarts, "last_exit": c.last_exit} for c in self.children.values()}
 
     async def status(self) -> dict[str, object]:
-        got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in ROLES), return_exceptions=True)
-        vrrp, check = (g if isinstance(g, dict) else {} for g in got)
+        roles = list(self.children)
+        got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in roles), return_exceptions=True)
+        answers = {r: g for r, g in zip(roles, got, strict=True) if isinstance(g, dict)}
+        vrrp, check = answers.get("vrrp", {}), answers.get("check", {})
         first = vrrp or check
         return {"pid": os.getpid(), "version": __version__, "config": self.config_path, "started": self.started,
-                "dumped": time.time(), "subsystems": [r for r, g in zip(ROLES, got, strict=True) if isinstance(g, dict)],
+                "dumped": time.time(), "subsystems": list(answers),
                 "reloads": first.get("reloads", 0), "reload_failures": first.get("reload_failures", 0),
                 "last_reload": first.get("last_reload"), "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
                 "children": self.children_status()}
+
+    def on_hup(self) -> None:
+        """SIGHUP: start a child the new config needs (it reads that config), forward to the others."""
+        started = self.start_needed()
+        for child in self.children.values():
+            if child.role not in started and child.alive:
+                child.proc.send_signal(signal.SIGHUP)
+
+    def start_needed(self) -> list[str]:
+        """Start the children the config file now needs and we do not run; their roles."""
+        if self._stop.is_set():
+            return []
+        from ..config.loader import load_config  # noqa: PLC0415
+
+        config, diags = load_config(self.config_path)
+        if diags.errors:  # the children refuse it and log why; nothing to start
+            return []
+        new = [r for r in needed_roles(config) if r not in self.children]
+        for role in new:
+            log.info("the configuration now needs the %s child: starting it", role)
+            self.children[role] = Child(role)
+            self._keepers.append(asyncio.get_running_loop().create_task(self._keep(self.children[role])))
+        return new
 
     # -- life -----------------------------------------------------------------------
     def request_stop(self, name: str) -> None:
@@ -301,12 +341,13 @@ class Supervisor:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         install_stop_signals(loop, self.request_stop, self.forward_stop, urgent_is_reentrant=True)
-        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        loop.add_signal_handler(signal.SIGHUP, self.on_hup)
+        for sig in (signal.SIGUSR1, signal.SIGUSR2):
             loop.add_signal_handler(sig, self.forward, sig)
         await self.control.start()
         if self.metrics is not None:
             await self.metrics.start()
-        tasks = [loop.create_task(self._keep(c)) for c in self.children.values()]
+        self._keepers = [loop.create_task(self._keep(c)) for c in self.children.values()]
         monitor = loop.create_task(self._monitor())
         await self._stop.wait()  # request_stop has forwarded SIGTERM already
         self.sd.stopping()
@@ -323,7 +364,7 @@ class Supervisor:
                     log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
                     child.proc.kill()
                     await child.proc.wait()
-        await asyncio.gather(*tasks, monitor, *(c.reader for c in self.children.values() if c.reader),
+        await asyncio.gather(*self._keepers, monitor, *(c.reader for c in self.children.values() if c.reader),
                              return_exceptions=True)
         for role, (_, pid_name) in ROLES.items():
             (self.files.dir / pid_name).unlink(missing_ok=True)
@@ -353,7 +394,7 @@ def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, deta
         print(f"{config_path}: configuration rejected, not starting", file=sys.stderr)
         return 1
     sup = Supervisor(str(Path(config_path)), runtime_dir, pidfile, detail,
-                     metrics_listen=config.global_defs.metrics_listen)
+                     metrics_listen=config.global_defs.metrics_listen, roles=needed_roles(config))
     sup.files.write_pid()
     try:
         return asyncio.run(sup.run())
