@@ -76,14 +76,14 @@ def encode_dump(kind: int, family: int = socket.AF_UNSPEC) -> bytes:
     return _message(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
 
 
-def messages(data: bytes) -> Iterable[tuple[int, bytes]]:
-    """(type, body) of each netlink message in ``data``; stops at a malformed length."""
+def messages(data: bytes) -> Iterable[tuple[int, int, bytes]]:
+    """(type, sequence, body) of each netlink message in ``data``; stops at a malformed length."""
     offset = 0
     while offset + NLMSG_HEADER.size <= len(data):
-        length, kind = NLMSG_HEADER.unpack_from(data, offset)[:2]
+        length, kind, _flags, seq, _pid = NLMSG_HEADER.unpack_from(data, offset)
         if length < NLMSG_HEADER.size or offset + length > len(data):
             return
-        yield kind, data[offset + NLMSG_HEADER.size:offset + length]
+        yield kind, seq, data[offset + NLMSG_HEADER.size:offset + length]
         offset += (length + 3) & ~3
 
 
@@ -117,7 +117,7 @@ class Address:
 def parse_links(data: bytes) -> list[Link]:
     """Every RTM_NEWLINK / RTM_DELLINK in ``data`` (events or a dump) that names its link."""
     out = []
-    for kind, body in messages(data):
+    for kind, _seq, body in messages(data):
         if kind in (RTM_NEWLINK, RTM_DELLINK) and len(body) >= IFINFOMSG.size:
             _family, _type, index, flags, _change = IFINFOMSG.unpack_from(body)
             attrs = attributes(body, IFINFOMSG.size)
@@ -131,7 +131,7 @@ def parse_addresses(data: bytes) -> list[Address]:
     """Every RTM_NEWADDR in ``data``: IFA_LOCAL (IPv4's own address; IFA_ADDRESS is a peer's on
     point-to-point links), else IFA_ADDRESS."""
     out = []
-    for kind, body in messages(data):
+    for kind, _seq, body in messages(data):
         if kind != RTM_NEWADDR or len(body) < IFADDRMSG.size:
             continue
         family, prefixlen, _flags, _scope, index = IFADDRMSG.unpack_from(body)
@@ -150,16 +150,8 @@ def with_sequence(message: bytes, seq: int) -> bytes:
 
 def parse_acks(data: bytes) -> dict[int, int]:
     """{sequence: errno (0 = done)} of every NLMSG_ERROR in ``data`` (netlink(7) acks)."""
-    acks: dict[int, int] = {}
-    offset = 0
-    while offset + NLMSG_HEADER.size <= len(data):
-        length, kind, _flags, seq, _pid = NLMSG_HEADER.unpack_from(data, offset)
-        if length < NLMSG_HEADER.size:
-            break  # malformed: stop rather than loop
-        if kind == NLMSG_ERROR and length >= NLMSG_HEADER.size + NLMSG_ERROR_CODE.size:
-            acks[seq] = -NLMSG_ERROR_CODE.unpack_from(data, offset + NLMSG_HEADER.size)[0]
-        offset += (length + 3) & ~3
-    return acks
+    return {seq: -NLMSG_ERROR_CODE.unpack_from(body)[0] for kind, seq, body in messages(data)
+            if kind == NLMSG_ERROR and len(body) >= NLMSG_ERROR_CODE.size}
 
 
 class AddressSocket:
@@ -171,13 +163,12 @@ class AddressSocket:
         self.sock.settimeout(ACK_TIMEOUT)  # never reached: the acks are queued before send() returns
         self._seq = 0
 
-    def request(self, messages: Iterable[bytes]) -> list[int]:
-        """Send the messages in one datagram; their errnos in order (0 = done)."""
+    def request(self, encoded: Iterable[bytes]) -> list[int]:
+        """Send the encoded requests in one datagram; their errnos in order (0 = done)."""
         seqs, batch = [], []
-        for message in messages:
-            self._seq = self._seq % 0xFFFFFFFF + 1
-            seqs.append(self._seq)
-            batch.append(with_sequence(message, self._seq))
+        for message in encoded:
+            seqs.append(self._next_seq())
+            batch.append(with_sequence(message, seqs[-1]))
         if not batch:
             return []
         self.sock.send(b"".join(batch))
@@ -190,14 +181,17 @@ class AddressSocket:
                 return [acks.get(s, errno.ETIMEDOUT) for s in seqs]
         return [acks[s] for s in seqs]
 
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0xFFFFFFFF + 1
+        return self._seq
+
     def dump(self, kind: int, family: int = socket.AF_UNSPEC) -> bytes:
         """A whole dump (RTM_GETADDR / RTM_GETLINK): every datagram up to NLMSG_DONE, joined."""
-        self._seq = self._seq % 0xFFFFFFFF + 1
-        self.sock.send(with_sequence(encode_dump(kind, family), self._seq))
+        self.sock.send(with_sequence(encode_dump(kind, family), self._next_seq()))
         parts = []
         while True:
             data = self.sock.recv(1 << 20)
-            kinds = [k for k, _ in messages(data)]
+            kinds = [k for k, _seq, _body in messages(data)]
             parts.append(data)
             if NLMSG_DONE in kinds or NLMSG_ERROR in kinds or not kinds:
                 return b"".join(parts)
