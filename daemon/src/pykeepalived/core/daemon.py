@@ -16,14 +16,13 @@ import json
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 from .. import __version__
-from ..config.loader import load_config
 from ..config.model import Config
 from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
+from .judge import load_for_start
 from .lbloop import ControlError
 from .logs import setup_logging
 from .reload import load_new
@@ -310,22 +309,8 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         from .supervisor import child_setup  # noqa: PLC0415
         child_setup(ping_fd)
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
-    config, diags = load_config(config_path)
-    for diag in diags.sorted():
-        print(diag, file=sys.stderr)
-    unsafe: list[str] = []
-    if not diags.errors:
-        from .security import script_problems  # noqa: PLC0415
-
-        unsafe, warnings = script_problems(config)
-        if check:
-            from .lbloop import backend_problems  # noqa: PLC0415
-
-            unsafe += backend_problems(config)
-        for line in unsafe + warnings:
-            print(line, file=sys.stderr)
-    if diags.errors or unsafe:
-        print(f"{config_path}: configuration rejected, not starting", file=sys.stderr)
+    config = load_for_start(config_path, lb_backend=check)
+    if config is None:
         return 1
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()

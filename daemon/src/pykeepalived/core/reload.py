@@ -23,10 +23,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..config.loader import load_config
 from ..config.model import Config
 from ..vrrp.events import State
 from ..vrrp.from_config import multicast_group, router_config
+from .judge import judge
 
 if TYPE_CHECKING:
     from ..vrrp.manager import VrrpManager
@@ -37,24 +37,16 @@ log = logging.getLogger("pykeepalived.reload")
 def load_new(path: str) -> tuple[Config | None, list[str]]:
     """(config, []) when valid, else (None, every error as FILE:LINE:COL: error: MESSAGE)."""
     try:
-        config, diags = load_config(path)
+        judged = judge(path, lb_backend=True)
     except OSError as err:  # the main file vanished or is unreadable
         return None, [f"{path}: error: {err}"]
-    if diags.errors:
-        return None, [str(d) for d in diags.sorted() if d.severity == "error"]
-    for d in diags.warnings:
-        log.warning("%s", d)
-    from .security import script_problems  # noqa: PLC0415
-
-    errors, warnings = script_problems(config)
-    for w in warnings:
-        log.warning("%s", w)
-    from .lbloop import backend_problems  # noqa: PLC0415
-
-    errors += backend_problems(config)
-    if errors:
-        return None, errors
-    return config, []
+    if judged.diags.errors:
+        return None, [str(d) for d in judged.diags.sorted() if d.severity == "error"]
+    for line in [*map(str, judged.diags.warnings), *judged.warnings]:
+        log.warning("%s", line)
+    if judged.unsafe:
+        return None, judged.unsafe
+    return judged.config, []
 
 
 @dataclass

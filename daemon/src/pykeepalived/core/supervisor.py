@@ -376,22 +376,12 @@ class Supervisor:
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
-    from ..config.loader import load_config  # noqa: PLC0415
+    from .judge import load_for_start  # noqa: PLC0415
     from .logs import setup_logging  # noqa: PLC0415
 
     setup_logging(detail, "parent")
-    config, diags = load_config(config_path)
-    for diag in diags.sorted():
-        print(diag, file=sys.stderr)
-    unsafe: list[str] = []
-    if not diags.errors:
-        from .security import script_problems  # noqa: PLC0415
-
-        unsafe, warnings = script_problems(config)
-        for line in unsafe + warnings:
-            print(line, file=sys.stderr)
-    if diags.errors or unsafe:
-        print(f"{config_path}: configuration rejected, not starting", file=sys.stderr)
+    config = load_for_start(config_path)  # the data plane is the checker child's to judge
+    if config is None:
         return 1
     sup = Supervisor(str(Path(config_path)), runtime_dir, pidfile, detail,
                      metrics_listen=config.global_defs.metrics_listen, roles=needed_roles(config))
