@@ -1,7 +1,6 @@
 """Run inside ``unshare --net`` (root): AddressManager's crash record and adoption on a dummy link."""
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import subprocess
@@ -25,7 +24,7 @@ def vip(text: str) -> VipSpec:
     return VipSpec(ipaddress.ip_interface(text), "d0")
 
 
-async def main() -> dict:
+def main() -> dict:
     ip("link", "add", "d0", "type", "veth", "peer", "name", "d1")  # no dummy module here
     ip("link", "set", "d1", "up")
     ip("link", "set", "d0", "up")
@@ -40,7 +39,7 @@ async def main() -> dict:
         ip("addr", "del", "192.0.2.101/24", "dev", "d0")
         ip("addr", "add", "192.0.2.102/24", "dev", "d0")  # present, but never recorded: not ours
         b = AddressManager(state)
-        adopted = await b.adopt()
+        adopted = b.adopt()
         out["adopted"] = sorted(list(k) for k in adopted)
         out["record_after_adopt"] = json.loads(state.read_text())["added"]
         b.remove_all()
@@ -50,10 +49,10 @@ async def main() -> dict:
         state.write_text("{not json")
         ip("addr", "add", "192.0.2.103/24", "dev", "d0")
         c = AddressManager(state)
-        out["adopted_from_garbage"] = sorted(list(k) for k in await c.adopt())
+        out["adopted_from_garbage"] = sorted(list(k) for k in c.adopt())
         # no record at all (no state file): nothing adopted, nothing written
         d = AddressManager(None)
-        out["adopted_without_state"] = sorted(list(k) for k in await d.adopt())
+        out["adopted_without_state"] = sorted(list(k) for k in d.adopt())
         # requests encoded for d0, then d0 re-created (new index): they are re-encoded once
         labelled = VipSpec(ipaddress.ip_interface("198.51.100.120/24"), "d0", scope="host", label="d0:vip",
                            brd=ipaddress.IPv4Address("198.51.100.255"))
@@ -73,4 +72,4 @@ async def main() -> dict:
 
 
 if __name__ == "__main__":
-    json.dump(asyncio.run(main()), sys.stdout)
+    json.dump(main(), sys.stdout)

@@ -128,7 +128,7 @@ class AddressManager:
             self._record_len = os.fstat(self._fd).st_size
         return self._fd
 
-    async def adopt(self) -> set[tuple[str, str, int]]:
+    def adopt(self) -> set[tuple[str, str, int]]:
         """Take back the recorded addresses still present (a crashed daemon's VIPs); forget the rest."""
         recorded = self._load()
         present: set[tuple[str, str, int]] = set()
@@ -239,7 +239,7 @@ class AddressManager:
         self.remove(vips)
 
 
-async def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:
+def interface_info(dev: str) -> tuple[int, bytes, list[IPInterface]]:
     """(ifindex, MAC, addresses in kernel order) of ``dev``."""
     from . import rtnl  # noqa: PLC0415
     sock = rtnl.AddressSocket()

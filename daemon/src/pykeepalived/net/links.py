@@ -42,7 +42,7 @@ class LinkWatcher:
         self.state: dict[str, bool] = {}
         self._listeners: dict[str, list[Callable[[bool], None]]] = {}
         self._sock: socket.socket | None = None
-        self._task: asyncio.Task | None = None  # a (re)sync dump in flight
+        self._pending: asyncio.Handle | None = None  # a (re)sync dump, next loop round
 
     def watch(self, ifname: str, callback: Callable[[bool], None]) -> None:
         self._listeners.setdefault(ifname, []).append(callback)
@@ -57,7 +57,7 @@ class LinkWatcher:
                 callback(up)
         self.state[ifname] = up
 
-    async def poll(self) -> None:
+    def poll(self) -> None:
         """One dump: the state of every watched link now (at start, and after lost events)."""
         sock = rtnl.AddressSocket()
         try:
@@ -81,12 +81,14 @@ class LinkWatcher:
         self._resync()
 
     def _resync(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._dump())
+        """A dump in the next loop round (after the subscription is in place); one at a time."""
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().call_soon(self._dump)
 
-    async def _dump(self) -> None:
+    def _dump(self) -> None:
+        self._pending = None
         try:
-            await self.poll()
+            self.poll()
         except OSError as err:
             log.warning("link dump failed: %s", err)
 
@@ -111,7 +113,6 @@ class LinkWatcher:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

@@ -85,7 +85,7 @@ class Instance:
     async def open(self, all_vips: set[IPAddress]) -> None:
         """Find our primary address, open the socket and the frame sender."""
         spec = self.spec
-        ifindex, self.mac, addrs = await interface_info(spec.interface)
+        ifindex, self.mac, addrs = interface_info(spec.interface)
         family = spec.family
         self.link_local = next((a.ip for a in addrs if a.version == 6 and a.ip.is_link_local), None)
         address = spec.unicast_src_ip or spec.mcast_src_ip or self._primary(addrs, family, all_vips)

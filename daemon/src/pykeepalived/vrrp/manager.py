@@ -42,7 +42,7 @@ class VrrpManager:
         """Open every instance (refusing to run half-configured), wire tracking, start."""
         all_vips = {v.address.ip for inst in self.config.vrrp_instances.values()
                     for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded}
-        await self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
+        self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
         for spec in self.config.vrrp_instances.values():
             inst = Instance(spec, self.config, self.runtime)
             self.instances[spec.name] = inst
