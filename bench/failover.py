@@ -53,7 +53,17 @@ ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 RTMGRP_IPV4_IFADDR = 0x10
 RTM_NEWADDR = 20
+SO_TIMESTAMPNS = 35  # also its cmsg type
 IFA_LOCAL = 2
+
+
+def kernel_stamp(ancillary) -> float:
+    """SO_TIMESTAMPNS (CLOCK_REALTIME) as this process's CLOCK_MONOTONIC; now if absent."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack("=qq", data[:16])
+            return sec + nsec / 1e9 - (time.time() - time.monotonic())
+    return time.monotonic()
 
 
 class Probe:
@@ -78,6 +88,7 @@ class Probe:
         self.backup_mac = bytes.fromhex(link[link.index("link/ether") + 1].replace(":", ""))
         for s in (self.arp, self.nl, self.ip):
             s.setblocking(False)
+        self.ip.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # adverts: the kernel's arrival time
         self.last_advert: float | None = None  # last advert from the master with priority > 0
         self.stop_advert: float | None = None  # its priority-0 advert
         self.request = (b"\xff" * 6 + self.my_mac + struct.pack("!H", ETH_P_ARP)
@@ -120,11 +131,13 @@ class Probe:
     def _read(self, s: socket.socket, t0: float, out: dict) -> None:
         try:
             while True:
+                if s is self.ip:
+                    data, anc, _, _ = s.recvmsg(65536, 64)
+                    self._advert(data, kernel_stamp(anc))
+                    continue
                 data = s.recv(65536)
                 stamp = time.monotonic()
-                if s is self.ip:
-                    self._advert(data, stamp)
-                elif s is self.nl and "vip" not in out and self._vip_added(data):
+                if s is self.nl and "vip" not in out and self._vip_added(data):
                     out["vip"] = stamp - t0
                 elif s is self.arp and "answer" not in out and self._answer(data):
                     out["answer"] = stamp - t0
@@ -168,6 +181,8 @@ class Probe:
                                         max(0.0, next_send - time.monotonic()))
             for s in ready:
                 self._read(s, t0, out)
+        if self.stop_advert is not None:
+            out["prio0"] = self.stop_advert - t0  # the stopping master's reaction time
         if "answer" in out:
             for key, stamp in (("advert", self.last_advert), ("stop", self.stop_advert)):
                 if stamp is not None:
@@ -208,7 +223,7 @@ def one_block(lab, probe: Probe, kind: str, version: int, advert: float, logs: P
             master.wait_gone(10)
             results[sig].append(got)
             print(f"  v{version} {advert:g} s {kind:<12} {sig}: " + " ".join(
-                f"{k} {got.get(k, float('nan')):.3f}" for k in ("vip", "answer", "advert", "stop")),
+                f"{k} {got.get(k, float('nan')):.3f}" for k in ("vip", "answer", "advert", "stop", "prio0")),
                 file=sys.stderr, flush=True)
             if "answer" not in got:
                 backup.stop()  # start the next block from scratch
@@ -276,6 +291,13 @@ def main() -> int:
             print(f"v{version:<2} {advert:>6g}  {kind:<12}  {cell(r['KILL'], 'answer'):<{w}}  "
                   f"{cell(r['KILL'], 'advert'):<{w}}  {mdi:>5.3f}  {1.05 * mdi:>5.3f}  "
                   f"{cell(r['TERM'], 'answer'):<{w}}  {cell(r['TERM'], 'stop'):<{w}}  {skew:>5.3f}")
+    print("\nSIGTERM -> the master's priority-0 advert seen at the client, ms, median [min-max]:")
+    for case in cases:
+        for kind in impls:
+            xs = [1000 * x["prio0"] for x in res[(case, kind)]["TERM"] if "prio0" in x]
+            if xs:
+                print(f"  v{case[0]} {case[1]:g} s {kind:<12} {statistics.median(xs):.3f} "
+                      f"[{min(xs):.3f}-{max(xs):.3f}]")
     if lag:
         print(f"\nVIP added on lb2 (netlink event) -> first ARP answer at the client: "
               f"median {1000 * statistics.median(lag):.1f} ms, max {1000 * max(lag):.1f} ms")
