@@ -1,6 +1,6 @@
 """VrrpSocket with real raw sockets, in a private network namespace (needs root).
 
-Multicast join and send with TTL 255, unicast, the TTL/hop-limit 255 rule
+Multicast join and send with TTL 255, unicast, prepared adverts sent again, the TTL/hop-limit 255 rule
 on multicast receipt (IPv4 header / IPV6_HOPLIMIT ancillary data), drops
 counted by reason, no loopback of our own multicast.
 """
@@ -23,7 +23,8 @@ def test_ipv4_multicast_unicast_and_drops(probe: dict) -> None:
     assert ["192.0.2.1", "224.0.0.18", 255, 100] in v4["adverts"]
     assert ["192.0.2.1", "192.0.2.2", 255, 100] in v4["adverts"]
     assert ["192.0.2.1", "192.0.2.2", 64, 100] in v4["adverts"]  # unicast: TTL not enforced (keepalived)
-    assert len(v4["adverts"]) == 3
+    assert v4["adverts"].count(["192.0.2.1", "224.0.0.18", 255, 0]) == 2  # one prepared advert, sent twice
+    assert len(v4["adverts"]) == 5
     assert all(age is not None and 0 <= age < 1 for age in v4["ages"]), v4["ages"]  # SO_TIMESTAMPNS
     assert sorted(v4["drops"]) == ["checksum", "ttl"]
     assert v4["socket_drops"] == {}  # the sender never heard its own multicast
@@ -31,7 +32,7 @@ def test_ipv4_multicast_unicast_and_drops(probe: dict) -> None:
 
 def test_ipv6_multicast_hop_limit(probe: dict) -> None:
     v6 = probe["v6"]
-    assert v6["adverts"] == [[v6["src"], "ff02::12", 255, 100]]
+    assert v6["adverts"] == [[v6["src"], "ff02::12", 255, 100], [v6["src"], "ff02::12", 255, 0]]
     assert all(age is not None and 0 <= age < 1 for age in v6["ages"]), v6["ages"]
     assert v6["drops"] == ["ttl"]
 

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import time
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
@@ -103,6 +104,9 @@ async def run(peer: int) -> None:
     sa.subscribe(8, Collect())  # a reader on the sender: must not see its own multicast
     sa.send(adv, A4, G4)  # multicast, TTL 255
     sa.send(adv, A4, B4)  # unicast
+    farewell = sa.prepare(replace(adv, priority=0), A4, G4)  # encoded once, sent twice (resign)
+    sa.send_prepared(farewell)
+    sa.send_prepared(farewell)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"va")
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -122,6 +126,7 @@ async def run(peer: int) -> None:
     s6a.join(), s6b.join()
     s6b.subscribe(9, got6)
     s6a.send(adv6, la, G6)
+    s6a.send_prepared(s6a.prepare(replace(adv6, priority=0), la, G6))
     raw6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
     raw6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 64)
     raw6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx["va"])

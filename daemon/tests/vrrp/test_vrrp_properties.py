@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pykeepalived.vrrp.ippacket import decode_ipv4_packet, encode_ipv4_packet
+from pykeepalived.vrrp.checksum import internet_checksum
+from pykeepalived.vrrp.ippacket import decode_ipv4_packet, encode_ipv4_packet, with_ident
 from pykeepalived.vrrp.packet import Advertisement, AuthType, ChecksumForm, decode, encode
 
 ipv4 = st.builds(IPv4Address, st.integers(0, 2**32 - 1))
@@ -59,3 +60,15 @@ def test_ipv4_datagram_round_trip(case, ident: int, ttl: int) -> None:
     got = decode_ipv4_packet(packet, check_ttl=False)
     assert (got.src, got.dst, got.ttl) == (src, dst, ttl)
     assert encode_ipv4_packet(got.advert, src, dst, ttl=ttl, ident=ident) == packet
+
+
+@settings(max_examples=200, deadline=None)
+@given(adverts(), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF))
+def test_with_ident_equals_encoding_with_that_ident(case, first: int, ident: int) -> None:
+    """A packet encoded ahead of time and re-stamped (RFC 1624 checksum update) is the
+    packet encoded with that IP id, header checksum included."""
+    adv, src, dst = case
+    assume(isinstance(src, IPv4Address))
+    ahead = encode_ipv4_packet(adv, src, dst, ident=first)
+    assert with_ident(ahead, ident) == encode_ipv4_packet(adv, src, dst, ident=ident)
+    assert internet_checksum(with_ident(ahead, ident)[:20]) == 0

@@ -41,13 +41,12 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, request_stop: Callable
     thing in the loop.  Then ``request_stop(name)`` in the loop."""
 
     def handler(signum: int, frame) -> None:
-        name = signal.Signals(signum).name
         if urgent is not None:
             if urgent_is_reentrant or loop_is_idle(frame):
                 urgent()
             else:
                 loop.call_soon_threadsafe(urgent)
-        loop.call_soon_threadsafe(request_stop, name)
+        loop.call_soon_threadsafe(request_stop, signal.Signals(signum).name)
 
     for sig in signals:
         signal.signal(sig, handler)

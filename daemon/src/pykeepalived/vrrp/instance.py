@@ -30,8 +30,9 @@ from .from_config import multicast_group, router_config, vip_specs
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
+from .timers import PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
-from .transport import SocketPool, VrrpSocket
+from .transport import Outgoing, SocketPool, VrrpSocket
 
 VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
 
@@ -79,6 +80,8 @@ class Instance:
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop)
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
+        self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
+        self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
 
     # -- setup --------------------------------------------------------------
@@ -93,6 +96,9 @@ class Instance:
         self.sock = self.rt.sockets.get(spec.interface, ifindex, family)
         if not spec.unicast_peer:
             self.sock.join(multicast_group(spec, self.config))
+        self._peers = [p.address for p in spec.unicast_peer] or [multicast_group(spec, self.config)]
+        farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
+        self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
         self.sock.subscribe(spec.virtual_router_id, self)
         self.frames = FrameSender(spec.interface)
         self.rt.addresses.prepare(self.vips)
@@ -214,8 +220,7 @@ class Instance:
 
     def _send(self, action: SendAdvert) -> None:
         src = self.router.config.address
-        peers = [p.address for p in self.spec.unicast_peer] or [multicast_group(self.spec, self.config)]
-        for dst in peers:  # unicast: one packet per peer, each with its own checksum
+        for dst in self._peers:  # unicast: one packet per peer, each with its own checksum
             self.sock.send(action.advert, src, dst)
 
     def _announce(self, action: SendGratuitousArp) -> None:
@@ -233,11 +238,22 @@ class Instance:
     # -- stop and status ------------------------------------------------------------
     def resign(self) -> None:
         """Shutdown event: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3).
-        Synchronous and idempotent: the daemon calls it from its SIGTERM callback."""
+        Synchronous and idempotent: the daemon calls it from its SIGTERM handler.
+
+        A master's priority-0 advert leaves first, encoded at ``open``: the backup's
+        Skew_Time runs from it, so the timer, the state machine and the encoder wait."""
+        r = self.router
+        resigning = r is not None and r.state is State.MASTER
+        if resigning:
+            for out in self._farewell:
+                self.sock.send_prepared(out)
         self._timer.cancel()
-        if self.router is not None and self.router.state is not State.INITIALIZE:
-            self.router.shutdown(self._loop.time())
-            self._perform_all(self.router.actions())
+        if r is not None and r.state is not State.INITIALIZE:
+            r.shutdown(self._loop.time())
+            actions = r.actions()
+            if resigning:  # that advert is on the wire already (the router counted it)
+                actions = [a for a in actions if not (isinstance(a, SendAdvert) and a.priority == PRIORITY_STOP)]
+            self._perform_all(actions)
 
     async def stop(self) -> None:
         self.resign()

@@ -109,5 +109,19 @@ def encode_ipv4_packet(advert: Advertisement, src: IPv4Address, dst: IPv4Address
     return header[:10] + struct.pack("!H", csum) + header[12:] + payload
 
 
+def with_ident(packet: bytes, ident: int) -> bytes:
+    """``packet`` (from ``encode_ipv4_packet``) with IP identification ``ident``.
+
+    The header checksum is updated incrementally (RFC 1624 3, eqn. 3:
+    HC' = ~(~HC + ~m + m')), so a packet encoded ahead of time goes out
+    with the socket's next id and no new encoding.
+    """
+    old_ident, old_sum = struct.unpack_from("!H4xH", packet, 4)
+    s = (~old_sum & 0xFFFF) + (~old_ident & 0xFFFF) + ident
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return packet[:4] + struct.pack("!H", ident) + packet[6:10] + struct.pack("!H", ~s & 0xFFFF) + packet[12:]
+
+
 __all__ = ["IPPROTO_AH", "ReceivedAdvert", "decode_ipv4_packet", "decode_ipv6",
-           "encode_ipv4_packet"]
+           "encode_ipv4_packet", "with_ident"]

@@ -29,11 +29,12 @@ import socket
 import struct
 import time
 from collections import Counter
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
 from .checksum import IPPROTO_VRRP
-from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet
+from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet, with_ident
 from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason, IPAddress, VrrpDecodeError, encode
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,17 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h; 
 TIMESPEC = struct.Struct("@ll")
 STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An advert encoded for one destination (``VrrpSocket.prepare``): the IPv4 datagram or
+    IPv6 payload, the sendto address and, for IPv6, the IPV6_PKTINFO ancillary data."""
+
+    data: bytes
+    address: tuple
+    ancillary: tuple
+    dst: IPAddress
 
 
 class Receiver(Protocol):
@@ -119,19 +131,27 @@ class VrrpSocket:
     # -- send ---------------------------------------------------------------
     def send(self, advert: Advertisement, src: IPAddress, dst: IPAddress) -> bool:
         """Encode ``advert`` for ``dst`` (the v3 checksum depends on it) and send it."""
+        return self.send_prepared(self.prepare(advert, src, dst))
+
+    def prepare(self, advert: Advertisement, src: IPAddress, dst: IPAddress) -> Outgoing:
+        """``advert`` encoded for ``dst``, to send later (or many times) with ``send_prepared``."""
+        if self.family == 4:
+            return Outgoing(encode_ipv4_packet(advert, src, dst), (str(dst), 0), (), dst)
+        pktinfo = src.packed + struct.pack("@I", self.ifindex)
+        scope = self.ifindex if dst.is_link_local or dst.is_multicast else 0
+        return Outgoing(encode(advert, src, dst), (str(dst), 0, 0, scope),
+                        ((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo),), dst)
+
+    def send_prepared(self, out: Outgoing) -> bool:
+        """Send a prepared advert; IPv4 gets this socket's next IP id (as keepalived counts)."""
         try:
             if self.family == 4:
                 self._ident = (self._ident + 1) & 0xFFFF
-                packet = encode_ipv4_packet(advert, src, dst, ident=self._ident)
-                self.sock.sendto(packet, (str(dst), 0))
+                self.sock.sendto(with_ident(out.data, self._ident), out.address)
             else:
-                payload = encode(advert, src, dst)
-                pktinfo = src.packed + struct.pack("@I", self.ifindex)
-                scope = self.ifindex if dst.is_link_local or dst.is_multicast else 0
-                self.sock.sendmsg([payload], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)],
-                                  0, (str(dst), 0, 0, scope))
+                self.sock.sendmsg([out.data], out.ancillary, 0, out.address)
         except OSError as err:
-            log.warning("%s: cannot send VRRP to %s: %s", self.ifname, dst, err)
+            log.warning("%s: cannot send VRRP to %s: %s", self.ifname, out.dst, err)
             return False
         return True
 
