@@ -18,9 +18,13 @@ MAC: the client broadcasts an ARP request for the VIP every 1 ms (AF_PACKET
 socket in its netns) and the first reply sourced from lb2's MAC ends the run
 (lb1's replies after a kill -9 are ignored).  The VIP appearing on lb2 is
 timed too, from an RTNLGRP_IPV4_IFADDR netlink event in lb2's netns (no
-polling).  Clock: CLOCK_MONOTONIC of this process for the signal and both
-events (no time namespaces in the lab); the signal is sent from here by
-global PID (no nsenter in between).  Resolution: ~1 ms (the ARP period).
+polling).  Clock: CLOCK_MONOTONIC of this process (no time namespaces in
+the lab); adverts and ARP replies carry the kernel's arrival stamp
+(SO_TIMESTAMPNS), the netlink event is stamped when read (netlink sockets
+carry no timestamps; this process polls every <= 1 ms); the signal is sent
+from here by global PID (no nsenter in between).  Resolution of "answer":
+~1 ms (the ARP period); the backup's lateness past Master_Down_Interval /
+Skew_Time is also printed from the VIP's netlink event (no probe period).
 Before each kill the pair has run a random 3-4 advert intervals past
 election, so the kill falls at a random phase of the advert cycle.
 
@@ -88,7 +92,8 @@ class Probe:
         self.backup_mac = bytes.fromhex(link[link.index("link/ether") + 1].replace(":", ""))
         for s in (self.arp, self.nl, self.ip):
             s.setblocking(False)
-        self.ip.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # adverts: the kernel's arrival time
+        for s in (self.arp, self.nl, self.ip):  # the kernel's arrival time (none on netlink)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.last_advert: float | None = None  # last advert from the master with priority > 0
         self.stop_advert: float | None = None  # its priority-0 advert
         self.request = (b"\xff" * 6 + self.my_mac + struct.pack("!H", ETH_P_ARP)
@@ -131,13 +136,11 @@ class Probe:
     def _read(self, s: socket.socket, t0: float, out: dict) -> None:
         try:
             while True:
+                data, anc, _, _ = s.recvmsg(65536, 64)
+                stamp = kernel_stamp(anc)
                 if s is self.ip:
-                    data, anc, _, _ = s.recvmsg(65536, 64)
-                    self._advert(data, kernel_stamp(anc))
-                    continue
-                data = s.recv(65536)
-                stamp = time.monotonic()
-                if s is self.nl and "vip" not in out and self._vip_added(data):
+                    self._advert(data, stamp)
+                elif s is self.nl and "vip" not in out and self._vip_added(data):
                     out["vip"] = stamp - t0
                 elif s is self.arp and "answer" not in out and self._answer(data):
                     out["answer"] = stamp - t0
@@ -165,7 +168,8 @@ class Probe:
     def wait(self, t0: float, timeout: float) -> dict[str, float]:
         """Seconds from t0 to: the VIP on the backup ("vip"), the client's first ARP answer from
         the backup ("answer"); and from the master's last advert ("advert") and its priority-0
-        advert ("stop") to that answer."""
+        advert ("stop") to that answer; "advert_vip" and "stop_vip" the same to the VIP on the
+        backup (no probe period in between: the backup's own reaction)."""
         import select
         out: dict[str, float] = {}
         next_send = time.monotonic()
@@ -183,10 +187,11 @@ class Probe:
                 self._read(s, t0, out)
         if self.stop_advert is not None:
             out["prio0"] = self.stop_advert - t0  # the stopping master's reaction time
-        if "answer" in out:
-            for key, stamp in (("advert", self.last_advert), ("stop", self.stop_advert)):
-                if stamp is not None:
-                    out[key] = out["answer"] + t0 - stamp
+        for end, suffix in (("answer", ""), ("vip", "_vip")):
+            if end in out:
+                for key, stamp in (("advert", self.last_advert), ("stop", self.stop_advert)):
+                    if stamp is not None:
+                        out[key + suffix] = out[end] + t0 - stamp
         return out
 
     def close(self) -> None:
@@ -247,6 +252,13 @@ def cell(samples: list[dict[str, float]], key: str) -> str:
     return f"{statistics.median(xs):.3f} [{min(xs):.3f}-{max(xs):.3f}]{tail}"
 
 
+def late(samples: list[dict[str, float]], key: str, interval: float) -> str:
+    xs = [1000 * (s[key] - interval) for s in samples if key in s]
+    if not xs:
+        return "no result"
+    return f"{statistics.median(xs):.2f} [{min(xs):.2f}-{max(xs):.2f}]"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -298,6 +310,16 @@ def main() -> int:
             if xs:
                 print(f"  v{case[0]} {case[1]:g} s {kind:<12} {statistics.median(xs):.3f} "
                       f"[{min(xs):.3f}-{max(xs):.3f}]")
+    print("\nthe backup's lateness, ms past the RFC's interval, median [min-max]: from the dead master's"
+          " last advert to the VIP on lb2 (netlink event) minus Master_Down_Interval (kill -9); from its"
+          " priority-0 advert minus Skew_Time (SIGTERM)")
+    for case in cases:
+        version, advert = case
+        mdi, skew = master_down_interval(version, 100, advert), skew_time(version, 100, advert)
+        for kind in impls:
+            r = res[(case, kind)]
+            print(f"  v{version} {advert:g} s {kind:<12} kill -9 {late(r['KILL'], 'advert_vip', mdi):<22}"
+                  f" SIGTERM {late(r['TERM'], 'stop_vip', skew)}")
     if lag:
         print(f"\nVIP added on lb2 (netlink event) -> first ARP answer at the client: "
               f"median {1000 * statistics.median(lag):.1f} ms, max {1000 * max(lag):.1f} ms")

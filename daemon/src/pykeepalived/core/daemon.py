@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config.model import Config
+from . import heap
 from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
 from .judge import load_for_start
 from .lbloop import ControlError
@@ -142,6 +143,7 @@ class Daemon:
                         result["lb"] = await self.lb.reload(config)
                     self.config = config
                     self.reloads += 1
+                    heap.settle()  # the replaced config and instances can be reclaimed now
                     log.info("reload done: %s", json.dumps({k: v for k, v in result.items() if k != "errors"},
                                                            sort_keys=True))
             finally:
@@ -279,6 +281,7 @@ class Daemon:
             if self.metrics is not None:
                 await self.metrics.start()
             self.sd.ready(self.status_line())
+            heap.settle()
             self._spawn(self._tick())
             await self._stop.wait()
         except OSError as err:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from . import heap
 from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
 from .metrics import MetricsServer
 from .runfiles import RunFiles
@@ -354,6 +355,7 @@ class Supervisor:
             await self.metrics.start()
         self._keepers = [loop.create_task(self._keep(c)) for c in self.children.values()]
         monitor = loop.create_task(self._monitor())
+        heap.settle()
         await self._stop.wait()  # request_stop has forwarded SIGTERM already
         self.sd.stopping()
         monitor.cancel()
