@@ -92,7 +92,7 @@ class Probe:
         self.backup_mac = bytes.fromhex(link[link.index("link/ether") + 1].replace(":", ""))
         for s in (self.arp, self.nl, self.ip):
             s.setblocking(False)
-        for s in (self.arp, self.nl, self.ip):  # the kernel's arrival time (none on netlink)
+        for s in (self.arp, self.ip):  # the kernel's arrival time (netlink sockets carry none)
             s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.last_advert: float | None = None  # last advert from the master with priority > 0
         self.stop_advert: float | None = None  # its priority-0 advert

@@ -94,9 +94,9 @@ class Instance:
         address = spec.unicast_src_ip or spec.mcast_src_ip or self._primary(addrs, family, all_vips)
         self.router = VrrpRouter(router_config(spec, self.config, address))
         self.sock = self.rt.sockets.get(spec.interface, ifindex, family)
-        if not spec.unicast_peer:
-            self.sock.join(multicast_group(spec, self.config))
         self._peers = [p.address for p in spec.unicast_peer] or [multicast_group(spec, self.config)]
+        if not spec.unicast_peer:
+            self.sock.join(self._peers[0])
         farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
         self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
         self.sock.subscribe(spec.virtual_router_id, self)
