@@ -169,6 +169,42 @@ def test_own_advert_is_dropped() -> None:
     assert r.counters.drops[DropReason.OWN] == 1
 
 
+def elected(**kw) -> VrrpRouter:
+    """A priority-200 router that became master when its Master_Down timer ran out."""
+    r = VrrpRouter(cfg(priority=200, **kw))
+    r.start(0.0)
+    r.handle_timer(r.next_deadline())
+    r.actions()
+    assert r.state is State.MASTER
+    return r
+
+
+def test_multicast_mode_drops_an_advert_not_sent_to_the_group() -> None:
+    # an off-link host's advert to our own address (TTL unchecked there) must not take the VIP
+    r = elected()
+    r.receive(advert(priority=254), PEER, 1.0, dst=ME)
+    assert r.counters.drops[DropReason.DESTINATION] == 1 and r.state is State.MASTER
+    r.receive(advert(priority=254), PEER, 1.0, dst=IPv4Address("224.0.0.18"))
+    assert r.state is State.BACKUP  # the same advert to the group is a real higher-priority master
+
+
+def test_multicast_mode_honours_a_configured_group() -> None:
+    r = elected(multicast_group=IPv4Address("224.0.0.19"))
+    r.receive(advert(priority=254), PEER, 1.0, dst=IPv4Address("224.0.0.18"))
+    assert r.counters.drops[DropReason.DESTINATION] == 1 and r.state is State.MASTER
+    assert r.config.destinations == (IPv4Address("224.0.0.19"),)
+
+
+def test_unicast_mode_accepts_only_configured_peers() -> None:
+    stranger = IPv4Address("192.0.2.66")
+    r = elected(unicast_peers=(PEER,))
+    r.receive(advert(priority=254), stranger, 1.0, dst=ME)
+    assert r.counters.drops[DropReason.PEER] == 1 and r.state is State.MASTER
+    r.receive(advert(priority=254), PEER, 1.0, dst=ME)
+    assert r.state is State.BACKUP
+    assert r.config.destinations == (PEER,)
+
+
 def test_simple_password_must_match() -> None:
     r = VrrpRouter(cfg(auth_type=AuthType.SIMPLE, auth_pass=b"s3cr3t"))
     r.start(0.0)

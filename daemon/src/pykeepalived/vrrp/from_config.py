@@ -46,6 +46,8 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         lower_prio_no_advert=bool(inst.lower_prio_no_advert),
         higher_prio_send_advert=bool(inst.higher_prio_send_advert),
         check_addresses=not g.vrrp_skip_check_adv_addr,
+        unicast_peers=tuple(p.address for p in inst.unicast_peer),
+        multicast_group=multicast_group(inst, config),
     )
 
 

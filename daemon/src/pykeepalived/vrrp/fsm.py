@@ -179,11 +179,11 @@ class VrrpRouter:
             self._garp(self.config.garp_master_refresh_repeat, GarpReason.REFRESH)
             self._refresh_at = now + self.config.garp_master_refresh
 
-    def receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
-        """Process a decoded advert from ``src`` (RFC 5798 6.4.2 / 6.4.3)."""
+    def receive(self, advert: Advertisement, src: IPAddress, now: float, dst: IPAddress | None = None) -> None:
+        """Process a decoded advert from ``src`` to ``dst`` (RFC 5798 6.4.2 / 6.4.3)."""
         if self.state not in (State.BACKUP, State.MASTER):
             return  # keepalived ignores adverts in FAULT and before start
-        reason = check_advert(self.config, advert, src)
+        reason = check_advert(self.config, advert, src, dst)
         if reason is not None:
             self.counters.drop(reason)
             return

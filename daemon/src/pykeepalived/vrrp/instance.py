@@ -26,7 +26,7 @@ from ..core.smtp import Mailer
 from ..net.addresses import AddressManager, interface_info
 from ..net.arp import FrameSender, announcement
 from .events import Action, AddAddresses, RemoveAddresses, SendAdvert, SendGratuitousArp, State, StateChanged
-from .from_config import multicast_group, router_config, vip_specs
+from .from_config import router_config, vip_specs
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
@@ -94,9 +94,9 @@ class Instance:
         address = spec.unicast_src_ip or spec.mcast_src_ip or self._primary(addrs, family, all_vips)
         self.router = VrrpRouter(router_config(spec, self.config, address))
         self.sock = self.rt.sockets.get(spec.interface, ifindex, family)
-        self._peers = [p.address for p in spec.unicast_peer] or [multicast_group(spec, self.config)]
+        self._peers = list(self.router.config.destinations)
         if not spec.unicast_peer:
-            self.sock.join(self._peers[0])
+            self.sock.join(self.router.config.group)
         farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
         self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
         self.sock.subscribe(spec.virtual_router_id, self)
@@ -148,7 +148,7 @@ class Instance:
 
     def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
         now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
-        self.router.receive(got.advert, got.src, now if received is None else min(received, now))
+        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst)
         self._pump()
 
     def on_drop(self, reason: DropReason) -> None:

@@ -95,6 +95,8 @@ class DropReason(enum.StrEnum):
     ADDRESS_LIST = "address_list"  # a configured VIP is missing from the advert
     PROTOCOL = "protocol"  # IPv4 header: not IPv4, not protocol 112, fragmented
     OWN = "own"  # our own advert looped back
+    PEER = "peer"  # unicast mode: the source is not a configured unicast_peer
+    DESTINATION = "destination"  # multicast mode: not sent to the group (e.g. to our own address)
 
 
 class ChecksumForm(enum.Enum):

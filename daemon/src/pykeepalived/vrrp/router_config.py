@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from .events import State
-from .packet import V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
+from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
 from .timers import PRIORITY_OWNER
 
 
@@ -44,6 +44,8 @@ class RouterConfig:
     lower_prio_no_advert: bool = False  # True: strict RFC, do not answer lower adverts
     higher_prio_send_advert: bool = False
     check_addresses: bool = True  # False: keepalived's skip_check_adv_addr
+    unicast_peers: tuple[IPAddress, ...] = ()  # unicast mode: adverts go to, and come only from, these
+    multicast_group: IPAddress | None = None  # multicast mode: None is 224.0.0.18 / ff02::12
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -74,12 +76,26 @@ class RouterConfig:
             raise ValueError("auth_pass is at most 8 bytes")
         if not 0 <= self.preempt_delay <= 1000:
             raise ValueError(f"preempt_delay {self.preempt_delay} not in 0..1000")
+        if any(type(p) is not family for p in self.unicast_peers):
+            raise ValueError("unicast peers must have the family of the primary address")
         if self.initial_state not in (State.BACKUP, State.MASTER):
             raise ValueError("initial_state is BACKUP or MASTER")
 
     @property
     def is_owner(self) -> bool:
         return self.priority == PRIORITY_OWNER
+
+    @property
+    def group(self) -> IPAddress:
+        """The multicast destination of adverts (multicast mode)."""
+        if self.multicast_group is not None:
+            return self.multicast_group
+        return MCAST_IPV4 if type(self.address) is IPv4Address else MCAST_IPV6
+
+    @property
+    def destinations(self) -> tuple[IPAddress, ...]:
+        """Where adverts go: each unicast peer, or the multicast group."""
+        return self.unicast_peers or (self.group,)
 
     @property
     def wire_interval(self) -> int:

@@ -10,14 +10,26 @@ from .packet import Advertisement, AuthType, DropReason, IPAddress
 from .router_config import RouterConfig
 
 
-def check_advert(cfg: RouterConfig, advert: Advertisement, src: IPAddress) -> DropReason | None:
-    """Return why ``advert`` from ``src`` must be dropped, or None to accept it."""
+def check_advert(cfg: RouterConfig, advert: Advertisement, src: IPAddress,
+                 dst: IPAddress | None = None) -> DropReason | None:
+    """Return why ``advert`` from ``src`` to ``dst`` must be dropped, or None to accept it.
+
+    Who may speak: in unicast mode only a configured peer; in multicast mode
+    only to the group (the codec has already required TTL 255 there, RFC 5798
+    7.1). Without these an off-link host could send one advert with priority
+    254 to the master's own address and take its VIP away. ``dst`` None (a
+    caller without the IP header) skips the destination check."""
     if advert.version != cfg.version or type(src) is not type(cfg.address):
         return DropReason.VERSION
     if advert.vrid != cfg.vrid:
         return DropReason.VRID
     if src == cfg.address:
         return DropReason.OWN  # multicast loopback, or a duplicate address on the LAN
+    if cfg.unicast_peers:
+        if src not in cfg.unicast_peers:
+            return DropReason.PEER
+    elif dst is not None and dst != cfg.group:
+        return DropReason.DESTINATION  # unicast-addressed: TTL unchecked, maybe from off the link
     if cfg.version == 2:
         if advert.auth_type != cfg.auth_type:
             return DropReason.AUTH  # RFC 3768 7.1: MUST match the configured type
