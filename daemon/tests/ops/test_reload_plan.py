@@ -1,6 +1,7 @@
 """Reload diff (core/reload.py): which instances stay untouched, which move."""
 from __future__ import annotations
 
+import asyncio
 from ipaddress import ip_address
 
 from pykeepalived.core.reload import load_new, plan_vrrp
@@ -61,15 +62,38 @@ def test_load_new_reports_every_error_with_location(tmp_path) -> None:
     path = tmp_path / "k.conf"
     path.write_text(GLOBAL + inst("VI_1", 51).replace("priority 100", "priority 300").replace(
         "advert_int 1", "advert_intt 1"))
-    config, errors = load_new(str(path))
-    assert config is None and len(errors) == 2
-    assert all(e.startswith(f"{path}:") and ": error: " in e for e in errors)
-    assert errors[0].split(":")[1:3] != ["0", "0"]
-    config, errors = load_new(str(tmp_path / "missing.conf"))
-    assert config is None and errors
+    judged = asyncio.run(load_new(str(path)))  # judged in a process of its own
+    assert judged.config is None and len(judged.errors) == 2
+    assert all(e.startswith(f"{path}:") and ": error: " in e for e in judged.errors)
+    assert judged.errors[0].split(":")[1:3] != ["0", "0"]
+    judged = asyncio.run(load_new(str(tmp_path / "missing.conf")))
+    assert judged.config is None and judged.errors
     path.write_text(GLOBAL + inst("VI_1", 51))
-    config, errors = load_new(str(path))
-    assert config is not None and errors == []
+    judged = asyncio.run(load_new(str(path)))
+    assert judged.config is not None and judged.errors == []
+    assert judged.config == conf(GLOBAL + inst("VI_1", 51))  # the model came through the pipe whole
+
+
+def test_load_new_bounds_the_judge(tmp_path) -> None:
+    """A file that takes longer to judge than the bound is refused; the caller's loop kept running."""
+    path = tmp_path / "k.conf"
+    path.write_text(GLOBAL + inst("VI_1", 51))
+    ticks = 0
+
+    async def main():
+        async def tick():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.get_running_loop().create_task(tick())
+        judged = await load_new(str(path), timeout=0.0)  # no judge answers within 0 s
+        ticker.cancel()
+        return judged
+
+    judged = asyncio.run(main())
+    assert judged.config is None and judged.errors == [f"{path}: error: not judged within 0 s; not loaded"]
 
 
 def test_sync_group_moves_as_one() -> None:

@@ -10,6 +10,7 @@ import socket
 import time
 from pathlib import Path
 
+from pykeepalived.config.loader import loads_config
 from pykeepalived.core import supervisor as sv
 from pykeepalived.core.sdnotify import SdNotify
 
@@ -48,8 +49,8 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
                 return messages
 
     async def main() -> None:
-        sup = sv.Supervisor(str(conf), str(run), stall=1.5,
-                            sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}))
+        sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(conf), str(run), stall=1.5,
+                            sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}), roles=tuple(sv.ROLES))
         task = asyncio.get_running_loop().create_task(sup.run())
         vrrp, check = sup.children["vrrp"], sup.children["check"]
         await _until(lambda: any("READY=1" in m for m in drain()), 30, "no READY=1")
@@ -103,8 +104,6 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
 
 def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
     """keepalived's rule: no virtual_server, no checker process; a reload that adds one starts it."""
-    from pykeepalived.config.loader import loads_config
-
     config, _ = loads_config(CONF, "k.conf")
     assert sv.needed_roles(config) == ("vrrp",)
     conf = tmp_path / "k.conf"
@@ -112,7 +111,7 @@ def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
     run = tmp_path / "run"
 
     async def main() -> None:
-        sup = sv.Supervisor(str(conf), str(run), stall=5, roles=sv.needed_roles(config))
+        sup = sv.Supervisor(config, str(conf), str(run), stall=5)
         task = asyncio.get_running_loop().create_task(sup.run())
         await _until(lambda: sup.children["vrrp"].last_ping is not None, 30, "vrrp child never pinged")
         assert list(sup.children) == ["vrrp"]
@@ -126,14 +125,17 @@ def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
         async def keep(child) -> None:
             kept.append(child.role)
         sup._keep = keep
-        conf.write_text(CONF + "virtual_server 192.0.2.80 80 {\n    lb_algo rr\n    lb_kind NAT\n"
-                        "    protocol TCP\n    real_server 198.51.100.1 80 {\n        weight 1\n    }\n}\n")
-        assert sup.start_needed() == ["check"]
+        with_vs, _ = loads_config(CONF + "virtual_server 192.0.2.80 80 {\n    lb_algo rr\n    lb_kind NAT\n"
+                                  "    protocol TCP\n    real_server 198.51.100.1 80 {\n        weight 1\n    }\n}\n",
+                                  "k.conf")
+        assert sup.start_needed(with_vs) == ["check"]
         await asyncio.sleep(0)
         assert kept == ["check"] and list(sup.children) == ["vrrp", "check"]
-        assert sup.start_needed() == []  # known now: nothing more
-        conf.write_text("this is { not a config\n")
-        assert sup.start_needed() == []  # a broken config starts nothing (the children refuse it)
+        assert sup.start_needed(with_vs) == []  # known now: nothing more
+        conf.write_text("this is { not a config\n")  # refused by the judge: nothing starts or moves
+        result = await sup.reload()
+        assert result["reloaded"] is False and "k.conf:1:" in result["errors"][0]
+        assert sup.reload_failures == 1 and list(sup.children) == ["vrrp", "check"]
         sup.request_stop("test")
         await asyncio.wait_for(task, 20)
 

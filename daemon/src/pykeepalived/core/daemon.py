@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..config.model import Config
-from . import heap
+from . import heap, snapshot
 from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
-from .judge import load_for_start
+from .judge import load_for_child, load_for_start
 from .lbloop import ControlError
 from .logs import setup_logging
 from .reload import load_new
@@ -127,7 +127,7 @@ class Daemon:
                 return {"reloaded": False, "errors": ["daemon is stopping"]}
             self.sd.reloading()
             try:
-                config, errors = load_new(self.config_path)
+                config, errors = await self._next_config()
                 if config is None:
                     self.reload_failures += 1
                     for err in errors:
@@ -150,6 +150,17 @@ class Daemon:
                 self.sd.ready(self.status_line())
             self.last_reload = {"time": time.time(), **result}
             return result
+
+    async def _next_config(self) -> tuple[Config | None, list[str]]:
+        """A supervised child applies what its parent judged and accepted (the snapshot); a
+        standalone daemon judges the file itself, off its loop (core/reload.py)."""
+        if self.ping_fd is not None:
+            try:
+                return snapshot.load(self.files.dir), []
+            except snapshot.SnapshotError as err:
+                return None, [str(err)]
+        judged = await load_new(self.config_path, lb_backend=self.lb is not None)
+        return judged.config, judged.errors
 
     # -- control socket ---------------------------------------------------------
     async def handle(self, req: dict) -> object:
@@ -312,7 +323,10 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         from .supervisor import child_setup  # noqa: PLC0415
         child_setup(ping_fd)
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
-    config = load_for_start(config_path, lb_backend=check)
+    if ping_fd is None:
+        config = load_for_start(config_path, lb_backend=check)
+    else:  # the parent judged the file and left what it accepted in the runtime dir
+        config = load_for_child(runtime_dir, lb_backend=check)
     if config is None:
         return 1
     files = RunFiles(runtime_dir, pidfile)

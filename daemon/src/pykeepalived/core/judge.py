@@ -7,11 +7,18 @@ plane that can express every virtual server (core/lbloop.backend_problems).
 The callers differ only in where they report: a start prints to stderr
 and refuses, a reload logs and keeps the running config (core/reload.py).
 
+A reload is judged in a process of its own (``python -m
+pykeepalived.core.judge FILE``, which prints a pickled ``Verdict``): a file
+that takes seconds to parse must not stall a running daemon's loop, and a
+judge that crashes or hangs is a rejected reload, not a dead daemon.
+
 Light on purpose: the supervising parent imports it, so the load balancer's
 code is imported only when ``lb_backend`` asks for it.
 """
 from __future__ import annotations
 
+import os
+import pickle
 import sys
 from dataclasses import dataclass, field
 
@@ -47,6 +54,41 @@ def judge(path: str, *, lb_backend: bool = False) -> Judged:
     return judged
 
 
+@dataclass
+class Verdict:
+    """A judgment reduced to what a caller acts on; it crosses a process boundary (pickled)."""
+
+    config: Config | None  # None: refused
+    errors: list[str] = field(default_factory=list)  # FILE:LINE:COL: error: ... (why refused)
+    warnings: list[str] = field(default_factory=list)
+
+
+def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
+    """``judge`` as a ``Verdict``; an unreadable file is refused like a bad one."""
+    try:
+        judged = judge(path, lb_backend=lb_backend)
+    except OSError as err:  # the main file vanished or is unreadable
+        return Verdict(None, [f"{path}: error: {err}"])
+    warnings = [*map(str, judged.diags.warnings), *judged.warnings]
+    if judged.diags.errors:
+        return Verdict(None, [str(d) for d in judged.diags.sorted() if d.severity == "error"], warnings)
+    if judged.unsafe:
+        return Verdict(None, judged.unsafe, warnings)
+    return Verdict(judged.config, [], warnings)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pykeepalived.core.judge FILE [--lb-backend]``: a pickled Verdict on stdout."""
+    path = argv[0]
+    os.nice(10)  # the daemon that asked keeps the CPU first
+    try:
+        out = verdict(path, lb_backend="--lb-backend" in argv[1:])
+    except Exception as err:  # noqa: BLE001 (a bug of ours: the reload is refused and says so)
+        out = Verdict(None, [f"{path}: error: the configuration could not be judged: {err!r}"])
+    sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
 def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
     """The config to start with, every problem printed to stderr; None when it is refused."""
     judged = judge(path, lb_backend=lb_backend)
@@ -58,3 +100,31 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
         print(f"{path}: configuration rejected, not starting", file=sys.stderr)
         return None
     return judged.config
+
+
+def load_for_child(runtime_dir: str, *, lb_backend: bool = False) -> Config | None:
+    """A supervised child's config: the parent's last good one (core/snapshot.py), never the
+    file, which may hold a refused reload; the checker child also judges its data plane."""
+    from .snapshot import SnapshotError, load  # noqa: PLC0415
+
+    try:
+        config = load(runtime_dir)
+    except SnapshotError as err:
+        print(err, file=sys.stderr)
+        return None
+    if lb_backend:
+        from .lbloop import backend_problems  # noqa: PLC0415
+
+        problems = backend_problems(config)
+        for line in problems:
+            print(line, file=sys.stderr)
+        if problems:
+            print(f"{runtime_dir}: configuration rejected, not starting", file=sys.stderr)
+            return None
+    return config
+
+
+if __name__ == "__main__":  # run as a script: pickle the module's own Verdict, not __main__'s
+    from pykeepalived.core.judge import main as judge_main
+
+    sys.exit(judge_main(sys.argv[1:]))

@@ -1,8 +1,8 @@
 """Reload as a diff (SIGHUP, ``pykeepalivedctl reload``).
 
-1. ``load_new(path)``: parse and validate; any error -> the errors (each
-   ``FILE:LINE:COL: error: ...``) and no config: the caller keeps running the
-   old one untouched.
+1. ``load_new(path)``: parse and validate in a separate process (bounded by
+   ``JUDGE_TIMEOUT``); any error -> the errors (each ``FILE:LINE:COL: error:
+   ...``) and no config: the caller keeps running the old one untouched.
 2. ``plan_vrrp(old, new, addresses)``: pure; per instance name, unchanged /
    changed / removed / added.  Unchanged = the model objects are equal
    (dataclass equality, locations excluded), the state machine's view
@@ -19,14 +19,17 @@ Checkers and virtual servers are diffed by ``check.health.HealthChecker.load``
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import pickle
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config.model import Config
 from ..vrrp.events import State
 from ..vrrp.from_config import multicast_group, router_config
-from .judge import judge
+from .judge import Verdict
 
 if TYPE_CHECKING:
     from ..vrrp.manager import VrrpManager
@@ -34,19 +37,40 @@ if TYPE_CHECKING:
 log = logging.getLogger("pykeepalived.reload")
 
 
-def load_new(path: str) -> tuple[Config | None, list[str]]:
-    """(config, []) when valid, else (None, every error as FILE:LINE:COL: error: MESSAGE)."""
+JUDGE_TIMEOUT = 120.0  # s: a file not judged by then is refused (the running config stays)
+
+
+async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE_TIMEOUT) -> Verdict:
+    """Judge ``path`` in a process of its own (core/judge.py), the warnings logged.
+
+    The running loop only waits on a pipe: a file that takes seconds to parse
+    cannot stall VRRP (or the supervisor's liveness check); one that takes
+    longer than ``timeout``, or a judge that dies, is a refused reload."""
+    argv = [sys.executable, "-m", "pykeepalived.core.judge", path, *(["--lb-backend"] if lb_backend else [])]
     try:
-        judged = judge(path, lb_backend=True)
-    except OSError as err:  # the main file vanished or is unreadable
-        return None, [f"{path}: error: {err}"]
-    if judged.diags.errors:
-        return None, [str(d) for d in judged.diags.sorted() if d.severity == "error"]
-    for line in [*map(str, judged.diags.warnings), *judged.warnings]:
+        proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    except OSError as err:
+        return Verdict(None, [f"{path}: error: cannot start the judge: {err}"])
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()  # our own child, by its pid
+        await proc.wait()
+        return Verdict(None, [f"{path}: error: not judged within {timeout:g} s; not loaded"])
+    except asyncio.CancelledError:  # the daemon is stopping: the judge goes with it
+        proc.kill()
+        raise
+    try:
+        got = pickle.loads(out) if proc.returncode == 0 else None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        got = None
+    if not isinstance(got, Verdict):
+        why = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        return Verdict(None, [f"{path}: error: the judge failed: {why[0]}"])
+    for line in got.warnings:
         log.warning("%s", line)
-    if judged.unsafe:
-        return None, judged.unsafe
-    return judged.config, []
+    return got
 
 
 @dataclass

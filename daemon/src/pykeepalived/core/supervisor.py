@@ -20,7 +20,14 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   "vrrp child restarting" while one is down), WATCHDOG=1 only while every
   child is alive and reporting.  A parent that is frozen, or a child that
   cannot be brought back, therefore ends in a watchdog restart.
-- **Signals**: HUP, USR1, USR2 are forwarded to the children; TERM/INT are
+- **Reload** (HUP, ``reload`` on the control socket): the parent judges the
+  file in a process of its own (core/reload.py ``load_new``: its loop, and so
+  the children's liveness checks, never wait on a parse), counts and logs a
+  refusal, and otherwise writes the accepted config to the runtime dir
+  (core/snapshot.py) and asks each child to apply it.  A child always starts
+  and reloads from that snapshot, never from the file: one restarted after a
+  refused reload runs what the pair is running.
+- **Signals**: USR1, USR2 are forwarded to the children; TERM/INT are
   forwarded from the signal handler itself (core/signals.py), VRRP child
   first, and the parent waits (10 s, then SIGKILL) for them: the VRRP
   child's masters send priority 0 first (from its own handler when its loop
@@ -30,8 +37,9 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   start, net/addresses.py).
 - **Control socket**: the parent owns ``RUNTIME_DIR/control.sock`` and proxies
   (one JSON line to a child, its reply back): ``status`` merges both
-  children's replies (plus ``children``: pid, restarts, up), ``reload`` goes to
-  both, drain/undrain/set-weight/wait-drain to the checker child.  The children
+  children's replies (plus ``children``: pid, restarts, up; the reload counters
+  are the parent's), ``reload`` is the parent's (above), drain/undrain/
+  set-weight/wait-drain go to the checker child.  The children
   listen on ``control.vrrp.sock`` / ``control.check.sock`` (0600, root only).
 - **Pid files**: the parent's (``-p``, default ``pykeepalived.pid``),
   ``vrrp.pid`` and ``checkers.pid``, all under the runtime dir.
@@ -50,9 +58,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from . import heap
+from ..config.model import Config
+from . import heap, snapshot
 from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
 from .metrics import MetricsServer
+from .reload import load_new
 from .runfiles import RunFiles
 from .sdnotify import SdNotify
 from .signals import install_stop_signals, restore_stop_signals
@@ -116,10 +126,14 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, config_path: str, runtime_dir: str, pidfile: str | None = None, detail: bool = False,
-                 *, stall: float | None = None, sd: SdNotify | None = None, metrics_listen: str | None = None,
-                 roles: tuple[str, ...] = tuple(ROLES)) -> None:
-        self.config_path, self.detail = config_path, detail
+    """``config`` is the judged content of ``config_path``: the children start from it."""
+
+    def __init__(self, config: Config, config_path: str, runtime_dir: str, pidfile: str | None = None,
+                 detail: bool = False, *, stall: float | None = None, sd: SdNotify | None = None,
+                 roles: tuple[str, ...] | None = None) -> None:
+        self.config, self.config_path, self.detail = config, config_path, detail
+        metrics_listen = config.global_defs.metrics_listen
+        roles = needed_roles(config) if roles is None else roles
         self.files = RunFiles(runtime_dir, pidfile)
         self.sd = sd if sd is not None else SdNotify()
         wd = self.sd.watchdog_usec / 1e6
@@ -131,7 +145,12 @@ class Supervisor:
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
         self._stop = asyncio.Event()
         self._ready_sent = False
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
+        self.reloads = 0
+        self.reload_failures = 0
+        self.last_reload: dict[str, object] | None = None
 
     # -- children ---------------------------------------------------------------
     def argv(self, role: str, ping_fd: int) -> list[str]:
@@ -265,21 +284,7 @@ class Supervisor:
         if cmd == "status":
             return await self.status()
         if cmd == "reload":
-            started = self.start_needed()
-            roles = [r for r in self.children if r not in started]  # a new child reads the new config
-            results = await asyncio.gather(*(self.ask(r, req) for r in roles), return_exceptions=True)
-            out: dict = {"reloaded": True, "errors": []}
-            for role, res in zip(roles, results, strict=True):
-                if isinstance(res, Exception):
-                    out["reloaded"] = False
-                    out["errors"].append(f"{role}: {res}")
-                    continue
-                out["reloaded"] = out["reloaded"] and bool(res.get("reloaded"))
-                out["errors"] = out["errors"] or res.get("errors", [])
-                key = "vrrp" if role == "vrrp" else "lb"
-                if key in res:
-                    out[key] = res[key]
-            return out
+            return await self.reload()
         timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
         return await self.ask("check", req, timeout)
 
@@ -293,28 +298,73 @@ class Supervisor:
         got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in roles), return_exceptions=True)
         answers = {r: g for r, g in zip(roles, got, strict=True) if isinstance(g, dict)}
         vrrp, check = answers.get("vrrp", {}), answers.get("check", {})
-        first = vrrp or check
         return {"pid": os.getpid(), "version": __version__, "config": self.config_path, "started": self.started,
                 "dumped": time.time(), "subsystems": list(answers),
-                "reloads": first.get("reloads", 0), "reload_failures": first.get("reload_failures", 0),
-                "last_reload": first.get("last_reload"), "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
+                "reloads": self.reloads, "reload_failures": self.reload_failures,
+                "last_reload": self.last_reload, "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
                 "children": self.children_status()}
 
     def on_hup(self) -> None:
-        """SIGHUP: start a child the new config needs (it reads that config), forward to the others."""
-        started = self.start_needed()
-        for child in self.children.values():
-            if child.role not in started and child.alive:
-                child.proc.send_signal(signal.SIGHUP)
+        log.info("SIGHUP received: reloading %s", self.config_path)
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def start_needed(self) -> list[str]:
-        """Start the children the config file now needs and we do not run; their roles."""
+    async def reload(self) -> dict[str, object]:
+        """Judge the file off this loop; a refusal changes nothing (and is counted), else the
+        snapshot is replaced, a child the config now needs is started and the others apply it."""
+        async with self._reload_lock:
+            if self._stop.is_set():
+                return {"reloaded": False, "errors": ["daemon is stopping"]}
+            self.sd.reloading()
+            try:
+                judged = await load_new(self.config_path)
+                if judged.config is None:
+                    result = self._refused(judged.errors)
+                else:
+                    result = await self._apply(judged.config)
+            finally:
+                self.sd.ready(self.status_line())
+            self.last_reload = {"time": time.time(), **result}
+            return result
+
+    def _refused(self, errors: list[str]) -> dict[str, object]:
+        self.reload_failures += 1
+        for err in errors:
+            log.error("%s", err)
+        log.error("reload: %s rejected (%d error%s); still running the previous configuration",
+                  self.config_path, len(errors), "s" if len(errors) != 1 else "")
+        return {"reloaded": False, "errors": errors}
+
+    async def _apply(self, config: Config) -> dict[str, object]:
+        snapshot.save(self.files.dir, config)
+        self.config = config
+        started = self.start_needed(config)
+        # a new or restarting child starts from the snapshot: only running ones are asked
+        roles = [r for r, c in self.children.items() if r not in started and c.alive]
+        results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}) for r in roles), return_exceptions=True)
+        out: dict[str, object] = {"reloaded": True, "errors": []}
+        for role, res in zip(roles, results, strict=True):
+            if isinstance(res, Exception):  # a restarting child comes back with the snapshot anyway
+                out["reloaded"] = False
+                out["errors"].append(f"{role}: {res}")
+                continue
+            out["reloaded"] = out["reloaded"] and bool(res.get("reloaded"))
+            out["errors"] = out["errors"] or res.get("errors", [])
+            key = "vrrp" if role == "vrrp" else "lb"
+            if key in res:
+                out[key] = res[key]
+        if out["reloaded"]:
+            self.reloads += 1
+            log.info("reload done: %s", json.dumps({k: v for k, v in out.items() if k != "errors"}, sort_keys=True))
+        else:
+            self.reload_failures += 1
+            log.error("reload: not applied everywhere: %s", "; ".join(map(str, out["errors"])))
+        return out
+
+    def start_needed(self, config: Config) -> list[str]:
+        """Start the children ``config`` needs and we do not run; their roles."""
         if self._stop.is_set():
-            return []
-        from ..config.loader import load_config  # noqa: PLC0415
-
-        config, diags = load_config(self.config_path)
-        if diags.errors:  # the children refuse it and log why; nothing to start
             return []
         new = [r for r in needed_roles(config) if r not in self.children]
         for role in new:
@@ -350,6 +400,7 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGHUP, self.on_hup)
         for sig in (signal.SIGUSR1, signal.SIGUSR2):
             loop.add_signal_handler(sig, self.forward, sig)
+        snapshot.save(self.files.dir, self.config)  # what the children start from
         await self.control.start()
         if self.metrics is not None:
             await self.metrics.start()
@@ -359,6 +410,8 @@ class Supervisor:
         await self._stop.wait()  # request_stop has forwarded SIGTERM already
         self.sd.stopping()
         monitor.cancel()
+        for task in list(self._tasks):  # a reload being judged: its judge is killed with it
+            task.cancel()
         await self.control.stop()
         if self.metrics is not None:
             await self.metrics.stop()
@@ -371,11 +424,12 @@ class Supervisor:
                     log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
                     child.proc.kill()
                     await child.proc.wait()
-        await asyncio.gather(*self._keepers, monitor, *(c.reader for c in self.children.values() if c.reader),
+        await asyncio.gather(*self._keepers, monitor, *self._tasks, *(c.reader for c in self.children.values() if c.reader),
                              return_exceptions=True)
         for role, (_, pid_name) in ROLES.items():
             (self.files.dir / pid_name).unlink(missing_ok=True)
             child_socket(self.files.dir, role).unlink(missing_ok=True)
+        snapshot.remove(self.files.dir)
         self.sd.close()
         restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
@@ -390,8 +444,7 @@ def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, deta
     config = load_for_start(config_path)  # the data plane is the checker child's to judge
     if config is None:
         return 1
-    sup = Supervisor(str(Path(config_path)), runtime_dir, pidfile, detail,
-                     metrics_listen=config.global_defs.metrics_listen, roles=needed_roles(config))
+    sup = Supervisor(config, str(Path(config_path)), runtime_dir, pidfile, detail)
     sup.files.write_pid()
     try:
         return asyncio.run(sup.run())
