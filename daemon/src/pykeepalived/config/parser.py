@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 
-from .errors import Diagnostics
+from .errors import Diagnostics, shown
 from .grammar import BlockSpec, Item, ItemSpec, Keyword, Statement
 from .known import KEEPALIVED_KEYWORDS, where_valid
 from .lexer import LBRACE, RBRACE, Token
@@ -167,7 +167,9 @@ class Parser:
             self.skip_block()
 
     def report_unknown(self, tok: Token, spec: BlockSpec) -> None:
-        name = tok.text
+        if self.diags.full(tok.loc.file):
+            return  # not listed anyway: spare the close-match search (a garbled file has thousands)
+        name = shown(tok.text)
         elsewhere = where_valid(name)
         if elsewhere and spec.name not in elsewhere:
             self.diags.error(tok.loc, f"'{name}' is not valid in {spec.name} (it belongs in {', '.join(sorted(elsewhere))})")
@@ -175,7 +177,7 @@ class Parser:
         if name in KEEPALIVED_KEYWORDS:
             self.diags.error(tok.loc, f"keepalived keyword '{name}' is not supported by pykeepalived")
             return
-        close = difflib.get_close_matches(name, list(spec.keywords), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(tok.text, list(spec.keywords), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         self.diags.error(tok.loc, f"unknown keyword '{name}' in {spec.name}{hint}")
 
