@@ -55,9 +55,9 @@ class AlreadyReported(ConfigError):
         super().__init__("already reported")
 
 
-# Past this many errors (or warnings) in one file the rest are counted, not
-# listed, as compilers do: a binary or garbled file answers `-t` at once with a
-# screenful, not with one line per token.
+# Past this many errors (or warnings) in one file the rest are not listed and,
+# for errors, parsing stops, as compilers do: a binary or garbled file answers
+# `-t` at once with a screenful, not with one line per token.
 MAX_PER_FILE = 100
 
 
@@ -74,6 +74,8 @@ class Diagnostics:
     tainted: set[Location] = field(default_factory=set)
     # (severity, file) -> problems seen, listed or not.
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Set when a file has more errors than are listed: the parser stops there.
+    gave_up: bool = False
 
     def error(self, location: Location, message: str) -> None:
         self._add("error", location, message)
@@ -90,13 +92,11 @@ class Diagnostics:
         if n <= MAX_PER_FILE:
             self.items.append(Diagnostic(severity, location, message))
         elif n == MAX_PER_FILE + 1:
-            self.items.append(Diagnostic(severity, location, f"too many {severity}s in this file; "
+            stop = "; stopping here" if severity == "error" else ""
+            self.items.append(Diagnostic(severity, location, f"too many {severity}s in this file{stop}; "
                                          f"the first {MAX_PER_FILE} are listed, fix those and run again",
                                          last=True))
-
-    def full(self, file: str) -> bool:
-        """True once ``file`` has more errors than are listed (callers may skip costly messages)."""
-        return self.counts.get(("error", file), 0) > MAX_PER_FILE
+            self.gave_up = self.gave_up or severity == "error"
 
     def taint(self, location: Location) -> None:
         self.tainted.add(location)

@@ -56,6 +56,8 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
     tokens: list[Token] = []
     append = tokens.append
     for lineno, line in enumerate(text.split("\n"), 1):
+        if diags.gave_up:  # too many errors: the parser stops too
+            break
         if line.endswith("\r"):  # CRLF line ends, as keepalived (isspace) takes them
             line = line[:-1]
         first = True
@@ -73,6 +75,8 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
                 break
             if suspect and _BAD_CHAR_RE.search(raw):
                 raw = _report_bad_chars(raw, loc, diags)
+                if diags.gave_up:
+                    break
             if c == '"':
                 append(Token(STRING, _ESCAPE_RE.sub(r"\1", raw[1:-1]), loc, first))
             elif c == "{":
@@ -86,9 +90,9 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
 
 
 def _report_bad_chars(raw: str, loc: Location, diags: Diagnostics) -> str:
-    """One error per bad character (until the file's error list is full); the token with U+FFFD for each."""
+    """One error per bad character (until there are too many); the token with U+FFFD for each."""
     for m in _BAD_CHAR_RE.finditer(raw):
-        if diags.full(loc.file):
+        if diags.gave_up:
             break
         code = ord(m.group())
         where = Location(loc.file, loc.line, loc.col + m.start())
@@ -110,7 +114,7 @@ def _odd_backslashes(raw: str) -> bool:
 def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -> list[Token]:
     """Tokenize ``path`` and every file it includes, in order."""
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:  # -sig: a leading BOM is not a word
             text = fh.read()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
@@ -154,6 +158,9 @@ def _include(pattern_tok: Token, path: str, diags: Diagnostics,
     out: list[Token] = []
     for match in matches:
         if os.path.isdir(match):
+            continue
+        if not os.path.isfile(match):  # /dev/zero or a FIFO would never end
+            diags.error(pattern_tok.loc, f"include: {match} is not a regular file")
             continue
         if os.path.realpath(match) in stack:
             diags.error(pattern_tok.loc, f"include loop: {match} includes itself")
