@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 COLLECTIONS := $(CURDIR)/.cache/collections
 
-.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo
+.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz
 
 venv: $(VENV)/.stamp
 
@@ -22,6 +22,12 @@ unit: venv
 
 integration: venv
 	$(PYTEST) -q tests/integration
+
+# The config fuzz at full size: 10,000 mutated configs through the judge
+# (daemon/tests/config/test_fuzz.py; the unit suite runs 300).
+FUZZ_EXAMPLES ?= 10000
+fuzz: venv
+	CONFIG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q daemon/tests/config/test_fuzz.py
 
 # make lint = ruff (Python style), ansible-lint (Ansible content, production
 # profile), antsibull-changelog lint (fragments) and ansible-test sanity via

@@ -57,3 +57,16 @@ def test_ctl_format_prints_canonical_config(tmp_path: Path) -> None:
     proc = run("ctl", "format", "-f", str(conf))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == GOOD
+
+
+def test_undecodable_byte_and_nul_are_located_errors_not_tracebacks(tmp_path: Path) -> None:
+    cases = {"ff.conf": (b"192.0.2.\xff/24", "6:17: error: invalid UTF-8 byte 0xff"),
+             "nul.conf": (b"192.0.\x002.10/24", "6:15: error: control character NUL (0x00)")}
+    for name, (address, where) in cases.items():
+        conf = tmp_path / name
+        conf.write_bytes(GOOD.encode().replace(b"192.0.2.10/24", address))
+        proc = run("daemon", "-t", "-f", str(conf))
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.splitlines()[0].startswith(f"{conf}:{where}"), proc.stderr
+        assert proc.stderr.splitlines()[-1] == f"{conf}: 1 error; configuration rejected"

@@ -11,7 +11,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from .errors import AlreadyReported, ConfigError, Diagnostics, Location
+from .errors import AlreadyReported, ConfigError, Diagnostics, Location, shown
 from .grammar import IGNORED, Statement
 
 
@@ -35,8 +35,8 @@ def collect(stmt: Statement, diags: Diagnostics) -> tuple[dict[str, Any], dict[s
             diags.error(exc.location or child.loc, prefix + exc.message)
             continue
         except vol.Invalid as exc:
-            shown = child.args[0].text if child.args else ""
-            diags.error(child.loc, f"{child.name}: {exc.msg} (got {shown})")
+            got = shown(child.args[0].text) if child.args else ""
+            diags.error(child.loc, f"{child.name}: {exc.msg} (got {got})")
             continue
         if value is IGNORED:
             continue

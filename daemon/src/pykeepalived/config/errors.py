@@ -18,6 +18,12 @@ class Location(NamedTuple):
 
 
 UNKNOWN_LOCATION = Location("<unknown>", 0, 0)
+MAX_SHOWN = 60  # characters of a bad word quoted back in a message
+
+
+def shown(text: str) -> str:
+    """A word as quoted in a message: a long one is cut (a 1 MB word is not echoed back)."""
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Diagnostic:
     severity: str  # "error" | "warning"
     location: Location
     message: str
+    last: bool = False  # listed after the file's other problems ("too many errors")
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}: {self.message}"
@@ -48,6 +55,12 @@ class AlreadyReported(ConfigError):
         super().__init__("already reported")
 
 
+# Past this many errors (or warnings) in one file the rest are not listed and,
+# for errors, parsing stops, as compilers do: a binary or garbled file answers
+# `-t` at once with a screenful, not with one line per token.
+MAX_PER_FILE = 100
+
+
 @dataclass
 class Diagnostics:
     """Collects every problem so that all of them are reported, not just the first."""
@@ -56,12 +69,37 @@ class Diagnostics:
     # (block field, name) of objects dropped for errors, so that references to
     # them do not cascade into "not defined" errors.
     broken: set[tuple[str, str]] = field(default_factory=set)
+    # Tokens the lexer already reported (an undecodable byte, a control
+    # character): later problems located there are consequences, not news.
+    tainted: set[Location] = field(default_factory=set)
+    # (severity, file) -> problems seen, listed or not.
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Set when a file has more errors than are listed: the parser stops there.
+    gave_up: bool = False
 
     def error(self, location: Location, message: str) -> None:
-        self.items.append(Diagnostic("error", location, message))
+        self._add("error", location, message)
 
     def warning(self, location: Location, message: str) -> None:
-        self.items.append(Diagnostic("warning", location, message))
+        self._add("warning", location, message)
+
+    def _add(self, severity: str, location: Location, message: str) -> None:
+        if location in self.tainted:
+            return
+        key = (severity, location.file)
+        n = self.counts.get(key, 0) + 1
+        self.counts[key] = n
+        if n <= MAX_PER_FILE:
+            self.items.append(Diagnostic(severity, location, message))
+        elif n == MAX_PER_FILE + 1:
+            stop = "; stopping here" if severity == "error" else ""
+            self.items.append(Diagnostic(severity, location, f"too many {severity}s in this file{stop}; "
+                                         f"the first {MAX_PER_FILE} are listed, fix those and run again",
+                                         last=True))
+            self.gave_up = self.gave_up or severity == "error"
+
+    def taint(self, location: Location) -> None:
+        self.tainted.add(location)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -73,7 +111,7 @@ class Diagnostics:
 
     def sorted(self) -> list[Diagnostic]:
         """Problems in file order (includes keep their own file names)."""
-        return sorted(self.items, key=lambda d: (d.location.file, d.location.line, d.location.col))
+        return sorted(self.items, key=lambda d: (d.location.file, d.last, d.location.line, d.location.col))
 
     def __bool__(self) -> bool:
         return bool(self.errors)

@@ -5,6 +5,13 @@ comment that runs to the end of the line; strings may be double-quoted;
 ``{`` and ``}`` delimit blocks and may touch the word before them
 (``VG_1{``). We treat ``!``/``#`` as a comment only at the start of a token,
 so a password such as ``pa#ss`` survives (keepalived would cut it).
+
+Files are read as UTF-8. A byte that does not decode, or a control
+character (NUL, ESC, DEL...), inside a token is an error located at its
+own column; the token is kept, with U+FFFD in its place, so the statement
+around it still parses, and problems later found at that token are not
+reported again (Diagnostics.taint). In comments such bytes are harmless
+(keepalived never reads them) and are let be.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ WORD, STRING, LBRACE, RBRACE = "word", "string", "{", "}"
 # comment (runs to the end of the line) or a bare word.
 _TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|"[^\n]*|[{}]|[!#][^\n]*|[^\s{}"]+')
 _ESCAPE_RE = re.compile(r"\\(.)")
+# Undecodable bytes (surrogateescape maps byte 0xNN to U+DCNN) and control
+# characters other than the tab; whitespace ones never get inside a word,
+# only inside a quoted string.
+_BAD_CHAR_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\udc80-\udcff]")
+_CONTROL_NAMES = {0: "NUL", 0x1B: "ESC", 0x7F: "DEL"}
 
 MAX_INCLUDE_DEPTH = 8
 
@@ -44,17 +56,28 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
     tokens: list[Token] = []
     append = tokens.append
     for lineno, line in enumerate(text.split("\n"), 1):
+        if diags.gave_up:  # too many errors: the parser stops too
+            break
+        if line.endswith("\r"):  # CRLF line ends, as keepalived (isspace) takes them
+            line = line[:-1]
         first = True
+        suspect = _BAD_CHAR_RE.search(line) is not None
         for m in _TOKEN_RE.finditer(line):
             raw = m.group()
             c = raw[0]
             if c == "!" or c == "#":
                 break
             loc = Location(filename, lineno, m.start() + 1)
-            if c == '"':
-                if len(raw) < 2 or raw[-1] != '"' or _odd_backslashes(raw):
-                    diags.error(loc, "unterminated quoted string")
+            if c == '"' and (len(raw) < 2 or raw[-1] != '"' or _odd_backslashes(raw)):
+                diags.error(loc, "unterminated quoted string")
+                if suspect:
+                    _report_bad_chars(raw, loc, diags)
+                break
+            if suspect and _BAD_CHAR_RE.search(raw):
+                raw = _report_bad_chars(raw, loc, diags)
+                if diags.gave_up:
                     break
+            if c == '"':
                 append(Token(STRING, _ESCAPE_RE.sub(r"\1", raw[1:-1]), loc, first))
             elif c == "{":
                 append(Token(LBRACE, raw, loc, first))
@@ -66,6 +89,22 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
     return tokens
 
 
+def _report_bad_chars(raw: str, loc: Location, diags: Diagnostics) -> str:
+    """One error per bad character (until there are too many); the token with U+FFFD for each."""
+    for m in _BAD_CHAR_RE.finditer(raw):
+        if diags.gave_up:
+            break
+        code = ord(m.group())
+        where = Location(loc.file, loc.line, loc.col + m.start())
+        if code >= 0xDC80:
+            diags.error(where, f"invalid UTF-8 byte 0x{code - 0xDC00:02x} (the file must be UTF-8)")
+        else:
+            name = _CONTROL_NAMES.get(code, f"U+{code:04X}")
+            diags.error(where, f"control character {name} (0x{code:02x}) in a word or string")
+    diags.taint(loc)
+    return _BAD_CHAR_RE.sub("\ufffd", raw)
+
+
 def _odd_backslashes(raw: str) -> bool:
     """True when the closing quote is escaped (``"abc\\"``)."""
     n = len(raw) - 1 - len(raw[:-1].rstrip("\\"))
@@ -75,7 +114,7 @@ def _odd_backslashes(raw: str) -> bool:
 def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -> list[Token]:
     """Tokenize ``path`` and every file it includes, in order."""
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:  # -sig: a leading BOM is not a word
             text = fh.read()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
@@ -119,6 +158,9 @@ def _include(pattern_tok: Token, path: str, diags: Diagnostics,
     out: list[Token] = []
     for match in matches:
         if os.path.isdir(match):
+            continue
+        if not os.path.isfile(match):  # /dev/zero or a FIFO would never end
+            diags.error(pattern_tok.loc, f"include: {match} is not a regular file")
             continue
         if os.path.realpath(match) in stack:
             diags.error(pattern_tok.loc, f"include loop: {match} includes itself")

@@ -3,14 +3,15 @@
 Statements end at a line break, at a closing brace, when their keyword's
 maximum arity is reached, or at the next keyword the block knows (once the
 minimum arity is met). Errors are collected and parsing resumes at the next
-known keyword, so one run reports every problem.
+known keyword, so one run reports every problem, up to the limit per file
+(errors.MAX_PER_FILE): past it the parser stops, as a compiler does.
 """
 
 from __future__ import annotations
 
 import difflib
 
-from .errors import Diagnostics
+from .errors import Diagnostics, shown
 from .grammar import BlockSpec, Item, ItemSpec, Keyword, Statement
 from .known import KEEPALIVED_KEYWORDS, where_valid
 from .lexer import LBRACE, RBRACE, Token
@@ -25,6 +26,12 @@ class Parser:
     # -- helpers -------------------------------------------------------------
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def give_up(self) -> bool:
+        """True (and at the end of input) once some file had too many errors."""
+        if self.diags.gave_up:
+            self.pos = len(self.tokens)
+        return self.diags.gave_up
 
     def _same_line_value(self) -> Token | None:
         tok = self.peek()
@@ -59,7 +66,7 @@ class Parser:
 
     def parse_statements(self, spec: BlockSpec, top: bool = False) -> list[Statement]:
         nodes: list[Statement] = []
-        while (tok := self.peek()) is not None:
+        while (tok := self.peek()) is not None and not self.give_up():
             if tok.kind == RBRACE:
                 if top:
                     self.diags.error(tok.loc, "unexpected '}' with no block open")
@@ -111,7 +118,8 @@ class Parser:
                 node.children = self.parse_statements(kw.block)
             close = self.peek()
             if close is None:
-                self.diags.error(nxt.loc, f"'{tok.text}' block is never closed (missing '}}')")
+                if not self.diags.gave_up:
+                    self.diags.error(nxt.loc, f"'{tok.text}' block is never closed (missing '}}')")
             else:
                 node.end = close.loc
                 self.pos += 1
@@ -124,7 +132,7 @@ class Parser:
 
     def parse_items(self, spec: ItemSpec) -> list[Item]:
         items: list[Item] = []
-        while (tok := self.peek()) is not None and tok.kind != RBRACE:
+        while (tok := self.peek()) is not None and tok.kind != RBRACE and not self.give_up():
             if tok.kind == LBRACE:
                 self.diags.error(tok.loc, f"unexpected '{{' inside {spec.name}")
                 self.skip_block()
@@ -167,7 +175,7 @@ class Parser:
             self.skip_block()
 
     def report_unknown(self, tok: Token, spec: BlockSpec) -> None:
-        name = tok.text
+        name = shown(tok.text)
         elsewhere = where_valid(name)
         if elsewhere and spec.name not in elsewhere:
             self.diags.error(tok.loc, f"'{name}' is not valid in {spec.name} (it belongs in {', '.join(sorted(elsewhere))})")
@@ -175,7 +183,7 @@ class Parser:
         if name in KEEPALIVED_KEYWORDS:
             self.diags.error(tok.loc, f"keepalived keyword '{name}' is not supported by pykeepalived")
             return
-        close = difflib.get_close_matches(name, list(spec.keywords), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(tok.text, list(spec.keywords), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         self.diags.error(tok.loc, f"unknown keyword '{name}' in {spec.name}{hint}")
 

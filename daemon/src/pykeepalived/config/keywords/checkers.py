@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..build import collect, require
-from ..errors import ConfigError, Diagnostics
+from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Statement
 from ..model_lvs import CheckerCommon, DnsCheck, HttpCheck, MiscCheck, PingCheck, SmtpCheck, TcpCheck, Url
 from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, number, port, script, text, user
@@ -47,7 +47,7 @@ CODE_RE = re.compile(r"^(\d{3})(?:-(\d{3}))?$")
 def _digest(stmt: Statement, _d: Diagnostics) -> str:
     tok = arg(stmt)
     if not DIGEST_RE.match(tok.text):
-        raise ConfigError(f"digest must be 32 hex digits (an MD5 sum, see genhash), got '{tok.text}'", tok.loc)
+        raise ConfigError(f"digest must be 32 hex digits (an MD5 sum, see genhash), got '{shown(tok.text)}'", tok.loc)
     return tok.text.lower()
 
 
@@ -57,7 +57,7 @@ def _status_codes(stmt: Statement, _d: Diagnostics) -> tuple[tuple[int, int], ..
         m = CODE_RE.match(tok.text)
         lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (0, 0)
         if not m or not (100 <= lo <= hi <= 599):
-            raise ConfigError(f"status_code must be NNN or NNN-NNN within 100-599, got '{tok.text}'", tok.loc)
+            raise ConfigError(f"status_code must be NNN or NNN-NNN within 100-599, got '{shown(tok.text)}'", tok.loc)
         out.append((lo, hi))
     return tuple(out)
 
@@ -65,7 +65,7 @@ def _status_codes(stmt: Statement, _d: Diagnostics) -> tuple[tuple[int, int], ..
 def _path(stmt: Statement, _d: Diagnostics) -> str:
     tok = arg(stmt)
     if not tok.text.startswith("/"):
-        raise ConfigError(f"url path must start with '/', got '{tok.text}'", tok.loc)
+        raise ConfigError(f"url path must start with '/', got '{shown(tok.text)}'", tok.loc)
     return tok.text
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..errors import ConfigError, Diagnostics
+from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import IGNORED, BlockSpec, ItemSpec, Keyword, Statement
 from ..lexer import Token
 from ..model_vrrp import Script
@@ -33,32 +33,39 @@ def arg(stmt: Statement, i: int = 0) -> Token:
     return stmt.args[i]
 
 
+# ASCII digits only, as keepalived's strtol reads them: Python's int() and
+# float() would also take "1_000", "infinity" and other scripts' digits.
+INT_RE = re.compile(r"[+-]?[0-9]+")
+FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+MAX_DIGITS = 1000  # far beyond every range we check; int() of more only costs time
 def parse_int(tok: Token, what: str = "an integer") -> int:
-    try:
-        return int(tok.text, 10)
-    except ValueError:
-        raise ConfigError(f"expected {what}, got '{tok.text}'", tok.loc) from None
+    if not INT_RE.fullmatch(tok.text):
+        raise ConfigError(f"expected {what}, got '{shown(tok.text)}'", tok.loc)
+    if len(tok.text) > MAX_DIGITS:
+        raise ConfigError(f"{what} with {len(tok.text)} digits is out of any range", tok.loc)
+    return int(tok.text, 10)
 
 
 def parse_float(tok: Token) -> float:
-    try:
-        value = float(tok.text)
-    except ValueError:
-        raise ConfigError(f"expected a number, got '{tok.text}'", tok.loc) from None
+    if not FLOAT_RE.fullmatch(tok.text):
+        raise ConfigError(f"expected a number, got '{shown(tok.text)}'", tok.loc)
+    if len(tok.text) > MAX_DIGITS:
+        raise ConfigError(f"a number with {len(tok.text)} characters is out of any range", tok.loc)
+    value = float(tok.text)
     if not math.isfinite(value):
-        raise ConfigError(f"expected a finite number, got '{tok.text}'", tok.loc)
+        raise ConfigError(f"expected a finite number, got '{shown(tok.text)}'", tok.loc)
     return value
 
 
 def parse_ip(tok: Token) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:  # inet_pton is strict (dotted quad only) and much faster than ipaddress' parser
         return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, tok.text))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a character UTF-8 cannot encode
         pass
     try:
         return ipaddress.ip_address(tok.text)
     except ValueError:
-        raise ConfigError(f"'{tok.text}' is not an IPv4 or IPv6 address", tok.loc) from None
+        raise ConfigError(f"'{shown(tok.text)}' is not an IPv4 or IPv6 address", tok.loc) from None
 
 
 def parse_bool(tok: Token) -> bool:
@@ -67,7 +74,7 @@ def parse_bool(tok: Token) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ConfigError(f"expected on|off|true|false|yes|no, got '{tok.text}'", tok.loc)
+    raise ConfigError(f"expected on|off|true|false|yes|no, got '{shown(tok.text)}'", tok.loc)
 
 
 # -- converters: (stmt, diags) -> value ---------------------------------------
@@ -119,7 +126,7 @@ def choice(*allowed: str, fold: Callable[[str], str] = str.upper) -> Convert:
         tok = arg(stmt)
         value = fold(tok.text)
         if value not in allowed:
-            raise ConfigError(f"must be one of {'|'.join(allowed)}, got '{tok.text}'", tok.loc)
+            raise ConfigError(f"must be one of {'|'.join(allowed)}, got '{shown(tok.text)}'", tok.loc)
         return value
 
     return convert
@@ -134,14 +141,14 @@ def make_script(tok: Token, owner: list[str]) -> Script:
     try:
         argv = tuple(shlex.split(tok.text))
     except ValueError as exc:
-        raise ConfigError(f"cannot split command '{tok.text}': {exc}", tok.loc) from None
+        raise ConfigError(f"cannot split command '{shown(tok.text)}': {exc}", tok.loc) from None
     if not argv:
         raise ConfigError("empty command", tok.loc)
     shell_c = os.path.basename(argv[0]) in SHELLS and "-c" in argv
     for word in () if shell_c else argv:
         if SHELL_SYNTAX.search(word):
             raise ConfigError(
-                f"'{tok.text}' uses shell syntax ('{word}'), but scripts run without a shell; "
+                f"'{shown(tok.text)}' uses shell syntax ('{word}'), but scripts run without a shell; "
                 "put the logic in a script file or use: \"/bin/sh -c '...'\"", tok.loc)
     return Script(argv, owner[0] if owner else None, owner[1] if len(owner) > 1 else None, tok.loc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ..errors import ConfigError, Diagnostics
+from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, ItemSpec, Statement
 from ..model_vrrp import GlobalDefs
 from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
@@ -20,7 +20,7 @@ def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
         # A bare local part ("acassen", as keepalived's own samples use) is a
         # valid recipient for the local SMTP server.
         if not EMAIL_RE.match(tok.text):
-            raise ConfigError(f"notification_email: '{tok.text}' is not an email address", tok.loc)
+            raise ConfigError(f"notification_email: '{shown(tok.text)}' is not an email address", tok.loc)
         out.append(tok.text)
     return tuple(out)
 
@@ -28,7 +28,7 @@ def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
 def _email_from(stmt: Statement, _d: Diagnostics) -> str:
     tok = arg(stmt)
     if "@" not in tok.text.strip("@"):
-        raise ConfigError(f"'{tok.text}' is not an email address", tok.loc)
+        raise ConfigError(f"'{shown(tok.text)}' is not an email address", tok.loc)
     return tok.text
 
 
@@ -55,9 +55,9 @@ def _mcast(version: int):
         try:
             addr = ipaddress.ip_address(tok.text)
         except ValueError:
-            raise ConfigError(f"'{tok.text}' is not an IP address", tok.loc) from None
+            raise ConfigError(f"'{shown(tok.text)}' is not an IP address", tok.loc) from None
         if addr.version != version or not addr.is_multicast:
-            raise ConfigError(f"'{tok.text}' is not an IPv{version} multicast address", tok.loc)
+            raise ConfigError(f"'{shown(tok.text)}' is not an IPv{version} multicast address", tok.loc)
         return addr
 
     return convert

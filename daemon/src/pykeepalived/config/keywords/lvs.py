@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..build import collect
-from ..errors import ConfigError, Diagnostics
+from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_lvs import RealServer, SorryServer, Timing, VirtualServer, VirtualServerGroup, VsgEntry
 from .checkers import CHECKER_KEYWORDS, TIMING_KEYWORDS
@@ -162,9 +162,9 @@ def _range(tok) -> tuple:
         else:
             last = ipaddress.ip_address(end)
     except ValueError:
-        raise ConfigError(f"bad address range '{tok.text}'", tok.loc) from None
+        raise ConfigError(f"bad address range '{shown(tok.text)}'", tok.loc) from None
     if last.version != first.version or last < first:
-        raise ConfigError(f"bad address range '{tok.text}' (end before start or mixed families)", tok.loc)
+        raise ConfigError(f"bad address range '{shown(tok.text)}' (end before start or mixed families)", tok.loc)
     return first, last
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..build import collect, require
-from ..errors import ConfigError, Diagnostics
+from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
 from .common import (
@@ -104,7 +104,7 @@ def _vip(item: Item) -> VirtualIp:
     try:
         address = ipaddress.ip_interface(tok.text)
     except ValueError:
-        raise ConfigError(f"'{tok.text}' is not an IP address or address/prefix", tok.loc) from None
+        raise ConfigError(f"'{shown(tok.text)}' is not an IP address or address/prefix", tok.loc) from None
     for name in item.options:
         if name in UNSUPPORTED_VIP_OPTIONS:
             raise ConfigError(f"virtual_ipaddress option '{name}' is not supported by pykeepalived",
