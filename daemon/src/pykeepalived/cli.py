@@ -48,7 +48,7 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
         print(diag, file=err)
     errors = diags.errors
     if not errors:
-        from .core.security import script_problems  # noqa: PLC0415
+        from .services.security import script_problems  # noqa: PLC0415
 
         unsafe, _warnings = script_problems(config)  # -t: errors only (no host-specific warnings)
         if config.global_defs.lb_backend == "nftables":  # auto is decided by the kernel at start, not here

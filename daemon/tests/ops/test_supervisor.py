@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from pykeepalived.core import supervisor as sv
-from pykeepalived.core.sdnotify import SdNotify
+from pykeepalived.services.sdnotify import SdNotify
 
 from .helpers import ask
 

@@ -50,12 +50,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from . import heap
+from ..services import heap
+from ..services.runfiles import RunFiles
+from ..services.sdnotify import SdNotify
+from ..services.signals import install_stop_signals, restore_stop_signals
 from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
 from .metrics import MetricsServer
-from .runfiles import RunFiles
-from .sdnotify import SdNotify
-from .signals import install_stop_signals, restore_stop_signals
 
 log = logging.getLogger("pykeepalived.supervisor")
 
@@ -383,8 +383,8 @@ class Supervisor:
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
+    from ..services.logs import setup_logging  # noqa: PLC0415
     from .judge import load_for_start  # noqa: PLC0415
-    from .logs import setup_logging  # noqa: PLC0415
 
     setup_logging(detail, "parent")
     config = load_for_start(config_path)  # the data plane is the checker child's to judge

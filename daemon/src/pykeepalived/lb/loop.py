@@ -27,15 +27,15 @@ from pathlib import Path
 from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
-from ..lb.backend import Backend
-from ..lb.desired import Selector
-from ..lb.memory import MemoryBackend
-from ..lb.plane import LoadBalancer, Result
-from ..lb.select import backend_errors, backend_name, kernel_has_ipvs, select_backend
-from ..lb.services import rs_key, vs_key
-from ..lb.table import norm_addr
-from .runfiles import write_atomic
-from .smtp import Mailer
+from ..services.runfiles import write_atomic
+from ..services.smtp import Mailer
+from .backend import Backend
+from .desired import Selector
+from .memory import MemoryBackend
+from .plane import LoadBalancer, Result
+from .select import backend_errors, backend_name, kernel_has_ipvs, select_backend
+from .services import rs_key, vs_key
+from .table import norm_addr
 
 log = logging.getLogger("pykeepalived.lb")
 OVERRIDES = "lb-overrides.json"
