@@ -138,7 +138,7 @@ class Daemon:
                 else:
                     result = {"reloaded": True, "errors": []}
                     if self.vrrp is not None:
-                        result["vrrp"] = await self.vrrp.reload(config)
+                        result["vrrp"] = await self.vrrp.apply(config)
                     if self.lb is not None:
                         result["lb"] = await self.lb.reload(config)
                     self.config = config
@@ -273,7 +273,7 @@ class Daemon:
         rc = 0
         try:
             if self.vrrp is not None:
-                await self.vrrp.start()
+                await self.vrrp.apply(self.config)
                 log.info("running %d VRRP instance(s)", len(self.vrrp.instances))
             if self.lb is not None:
                 await self.lb.start()
