@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 OnChange = Callable[[VirtualServer, RealServer, bool, int], None]
 
 
-def vs_key(vs: VirtualServer) -> tuple:
-    return (str(vs.ip) if vs.ip is not None else None, vs.port, vs.fwmark, vs.group, vs.protocol)
-
-
 @dataclass
 class RsHealth:
     """What the daemon knows about one real server of one virtual server."""
@@ -74,7 +70,7 @@ class HealthChecker:
         self.servers = {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
-            vkey = vs_key(vs)
+            vkey = vs.key
             for rs in vs.real_servers:
                 key = (vkey, rs.key)
                 old = old_servers.get(key)
