@@ -48,7 +48,7 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
         print(diag, file=err)
     errors = diags.errors
     if not errors:
-        from .core.security import script_problems  # noqa: PLC0415
+        from .services.security import script_problems  # noqa: PLC0415
 
         unsafe, _warnings = script_problems(config)  # -t: errors only (no host-specific warnings)
         if config.global_defs.lb_backend == "nftables":  # auto is decided by the kernel at start, not here
@@ -112,7 +112,7 @@ def ctl_parser() -> argparse.ArgumentParser:
         _ctl_common(sp)
         sp.add_argument("address", help="real server address")
         sp.add_argument("port", nargs="?", type=int, help="real server port (default: every port)")
-        sp.add_argument("--virtual-server", help='e.g. "TCP 192.0.2.80 80" as status shows (default: all)')
+        sp.add_argument("--virtual-server", help='e.g. "TCP 192.0.2.80:80" as status shows (default: all)')
         if name == "set-weight":
             sp.add_argument("--weight", required=True, help="0..65535, or 'clear'")
         if name == "wait-drain":

@@ -12,7 +12,7 @@ import textwrap
 from aiosmtpd.smtp import SMTP
 
 from pykeepalived.config.loader import loads_config
-from pykeepalived.core.lbloop import LbLoop
+from pykeepalived.lb.loop import LbLoop
 from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import aio

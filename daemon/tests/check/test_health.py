@@ -6,7 +6,7 @@ import textwrap
 
 from pykeepalived.check.health import HealthChecker, notifier_for
 from pykeepalived.config.loader import loads_config
-from pykeepalived.core.lbloop import LbLoop
+from pykeepalived.lb.loop import LbLoop
 from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import aio, free_port

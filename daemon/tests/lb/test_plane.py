@@ -29,7 +29,7 @@ def test_lifecycle(tmp_path: Path, kernel) -> None:
     assert lb.reconcile().ops == []  # steady state: nothing to do
 
     lb.set_health(VS, ("10.1.0.1", 80), False)
-    lb.on_change(VS, ("10.1.0.2", 80), False, None)
+    lb.set_health(VS, ("10.1.0.2", 80), False, None)
     r = lb.reconcile()
     assert [e.up for e in r.events] == [False]
     assert weights(k.view())[VS] == {"10.9.9.9:80": 1}

@@ -5,7 +5,7 @@ import struct
 from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.net.arp import announcement, gratuitous_arp, unsolicited_na
-from pykeepalived.vrrp.checksum import internet_checksum, ipv6_pseudo_header
+from pykeepalived.net.checksum import internet_checksum, ipv6_pseudo_header
 
 MAC = bytes.fromhex("020000000001")
 

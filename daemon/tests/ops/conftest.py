@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pykeepalived.core import lbloop
+from pykeepalived.lb import loop as lbloop
 from pykeepalived.lb.memory import MemoryBackend
 
 

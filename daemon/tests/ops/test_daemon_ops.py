@@ -7,8 +7,8 @@ import socket
 
 from pykeepalived.cli import main as daemon_main
 from pykeepalived.core.daemon import Daemon, render_text
-from pykeepalived.core.runfiles import RunFiles
-from pykeepalived.core.sdnotify import SdNotify
+from pykeepalived.services.runfiles import RunFiles
+from pykeepalived.services.sdnotify import SdNotify
 
 from .helpers import ask, conf, vs_conf
 

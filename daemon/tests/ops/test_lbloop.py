@@ -1,4 +1,4 @@
-"""Checkers -> LB plane in the daemon (core/lbloop.py): drain/weight semantics and persistence."""
+"""Checkers -> LB plane in the daemon (lb/loop.py): drain/weight semantics and persistence."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pykeepalived.core.lbloop import OVERRIDES, ControlError, LbLoop
+from pykeepalived.lb.loop import OVERRIDES, ControlError, LbLoop
 from pykeepalived.lb.memory import MemoryBackend
 
 from .helpers import conf, vs_conf

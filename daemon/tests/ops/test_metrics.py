@@ -9,7 +9,7 @@ import pytest
 from pykeepalived.config.loader import loads_config
 from pykeepalived.core.daemon import Daemon
 from pykeepalived.core.metrics import parse_listen, render
-from pykeepalived.core.runfiles import RunFiles
+from pykeepalived.services.runfiles import RunFiles
 
 from .helpers import conf, vs_conf
 

@@ -1,10 +1,11 @@
-"""Reload diff (core/reload.py): which instances stay untouched, which move."""
+"""Reload: the judge of a new file (core/reload.py) and the VRRP diff (vrrp/plan.py)."""
 from __future__ import annotations
 
 import asyncio
 from ipaddress import ip_address
 
-from pykeepalived.core.reload import load_new, plan_vrrp
+from pykeepalived.core.reload import load_new
+from pykeepalived.vrrp.plan import plan_vrrp
 
 from .helpers import conf
 

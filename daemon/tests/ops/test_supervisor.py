@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pykeepalived.config.loader import loads_config
 from pykeepalived.core import supervisor as sv
-from pykeepalived.core.sdnotify import SdNotify
+from pykeepalived.services.sdnotify import SdNotify
 
 from .helpers import ask
 

@@ -5,7 +5,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
 from pykeepalived.config.loader import loads_config
 from pykeepalived.vrrp import AuthType, State
-from pykeepalived.vrrp.from_config import multicast_group, router_config, vip_specs
+from pykeepalived.vrrp.from_config import multicast_group, router_config
+from pykeepalived.vrrp.instance import vip_specs
 
 CONF = """
 global_defs {

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from vrrp_vectors import VECTORS
 
-from pykeepalived.vrrp.checksum import internet_checksum, ipv4_pseudo_header, ipv6_pseudo_header
+from pykeepalived.net.checksum import internet_checksum, ipv4_pseudo_header, ipv6_pseudo_header
 from pykeepalived.vrrp.ippacket import decode_ipv4_packet
 from pykeepalived.vrrp.packet import DropReason, VrrpDecodeError, decode, encode
 

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 
-from pykeepalived.vrrp.checksum import internet_checksum, ipv4_pseudo_header
+from pykeepalived.net.checksum import internet_checksum, ipv4_pseudo_header
 from pykeepalived.vrrp.ippacket import decode_ipv4_packet, encode_ipv4_packet
 from pykeepalived.vrrp.packet import (
     MCAST_IPV4,

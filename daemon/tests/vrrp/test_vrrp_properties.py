@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv6Address
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pykeepalived.vrrp.checksum import internet_checksum
+from pykeepalived.net.checksum import internet_checksum
 from pykeepalived.vrrp.ippacket import decode_ipv4_packet, encode_ipv4_packet, with_ident
 from pykeepalived.vrrp.packet import Advertisement, AuthType, ChecksumForm, decode, encode
 

@@ -8,7 +8,7 @@ notify_up / notify_down, write ``RS`` fifo lines and send smtp alerts.
 
 Quorum is not decided here: it belongs to the load-balancing plane
 (``lb.desired``), which also sees drains, operator weights and hysteresis;
-``core.lbloop`` turns its events into quorum scripts, ``VS`` lines and mails.
+``lb.loop`` turns its events into quorum scripts, ``VS`` lines and mails.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
-from ..core.smtp import Mailer
+from ..services.smtp import Mailer
 from .build import build_checker, timing
 from .notify import CheckNotifier, format_rs, format_vs
 from .scheduler import Job, Scheduler
@@ -27,10 +27,6 @@ from .scheduler import Job, Scheduler
 log = logging.getLogger(__name__)
 
 OnChange = Callable[[VirtualServer, RealServer, bool, int], None]
-
-
-def vs_key(vs: VirtualServer) -> tuple:
-    return (str(vs.ip) if vs.ip is not None else None, vs.port, vs.fwmark, vs.group, vs.protocol)
 
 
 @dataclass
@@ -74,7 +70,7 @@ class HealthChecker:
         self.servers = {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
-            vkey = vs_key(vs)
+            vkey = vs.key
             for rs in vs.real_servers:
                 key = (vkey, rs.key)
                 old = old_servers.get(key)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 
 from ..config.model_lvs import RealServer, VirtualServer, effective
-from ..core.fifo import Fifo
-from ..core.notify import Notifier
-from ..core.smtp import Mailer, rs_alert, vs_alert
+from ..services.fifo import Fifo
+from ..services.notify import Notifier
+from ..services.smtp import Mailer, rs_alert, vs_alert
 
 log = logging.getLogger(__name__)
 

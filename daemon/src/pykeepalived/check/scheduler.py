@@ -65,10 +65,6 @@ class Job:
         self.task: asyncio.Task | TcpAttempt | None = None  # anything with cancel()
         self.runs = self.overruns = 0
 
-    @property
-    def in_flight(self) -> bool:
-        return self.task is not None
-
 
 class Scheduler:
     """Timers and tasks for all jobs; must be used from the running event loop."""

@@ -181,6 +181,12 @@ class VirtualServer:
         ip = f"[{self.ip}]" if self.ip is not None and self.ip.version == 6 else str(self.ip)
         return f"{ip}:{self.port}" if self.port is not None else ip
 
+    @property
+    def key(self) -> str:
+        """The one name of a virtual server across the daemon (checkers, LB plane, control
+        socket, quorum state): its protocol plus keepalived's name, e.g. ``TCP 192.0.2.1:80``."""
+        return f"{self.protocol} {self.name}"
+
 
 @dataclass
 class VsgEntry:

@@ -1,1 +1,2 @@
-"""Daemon plumbing: the asyncio main loop, notify scripts, runtime files."""
+"""Orchestration: the daemon loop, the supervisor, reload, the control socket,
+metrics and the config judge.  Runtime services live in ``services/``."""

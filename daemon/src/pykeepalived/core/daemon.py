@@ -21,15 +21,16 @@ from pathlib import Path
 
 from .. import __version__
 from ..config.model import Config
-from . import heap, snapshot
+from ..lb.loop import ControlError
+from ..services import heap
+from ..services.logs import setup_logging
+from ..services.runfiles import RunFiles, write_atomic
+from ..services.sdnotify import SdNotify
+from ..services.signals import install_stop_signals, restore_stop_signals
+from . import snapshot
 from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
 from .judge import load_for_child, load_for_start
-from .lbloop import ControlError
-from .logs import setup_logging
 from .reload import load_new
-from .runfiles import RunFiles, write_atomic
-from .sdnotify import SdNotify
-from .signals import install_stop_signals, restore_stop_signals
 
 log = logging.getLogger("pykeepalived")
 
@@ -74,7 +75,7 @@ class Daemon:
             self.vrrp = VrrpManager(config, files.dir)
         self.lb = None
         if check:
-            from .lbloop import LbLoop  # noqa: PLC0415
+            from ..lb.loop import LbLoop  # noqa: PLC0415
             self.lb = LbLoop(config, files.dir)
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()
@@ -138,7 +139,7 @@ class Daemon:
                 else:
                     result = {"reloaded": True, "errors": []}
                     if self.vrrp is not None:
-                        result["vrrp"] = await self.vrrp.reload(config)
+                        result["vrrp"] = await self.vrrp.apply(config)
                     if self.lb is not None:
                         result["lb"] = await self.lb.reload(config)
                     self.config = config
@@ -284,7 +285,7 @@ class Daemon:
         rc = 0
         try:
             if self.vrrp is not None:
-                await self.vrrp.start()
+                await self.vrrp.apply(self.config)
                 log.info("running %d VRRP instance(s)", len(self.vrrp.instances))
             if self.lb is not None:
                 await self.lb.start()

@@ -2,7 +2,7 @@
 
 ``judge(path)`` loads and validates it, then (only when that found no
 error) asks what a runnable config also needs: scripts safe to run
-(enable_script_security, core/security.py) and, with ``lb_backend``, a data
+(enable_script_security, services/security.py) and, with ``lb_backend``, a data
 plane that can express every virtual server (core/lbloop.backend_problems).
 The callers differ only in where they report: a start prints to stderr
 and refuses, a reload logs and keeps the running config (core/reload.py).
@@ -44,11 +44,11 @@ def judge(path: str, *, lb_backend: bool = False) -> Judged:
     config, diags = load_config(path)
     judged = Judged(config, diags)
     if not diags.errors:
-        from .security import script_problems  # noqa: PLC0415
+        from ..services.security import script_problems  # noqa: PLC0415
 
         judged.unsafe, judged.warnings = script_problems(config)
         if lb_backend:
-            from .lbloop import backend_problems  # noqa: PLC0415
+            from ..lb.loop import backend_problems  # noqa: PLC0415
 
             judged.unsafe += backend_problems(config)
     return judged
@@ -113,7 +113,7 @@ def load_for_child(runtime_dir: str, *, lb_backend: bool = False) -> Config | No
         print(err, file=sys.stderr)
         return None
     if lb_backend:
-        from .lbloop import backend_problems  # noqa: PLC0415
+        from ..lb.loop import backend_problems  # noqa: PLC0415
 
         problems = backend_problems(config)
         for line in problems:

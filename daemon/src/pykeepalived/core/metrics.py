@@ -11,31 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
+
+from ..config.listen import parse_listen  # config/keywords/global_defs.py imports it from here
 
 log = logging.getLogger("pykeepalived.metrics")
 
 STATES = ("INIT", "BACKUP", "MASTER", "FAULT")
 HEADER_LIMIT = 8192
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDR:PORT`` or ``[V6ADDR]:PORT`` -> (host, port); ValueError says what is wrong."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"'{text}' is not ADDRESS:PORT (e.g. 127.0.0.1:9650, [::1]:9650)")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"'{host}' is not an IP address") from None
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"'{port}' is not a port (1..65535)")
-    return str(addr), int(port)
 
 
 def _esc(value: object) -> str:

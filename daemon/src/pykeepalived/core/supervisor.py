@@ -59,13 +59,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..config.model import Config
-from . import heap, snapshot
+from ..services import heap
+from ..services.runfiles import RunFiles
+from ..services.sdnotify import SdNotify
+from ..services.signals import install_stop_signals, restore_stop_signals
+from . import snapshot
 from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
 from .metrics import MetricsServer
 from .reload import load_new
-from .runfiles import RunFiles
-from .sdnotify import SdNotify
-from .signals import install_stop_signals, restore_stop_signals
 
 log = logging.getLogger("pykeepalived.supervisor")
 
@@ -437,8 +438,8 @@ class Supervisor:
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
+    from ..services.logs import setup_logging  # noqa: PLC0415
     from .judge import load_for_start  # noqa: PLC0415
-    from .logs import setup_logging  # noqa: PLC0415
 
     setup_logging(detail, "parent")
     config = load_for_start(config_path)  # the data plane is the checker child's to judge

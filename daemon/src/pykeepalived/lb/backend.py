@@ -1,9 +1,10 @@
 """The data-plane interface: what the load-balancing plane needs from a kernel table.
 
-A backend is anything with these three methods. IPVS (ipvs.py) is the first;
-an in-memory one (memory.py) serves tests; nftables (issue 5) is planned.
-A backend that owns a whole table of its own (nftables) can ignore the
-ownership record the plane keeps and replace its table in ``apply``.
+A backend is anything with these three methods and two attributes: IPVS
+(ipvs.py), nftables (nftables.py), and an in-memory one (memory.py) for tests
+and for a config without virtual servers.  A backend that owns a whole table
+of its own (nftables, ``owns_table``) can ignore the ownership record the
+plane keeps and replace its table in ``apply``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Applied:
 
 class Backend(Protocol):
     name: str
+    owns_table: bool  # True: every service in ``dump`` is ours (no ownership record needed)
 
     def dump(self) -> Table:
         """Every service in the kernel with its destinations (and their connection counts)."""

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, replace
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer, effective
-from .services import rs_key, service_specs, vs_key
+from .services import rs_key, service_specs
 from .table import Dest, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
 RsKey = tuple[str, int | None]
-# (vs_key or None for every virtual server, address, port or None for any port)
+# (VirtualServer.key or None for every virtual server, address, port or None for any port)
 Selector = tuple[str | None, str, int | None]
 
 
@@ -114,7 +114,7 @@ def compute(config: Config, health: Mapping[tuple[str, RsKey], Health], override
             quorum: Mapping[str, bool]) -> Desired:
     out = Desired({}, {}, [], [])
     for vs in config.virtual_servers:
-        vkey = vs_key(vs)
+        vkey = vs.key
         try:
             specs = service_specs(vs, config.virtual_server_groups)
         except ValueError as exc:

@@ -94,6 +94,7 @@ class IpvsBackend:
     """IPVS in the network namespace this process runs in."""
 
     name = "ipvs"
+    owns_table = False  # other services (keepalived's, an operator's) share the kernel table
 
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")

@@ -11,6 +11,7 @@ from .table import Op, Service, Table
 
 class MemoryBackend:
     name = "memory"
+    owns_table = False  # as IPVS: one table shared with services that are not ours
 
     def __init__(self, table: Table | None = None) -> None:
         self.table: Table = table or {}

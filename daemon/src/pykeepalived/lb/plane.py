@@ -2,7 +2,7 @@
 
     lb = LoadBalancer(config, IpvsBackend(), runtime_dir)
     lb.start()                                   # adopt/create, remove stale own services
-    lb.on_change(vs, rs, up=False, weight=None)  # from the checkers
+    lb.set_health(vs, rs, up=False, weight=None)  # from the checkers
     result = lb.reconcile()                      # -> applied ops + quorum events
     lb.stop()                                    # clear own services (or leave them)
 
@@ -22,7 +22,7 @@ from .backend import Applied, Backend
 from .desired import Desired, Health, Overrides, QuorumChange, RsKey, Selector, compute
 from .ownership import load_owned, save_owned
 from .reconcile import reconcile
-from .services import rs_key, vs_key
+from .services import rs_key
 from .table import Op, ServiceKey, norm_addr
 
 
@@ -38,7 +38,7 @@ class Result:
 
 
 def _vkey(vs: VirtualServer | str) -> str:
-    return vs_key(vs) if isinstance(vs, VirtualServer) else vs
+    return vs.key if isinstance(vs, VirtualServer) else vs
 
 
 def _rkey(rs: RealServer | RsKey) -> RsKey:
@@ -62,8 +62,6 @@ class LoadBalancer:
     def set_health(self, vs: VirtualServer | str, rs: RealServer | RsKey, up: bool,
                    weight: int | None = None) -> None:
         self.health[(_vkey(vs), _rkey(rs))] = Health(up, weight)
-
-    on_change = set_health  # the checkers' callback signature: (vs, rs, up, weight)
 
     def drain(self, addr: str, port: int | None = None, vs: VirtualServer | str | None = None,
               drained: bool = True) -> None:
@@ -94,7 +92,7 @@ class LoadBalancer:
     def reload(self, config: Config) -> Result:
         """New config; health of real servers that still exist is kept."""
         self.config = config
-        keep = {(vs_key(vs), rs_key(rs)) for vs in config.virtual_servers for rs in vs.real_servers}
+        keep = {(vs.key, rs_key(rs)) for vs in config.virtual_servers for rs in vs.real_servers}
         self.health = {k: h for k, h in self.health.items() if k in keep}
         self.quorum = {k: q for k, q in self.quorum.items() if k in {v for v, _ in keep}}
         return self.reconcile()
@@ -104,7 +102,7 @@ class LoadBalancer:
         self.desired = desired
         self.quorum = desired.quorum
         actual = self.backend.dump()
-        owned = self.owned | (set(actual) if getattr(self.backend, "owns_table", False) else set())
+        owned = self.owned | (set(actual) if self.backend.owns_table else set())
         applied = self.backend.apply(reconcile(desired.table, actual, owned))
         failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
         # own what is there now: desired ones we could add (or found), plus ones we failed to delete
@@ -137,7 +135,7 @@ class LoadBalancer:
         actual = self.backend.dump()
         out = []
         for vs in self.config.virtual_servers:
-            vkey = vs_key(vs)
+            vkey = vs.key
             services = desired.services.get(vkey, [])
             rss = []
             for v in (v for v in desired.servers if v.vs == vkey):

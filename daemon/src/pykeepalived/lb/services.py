@@ -16,11 +16,6 @@ from .table import ServiceKey, ServiceSpec
 MAX_RANGE = 65536  # a typo such as 10.0.0.1-10.255.0.1 must not build millions of services
 
 
-def vs_key(vs: VirtualServer) -> str:
-    """A stable name for a virtual server (its protocol plus keepalived's name)."""
-    return f"{vs.protocol} {vs.name}"
-
-
 def rs_key(rs: RealServer) -> tuple[str, int | None]:
     return (str(ipaddress.ip_address(str(rs.ip))), rs.port)
 

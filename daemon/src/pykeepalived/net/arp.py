@@ -22,7 +22,7 @@ import socket
 import struct
 from ipaddress import IPv4Address, IPv6Address
 
-from ..vrrp.checksum import internet_checksum, ipv6_pseudo_header
+from .checksum import internet_checksum, ipv6_pseudo_header
 
 BROADCAST_MAC = b"\xff" * 6
 ALL_NODES = IPv6Address("ff02::1")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from ..config.effective import effective_instance, effective_version
 from ..config.model import Config
-from ..config.model_vrrp import VirtualIp, VrrpInstance
-from ..net.addresses import VipSpec
+from ..config.model_vrrp import VrrpInstance
 from .events import State
 from .packet import AuthType, IPAddress
 from .router_config import RouterConfig
@@ -49,15 +48,6 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
     )
-
-
-def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
-    return VipSpec(vip.address, vip.dev or default_dev, vip.scope, vip.label, vip.brd)
-
-
-def vip_specs(inst: VrrpInstance) -> list[VipSpec]:
-    """virtual_ipaddress then virtual_ipaddress_excluded, each on its dev (default: the interface)."""
-    return [vip_spec(v, inst.interface) for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded]
 
 
 def multicast_group(inst: VrrpInstance, config: Config) -> IPAddress:

@@ -18,15 +18,15 @@ from ipaddress import IPv6Address
 from pathlib import Path
 
 from ..config.model import Config
-from ..config.model_vrrp import GlobalDefs, Notify, VrrpInstance
-from ..core.deadline import DeadlineTimer
-from ..core.fifo import NotifyFifos, fifo_line
-from ..core.notify import Notifier
-from ..core.smtp import Mailer
-from ..net.addresses import AddressManager, interface_info
+from ..config.model_vrrp import GlobalDefs, Notify, VirtualIp, VrrpInstance
+from ..net.addresses import AddressManager, VipSpec, interface_info
 from ..net.arp import FrameSender, announcement
+from ..services.deadline import DeadlineTimer
+from ..services.fifo import NotifyFifos, fifo_line
+from ..services.notify import Notifier
+from ..services.smtp import Mailer
 from .events import Action, AddAddresses, RemoveAddresses, SendAdvert, SendGratuitousArp, State, StateChanged
-from .from_config import router_config, vip_specs
+from .from_config import router_config
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
@@ -35,6 +35,15 @@ from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
 VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
+
+
+def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
+    return VipSpec(vip.address, vip.dev or default_dev, vip.scope, vip.label, vip.brd)
+
+
+def vip_specs(inst: VrrpInstance) -> list[VipSpec]:
+    """virtual_ipaddress then virtual_ipaddress_excluded, each on its dev (default: the interface)."""
+    return [vip_spec(v, inst.interface) for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded]
 
 
 class _Named(logging.LoggerAdapter):

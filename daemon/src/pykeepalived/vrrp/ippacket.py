@@ -31,7 +31,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from .checksum import IPPROTO_VRRP, internet_checksum
+from ..net.checksum import IPPROTO_VRRP, internet_checksum
 from .packet import (
     VRRP_TTL,
     Advertisement,

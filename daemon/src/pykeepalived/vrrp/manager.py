@@ -1,7 +1,11 @@
-"""All VRRP instances of one config: build, wire tracking, start, stop, status.
+"""All VRRP instances of one config: one lifecycle, ``apply(new)``.
 
-The daemon's main loop owns one ``VrrpManager``; a reload (issue 6) will
-diff two configs here and touch only the instances that changed.
+Start is ``apply`` from an empty config (every instance added); a reload
+(SIGHUP, ``pykeepalivedctl reload``) is ``apply`` of the diff ``vrrp/plan.py``
+computes: changed and removed instances stop (a master sends priority 0 and
+releases its VIPs, except a VIP an unchanged master still carries), changed and
+added ones open and start, unchanged ones are not touched.  ``stop`` is the
+graceful end.
 """
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
 from ..net.vip_filter import VipFilter
+from .events import State
 from .group import GroupRunner
 from .instance import Instance, Runtime
+from .plan import VrrpPlan, plan_vrrp
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
 
 
 def blocked_vips(config: Config) -> set:
@@ -28,7 +34,9 @@ def blocked_vips(config: Config) -> set:
 
 class VrrpManager:
     def __init__(self, config: Config, state_dir: str | Path | None = None) -> None:
-        self.config = config
+        """``config`` sets what all instances share (script user, fifos, mail: read once at
+        start); no instance runs until ``apply``."""
+        self.config = Config()  # what runs: nothing yet
         self.runtime = Runtime(config, state_dir)
         self.groups: dict[str, GroupRunner] = {}
         self.files: dict[str, FileTracker] = {}
@@ -36,27 +44,89 @@ class VrrpManager:
         self.scripts: dict[str, ScriptTracker] = {}
         self.links = LinkWatcher()
         self.vip_filter = VipFilter()
+        self.started = False
 
+    async def apply(self, new: Config) -> dict[str, list[str]]:
+        """Make ``new`` the running config; returns what moved (for logs and the control socket).
 
-    async def start(self) -> None:
-        """Open every instance (refusing to run half-configured), wire tracking, start."""
-        all_vips = {v.address.ip for inst in self.config.vrrp_instances.values()
-                    for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded}
-        self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
-        for spec in self.config.vrrp_instances.values():
-            inst = Instance(spec, self.config, self.runtime)
-            self.instances[spec.name] = inst
-            await inst.open(all_vips)
-            self._wire(inst)
-        for g in self.config.vrrp_sync_groups.values():
-            self.groups[g.name] = GroupRunner(g, [self.instances[n] for n in g.group], self.runtime)
-        await self.runtime.fifos.open()
-        self.vip_filter.apply(blocked_vips(self.config))  # before any instance can take a VIP
-        for inst in self.instances.values():
+        The first call is the start: VIPs a crashed predecessor left are adopted first,
+        and an instance that cannot open stops the start (no half-configured daemon).
+        Later calls are reloads: such an instance is logged and left out."""
+        starting, self.started = not self.started, True
+        old = self.config
+        addresses = {n: i.router.config.address for n, i in self.instances.items() if i.router is not None}
+        plan = plan_vrrp(old, new, addresses)
+        if starting:
+            self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
+        await self._stop_going(plan)
+        for name in plan.unchanged:  # same objects, the new model (locations may have moved)
+            inst = self.instances[name]
+            inst.spec, inst.config = new.vrrp_instances[name], new
+        self.config = new
+        kept_scripts, kept_files = set(self.scripts), set(self.files)  # running already
+        started = await self._open(plan.changed + plan.added, strict=starting)
+        for gname, group in new.vrrp_sync_groups.items():
+            if gname not in self.groups and all(m in self.instances for m in group.group):
+                self.groups[gname] = GroupRunner(group, [self.instances[m] for m in group.group], self.runtime)
+        if starting:
+            await self.runtime.fifos.open()
+        self.vip_filter.apply(blocked_vips(new))  # Accept_Mode, before any new instance can take a VIP
+        for inst in started:
+            if not starting:
+                log.info("(%s) %s: starting", inst.name, "changed" if inst.name in plan.changed else "added")
             inst.start()
-        for tracker in (*self.scripts.values(), *self.files.values()):
-            tracker.start()
-        self.links.start()
+        for trackers, kept in ((self.scripts, kept_scripts), (self.files, kept_files)):
+            for name, tracker in trackers.items():
+                if name not in kept:
+                    tracker.start()
+        self.links.start()  # idempotent; reads the state of links a new instance now watches
+        return plan.as_dict()
+
+    async def _stop_going(self, plan: VrrpPlan) -> None:
+        """Stop changed and removed instances, and the trackers and sync groups not kept."""
+        # a VIP an unchanged master carries stays: stopping another instance must not remove it
+        kept_vips = {v.key for n in plan.unchanged for v in self.instances[n].vips
+                     if self.instances[n].router is not None and self.instances[n].router.state is State.MASTER}
+        stopping = []
+        for name in plan.changed + plan.removed:
+            inst = self.instances.pop(name, None)
+            if inst is None:
+                continue
+            inst.vips = [v for v in inst.vips if v.key not in kept_vips]
+            stopping.append(inst)
+        for inst in stopping:
+            log.info("(%s) %s: stopping", inst.name, "removed" if inst.name in plan.removed else "changed")
+            await inst.stop()
+        # vrrp_scripts / track_files: keep equal ones (their state too), restart the rest
+        for trackers, kept in ((self.scripts, plan.scripts_kept), (self.files, plan.files_kept)):
+            for name in list(trackers):
+                if name not in kept:
+                    await trackers.pop(name).stop()
+        for name in list(self.groups):
+            if name not in plan.groups_kept:
+                self.groups.pop(name).stopped()
+
+    async def _open(self, names: list[str], strict: bool) -> list[Instance]:
+        """Open (not start) the instances ``names`` of ``self.config`` and wire their tracking."""
+        all_vips = {v.address.ip for i in self.config.vrrp_instances.values()
+                    for v in i.virtual_ipaddress + i.virtual_ipaddress_excluded}
+        opened = []
+        for name in names:
+            inst = Instance(self.config.vrrp_instances[name], self.config, self.runtime)
+            if strict:
+                self.instances[name] = inst
+                await inst.open(all_vips)
+            else:
+                try:
+                    await inst.open(all_vips)
+                except OSError as err:
+                    log.error("(%s) cannot start: %s", name, err)
+                    await inst.stop()
+                    continue
+                self.instances[name] = inst
+            self._wire(inst)
+            opened.append(inst)
+        return opened
 
     def _wire(self, inst: Instance) -> None:
         """Subscribe ``inst`` to its vrrp_scripts and interfaces (RFC-external, keepalived)."""
@@ -89,11 +159,6 @@ class VrrpManager:
     def _live(self, inst: Instance) -> bool:
         """False for an instance a reload stopped (its tracker callbacks become no-ops)."""
         return self.instances.get(inst.name) is inst
-
-    async def reload(self, config: Config) -> dict[str, list[str]]:
-        """Apply ``config`` as a diff (core/reload.py): unchanged instances are not touched."""
-        from ..core.reload import reload_vrrp
-        return await reload_vrrp(self, config)
 
     def resign(self) -> None:
         """Every master sends priority 0 and drops its VIPs now (synchronous; ``stop`` finishes)."""

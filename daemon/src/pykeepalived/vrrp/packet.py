@@ -54,7 +54,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from .checksum import (
+from ..net.checksum import (
     IPPROTO_VRRP,
     internet_checksum,
     ipv4_pseudo_header,

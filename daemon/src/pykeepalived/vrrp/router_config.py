@@ -82,10 +82,6 @@ class RouterConfig:
             raise ValueError("initial_state is BACKUP or MASTER")
 
     @property
-    def is_owner(self) -> bool:
-        return self.priority == PRIORITY_OWNER
-
-    @property
     def group(self) -> IPAddress:
         """The multicast destination of adverts (multicast mode)."""
         if self.multicast_group is not None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config.model_vrrp import TrackFile, VrrpScript
-from ..core.notify import run_script
+from ..services.notify import run_script
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
-from .checksum import IPPROTO_VRRP
+from ..net.checksum import IPPROTO_VRRP
 from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet, with_ident
 from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason, IPAddress, VrrpDecodeError, encode
 

@@ -18,7 +18,7 @@ from email.utils import formatdate
 
 from ..config.model_vrrp import GlobalDefs
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pykeepalived.core.smtp")  # the name from before services/ (log filters)
 
 QUEUE_MAX = 64  # alerts beyond this are dropped (and counted) while the server is slow
 

@@ -25,7 +25,7 @@ import stat
 
 from ..config.model_vrrp import GlobalDefs, Script
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pykeepalived.core.fifo")  # the name from before services/ (log filters)
 
 
 def fifo_line(kind: str, name: str, state: str, priority: int) -> str:

@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from pykeepalived.core import heap
+from pykeepalived.services import heap
 
 
 class Node:

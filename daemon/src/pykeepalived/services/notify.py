@@ -16,7 +16,7 @@ import signal
 
 from ..config.model_vrrp import Notify, Script
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pykeepalived.core.notify")  # the name from before services/ (log filters)
 
 SCRIPT_FOR_STATE = {"MASTER": "notify_master", "BACKUP": "notify_backup",
                     "FAULT": "notify_fault", "STOP": "notify_stop"}

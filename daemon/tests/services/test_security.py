@@ -1,4 +1,4 @@
-"""core/security.py with real files and permissions in tmp dirs; notify's run_script as another
+"""services/security.py with real files and permissions in tmp dirs; notify's run_script as another
 user and its timeout killing the whole process group (root only for chown/setuid)."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config.loader import loads_config
-from pykeepalived.core.notify import run_script
-from pykeepalived.core.security import run_as, script_problems, unsafe_reason
+from pykeepalived.services.notify import run_script
+from pykeepalived.services.security import run_as, script_problems, unsafe_reason
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, setuid)")
 

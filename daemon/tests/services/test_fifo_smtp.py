@@ -1,4 +1,4 @@
-"""Notify fifo lines and smtp_alert mails (core/fifo.py, core/smtp.py) against loopback peers."""
+"""Notify fifo lines and smtp_alert mails (services/fifo.py, services/smtp.py) against loopback peers."""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +11,8 @@ from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import SMTP
 
 from pykeepalived.config.model_vrrp import GlobalDefs, Script
-from pykeepalived.core.fifo import Fifo, NotifyFifos, fifo_line
-from pykeepalived.core.smtp import Mail, Mailer, render, vrrp_alert
+from pykeepalived.services.fifo import Fifo, NotifyFifos, fifo_line
+from pykeepalived.services.smtp import Mail, Mailer, render, vrrp_alert
 
 
 def test_fifo_lines_are_keepalived_format() -> None:

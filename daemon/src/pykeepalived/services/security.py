@@ -81,7 +81,7 @@ def scripts(config: object) -> list[Script]:
 
 def script_problems(config) -> tuple[list[str], list[str]]:
     """(errors, warnings) as ``FILE:LINE:COL: error: ...`` lines."""
-    secure = bool(getattr(config.global_defs, "enable_script_security", False))
+    secure = config.global_defs.enable_script_security
     errors: list[str] = []
     warnings: list[str] = []
     checked: dict[str, str | None] = {}

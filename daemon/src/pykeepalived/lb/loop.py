@@ -9,8 +9,10 @@ reconcile (checkers, drain, set-weight, reload), run quorum_up / quorum_down,
 write the ``VS`` fifo lines and send the virtual server's smtp alert here.
 Real-server ``RS`` lines, notify_up / notify_down and their mails stay with
 the checkers (``check.health``); both share one ``CheckNotifier``.
-The backend is IPVS (pyroute2) when the kernel has it; without IPVS the
-checkers still run, against an in-memory table (logged once, clearly).
+The backend is chosen by ``lb/select.py`` (``lb_backend``; auto: IPVS through
+pyroute2 when the kernel has it, else nftables; what nftables cannot express
+is refused with its file:line:col).  A config without virtual servers gets
+an empty in-memory table.
 
 Operator input (drain, weight) is persisted in ``RUNTIME_DIR/lb-overrides.json``
 so a restart keeps it; an override whose real server is no longer in the
@@ -27,15 +29,15 @@ from pathlib import Path
 from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
-from ..lb.backend import Backend
-from ..lb.desired import Selector
-from ..lb.memory import MemoryBackend
-from ..lb.plane import LoadBalancer, Result
-from ..lb.select import backend_errors, backend_name, kernel_has_ipvs, select_backend
-from ..lb.services import rs_key, vs_key
-from ..lb.table import norm_addr
-from .runfiles import write_atomic
-from .smtp import Mailer
+from ..services.runfiles import write_atomic
+from ..services.smtp import Mailer
+from .backend import Backend
+from .desired import Selector
+from .memory import MemoryBackend
+from .plane import LoadBalancer, Result
+from .select import backend_errors, backend_name, kernel_has_ipvs, select_backend
+from .services import rs_key
+from .table import norm_addr
 
 log = logging.getLogger("pykeepalived.lb")
 OVERRIDES = "lb-overrides.json"
@@ -101,8 +103,8 @@ class LbLoop:
                  self.lb.backend.name)
 
     async def reload(self, config: Config) -> dict[str, object]:
-        old = {(vs_key(v), rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
-        new = {(vs_key(v), rs_key(r)) for v in config.virtual_servers for r in v.real_servers}
+        old = {(v.key, rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
+        new = {(v.key, rs_key(r)) for v in config.virtual_servers for r in v.real_servers}
         self.config = config
         self._prune_overrides()
         if config.global_defs != self.mailer.g:
@@ -141,7 +143,7 @@ class LbLoop:
         if self.health is not None:
             await self.health.stop()
         for vs in self.config.virtual_servers:  # omega: announce lost quorum on the way out
-            if vs.omega and self.lb.quorum.get(vs_key(vs)):
+            if vs.omega and self.lb.quorum.get(vs.key):
                 self.notifier.vs_changed(vs, False, stopping=True)
         await self.notifier.close()
         await self.mailer.close()
@@ -170,7 +172,7 @@ class LbLoop:
             log.error("%s: %s", what, err)
         if not result.events:
             return
-        by_key = {vs_key(v): v for v in self.config.virtual_servers}
+        by_key = {v.key: v for v in self.config.virtual_servers}
         for ev in result.events:
             log.info("virtual server %s quorum %s (weight %d, quorum %d)", ev.vs, "UP" if ev.up else "DOWN",
                      ev.weight_sum, ev.quorum)
@@ -185,7 +187,7 @@ class LbLoop:
         except ValueError as err:
             raise ControlError(f"bad address {addr!r}") from err
         found = [(vk, r) for v in self.config.virtual_servers for r in v.real_servers
-                 if (vk := vs_key(v)) and (vs is None or vs == vk)
+                 if (vk := v.key) and (vs is None or vs == vk)
                  and rs_key(r)[0] == address and (port is None or r.port == port)]
         if not found:
             where = f" in virtual server {vs!r}" if vs else ""
@@ -261,7 +263,7 @@ class LbLoop:
 
     def _prune_overrides(self) -> None:
         ov = self.lb.overrides
-        live = {(vs_key(v), rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
+        live = {(v.key, rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
 
         def exists(sel: Selector) -> bool:
             return any((sel[0] is None or sel[0] == vk) and sel[1] == rk[0] and (sel[2] is None or sel[2] == rk[1])

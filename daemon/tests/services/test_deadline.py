@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from pykeepalived.core import deadline
-from pykeepalived.core.deadline import DeadlineTimer
+from pykeepalived.services import deadline
+from pykeepalived.services.deadline import DeadlineTimer
 
 
 @pytest.fixture(params=["timerfd", "call_at"])

@@ -1,4 +1,4 @@
-"""Stop signals handled at once when the loop is idle (core/signals.py), on a real loop and real signals.
+"""Stop signals handled at once when the loop is idle (services/signals.py), on a real loop and real signals.
 
 SIGUSR2 stands in for SIGTERM, so a broken handler cannot kill the test run.
 """
@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from pykeepalived.core.signals import IDLE_CODE, install_stop_signals, loop_is_idle, restore_stop_signals
+from pykeepalived.services.signals import IDLE_CODE, install_stop_signals, loop_is_idle, restore_stop_signals
 
 SIG = (signal.SIGUSR2,)
 
