@@ -3,7 +3,7 @@
 ``judge(path)`` loads and validates it, then (only when that found no
 error) asks what a runnable config also needs: scripts safe to run
 (enable_script_security, services/security.py) and, with ``lb_backend``, a data
-plane that can express every virtual server (core/lbloop.backend_problems).
+plane that can express every virtual server (lb/loop.backend_problems).
 The callers differ only in where they report: a start prints to stderr
 and refuses, a reload logs and keeps the running config (core/reload.py).
 
