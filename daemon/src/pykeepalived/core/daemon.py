@@ -1,8 +1,9 @@
 """The daemon's asyncio main loop: VRRP, health checkers + IPVS, control socket, signals.
 
 ``Daemon.run`` is start -> serve until a stop request -> stop.  Signals
-(keepalived's): TERM/INT stop (masters send priority 0 and remove their VIPs
-first, RFC 5798 6.4.3), HUP reload (core/reload.py: a diff, unchanged
+(keepalived's): TERM/INT stop (masters send priority 0 first, RFC 5798 6.4.3,
+and keep their VIPs until the new master speaks: the graceful handover,
+vrrp/fsm.py; the stop waits for it), HUP reload (core/reload.py: a diff, unchanged
 instances and checkers untouched; a bad config is logged with FILE:LINE:COL
 and the old one keeps running), USR1 data dump, USR2 stats dump (both under
 the runtime dir, text and JSON).  Under systemd (``Type=notify``) it sends

@@ -10,7 +10,7 @@
    tracks is equal.  An unchanged instance keeps its state machine, timers,
    socket and VIPs: not one packet of it changes.
 3. ``reload_vrrp(manager, new)``: stops changed and removed instances (a master
-   sends priority 0 and releases its VIPs, except a VIP an unchanged master still
+   sends priority 0 and releases its VIPs once the new master speaks, except a VIP an unchanged master still
    carries), then opens and starts changed and added ones.
 
 Checkers and virtual servers are diffed by ``check.health.HealthChecker.load``
