@@ -117,6 +117,12 @@ def ctl_parser() -> argparse.ArgumentParser:
             sp.add_argument("--weight", required=True, help="0..65535, or 'clear'")
         if name == "wait-drain":
             sp.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    for name, text in (("resign", "planned switchover: masters hand over and stay BACKUP until unresign"),
+                       ("unresign", "undo resign: the instances may become MASTER again")):
+        sp = sub.add_parser(name, help=text)
+        _ctl_common(sp)
+        sp.add_argument("instances", nargs="*", metavar="INSTANCE", help="vrrp_instance names")
+        sp.add_argument("--all", action="store_true", help="every instance")
     return p
 
 

@@ -1,4 +1,4 @@
-"""``pykeepalivedctl status|reload|drain|undrain|set-weight|wait-drain``: the control socket's CLI.
+"""``pykeepalivedctl status|reload|drain|undrain|set-weight|wait-drain|resign|unresign``: the control socket's CLI.
 
 Exit codes: 0 done (or nothing to do, said so), 1 the daemon refused or
 failed the request (a rejected reload, an unknown real server, wait-drain
@@ -25,14 +25,19 @@ def _req(args: argparse.Namespace) -> dict:
         req["weight"] = None if args.weight == "clear" else int(args.weight)
     if args.command == "wait-drain":
         req["timeout"] = args.timeout
+    if args.command in ("resign", "unresign"):
+        if bool(args.instances) == bool(args.all):
+            raise ValueError(f"{args.command}: name the instances or give --all (not both)")
+        req["instances"] = args.instances or None
     return req
 
 
 def run_command(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int:
     try:
         req = _req(args)
-    except ValueError:
-        print(f"pykeepalivedctl: bad weight {args.weight!r} (0..65535 or 'clear')", file=err)
+    except ValueError as exc:
+        why = exc if args.command in ("resign", "unresign") else f"bad weight {args.weight!r} (0..65535 or 'clear')"
+        print(f"pykeepalivedctl: {why}", file=err)
         return 2
     timeout = 10.0 + (args.timeout if args.command == "wait-drain" else 0.0)
     try:
@@ -83,7 +88,9 @@ def format_status(st: dict) -> str:
         lines.append("VRRP instances:")
         for i in vrrp.get("instances", []):
             c = i.get("counters", {})
-            lines.append(f"  {i['name']:<12} {i['state']:<7} {i['interface']} vrid {i['vrid']} "
+            state = i["state"] + (" (handing over)" if i.get("handing_over") else "") + \
+                (" (resigned)" if i.get("resigned") else "")
+            lines.append(f"  {i['name']:<12} {state:<7} {i['interface']} vrid {i['vrid']} "
                          f"priority {i['priority']} (effective {i['effective_priority']}) "
                          f"master {i.get('master_address') or '-'} "
                          f"adverts sent {c.get('adverts_sent', 0)} received {c.get('adverts_received', 0)}")

@@ -115,7 +115,7 @@ def test_equal_priority_tie_break_on_higher_address() -> None:
 
 
 def test_priority_zero_on_shutdown_backup_takes_over_after_skew_time() -> None:
-    lan = pair()
+    lan = pair({"graceful_handover": False})  # keepalived's way: the VIPs go with the advert
     lan.start("A", 0.0)
     lan.start("B", 0.0)
     lan.run_until(20.0)
@@ -252,3 +252,116 @@ def test_ipv6_v3_election_through_the_codec() -> None:
     lan.run_until(10.0)
     assert lan.became_master_at("A") == [MDI_200]
     assert lan.routers["B"].counters.adverts_received > 0
+
+
+# -- graceful handover (ours): the leaving master keeps the VIPs until the new one speaks --
+def vip_holders(lan: Lan) -> list[tuple[float, str, str]]:
+    """Every AddAddresses/RemoveAddresses in time order: (time, router, "add"|"remove")."""
+    return [(e.time, e.router, "add" if isinstance(e.action, AddAddresses) else "remove") for e in lan.log
+            if isinstance(e.action, AddAddresses | RemoveAddresses)]
+
+
+def test_graceful_shutdown_keeps_the_vips_until_the_backup_advertises() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.shutdown("A")
+    a = lan.routers["A"]
+    assert lan.sent("A")[-1] == (20.0, 0) and a.handing_over and lan.state("A") is State.MASTER
+    assert not lan.of("A", RemoveAddresses)  # still serving
+    assert a.next_deadline() == 20.0 + MDI_200  # the bound: Master_Down_Interval
+    lan.run_until(30.0)
+    take = 20.0 + SKEW_100
+    assert lan.became_master_at("B") == [take]
+    # A removed its VIPs on B's first advert, at the same instant: never nobody, never an answer from A
+    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take, "A", "remove")]
+    assert lan.sent("A")[-1] == (20.0, 0)  # silent while handing over: no answer to B's lower priority
+    assert lan.changes("A")[-1] == (take, "A", State.MASTER, State.INITIALIZE, "shutdown")
+    assert lan.state("B") is State.MASTER  # B was not made to step down again
+    assert a.counters.handovers == a.counters.handovers_answered == 1 and a.counters.handovers_timed_out == 0
+    assert not lan.of("A", SendGratuitousArp)[-1].time > 20.0
+
+
+def test_graceful_shutdown_gives_up_after_master_down_interval_without_a_backup() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.run_until(20.0)  # B never runs
+    lan.shutdown("A")
+    lan.run_until(40.0)
+    assert vip_holders(lan)[-1] == (20.0 + MDI_200, "A", "remove")
+    assert lan.state("A") is State.INITIALIZE and lan.routers["A"].counters.handovers_timed_out == 1
+    assert lan.sent("A")[-1] == (20.0, 0)
+
+
+def test_resign_hands_over_and_stays_backup_until_unresign() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.resign("A")
+    lan.run_until(60.0)
+    take = 20.0 + SKEW_100
+    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take, "A", "remove")]
+    assert lan.changes("A")[-1] == (take, "A", State.MASTER, State.BACKUP, "resign")
+    # A outranks B (200 > 100) and preempts, but a resigned router never takes over
+    assert lan.state("A") is State.BACKUP and lan.state("B") is State.MASTER
+    assert lan.routers["A"].master_address == B_ADDR
+    lan.crash("B")
+    lan.run_until(80.0)
+    assert lan.state("A") is State.BACKUP  # not even when the master dies
+    lan.unresign("A")
+    lan.run_until(90.0)
+    assert lan.became_master_at("A")[-1] == 80.0 + MDI_200
+
+
+def test_unresign_lets_a_higher_priority_router_preempt_back() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.resign("A")
+    lan.run_until(30.0)
+    lan.unresign("A")
+    lan.run_until(40.0)
+    assert lan.state("A") is State.MASTER and lan.state("B") is State.BACKUP
+    assert lan.became_master_at("A")[-1] == 30.0 + MDI_200  # discards B's adverts, Master_Down_Timer runs out
+
+
+def test_resign_without_graceful_handover_drops_the_vips_with_the_advert() -> None:
+    lan = pair({"graceful_handover": False})
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.resign("A")
+    assert vip_holders(lan)[-1] == (20.0, "A", "remove") and lan.state("A") is State.BACKUP
+    lan.run_until(30.0)
+    assert lan.became_master_at("B") == [20.0 + SKEW_100] and lan.state("A") is State.BACKUP
+
+
+def test_handover_ends_on_a_master_that_outranks_us() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.shutdown("A")
+    lan.run_until(20.1)
+    lan.inject(router(C_ADDR, 250).config.advertisement(250), C_ADDR)  # a master that outranks everyone
+    assert vip_holders(lan)[-1] == (20.1, "A", "remove") and lan.state("A") is State.INITIALIZE
+    assert lan.routers["A"].counters.handovers_answered == 1
+    assert lan.routers["B"].master_address == C_ADDR  # B accepted it too, and stays backup
+    lan.run_until(20.5)
+    assert lan.state("B") is State.BACKUP
+
+
+def test_shutdown_during_a_resign_handover_ends_in_initialize() -> None:
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.start("B", 0.0)
+    lan.run_until(20.0)
+    lan.resign("A")
+    lan.run_until(20.1)
+    lan.shutdown("A")
+    lan.run_until(30.0)
+    assert lan.changes("A")[-1] == (20.0 + SKEW_100, "A", State.MASTER, State.INITIALIZE, "shutdown")
+    assert [p for _, p in lan.sent("A")].count(0) == 1  # one priority-0 advert, not two

@@ -301,3 +301,78 @@ def test_two_address_owners_the_lower_address_yields() -> None:
     assert r.state is State.BACKUP and r.priority == 254  # keepalived: config error, reduce
     r.set_effective_priority(200, 1.0)  # no longer an owner: tracking applies
     assert r.priority == 200
+
+
+# -- graceful handover and resign (ours; two routers in test_vrrp_fsm_lan.py) --------------
+def handing_over(**kw) -> VrrpRouter:
+    r = VrrpRouter(cfg(**kw))
+    r.start(0.0)
+    r.handle_timer(3.609375)
+    r.actions()
+    r.shutdown(10.0)
+    return r
+
+
+def test_shutdown_of_a_master_sends_priority_zero_and_keeps_the_addresses() -> None:
+    r = handing_over()
+    acts = r.actions()
+    assert [type(a) for a in acts] == [SendAdvert] and acts[0].priority == 0
+    assert r.handing_over and r.state is State.MASTER and r.next_deadline() == 10.0 + 3.609375
+    r.handle_timer(11.0)  # no Adver_Timer, no GARP while handing over
+    assert r.actions() == []
+
+
+def test_priority_zero_from_another_router_does_not_end_a_handover() -> None:
+    r = handing_over()
+    r.actions()
+    r.receive(advert(0), PEER, 10.1)
+    assert r.actions() == [] and r.handing_over  # another leaving master is no new master
+    r.receive(advert(50), PEER, 10.7)  # a lower priority: answered by a master, not by us
+    assert r.actions() == [RemoveAddresses(VIPS),
+                           StateChanged(State.MASTER, State.INITIALIZE, TransitionReason.SHUTDOWN)]
+    assert r.next_deadline() is None
+
+
+def test_fault_during_a_handover_removes_the_addresses_without_a_second_priority_zero() -> None:
+    r = handing_over()
+    r.actions()
+    r.set_fault(True, 10.2)
+    assert r.actions() == [RemoveAddresses(VIPS), StateChanged(State.MASTER, State.FAULT, TransitionReason.FAULT)]
+    assert not r.handing_over and r.counters.priority_zero_sent == 1
+
+
+def test_sync_group_force_backup_leaves_a_handover_alone() -> None:
+    r = handing_over()
+    r.actions()
+    r.force_backup(10.2)
+    assert r.actions() == [] and r.handing_over
+
+
+def test_a_resigned_backup_never_takes_over() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.resign(1.0)
+    assert r.next_deadline() is None
+    r.receive(advert(0), PEER, 2.0)  # even a master's priority 0
+    r.handle_timer(10.0)
+    assert r.state is State.BACKUP and r.next_deadline() is None
+    r.unresign(20.0)
+    assert r.next_deadline() == 20.0 + 3.609375
+
+
+def test_a_resigned_owner_comes_back_from_fault_as_backup() -> None:
+    r = master()
+    r.resign(1.0)
+    r.set_fault(True, 1.1)
+    r.set_fault(False, 1.2)
+    assert r.state is State.BACKUP
+
+
+def test_resign_without_graceful_handover_is_immediate() -> None:
+    r = VrrpRouter(cfg(graceful_handover=False, priority=255))
+    r.start(0.0)
+    r.actions()
+    r.resign(1.0)
+    acts = r.actions()
+    assert acts[0] == SendAdvert(0, r.config.advertisement(0)) and acts[1] == RemoveAddresses(VIPS)
+    assert acts[2] == StateChanged(State.MASTER, State.BACKUP, TransitionReason.RESIGN)

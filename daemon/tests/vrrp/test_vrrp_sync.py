@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 
 from vrrp_lan import Lan
 
-from pykeepalived.vrrp.events import SendAdvert, State, StateChanged, TransitionReason
+from pykeepalived.vrrp.events import RemoveAddresses, SendAdvert, State, StateChanged, TransitionReason
 from pykeepalived.vrrp.fsm import VrrpRouter
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router_config import RouterConfig
@@ -109,3 +109,24 @@ def test_lone_member_and_group_state_rule() -> None:
     assert group_state([State.MASTER, State.FAULT]) is State.FAULT
     assert group_state([State.MASTER, State.BACKUP]) is State.BACKUP
     assert group_state([State.INITIALIZE, State.INITIALIZE]) is State.INITIALIZE
+
+
+def test_group_hands_over_as_a_whole_on_resign_and_stays_backup() -> None:
+    """The manager resigns every member of a group (vrrp/manager.py); each keeps its VIP until
+    its own peer member speaks, and the group stays BACKUP until unresign."""
+    lan = two_hosts()
+    for name in ("a51", "a52"):
+        lan.routers[name].resign(lan.now)
+    lan.flush()
+    assert all(lan.routers[n].handing_over for n in ("a51", "a52"))
+    lan.run_until(20.0)
+    take = 5.0 + skew_time(3, 100, 1.0)
+    assert lan.became_master_at("b51") == lan.became_master_at("b52") == [take]
+    assert [e.time for n in ("a51", "a52") for e in lan.of(n, RemoveAddresses)] == [take, take]
+    assert states(lan) == {"a51": State.BACKUP, "a52": State.BACKUP, "b51": State.MASTER, "b52": State.MASTER}
+    assert [g.state for g in lan.groups] == [State.BACKUP, State.MASTER]
+    for name in ("a51", "a52"):
+        lan.routers[name].unresign(lan.now)
+    lan.flush()
+    lan.run_until(30.0)  # a outranks b: the group preempts back together
+    assert states(lan) == {"a51": State.MASTER, "a52": State.MASTER, "b51": State.BACKUP, "b52": State.BACKUP}

@@ -48,9 +48,19 @@ class Lan:
         self.routers[name].actions()
 
     def shutdown(self, name: str) -> None:
+        """A planned stop; a master handing over keeps running (and listening) until it is done."""
         self.routers[name].shutdown(self.now)
         self.flush()
-        self.running.discard(name)
+        if not self.routers[name].handing_over:
+            self.running.discard(name)
+
+    def resign(self, name: str) -> None:
+        self.routers[name].resign(self.now)
+        self.flush()
+
+    def unresign(self, name: str) -> None:
+        self.routers[name].unresign(self.now)
+        self.flush()
 
     def unplug(self, name: str) -> None:
         self.connected.discard(name)

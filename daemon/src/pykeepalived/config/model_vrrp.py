@@ -69,6 +69,7 @@ class GlobalDefs:
     lvs_flush: bool = False
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
+    pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

@@ -32,7 +32,7 @@ log = logging.getLogger("pykeepalived.control")
 VERSION = 1
 SOCKET_NAME = "control.sock"
 LINE_LIMIT = 64 * 1024
-COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain")
+COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain", "resign", "unresign")
 
 Handler = Callable[[dict], Awaitable[object]]
 

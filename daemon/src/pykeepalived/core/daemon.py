@@ -1,8 +1,9 @@
 """The daemon's asyncio main loop: VRRP, health checkers + IPVS, control socket, signals.
 
 ``Daemon.run`` is start -> serve until a stop request -> stop.  Signals
-(keepalived's): TERM/INT stop (masters send priority 0 and remove their VIPs
-first, RFC 5798 6.4.3), HUP reload (core/reload.py: a diff, unchanged
+(keepalived's): TERM/INT stop (masters send priority 0 first, RFC 5798 6.4.3,
+and keep their VIPs until the new master speaks: the graceful handover,
+vrrp/fsm.py; the stop waits for it), HUP reload (core/reload.py: a diff, unchanged
 instances and checkers untouched; a bad config is logged with FILE:LINE:COL
 and the old one keeps running), USR1 data dump, USR2 stats dump (both under
 the runtime dir, text and JSON).  Under systemd (``Type=notify``) it sends
@@ -100,14 +101,15 @@ class Daemon:
         self.ticks = 0
 
     # -- signals ------------------------------------------------------------
-    def resign(self) -> None:
-        """Masters send priority 0 now (RFC 5798 6.4.3); idempotent.  Runs from the SIGTERM
-        handler when the loop is idle (core/signals.py); the orderly stop follows."""
+    def farewell(self) -> None:
+        """Masters send priority 0 now (RFC 5798 6.4.3) and start their handover; idempotent.
+        Runs from the SIGTERM handler when the loop is idle (core/signals.py); the orderly
+        stop follows and waits for the handovers (``VrrpManager.stop``)."""
         if self.vrrp is not None:
-            self.vrrp.resign()
+            self.vrrp.shutdown()
 
     def request_stop(self, signame: str) -> None:
-        self.resign()
+        self.farewell()
         log.info("%s received: stopping", signame)
         self._stop.set()
 
@@ -170,6 +172,8 @@ class Daemon:
             return self.dump()
         if cmd == "reload":
             return await self.reload()
+        if cmd in ("resign", "unresign"):
+            return self._resign(req, cmd == "resign")
         if self.lb is None:
             raise RequestError("load balancing is not running in this daemon (-P)")
         addr = arg_str(req, "address")
@@ -194,6 +198,20 @@ class Daemon:
         except ControlError as err:
             raise RequestError(str(err)) from None
         raise RequestError(f"unknown command {cmd!r}")
+
+    def _resign(self, req: dict, resigned: bool) -> dict[str, object]:
+        """``resign``/``unresign``: {"instances": [NAME, ...]} or none/null for all."""
+        if self.vrrp is None:
+            raise RequestError("VRRP is not running in this daemon (-C)")
+        names = req.get("instances")
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise RequestError("'instances' must be a list of vrrp_instance names (or null for all)")
+        try:
+            result = self.vrrp.set_resigned(names or None, resigned)
+        except ValueError as err:
+            raise RequestError(str(err)) from None
+        log.info("control: %s: %s", "resign" if resigned else "unresign", result["message"])
+        return result
 
     # -- status, dumps ------------------------------------------------------------
     async def _metrics_status(self) -> dict[str, object]:
@@ -278,7 +296,7 @@ class Daemon:
     # -- life -------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        install_stop_signals(loop, self.request_stop, self.resign)
+        install_stop_signals(loop, self.request_stop, self.farewell)
         loop.add_signal_handler(signal.SIGUSR1, self.write_dump)
         loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
         loop.add_signal_handler(signal.SIGHUP, self.on_hup)

@@ -29,17 +29,23 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   refused reload runs what the pair is running.
 - **Signals**: USR1, USR2 are forwarded to the children; TERM/INT are
   forwarded from the signal handler itself (core/signals.py), VRRP child
-  first, and the parent waits (10 s, then SIGKILL) for them: the VRRP
-  child's masters send priority 0 first (from its own handler when its loop
-  is idle).  Each child sets
+  first, and the parent waits (10 s plus the longest graceful handover, then
+  SIGKILL) for them: the VRRP child's masters send priority 0 first (from
+  its own handler when its loop is idle).  With the graceful handover
+  (global_defs ``pykeepalived_graceful_handover``, on by default) the
+  checker child gets its SIGTERM only when the VRRP child has exited: the
+  data plane serves the kept VIPs until the new master has them.  A stop
+  longer than the unit's TimeoutStopSec (20 s) asks systemd for more
+  (EXTEND_TIMEOUT_USEC).  Each child sets
   PR_SET_PDEATHSIG(SIGKILL): a parent killed with -9 takes its children along
   (no unsupervised VRRP speaker; the VIPs it leaves are adopted at the next
   start, net/addresses.py).
 - **Control socket**: the parent owns ``RUNTIME_DIR/control.sock`` and proxies
   (one JSON line to a child, its reply back): ``status`` merges both
   children's replies (plus ``children``: pid, restarts, up; the reload counters
-  are the parent's), ``reload`` is the parent's (above), drain/undrain/
-  set-weight/wait-drain go to the checker child.  The children
+  are the parent's), ``reload`` is the parent's (above), resign/unresign go
+  to the VRRP child, drain/undrain/set-weight/wait-drain to the checker child.
+  The children
   listen on ``control.vrrp.sock`` / ``control.check.sock`` (0600, root only).
 - **Pid files**: the parent's (``-p``, default ``pykeepalived.pid``),
   ``vrrp.pid`` and ``checkers.pid``, all under the runtime dir.
@@ -86,6 +92,17 @@ def needed_roles(config) -> tuple[str, ...]:
     (keepalived starts its checker process on the same rule).  A reload that adds the first
     virtual_server starts it; one that removes the last leaves it idle."""
     return ("vrrp", "check") if config.virtual_servers else ("vrrp",)
+
+
+def handover_bound(config) -> float:
+    """An upper bound of the longest graceful handover: Master_Down_Interval (3 adverts plus a
+    skew of at most one interval, or 1 s in VRRPv2) of the slowest instance; 0 when it is off."""
+    if not config.global_defs.pykeepalived_graceful_handover:
+        return 0.0
+    return max((3 * i.advert_int + max(1.0, i.advert_int) for i in config.vrrp_instances.values()), default=0.0)
+
+
+SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.service)
 
 
 def next_backoff(current: float, ran: float) -> float:
@@ -135,6 +152,7 @@ class Supervisor:
         self.config, self.config_path, self.detail = config, config_path, detail
         metrics_listen = config.global_defs.metrics_listen
         roles = needed_roles(config) if roles is None else roles
+        self.handover = handover_bound(config)  # the VRRP child may take that long to stop
         self.files = RunFiles(runtime_dir, pidfile)
         self.sd = sd if sd is not None else SdNotify()
         wd = self.sd.watchdog_usec / 1e6
@@ -286,6 +304,8 @@ class Supervisor:
             return await self.status()
         if cmd == "reload":
             return await self.reload()
+        if cmd in ("resign", "unresign"):
+            return await self.ask("vrrp", req)
         timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
         return await self.ask("check", req, timeout)
 
@@ -339,7 +359,7 @@ class Supervisor:
 
     async def _apply(self, config: Config) -> dict[str, object]:
         snapshot.save(self.files.dir, config)
-        self.config = config
+        self.config, self.handover = config, handover_bound(config)
         started = self.start_needed(config)
         # a new or restarting child starts from the snapshot: only running ones are asked
         roles = [r for r, c in self.children.items() if r not in started and c.alive]
@@ -391,7 +411,7 @@ class Supervisor:
             return
         self._forwarded = True
         for child in self.children.values():
-            if child.alive:
+            if child.alive and (child.role == "vrrp" or not self.handover):  # see _stop_children
                 os.kill(child.proc.pid, signal.SIGTERM)
         os.sched_yield()
 
@@ -416,15 +436,7 @@ class Supervisor:
         await self.control.stop()
         if self.metrics is not None:
             await self.metrics.stop()
-        end = time.monotonic() + STOP_TIMEOUT
-        for child in self.children.values():
-            if child.alive:
-                try:
-                    await asyncio.wait_for(child.proc.wait(), max(end - time.monotonic(), 0.1))
-                except TimeoutError:
-                    log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
-                    child.proc.kill()
-                    await child.proc.wait()
+        await self._stop_children()
         await asyncio.gather(*self._keepers, monitor, *self._tasks, *(c.reader for c in self.children.values() if c.reader),
                              return_exceptions=True)
         for role, (_, pid_name) in ROLES.items():
@@ -435,6 +447,25 @@ class Supervisor:
         restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
         return 0
+
+    async def _stop_children(self) -> None:
+        """Wait for the children in order, VRRP first; with the graceful handover the checker
+        child's SIGTERM waits for the VRRP child's exit (its masters keep their VIPs until the
+        new master speaks, and the data plane must serve them until then)."""
+        budget = STOP_TIMEOUT + self.handover
+        if budget > SYSTEMD_STOP_TIMEOUT:
+            self.sd.notify(f"EXTEND_TIMEOUT_USEC={int(budget * 1e6)}")
+        end = time.monotonic() + budget
+        for child in self.children.values():  # "vrrp" comes first (ROLES)
+            if child.alive and child.role != "vrrp" and self.handover:
+                os.kill(child.proc.pid, signal.SIGTERM)
+            if child.alive:
+                try:
+                    await asyncio.wait_for(child.proc.wait(), max(end - time.monotonic(), 0.1))
+                except TimeoutError:
+                    log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
+                    child.proc.kill()
+                    await child.proc.wait()
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:

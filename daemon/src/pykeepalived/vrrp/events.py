@@ -34,6 +34,7 @@ class TransitionReason(enum.StrEnum):
     FAULT_CLEARED = "fault_cleared"
     SHUTDOWN = "shutdown"
     SYNC_GROUP = "sync_group"  # moved by its vrrp_sync_group (keepalived vrrp_sync.c)
+    RESIGN = "resign"  # "pykeepalivedctl resign": a planned switchover; stays Backup until unresign
 
 
 class GarpReason(enum.StrEnum):
@@ -100,6 +101,9 @@ class Counters:
     released_master: int = 0
     transitions: int = 0
     garp_bursts: int = 0
+    handovers: int = 0  # graceful handovers begun (priority 0 sent, addresses kept)
+    handovers_answered: int = 0  # ... ended by the new master's advert
+    handovers_timed_out: int = 0  # ... ended by Master_Down_Interval without one
     drops: dict[DropReason, int] = field(default_factory=_zero_drops)
 
     def drop(self, reason: DropReason) -> None:

@@ -47,6 +47,7 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         check_addresses=not g.vrrp_skip_check_adv_addr,
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
+        graceful_handover=g.pykeepalived_graceful_handover,
     )
 
 

@@ -20,6 +20,18 @@ it on the wire) and the comment says so:
   then ignores them, so it takes over a Master_Down_Interval later;
 * FAULT: keepalived's extra state (interface down, failed tracker); a master
   entering it sends priority 0 first.
+
+Ours, not keepalived's (``RouterConfig.graceful_handover``, on by default): a
+master leaving on purpose (``shutdown``, ``resign``) *hands over*.  It sends
+priority 0 (RFC 5798 6.4.3) but keeps its addresses until another router's
+advert with priority > 0 shows that a new master serves them, at most one
+Master_Down_Interval; only then RemoveAddresses and the state change.  While
+handing over it stays MASTER (it still owns the addresses) but is silent:
+no adverts, no GARPs, and no answer to the new master's advert (a master's
+answer to a lower priority would make the backup step down again).  The
+backup takes over Skew_Time after the priority-0 advert, so nobody is
+without an answer in between.  A resigned router stays Backup (its
+Master_Down_Timer leads nowhere) until ``unresign``.
 """
 from __future__ import annotations
 
@@ -65,6 +77,9 @@ class VrrpRouter:
         self._garp_at: float | None = None  # garp_master_delay burst
         self._garp_lower_at: float | None = None  # garp_lower_prio_delay burst
         self._refresh_at: float | None = None  # garp_master_refresh
+        self._handover_at: float | None = None  # handing over: give up waiting for the new master then
+        self._handover_to = State.INITIALIZE  # where the handover ends: Initialize (stop) or Backup (resign)
+        self.resigned = False  # "resign": stays Backup, never takes over, until unresign
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -75,6 +90,11 @@ class VrrpRouter:
     def master_down_interval(self) -> float:
         return master_down_interval(self.config.version, self.priority, self.master_adver_interval)
 
+    @property
+    def handing_over(self) -> bool:
+        """Priority 0 sent, addresses kept until a new master speaks (or the deadline)."""
+        return self._handover_at is not None
+
     # -- the aioquic-style surface -----------------------------------------
     def actions(self) -> list[Action]:
         """Return and clear the queued actions, oldest first."""
@@ -83,7 +103,8 @@ class VrrpRouter:
 
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
-        timers = (self._down_at, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at)
+        down = None if self.resigned else self._down_at  # a resigned Backup never takes over
+        timers = (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at)
         return min((t for t in timers if t is not None), default=None)
 
     def start(self, now: float) -> None:
@@ -96,12 +117,44 @@ class VrrpRouter:
             self._come_up(now, TransitionReason.STARTUP)
 
     def shutdown(self, now: float) -> None:
-        """Shutdown event: a master sends priority 0 (RFC 5798 6.4.3), then Initialize."""
+        """Shutdown event: a master sends priority 0 (RFC 5798 6.4.3), then Initialize.
+
+        With ``graceful_handover`` a master hands over first (``handing_over``): Initialize
+        comes when the new master speaks or Master_Down_Interval has passed."""
+        if self.handing_over:
+            self._handover_to = State.INITIALIZE  # a resign's handover now ends the router
+            return
         if self.state is State.MASTER:
+            if self.config.graceful_handover:
+                self._hand_over(now, State.INITIALIZE)
+                return
             self._leave_master()
         self._cancel_timers()
         if self.state is not State.INITIALIZE:
             self._transition(State.INITIALIZE, TransitionReason.SHUTDOWN)
+
+    def resign(self, now: float) -> None:
+        """Planned switchover: a master hands over (or leaves at once without graceful_handover);
+        from now on this router stays Backup, whatever its priority, until ``unresign``."""
+        if self.resigned:
+            return
+        self.resigned = True
+        if self.state is State.MASTER and not self.handing_over:
+            if self.config.graceful_handover:
+                self._hand_over(now, State.BACKUP)
+                return
+            self._leave_master()
+            self._cancel_timers()
+            self._enter_backup(now, TransitionReason.RESIGN)
+
+    def unresign(self, now: float) -> None:
+        """Undo ``resign``: a Backup's Master_Down_Timer counts again, from now."""
+        if not self.resigned:
+            return
+        self.resigned = False
+        if self.state is State.BACKUP:
+            self.wants_master = False
+            self._down_at = now + self.master_down_interval
 
     def set_fault(self, fault: bool, now: float, source: str = "track") -> None:
         """Enter or leave FAULT (keepalived: interface down, tracked object failed).
@@ -117,7 +170,7 @@ class VrrpRouter:
             return
         if self._faults and self.state in (State.BACKUP, State.MASTER):
             if self.state is State.MASTER:
-                self._leave_master()
+                self._leave_master(send_stop=not self.handing_over)  # a handover sent it already
             self._cancel_timers()
             self.wants_master = False
             self._transition(State.FAULT, TransitionReason.FAULT)
@@ -138,7 +191,7 @@ class VrrpRouter:
 
         Priority 0 first (RFC 5798 6.4.3), so the peer's member takes over after Skew_Time.
         """
-        if self.state is State.MASTER:
+        if self.state is State.MASTER and not self.handing_over:  # a handover ends on its own
             self._leave_master()
             self._cancel_timers()
             self._enter_backup(now, TransitionReason.SYNC_GROUP)
@@ -158,7 +211,12 @@ class VrrpRouter:
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
-        if self._down_at is not None and self._down_at <= now and self.state is State.BACKUP:
+        if self._handover_at is not None and self._handover_at <= now:
+            self.counters.handovers_timed_out += 1  # nobody took over: remove the addresses anyway
+            self._finish_handover(now)
+            return
+        if self._down_at is not None and self._down_at <= now and self.state is State.BACKUP \
+                and not self.resigned:
             if self.sync_hold:
                 self._down_at, self.wants_master = None, True  # the sync group decides
                 return
@@ -223,6 +281,13 @@ class VrrpRouter:
 
     def _master_receive(self, advert: Advertisement, src: IPAddress, now: float) -> None:
         cfg = self.config
+        if self.handing_over:
+            # silent: whoever advertises with priority > 0 is the new master (the backup after its
+            # Skew_Time, or a master that outranks us); it serves the addresses from now on
+            if advert.priority != PRIORITY_STOP:
+                self.counters.handovers_answered += 1
+                self._finish_handover(now, advert, src)
+            return
         if advert.priority == PRIORITY_STOP:
             # RFC 5798 6.4.3: answer at once so the backups do not take over
             self._send(self.priority)
@@ -253,7 +318,7 @@ class VrrpRouter:
     # -- transitions --------------------------------------------------------
     def _come_up(self, now: float, reason: TransitionReason) -> None:
         """Initialize/Fault -> Backup, or -> Master for the address owner (RFC 5798 6.4.1)."""
-        if self.priority == PRIORITY_OWNER:
+        if self.priority == PRIORITY_OWNER and not self.resigned:
             self._become_master(now, TransitionReason.ADDRESS_OWNER)
             return
         self._enter_backup(now, reason)
@@ -289,6 +354,26 @@ class VrrpRouter:
         if cfg.garp_master_refresh > 0:
             self._refresh_at = now + cfg.garp_master_refresh
 
+    def _hand_over(self, now: float, to: State) -> None:
+        """Priority 0 out, then silence with the addresses kept (see the module docstring)."""
+        self._send(PRIORITY_STOP)
+        self._cancel_timers()
+        self.counters.handovers += 1
+        self._handover_at = now + self.master_down_interval
+        self._handover_to = to
+
+    def _finish_handover(self, now: float, advert: Advertisement | None = None,
+                         src: IPAddress | None = None) -> None:
+        """The new master spoke (``advert`` from ``src``) or the deadline passed: let go."""
+        self._leave_master(send_stop=False)
+        self._cancel_timers()
+        if self._handover_to is State.INITIALIZE:
+            self._transition(State.INITIALIZE, TransitionReason.SHUTDOWN)
+            return
+        self._enter_backup(now, TransitionReason.RESIGN)
+        if advert is not None and src is not None:
+            self._backup_receive(advert, src, now)  # the new master: its address, its interval
+
     def _leave_master(self, send_stop: bool = True) -> None:
         if send_stop:
             self._send(PRIORITY_STOP)
@@ -314,4 +399,4 @@ class VrrpRouter:
 
     def _cancel_timers(self) -> None:
         self._down_at = self._advert_at = self._garp_at = None
-        self._garp_lower_at = self._refresh_at = None
+        self._garp_lower_at = self._refresh_at = self._handover_at = None

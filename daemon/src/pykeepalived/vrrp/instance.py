@@ -92,6 +92,9 @@ class Instance:
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
+        self._handed_over = asyncio.Event()  # set while no graceful handover is under way (vrrp/fsm.py)
+        self._handed_over.set()
+        self._timeouts = 0  # handovers_timed_out when last looked at (for the log line)
 
     # -- setup --------------------------------------------------------------
     async def open(self, all_vips: set[IPAddress]) -> None:
@@ -201,11 +204,22 @@ class Instance:
     def drain(self) -> None:
         """Carry out the router's actions and re-arm the timer."""
         self._perform_all(self.router.actions())
+        self._rearm()
+
+    def _rearm(self) -> None:
         deadline = self.router.next_deadline()
         if deadline is None:
             self._timer.cancel()
         else:
             self._timer.arm(deadline, self._on_timer)
+        if self.router.handing_over:
+            self._handed_over.clear()
+        elif not self._handed_over.is_set():
+            c = self.router.counters
+            self.log.info("handover done: %s", "the new master spoke" if c.handovers_timed_out == self._timeouts
+                          else "no new master within Master_Down_Interval, VIPs removed anyway")
+            self._handed_over.set()
+        self._timeouts = self.router.counters.handovers_timed_out
 
     # -- actions out ------------------------------------------------------------
     def _perform_all(self, actions: list[Action]) -> None:
@@ -244,28 +258,62 @@ class Instance:
         self.rt.state_changed("INSTANCE", self.name, self.spec.notify, state, self.router.priority,
                               self.spec.smtp_alert)
 
-    # -- stop and status ------------------------------------------------------------
-    def resign(self) -> None:
-        """Shutdown event: a master sends priority 0 and removes its VIPs (RFC 5798 6.4.3).
-        Synchronous and idempotent: the daemon calls it from its SIGTERM handler.
+    # -- stop, resign and status ------------------------------------------------------
+    def shutdown(self) -> None:
+        """Shutdown event: a master sends priority 0 (RFC 5798 6.4.3) and, with the graceful
+        handover, keeps its VIPs until the new master speaks (``stop`` waits for that); without
+        it, removes them now.  Synchronous and idempotent: the daemon calls it from its SIGTERM
+        handler.
 
         A master's priority-0 advert leaves first, encoded at ``open``: the backup's
         Skew_Time runs from it, so the timer, the state machine and the encoder wait."""
         r = self.router
-        resigning = r is not None and r.state is State.MASTER
-        if resigning:
+        leaving = r is not None and r.state is State.MASTER and not r.handing_over
+        if leaving:
             for out in self._farewell:
                 self.sock.send_prepared(out)
-        self._timer.cancel()
         if r is not None and r.state is not State.INITIALIZE:
+            self._timer.cancel()
             r.shutdown(self._loop.time())
             actions = r.actions()
-            if resigning:  # that advert is on the wire already (the router counted it)
+            if leaving:  # that advert is on the wire already (the router counted it)
                 actions = [a for a in actions if not (isinstance(a, SendAdvert) and a.priority == PRIORITY_STOP)]
             self._perform_all(actions)
+            self._rearm()  # a handover's deadline
+
+    def set_resigned(self, resigned: bool) -> bool:
+        """``resign``: a master hands over and the instance stays BACKUP until ``unresign``.
+        Returns whether anything changed."""
+        r = self.router
+        if r is None or r.resigned == resigned or r.state is State.INITIALIZE:
+            return False
+        if resigned:
+            self.log.info("resign: %s", "handing over to the backup" if r.state is State.MASTER
+                          else "staying BACKUP")
+            r.resign(self._loop.time())
+        else:
+            self.log.info("unresign: may become MASTER again")
+            r.unresign(self._loop.time())
+        self._pump()
+        return True
+
+    async def handed_over(self) -> None:
+        """Until no handover is under way (the state machine bounds it by Master_Down_Interval)."""
+        if self.router is not None and self.router.handing_over:
+            bound = self.router.master_down_interval + 1.0  # the timer fires first; this guards a lost one
+            try:
+                await asyncio.wait_for(self._handed_over.wait(), bound)
+            except TimeoutError:
+                self.log.error("handover did not end within %.1f s: stopping anyway", bound)
 
     async def stop(self) -> None:
-        self.resign()
+        self.shutdown()
+        await self.handed_over()
+        r = self.router
+        if r is not None and r.state is not State.INITIALIZE:  # e.g. a FAULT during the handover
+            self._timer.cancel()
+            r.shutdown(self._loop.time())
+            self._perform_all(r.actions())
         self._timer.close()
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
@@ -283,5 +331,5 @@ class Instance:
             "master_priority": r.master_priority, "advert_interval": r.config.interval,
             "virtual_ipaddress": [str(v.address) for v in self.vips],
             "tracked": [{"name": t.name, "weight": t.weight, "up": t.up} for t in self.tracked],
-            "counters": r.counters.as_dict(),
+            "counters": r.counters.as_dict(), "resigned": r.resigned, "handing_over": r.handing_over,
         }

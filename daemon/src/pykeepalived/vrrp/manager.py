@@ -80,6 +80,8 @@ class VrrpManager:
                 if name not in kept:
                     tracker.start()
         self.links.start()  # idempotent; reads the state of links a new instance now watches
+        for inst in self.instances.values():  # a reload ends every "resign" (docs/operations.md)
+            inst.set_resigned(False)
         return plan.as_dict()
 
     async def _stop_going(self, plan: VrrpPlan) -> None:
@@ -96,7 +98,7 @@ class VrrpManager:
             stopping.append(inst)
         for inst in stopping:
             log.info("(%s) %s: stopping", inst.name, "removed" if inst.name in plan.removed else "changed")
-            await inst.stop()
+        await asyncio.gather(*(inst.stop() for inst in stopping))  # the masters' handovers run at once
         # vrrp_scripts / track_files: keep equal ones (their state too), restart the rest
         for trackers, kept in ((self.scripts, plan.scripts_kept), (self.files, plan.files_kept)):
             for name in list(trackers):
@@ -160,14 +162,32 @@ class VrrpManager:
         """False for an instance a reload stopped (its tracker callbacks become no-ops)."""
         return self.instances.get(inst.name) is inst
 
-    def resign(self) -> None:
-        """Every master sends priority 0 and drops its VIPs now (synchronous; ``stop`` finishes)."""
+    def shutdown(self) -> None:
+        """Every master sends priority 0 now (synchronous; ``stop`` finishes): with the graceful
+        handover it keeps its VIPs until the new master speaks, else it drops them now."""
         for inst in self.instances.values():
-            inst.resign()
+            inst.shutdown()
+
+    def set_resigned(self, names: list[str] | None, resigned: bool) -> dict[str, object]:
+        """``resign``/``unresign`` NAMES (None: all).  A sync group moves as a whole, so naming
+        one member names its group.  Unknown names change nothing (ValueError)."""
+        unknown = [n for n in names or () if n not in self.instances]
+        if unknown:
+            raise ValueError(f"no vrrp_instance {', '.join(map(repr, unknown))} "
+                             f"(instances: {', '.join(self.instances) or 'none'})")
+        chosen = list(self.instances) if names is None else list(dict.fromkeys(names))
+        for group in self.groups.values():
+            if any(m.name in chosen for m in group.members):
+                chosen += [m.name for m in group.members if m.name not in chosen]
+        changed = [n for n in chosen if self.instances[n].set_resigned(resigned)]
+        verb = "resigned" if resigned else "unresigned"
+        return {"changed": bool(changed), "instances": changed,
+                "message": f"{verb}: {', '.join(changed)}" if changed else f"nothing to do: already {verb}"}
 
     async def stop(self) -> None:
-        """Masters send priority 0 and drop their VIPs first (the backup's Skew_Time runs from
-        that advert, RFC 5798 6.4.3); then trackers stop and everything we added goes."""
+        """Masters send priority 0 first (the backup's Skew_Time runs from that advert, RFC 5798
+        6.4.3) and hand over (each at most its Master_Down_Interval, all at once); then trackers
+        stop and everything we added goes."""
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         for tracker in (*self.scripts.values(), *self.files.values()):
             await tracker.stop()

@@ -46,6 +46,7 @@ class RouterConfig:
     check_addresses: bool = True  # False: keepalived's skip_check_adv_addr
     unicast_peers: tuple[IPAddress, ...] = ()  # unicast mode: adverts go to, and come only from, these
     multicast_group: IPAddress | None = None  # multicast mode: None is 224.0.0.18 / ff02::12
+    graceful_handover: bool = True  # ours: a leaving master keeps its addresses until a new one speaks
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:

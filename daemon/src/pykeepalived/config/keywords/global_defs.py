@@ -100,6 +100,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lb_backend", choice("ipvs", "nftables", "auto", fold=str.lower)),
     # ours: the Prometheus endpoint (core/metrics.py), off unless given
     kw("metrics_listen", _listen),
+    # ours: a stopping or resigning master keeps its VIPs until the new master speaks (vrrp/fsm.py)
+    bool_kw("pykeepalived_graceful_handover"),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
 )
