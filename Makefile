@@ -4,12 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 COLLECTIONS := $(CURDIR)/.cache/collections
+# What Ansible writes for itself (local tmp, ssh ControlPath sockets, galaxy
+# cache, Molecule's ephemeral scenario dirs) goes under the checkout's .cache/,
+# not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz
+.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
-$(VENV)/.stamp: daemon/pyproject.toml requirements-dev.txt
+# The Debian packages of .ci/apt-packages, before anything else: installed when
+# missing (as root, with apt-get), else one line saying what to install. Every
+# target that uses the venv runs it (one dpkg-query when all are there).
+system-deps:
+	@bash tools/system-deps.sh
+
+$(VENV)/.stamp: daemon/pyproject.toml requirements-dev.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt -e daemon

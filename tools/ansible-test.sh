@@ -17,7 +17,7 @@
 #    get-pip script downloaded from a host CI cannot reach. A stand-in that
 #    uses the interpreter's bundled ensurepip and then installs the pinned pip
 #    from the package index is written to the cache path ansible-test reads
-#    first (~/.ansible/test/cache/get_pip_X_Y.py). A real get-pip script
+#    first (~/.ansible/test/cache/get_pip_X_Y.py, under the HOME of 4.). A real get-pip script
 #    already in that place is left alone.
 # 3. Unless told otherwise it passes --local for sanity (ansible-test runs on
 #    the project's .venv; each sanity test still gets its own requirements
@@ -26,10 +26,17 @@
 #    project's .venv; without it ansible-test tries every Python it can find).
 #    `sanity --venv` also works; it builds one more venv per run and is
 #    slower (docs/development.md has the timings).
+# 4. ansible-test keeps its venvs and caches under ~/.ansible/test (a fixed
+#    path), so it runs with HOME=REPO/.cache/ansible-test-home: nothing is
+#    written to the real ~/.ansible. The user's XDG config and cache dirs stay
+#    as they were (pip's configuration and download cache).
 # Results (tests/output) are copied back into the repository's tests/output.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export XDG_CONFIG_HOME=${XDG_CONFIG_HOME:-$HOME/.config} XDG_CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}
+export HOME=$repo/.cache/ansible-test-home
+mkdir -p "$HOME"
 venv_bin=${VENV_BIN:-$repo/.venv/bin}
 if [[ -x $venv_bin/ansible-test ]]; then
     ansible_test=$venv_bin/ansible-test

@@ -13,7 +13,8 @@ PY=.venv/bin/python
 INV=/run/hapair-lab/$LAB/inventory.yml
 VIP=198.51.100.50
 export ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_DEPRECATION_WARNINGS=0 ANSIBLE_FORKS=10
-PLAY=(ansible-playbook -i "$INV" -i examples/inventory/lab.yml)
+# The role builds its wheels on the controller: in the checkout, not ~/.cache.
+PLAY=(ansible-playbook -i "$INV" -i examples/inventory/lab.yml -e "keepalived_ha_wheelhouse_cache=$PWD/.cache/wheelhouse")
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 on() { local host=$1; shift; "$PY" -m lab exec "$host" --lab "$LAB" -- "$@"; }
