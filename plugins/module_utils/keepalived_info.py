@@ -131,7 +131,7 @@ def unready(info, expected, host="this host"):
     ``name`` and wanted ``state``; ``preempt: false`` lets a MASTER-wanted instance stay a
     BACKUP) that is missing, in another state, or a BACKUP that has heard no advert yet.
     An empty list: every instance is where it should be and a backup can take over."""
-    if not info or info.get("failed"):
+    if not info or info.get("failed") or "daemon" not in info:
         msg = (info or {}).get("msg") or "no answer from the daemon"
         return [f"{host}: {msg}"]
     have = {i["name"]: i for i in ((info.get("vrrp") or {}).get("instances") or [])}
