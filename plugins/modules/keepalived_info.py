@@ -189,7 +189,7 @@ vrrp:
           description: Advert interval in seconds.
           type: float
         vips:
-          description: The instance's virtual addresses.
+          description: The instance's virtual addresses as configured (C(ADDRESS/PREFIX)).
           type: list
           elements: str
         vips_held:
@@ -239,8 +239,8 @@ vrrp:
           master_address: 198.51.100.11
           master_priority: 150
           advert_interval: 1.0
-          vips: [198.51.100.50]
-          vips_held: [198.51.100.50]
+          vips: [198.51.100.50/24]
+          vips_held: [198.51.100.50/24]
           tracked: []
           adverts_sent: 120
           adverts_received: 0
@@ -260,7 +260,7 @@ vrrp:
       description: Every virtual address this host holds.
       type: list
       elements: str
-      sample: [198.51.100.50]
+      sample: [198.51.100.50/24]
     sync_groups:
       description: Sync groups with their state and members.
       type: list

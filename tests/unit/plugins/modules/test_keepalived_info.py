@@ -27,7 +27,7 @@ def instance(name, state, received=0, master="198.51.100.11"):
     """One entry as vrrp/instance.py Instance.status() writes it."""
     return {"name": name, "interface": "eth0", "vrid": 51, "version": 2, "state": state, "priority": 150,
             "effective_priority": 140, "address": "198.51.100.11", "master_address": master,
-            "master_priority": 150, "advert_interval": 1.0, "virtual_ipaddress": ["198.51.100.50"],
+            "master_priority": 150, "advert_interval": 1.0, "virtual_ipaddress": ["198.51.100.50/24"],
             "tracked": [{"name": "chk", "weight": -10, "up": False}],
             "counters": {"adverts_sent": 7, "adverts_received": received, "priority_zero_sent": 0,
                          "priority_zero_received": 1, "became_master": 1, "released_master": 0,
@@ -68,10 +68,10 @@ def test_vrrp_facts(info):
     v = info.summarize(STATUS)["vrrp"]
     web, gw = v["instances"]
     assert (web["state"], web["priority"], web["effective_priority"]) == ("MASTER", 150, 140)
-    assert web["vips_held"] == ["198.51.100.50"] and gw["vips_held"] == []
+    assert web["vips_held"] == ["198.51.100.50/24"] and gw["vips_held"] == []
     assert (gw["master_address"], gw["adverts_received"], web["adverts_sent"]) == ("192.0.2.12", 4, 7)
     assert web["drops"] == {"auth": 2, "ttl": 1, "vrid": 0} and web["dropped"] == 3
-    assert v["masters"] == ["web"] and v["vips_held"] == ["198.51.100.50"]
+    assert v["masters"] == ["web"] and v["vips_held"] == ["198.51.100.50/24"]
     assert v["sync_groups"] == [{"name": "web", "state": "MASTER", "members": ["web", "web_gw"]}]
 
 
