@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Load on a VIP during a step: one HTTP GET (a new connection each) every INTERVAL
 seconds, from a lab host (the client), until stopped; then the table: requests,
 answered, failed, the longest gap without an answer, who answered.
 
-    vip_load.py run   --url URL [--interval 0.05] [--timeout 1] [--out FILE]  (until SIGTERM/SIGINT)
-    vip_load.py start --url URL --state DIR [...]   (run in the background, pid in DIR)
-    vip_load.py stop  --state DIR [--json]          (stop it, print the table or its JSON)
+    python3 vip_load.py run   --url URL [--interval 0.05] [--timeout 1] [--out FILE]  (until SIGTERM/SIGINT)
+    python3 vip_load.py start --url URL --state DIR [...]   (run in the background, pid in DIR)
+    python3 vip_load.py stop  --state DIR [--json]          (stop it, print the table or its JSON)
 
 Stdlib only (it runs on the lab's client host with its python3). Requests are
 sequential on a fixed 50 ms schedule: a request slower than the interval delays the
@@ -52,7 +51,7 @@ def table(result):
                                               f"(from t={result['longest_gap_at']:.2f} s)"),
             ("duration", f"{result['duration']:.2f} s"),
             ("answered by", ", ".join(f"{k} x{v}" for k, v in sorted(result["answers"].items())) or "-")]
-    width = max(len(k) for k, _ in rows)
+    width = max(len(row[0]) for row in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
@@ -67,7 +66,7 @@ def one_request(url, timeout):
 def run(url, interval, timeout, out):
     stop = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.append(True))
+        signal.signal(sig, lambda *args: stop.append(True))
     samples = []
     started = time.monotonic()
     tick = started
@@ -119,7 +118,7 @@ def stop(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "start"):
         p = sub.add_parser(name)
