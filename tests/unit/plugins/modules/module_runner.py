@@ -41,13 +41,13 @@ class Runner:
                 "pykeepalived_bin": str(PYKEEPALIVED)}
 
     def play(self, *steps: dict, env: dict | None = None) -> list[dict]:
-        """Each step: {"module": NAME, "args": {...}, "check": bool, "diff": bool}; common
-        args (config_dir, runtime_dir, pykeepalived_bin) are added unless given."""
+        """Each step: {"module": NAME, "args": {...}, "check": bool, "diff": bool, "bare": bool}; common
+        args (config_dir, runtime_dir, pykeepalived_bin) are added unless given or ``bare``."""
         self.runs += 1
         out = self.tmp / f"results{self.runs}.json"
         tasks = []
         for i, step in enumerate(steps):
-            args = dict(self.common(), **step["args"])
+            args = dict(step["args"]) if step.get("bare") else dict(self.common(), **step["args"])
             tasks.append({"name": f"step {i}", f"hapair.keepalived.{step['module']}": args, "register": f"r{i}",
                           "ignore_errors": True, "check_mode": step.get("check", False), "diff": step.get("diff", False)})
         names = ", ".join(f"r{i}" for i in range(len(steps)))
