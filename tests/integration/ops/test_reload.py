@@ -38,7 +38,7 @@ def pair(lab, tmp_path):
     backup = Daemon(lab, "lb2", "pykeepalived", "ops-b", conf(60, 100, VIP))
     backup.start(tmp_path)
     master.start(tmp_path)
-    wait_vip(lab, "lb1", VIP, 3)
+    wait_vip(lab, "lb1", VIP, 15)  # a start on a loaded machine: the bound is not the point
     monitor_log = (tmp_path / "monitor.log").open("w")
     monitor = lab.popen("lb1", ["ip", "-4", "-o", "monitor", "address", "dev", "eth0"], stdout=monitor_log,
                         stderr=subprocess.STDOUT)

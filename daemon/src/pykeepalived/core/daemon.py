@@ -147,8 +147,9 @@ class Daemon:
                     self.config = config
                     self.reloads += 1
                     heap.settle()  # the replaced config and instances can be reclaimed now
-                    log.info("reload done: %s", json.dumps({k: v for k, v in result.items() if k != "errors"},
-                                                           sort_keys=True))
+                    # supervised, the parent logs "reload done" for the whole daemon
+                    moved = json.dumps({k: v for k, v in result.items() if k != "errors"}, sort_keys=True)
+                    log.info("reload %s: %s", "applied" if self.ping_fd is not None else "done", moved)
             finally:
                 self.sd.ready(self.status_line())
             self.last_reload = {"time": time.time(), **result}
