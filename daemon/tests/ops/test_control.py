@@ -137,3 +137,28 @@ def test_parse_request() -> None:
         except RequestError:
             continue
         raise AssertionError(bad)
+
+
+def test_stop_with_a_client_connected_logs_nothing(tmp_path) -> None:
+    """An idle client and one waiting in a handler when the daemon stops: no asyncio traceback."""
+    errors: list[dict] = []
+
+    async def slow(req: dict) -> object:
+        await asyncio.sleep(60)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        srv = ControlServer(tmp_path, slow, allowed_uids=frozenset({0, os.getuid()}))
+        await srv.start()
+        _idle = await asyncio.open_unix_connection(str(srv.path))
+        _r, busy = await asyncio.open_unix_connection(str(srv.path))
+        busy.write(b'{"v": 1, "cmd": "status"}\n')
+        await busy.drain()
+        while srv.requests < 1 or len(srv._clients) < 2:  # both connections are being served
+            await asyncio.sleep(0.01)
+        await srv.stop()
+        for _ in range(3):  # let the streams' done callbacks run
+            await asyncio.sleep(0)
+    run(main())
+    assert errors == []

@@ -36,7 +36,7 @@ STATUS = {
     "children": {"vrrp": {"up": True, "restarts": 1}, "check": {"up": False, "restarts": 0}},
     "vrrp": {"instances": [{"name": "VI_1", "state": "MASTER", "priority": 150, "effective_priority": 140,
                             "counters": {"transitions": 2, "adverts_sent": 30, "adverts_received": 4,
-                                         "became_master": 1, "drops": {"ttl": 3, "auth": 0}}}],
+                                         "became_master": 1, "split_brains": 2, "drops": {"ttl": 3, "auth": 0}}}],
              "socket_drops": {"eth0/ipv4": {"vrid": 5}}},
     "lb": {"virtual_servers": [{"virtual_server": "TCP 192.0.2.80:80", "real_servers": [
         {"address": "192.0.2.21", "port": 80, "up": True, "weight": 1, "effective_weight": 0, "drained": True}]}],
@@ -54,6 +54,7 @@ def test_render() -> None:
     assert 'pykeepalived_vrrp_transitions_total{instance="VI_1"} 2' in lines
     assert 'pykeepalived_vrrp_adverts_sent_total{instance="VI_1"} 30' in lines
     assert 'pykeepalived_vrrp_drops_total{instance="VI_1",reason="ttl"} 3' in lines
+    assert 'pykeepalived_vrrp_split_brains_total{instance="VI_1"} 2' in lines
     assert 'pykeepalived_vrrp_socket_drops_total{socket="eth0/ipv4",reason="vrid"} 5' in lines
     rs = 'virtual_server="TCP 192.0.2.80:80",real_server="192.0.2.21:80"'
     assert f"pykeepalived_real_server_up{{{rs}}} 1" in lines

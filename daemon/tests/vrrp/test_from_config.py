@@ -68,3 +68,14 @@ def test_ipv6_instance_is_v3_on_ff02_12() -> None:
     rc = router_config(inst, config, IPv6Address("fe80::1"))
     assert rc.version == 3 and rc.advert_interval == 0.5 and rc.auth_type is AuthType.NONE
     assert multicast_group(inst, config) == IPv6Address("ff02::12")
+
+
+def test_split_brain_garp_is_on_but_off_in_strict_mode_or_by_keyword() -> None:
+    address = IPv4Address("192.0.2.11")
+    config, _ = loads_config(CONF)
+    assert router_config(config.vrrp_instances["VI_1"], config, address).split_brain_garp
+    for globals_ in ("vrrp_strict", "pykeepalived_split_brain_garp off"):
+        text = CONF.replace("global_defs {", "global_defs {\n    " + globals_, 1)
+        config, diags = loads_config(text)
+        inst = next(iter(config.vrrp_instances.values()))
+        assert not router_config(inst, config, address).split_brain_garp, globals_

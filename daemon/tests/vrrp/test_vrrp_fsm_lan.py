@@ -178,9 +178,11 @@ def test_address_owner_goes_master_immediately() -> None:
     lan.start("B", 0.0)
     lan.run_until(10.0)
     lan.start("O", 10.0)
-    assert [type(e.action) for e in lan.log if e.router == "O"] == [
+    assert [type(e.action) for e in lan.log if e.router == "O"][:4] == [
         AddAddresses, SendAdvert, SendGratuitousArp, StateChanged]
-    assert lan.sent("O") == [(10.0, 255)]
+    # B yields with its own priority first (split_brain_garp), which O answers
+    assert lan.sent("B")[-1] == (10.0, 100)
+    assert lan.sent("O") == [(10.0, 255), (10.0, 255)]
     assert lan.changes("O") == [(10.0, "O", State.INITIALIZE, State.MASTER, "address_owner")]
     assert lan.state("B") is State.BACKUP
 
@@ -365,3 +367,82 @@ def test_shutdown_during_a_resign_handover_ends_in_initialize() -> None:
     lan.run_until(30.0)
     assert lan.changes("A")[-1] == (20.0 + SKEW_100, "A", State.MASTER, State.INITIALIZE, "shutdown")
     assert [p for _, p in lan.sent("A")].count(0) == 1  # one priority-0 advert, not two
+
+
+def split_brain(a_kw: dict | None = None, b_kw: dict | None = None, heal: float = 20.0) -> Lan:
+    """A (200) and B (100) both Master while unplugged, plugged again at ``heal``."""
+    lan = pair(a_kw, b_kw)
+    lan.unplug("A")
+    lan.unplug("B")
+    lan.start("A", 0.0)
+    lan.start("B", 0.5)
+    lan.run_until(heal)
+    assert lan.state("A") is lan.state("B") is State.MASTER
+    lan.plug("A")
+    lan.plug("B")
+    return lan
+
+
+def reannounced(lan: Lan, name: str, after: float) -> list[tuple[float, GarpReason]]:
+    return [(e.time, e.action.reason) for e in lan.of(name, SendGratuitousArp) if e.time >= after]
+
+
+def test_split_brain_heal_winner_heard_first_reannounces() -> None:
+    # A's adverts go at x.21875, B's at x.109375: A's first advert after 20.15 reaches B first;
+    # B yields and says so with its own priority, A (master all along) re-announces
+    lan = split_brain(heal=20.15)
+    lan.run_until(30.0)
+    assert lan.state("A") is State.MASTER and lan.state("B") is State.BACKUP
+    yielded = lan.changes("B")[-1]
+    assert yielded[1:] == ("B", State.MASTER, State.BACKUP, "higher_priority")
+    garps = reannounced(lan, "A", 20.0)
+    assert garps[0] == (yielded[0], GarpReason.LOWER_PRIORITY)  # at once (garp_lower_prio_repeat)
+    assert (yielded[0] + 1.5, GarpReason.SPLIT_BRAIN_HEALED) in garps  # once B has stayed silent
+    assert lan.routers["A"].counters.split_brains == 1
+    assert lan.routers["B"].counters.split_brains == 0
+
+
+def test_split_brain_heal_loser_heard_first_reannounces_after_it_yielded() -> None:
+    lan = split_brain(heal=20.0)  # B's advert at 20.109375 comes before A's at 20.21875
+    lan.run_until(30.0)
+    assert lan.state("A") is State.MASTER and lan.state("B") is State.BACKUP
+    yielded_at = lan.changes("B")[-1][0]
+    assert yielded_at == 20.109375  # A answered B's advert at once
+    # B's last advert, then silence: the re-announce comes 1.5 intervals after it
+    assert (yielded_at + 1.5, GarpReason.SPLIT_BRAIN_HEALED) in reannounced(lan, "A", 20.5)
+    assert lan.routers["A"].counters.split_brains == 1
+
+
+def test_split_brain_heal_without_it_is_keepalived_no_garp() -> None:
+    # keepalived 2.2.7's defaults: the winner heard first sends no GARP at all after the heal
+    off = {"split_brain_garp": False}
+    lan = split_brain(off, off, heal=20.15)
+    lan.run_until(30.0)
+    assert lan.state("A") is State.MASTER and lan.state("B") is State.BACKUP
+    assert reannounced(lan, "A", 20.0) == []
+    assert lan.routers["A"].counters.split_brains == 0
+
+
+def test_a_master_that_stays_split_is_reannounced_against_each_advert() -> None:
+    # B hears nothing (one-way loss): it stays master; A re-arms the re-announce on every advert
+    lan = pair()
+    lan.start("A", 0.0)
+    lan.run_until(10.0)
+    for t in (10.0, 11.0, 12.0):
+        lan.run_until(t)
+        lan.inject(Advertisement(2, 51, 100, 1, VIPS, auth_data=bytes(8)), B_ADDR)
+    lan.run_until(20.0)
+    healed = [t for t, reason in reannounced(lan, "A", 10.0) if reason is GarpReason.SPLIT_BRAIN_HEALED]
+    assert healed == [13.5]
+    assert lan.routers["A"].counters.split_brains == 1
+
+
+def test_preemption_farewell_is_not_a_split_brain() -> None:
+    lan = pair()
+    lan.start("B", 0.0)
+    lan.run_until(10.0)
+    lan.start("A")
+    lan.run_until(20.0)
+    assert lan.state("A") is State.MASTER and lan.state("B") is State.BACKUP
+    assert lan.sent("B")[-1][1] == 100  # B's advert before it yielded
+    assert lan.routers["A"].counters.split_brains == 0

@@ -11,12 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from .vrrp_cases import dump, global_defs, instance, stop_all, vips, vrrp_instance, wait_vips
-from .vrrp_hosts import Daemon, ping
+from .vrrp_cases import dump, global_defs, instance, stop_all, vips, vrrp_instance, wait_instance, wait_vips
+from .vrrp_hosts import Daemon, ping, wait_for
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.210"
 LB1, LB2 = "192.0.2.11", "192.0.2.12"
+# a first master: the daemon's start (pid file) comes before its instance runs, seconds before on a
+# busy machine; this bounds the wait for the real condition, it times nothing
+START = 15
+STAMPS = "/etc/hk-vrrp-pd"  # inside lb1's private overlay
+STAMP = f'#!/bin/sh\necho "$3 $(date +%s.%N)" >> {STAMPS}/stamps\n'
 
 
 @pytest.fixture
@@ -39,26 +44,51 @@ def test_nopreempt_keeps_the_lower_priority_master(lab, daemons, tmp_path: Path)
     low = daemons("lb2", "np-b", global_defs() + instance("VI_1", 80, 100, f"{VIP}/24", extra="    nopreempt\n"))
     high = daemons("lb1", "np-m", global_defs() + instance("VI_1", 80, 200, f"{VIP}/24", extra="    nopreempt\n"))
     low.start(tmp_path)
-    wait_vips(lab, "lb2", {VIP}, 3)
+    wait_vips(lab, "lb2", {VIP}, START)
     high.start(tmp_path)
-    time.sleep(1.5)  # twice lb1's Master_Down_Interval: it would have preempted by now
+    # no USR1 before the children are up: a child signalled before its handler exists dies of it
+    # (seen here; left to the daemon's owners, see the report of issue 16)
+    log = tmp_path / "lb1-np-m.log"
+    wait_for(lambda: "children up" in log.read_text(errors="replace"), 15, "lb1's children never came up")
+    # from the moment lb1's instance runs and hears lb2 (not from the daemon's start: the instance
+    # comes up later, the more so on a busy machine), twice its Master_Down_Interval
+    wait_instance(high, "VI_1", lambda i: i["state"] == "BACKUP" and i["master_address"] == LB2, 10,
+                  "heard lb2 as BACKUP")
+    time.sleep(1.5)  # it would have preempted by now
     assert VIP in vips(lab, "lb2") and VIP not in vips(lab, "lb1")
+    assert vrrp_instance(dump(high), "VI_1")["state"] == "BACKUP"
     low.kill("TERM")  # priority 0: the nopreempt backup still takes over
     wait_vips(lab, "lb1", {VIP}, 2)
 
 
 def test_preempt_delay_holds_the_takeover(lab, daemons, tmp_path: Path) -> None:
     delay = 1.5
+    # the daemon's notify script stamps each transition: the delay is measured from lb1's instance
+    # entering BACKUP to it entering MASTER, both on the daemon's side (not from Daemon.start()
+    # returning: the instance comes up later, the more so on a busy machine)
+    lab.exec("lb1", ["mkdir", "-p", STAMPS])
+    lab.exec("lb1", ["tee", f"{STAMPS}/stamp.sh"], input=STAMP)
+    lab.exec("lb1", ["chmod", "755", f"{STAMPS}/stamp.sh"])
     low = daemons("lb2", "pd-b", global_defs() + instance("VI_1", 81, 100, f"{VIP}/24"))
     high = daemons("lb1", "pd-m", global_defs() + instance("VI_1", 81, 200, f"{VIP}/24",
-                                                           extra=f"    preempt_delay {delay:g}\n"))
-    low.start(tmp_path)
-    wait_vips(lab, "lb2", {VIP}, 3)
-    high.start(tmp_path)
-    waited = wait_vips(lab, "lb1", {VIP}, 6)
-    # the window opens at the first advert heard, then one Master_Down_Interval (0.6 + 0.044 s)
-    assert delay <= waited <= delay + 2.0, f"took over {waited:.2f} s after start"
-    wait_vips(lab, "lb2", {VIP}, 2, absent=True)
+                                                           extra=f"    preempt_delay {delay:g}\n"
+                                                                 f"    notify {STAMPS}/stamp.sh\n"))
+    try:
+        low.start(tmp_path)
+        wait_vips(lab, "lb2", {VIP}, 3)
+        high.start(tmp_path)
+        wait_vips(lab, "lb1", {VIP}, 15)
+        wait_vips(lab, "lb2", {VIP}, 2, absent=True)
+        stamps = {}
+        for line in lab.exec("lb1", ["cat", f"{STAMPS}/stamps"]).stdout.splitlines():
+            state, at = line.split()
+            stamps.setdefault(state, float(at))
+        held = stamps["MASTER"] - stamps["BACKUP"]
+        # held: the window opens at the first advert heard, then one Master_Down_Interval (0.6 + 0.044 s);
+        # the upper bound only says it did take over (spawning the scripts may lag on a busy machine)
+        assert delay <= held <= delay + 3.0, f"took over {held:.2f} s after it became BACKUP"
+    finally:
+        lab.exec("lb1", ["rm", "-rf", STAMPS])
 
 
 def test_equal_priority_tie_break_higher_address_wins(lab, daemons, tmp_path: Path) -> None:
@@ -93,7 +123,7 @@ def test_track_interface_weight_and_fault(lab, daemons, tmp_path: Path) -> None:
     try:
         b.start(tmp_path)
         m.start(tmp_path)
-        wait_vips(lab, "lb1", {VIP}, 3)
+        wait_vips(lab, "lb1", {VIP}, START)
         lab.exec("lb1", ["ip", "link", "set", "trk0", "down"])  # 150 - 60 = 90 < 100: lb2 preempts
         wait_vips(lab, "lb2", {VIP}, 3)
         wait_vips(lab, "lb1", {VIP}, 2, absent=True)
@@ -120,7 +150,7 @@ def test_unicast_peers(lab, daemons, tmp_path: Path) -> None:
     with lab.capture("lb2", "eth0", "ip proto 112") as cap:
         b.start(tmp_path)
         m.start(tmp_path)
-        wait_vips(lab, "lb1", {VIP}, 3)
+        wait_vips(lab, "lb1", {VIP}, START)
         time.sleep(0.5)
         assert VIP not in vips(lab, "lb2")
     lines = [ln for ln in cap.lines() if "VRRP" in ln]

@@ -42,8 +42,12 @@ def wait_vips(lab: Lab, host: str, want: set[str], timeout: float, family: int =
 
 
 def dump(daemon: Daemon) -> dict:
-    """SIGUSR1, then the JSON dump (RUNTIME_DIR/pykeepalived.json) once it is newer than the signal."""
+    """SIGUSR1, then the JSON dump (RUNTIME_DIR/pykeepalived.json) written after the signal.
+
+    The previous dump is removed first and a dump counts only if its ``dumped`` time (the daemon's
+    clock: the same kernel) is not older than the signal: an older one holds the old state."""
     path = f"{daemon.dir}/pykeepalived.json"
+    daemon.lab.exec(daemon.host, ["rm", "-f", path])
     sent = time.time()
     daemon.kill("USR1")
     data: dict = {}
@@ -56,11 +60,25 @@ def dump(daemon: Daemon) -> dict:
         try:
             data = json.loads(out.stdout)
         except ValueError:
-            return False
-        return data.get("dumped", 0) >= sent - 1
+            return False  # being written
+        return data.get("dumped", 0) >= sent
 
     wait_for(fresh, 5, f"no fresh dump from {daemon.name}")
     return data
+
+
+def wait_instance(daemon: Daemon, name: str, cond, timeout: float, what: str) -> dict:
+    """Poll dumps until ``cond(instance status)`` holds; the instance's status then."""
+    got: dict = {}
+
+    def ok() -> bool:
+        nonlocal got
+        insts = (dump(daemon).get("vrrp") or {}).get("instances") or []
+        got = next((i for i in insts if i["name"] == name), {})
+        return bool(got) and cond(got)
+
+    wait_for(ok, timeout, f"{daemon.name}'s {name} never {what} within {timeout} s (last: {got})")
+    return got
 
 
 def vrrp_instance(data: dict, name: str) -> dict:

@@ -70,6 +70,7 @@ class GlobalDefs:
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
+    pykeepalived_split_brain_garp: bool = True  # pykeepalived's own: re-announce when a split brain heals
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

@@ -73,6 +73,7 @@ class ControlServer:
         self.errors = 0
         self.refused = 0
         self._clients: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ class ControlServer:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+            self._stopping = True
             for task in list(self._clients):
                 task.cancel()
             await asyncio.gather(*self._clients, return_exceptions=True)
@@ -103,7 +105,10 @@ class ControlServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            raise
+            if not self._stopping:
+                raise
+            # stop() cancelled it: end normally, since Python 3.11's stream callback calls
+            # task.exception() on the finished task, which raises (and logs) for a cancelled one
         except Exception:  # never let one client take the daemon down
             log.exception("control client failed")
         finally:

@@ -65,7 +65,8 @@ def render(st: dict) -> str:
         for key, help_ in (("transitions", "state transitions"), ("adverts_sent", "adverts sent"),
                            ("adverts_received", "adverts received"), ("became_master", "transitions to MASTER"),
                            ("priority_zero_sent", "priority 0 adverts sent"),
-                           ("priority_zero_received", "priority 0 adverts received")):
+                           ("priority_zero_received", "priority 0 adverts received"),
+                           ("split_brains", "split brains seen as master (another master, lower priority)")):
             o.add(f"pykeepalived_vrrp_{key}_total", "counter", help_, c.get(key), instance=name)
         for reason, n in sorted((c.get("drops") or {}).items()):
             o.add("pykeepalived_vrrp_drops_total", "counter", "dropped adverts by reason", n,

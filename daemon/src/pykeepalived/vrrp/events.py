@@ -43,6 +43,7 @@ class GarpReason(enum.StrEnum):
     REFRESH = "refresh"  # garp_master_refresh, periodic while master
     LOWER_PRIORITY = "lower_priority"  # as master, heard a lower-priority advert
     LOWER_PRIORITY_DELAY = "lower_priority_delay"  # garp_lower_prio_delay after that
+    SPLIT_BRAIN_HEALED = "split_brain_healed"  # the other master yielded (ours, split_brain_garp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class Counters:
     handovers: int = 0  # graceful handovers begun (priority 0 sent, addresses kept)
     handovers_answered: int = 0  # ... ended by the new master's advert
     handovers_timed_out: int = 0  # ... ended by Master_Down_Interval without one
+    split_brains: int = 0  # as master for an interval or more, heard another master (lower priority)
     drops: dict[DropReason, int] = field(default_factory=_zero_drops)
 
     def drop(self, reason: DropReason) -> None:

@@ -7,7 +7,7 @@ settings inherit global_defs (keepalived's rule).
 """
 from __future__ import annotations
 
-from ..config.effective import effective_instance, effective_version
+from ..config.effective import effective_instance, effective_version, is_strict
 from ..config.model import Config
 from ..config.model_vrrp import VrrpInstance
 from .events import State
@@ -48,6 +48,7 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
         graceful_handover=g.pykeepalived_graceful_handover,
+        split_brain_garp=g.pykeepalived_split_brain_garp and not is_strict(inst, config),  # strict: RFC only
     )
 
 

@@ -32,6 +32,22 @@ answer to a lower priority would make the backup step down again).  The
 backup takes over Skew_Time after the priority-0 advert, so nobody is
 without an answer in between.  A resigned router stays Backup (its
 Master_Down_Timer leads nowhere) until ``unresign``.
+
+Also ours (``RouterConfig.split_brain_garp``, on by default, off in strict mode):
+a split brain (both routers Master while adverts were lost) heals with a
+re-announcement of the addresses.  When it heals, whichever advert crosses
+first decides: if the loser hears the winner first, it steps down and the
+winner (Master all along) had no reason to send gratuitous ARP, so clients
+kept the loser's MAC until their ARP entries expired.  So (1) a master that
+hears a higher priority sends one advert at its own priority before it
+yields (keepalived's ``higher_prio_send_advert``, here on by default), and
+(2) a master that hears a lower priority, besides keepalived's answer, sends
+a GARP/NA burst (``garp_master_repeat``) once that peer has yielded: when
+1.5 of its advert intervals pass with no further lower-priority advert (a
+master that had not yielded would have advertised again).  A lower-priority
+advert heard after at least one interval as master counts as a split brain
+(``Counters.split_brains``; the farewell of a master we just preempted comes
+sooner and does not count).
 """
 from __future__ import annotations
 
@@ -77,6 +93,8 @@ class VrrpRouter:
         self._garp_at: float | None = None  # garp_master_delay burst
         self._garp_lower_at: float | None = None  # garp_lower_prio_delay burst
         self._refresh_at: float | None = None  # garp_master_refresh
+        self._reannounce_at: float | None = None  # split brain: GARP once the other master yielded
+        self._master_since: float | None = None
         self._handover_at: float | None = None  # handing over: give up waiting for the new master then
         self._handover_to = State.INITIALIZE  # where the handover ends: Initialize (stop) or Backup (resign)
         self.resigned = False  # "resign": stays Backup, never takes over, until unresign
@@ -104,7 +122,8 @@ class VrrpRouter:
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
         down = None if self.resigned else self._down_at  # a resigned Backup never takes over
-        timers = (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at)
+        timers = (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at,
+                  self._reannounce_at)
         return min((t for t in timers if t is not None), default=None)
 
     def start(self, now: float) -> None:
@@ -236,6 +255,9 @@ class VrrpRouter:
         if self._refresh_at is not None and self._refresh_at <= now:
             self._garp(self.config.garp_master_refresh_repeat, GarpReason.REFRESH)
             self._refresh_at = now + self.config.garp_master_refresh
+        if self._reannounce_at is not None and self._reannounce_at <= now:
+            self._garp(self.config.garp_master_repeat, GarpReason.SPLIT_BRAIN_HEALED)
+            self._reannounce_at = None
 
     def receive(self, advert: Advertisement, src: IPAddress, now: float, dst: IPAddress | None = None) -> None:
         """Process a decoded advert from ``src`` to ``dst`` (RFC 5798 6.4.2 / 6.4.3)."""
@@ -297,8 +319,9 @@ class VrrpRouter:
             # two address owners: keepalived calls it a config error and yields (254)
             self.priority = PRIORITY_OWNER - 1
         if (advert.priority, int(src)) > (self.priority, int(cfg.address)):
-            # higher priority, or equal priority and higher address: step down
-            if cfg.higher_prio_send_advert:
+            # higher priority, or equal priority and higher address: step down; with our own
+            # priority first, so that a winner that was master all along re-announces (split brain)
+            if cfg.higher_prio_send_advert or cfg.split_brain_garp:
                 self._send(self.priority)
             if cfg.version == 3:
                 self.master_adver_interval = advert.interval_seconds
@@ -314,6 +337,12 @@ class VrrpRouter:
             self._garp(cfg.lower_prio_repeat, GarpReason.LOWER_PRIORITY)
             if cfg.lower_prio_delay > 0:
                 self._garp_lower_at = now + cfg.lower_prio_delay
+        if cfg.split_brain_garp:
+            # another master on the link: announce again once it has yielded (module docstring)
+            if self._reannounce_at is None and self._master_since is not None \
+                    and now - self._master_since >= cfg.interval:
+                self.counters.split_brains += 1
+            self._reannounce_at = now + 1.5 * advert.interval_seconds
 
     # -- transitions --------------------------------------------------------
     def _come_up(self, now: float, reason: TransitionReason) -> None:
@@ -349,6 +378,7 @@ class VrrpRouter:
         self._garp(cfg.garp_master_repeat, GarpReason.BECAME_MASTER)
         self._transition(State.MASTER, reason)
         self._advert_at = now + cfg.interval
+        self._master_since = now
         if cfg.garp_master_delay > 0:
             self._garp_at = now + cfg.garp_master_delay
         if cfg.garp_master_refresh > 0:
@@ -375,6 +405,7 @@ class VrrpRouter:
             self._backup_receive(advert, src, now)  # the new master: its address, its interval
 
     def _leave_master(self, send_stop: bool = True) -> None:
+        self._master_since = None
         if send_stop:
             self._send(PRIORITY_STOP)
         self._queue.append(RemoveAddresses(self.config.virtual_addresses))
@@ -399,4 +430,4 @@ class VrrpRouter:
 
     def _cancel_timers(self) -> None:
         self._down_at = self._advert_at = self._garp_at = None
-        self._garp_lower_at = self._refresh_at = self._handover_at = None
+        self._garp_lower_at = self._refresh_at = self._handover_at = self._reannounce_at = None

@@ -47,6 +47,7 @@ class RouterConfig:
     unicast_peers: tuple[IPAddress, ...] = ()  # unicast mode: adverts go to, and come only from, these
     multicast_group: IPAddress | None = None  # multicast mode: None is 224.0.0.18 / ff02::12
     graceful_handover: bool = True  # ours: a leaving master keeps its addresses until a new one speaks
+    split_brain_garp: bool = True  # ours: re-announce the addresses when a split brain heals (vrrp/fsm.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:

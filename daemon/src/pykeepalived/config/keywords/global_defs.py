@@ -102,6 +102,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("metrics_listen", _listen),
     # ours: a stopping or resigning master keeps its VIPs until the new master speaks (vrrp/fsm.py)
     bool_kw("pykeepalived_graceful_handover"),
+    # ours: a healed split brain is re-announced with GARP/NA (vrrp/fsm.py)
+    bool_kw("pykeepalived_split_brain_garp"),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
 )
