@@ -46,9 +46,8 @@ SAMPLES: dict[str, Sample] = {
     "SMTP_CHECK": Sample("", "keyword 'host' is not supported", "SMTP_CHECK host { } blocks"),
     "SSL_GET": Sample("`auth_type AH` with `state MASTER`", "auth_type AH is not supported", "`auth_type AH`"),
     "UDP_CHECK": Sample("", "'UDP_CHECK' is not supported", "UDP_CHECK"),
-    "conditional_conf": Sample("no `script` for this host's config-id (the host name)",
-                               "conditional configuration lines (@ID) are not supported|missing required 'script'"
-                               "|'use_vmac' is not supported", "conditional lines (@ID), use_vmac"),
+    "conditional_conf": Sample("", "'net_namespace' is not supported|'use_vmac' is not supported",
+                               "net_namespace, use_vmac", config_id="high"),
     "fwmark": Sample("`protocol` given with `fwmark`"),
     "inhibit": Sample(""),
     "misc_check": Sample(""),
