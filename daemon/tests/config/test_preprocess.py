@@ -106,3 +106,11 @@ def test_cli_config_id_flag(tmp_path: Path) -> None:
 
     assert daemon_parser().parse_args(["-i", "backup"]).config_id == "backup"
     assert daemon_parser().parse_args(["--config-id", "x"]).config_id == "x"
+
+
+def test_check_unicast_src_is_accepted_as_always_on() -> None:
+    text = "global_defs {\n    vrrp_check_unicast_src\n}\n" + INSTANCE.format(
+        body="    check_unicast_src\n    unicast_peer {\n        192.0.2.2\n    }")
+    config, diags = loads_config(text)
+    assert not diags.errors and not diags.warnings, diags.items
+    assert [str(p.address) for p in config.vrrp_instances["VI_1"].unicast_peer] == ["192.0.2.2"]
