@@ -114,3 +114,10 @@ def test_check_unicast_src_is_accepted_as_always_on() -> None:
     config, diags = loads_config(text)
     assert not diags.errors and not diags.warnings, diags.items
     assert [str(p.address) for p in config.vrrp_instances["VI_1"].unicast_peer] == ["192.0.2.2"]
+
+
+def test_self_doubling_parameters_are_bounded() -> None:
+    _, diags = lines("$A=${A}${A}x\n${A}\n")
+    assert diags.errors and "longer than" in diags.errors[0].message
+    _, diags = lines("$M= \\\n$M \\\n$M\n$M\n")
+    assert diags.errors

@@ -35,6 +35,10 @@ from .errors import Diagnostics, Location
 
 CONFIG_ID_ENV = "PYKEEPALIVED_CONFIG_ID"  # set by `pykeepalived -i`; inherited by its children and judges
 MAX_DEPTH = 32  # nested substitutions before we call it a loop
+# A parameter that doubles itself at each level would grow past memory within
+# MAX_DEPTH levels: lines and expanded lines are bounded, an error past that.
+MAX_LINE = 65536
+MAX_EXPANDED_LINES = 200_000
 
 _DEFINE_RE = re.compile(r"[ \t]*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)")
 _USE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
@@ -54,6 +58,7 @@ class Preprocessor:
     config_id: str = field(default_factory=default_config_id)
     params: dict[str, list[str]] = field(default_factory=dict)  # name -> value lines
     _open: tuple[str, list[str]] | None = None  # a multi-line definition being read
+    _expanded: int = 0  # lines produced by multi-line parameters so far
 
     def lines(self, text: str, filename: str, diags: Diagnostics) -> Iterator[tuple[int, str]]:
         """(line number, line) pairs after conditionals and substitution."""
@@ -109,12 +114,19 @@ class Preprocessor:
         if alone:
             value = self._value(alone.group(1) or alone.group(2), pwd)
             if value is not None and len(value) > 1:
+                self._expanded += len(value)
+                if self._expanded > MAX_EXPANDED_LINES:
+                    diags.error(loc, f"multi-line parameters expand to more than {MAX_EXPANDED_LINES} lines")
+                    return
                 for part in value:
                     yield from self._line(part, lineno, loc, pwd, diags, depth + 1)
                 return
         new = _USE_RE.sub(lambda u: self._one_line(u, pwd, loc, diags), line)
         if new == line:
             yield lineno, line
+            return
+        if len(new) > MAX_LINE:
+            diags.error(loc, f"parameter substitution makes a line longer than {MAX_LINE} characters")
             return
         yield from self._line(new, lineno, loc, pwd, diags, depth + 1)
 
