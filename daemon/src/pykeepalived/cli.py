@@ -9,6 +9,7 @@ import sys
 from . import __version__
 from .config.dump import dumps
 from .config.loader import load_config
+from .config.preprocess import CONFIG_ID_ENV
 from .config.render import render
 
 DEFAULT_CONFIG = "/etc/pykeepalived/keepalived.conf"
@@ -19,6 +20,8 @@ def daemon_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pykeepalived", description="keepalived-compatible VRRP and load-balancing daemon")
     p.add_argument("-f", "--use-file", dest="config", default=DEFAULT_CONFIG, help="configuration file")
     p.add_argument("-t", "--config-test", action="store_true", help="check the configuration and exit")
+    p.add_argument("-i", "--config-id", help="keep only the conditional lines (@ID) for this id; @^ID lines for "
+                   "every other (default: the host name up to its first dot)")
     p.add_argument("--dump-json", action="store_true", help="with -t: print the validated model as JSON")
     p.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
     p.add_argument("-l", "--log-console", action="store_true", help="log to the console")
@@ -41,9 +44,10 @@ def unit_text() -> str:
     return text.replace("/usr/bin/pykeepalived", exe) if exe else text  # the binary that printed it
 
 
-def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.stderr) -> int:
+def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.stderr,
+                 config_id: str | None = None) -> int:
     """``-t``: print every problem as FILE:LINE:COL: error|warning: MESSAGE; 0 when valid."""
-    config, diags = load_config(path)
+    config, diags = load_config(path, config_id=config_id)
     for diag in diags.sorted():
         print(diag, file=err)
     errors = diags.errors
@@ -69,6 +73,8 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
 
 def main(argv: list[str] | None = None) -> int:
     args = daemon_parser().parse_args(argv)
+    if args.config_id:  # the environment carries it to every load: children, reload judges (config/preprocess.py)
+        os.environ[CONFIG_ID_ENV] = args.config_id
     if args.config_test:
         return check_config(args.config, args.dump_json)
     if args.print_unit:

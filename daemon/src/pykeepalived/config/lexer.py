@@ -22,6 +22,7 @@ import re
 from typing import NamedTuple
 
 from .errors import ConfigError, Diagnostics, Location
+from .preprocess import Preprocessor
 
 WORD, STRING, LBRACE, RBRACE = "word", "string", "{", "}"
 
@@ -51,16 +52,29 @@ class Token(NamedTuple):
         return self.kind is WORD or self.kind is STRING
 
 
-def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
-    """Split one file's text into tokens (no include processing)."""
+def _plain_lines(text: str):
+    for lineno, line in enumerate(text.split("\n"), 1):
+        yield lineno, line[:-1] if line.endswith("\r") else line  # CRLF, as keepalived (isspace) takes it
+
+
+def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocessor | None = None,
+                  stack: tuple[str, ...] | None = None) -> list[Token]:
+    """Split one file's text into tokens.
+
+    With ``pre``, lines go through keepalived's preprocessor (@ID, $PARAM) first.
+    With ``stack`` (the files being read), ``include`` lines are expanded where
+    they stand, so parameters defined before an include apply inside it and
+    those it defines apply after it, as in keepalived.
+    """
     tokens: list[Token] = []
     append = tokens.append
-    for lineno, line in enumerate(text.split("\n"), 1):
+    lines = pre.lines(text, filename, diags) if pre is not None and ("$" in text or "@" in text) \
+        else _plain_lines(text)
+    for lineno, line in lines:
         if diags.gave_up:  # too many errors: the parser stops too
             break
-        if line.endswith("\r"):  # CRLF line ends, as keepalived (isspace) takes them
-            line = line[:-1]
         first = True
+        start = len(tokens)
         suspect = _BAD_CHAR_RE.search(line) is not None
         for m in _TOKEN_RE.finditer(line):
             raw = m.group()
@@ -86,6 +100,11 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics) -> list[Token]:
             else:
                 append(Token(WORD, raw, loc, first))
             first = False
+        if stack is not None and len(tokens) > start and tokens[start].kind is WORD \
+                and tokens[start].text == "include":
+            line_tokens = tokens[start:]
+            del tokens[start:]
+            tokens.extend(expand_includes(line_tokens, filename, diags, stack, pre))
     return tokens
 
 
@@ -111,19 +130,20 @@ def _odd_backslashes(raw: str) -> bool:
     return n % 2 == 1
 
 
-def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = ()) -> list[Token]:
-    """Tokenize ``path`` and every file it includes, in order."""
+def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = (),
+                  pre: Preprocessor | None = None) -> list[Token]:
+    """Tokenize ``path`` and every file it includes, in order (``pre``: keepalived's @ID/$PARAM state)."""
     try:
         with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:  # -sig: a leading BOM is not a word
             text = fh.read()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    raw = tokenize_text(text, path, diags)
-    return expand_includes(raw, path, diags, _stack + (os.path.realpath(path),))
+    return tokenize_text(text, path, diags, pre if pre is not None else Preprocessor(),
+                         _stack + (os.path.realpath(path),))
 
 
 def expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
-                     stack: tuple[str, ...]) -> list[Token]:
+                    stack: tuple[str, ...], pre: Preprocessor | None = None) -> list[Token]:
     out: list[Token] = []
     i = 0
     while i < len(tokens):
@@ -138,12 +158,12 @@ def expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
             continue
         pattern_tok = tokens[i + 1]
         i += 2
-        out.extend(_include(pattern_tok, path, diags, stack))
+        out.extend(_include(pattern_tok, path, diags, stack, pre))
     return out
 
 
 def _include(pattern_tok: Token, path: str, diags: Diagnostics,
-             stack: tuple[str, ...]) -> list[Token]:
+             stack: tuple[str, ...], pre: Preprocessor | None) -> list[Token]:
     pattern = pattern_tok.text
     if not os.path.isabs(pattern):  # relative to the including file, as keepalived does
         pattern = os.path.join(os.path.dirname(path), pattern)
@@ -166,7 +186,7 @@ def _include(pattern_tok: Token, path: str, diags: Diagnostics,
             diags.error(pattern_tok.loc, f"include loop: {match} includes itself")
             continue
         try:
-            out.extend(tokenize_file(match, diags, stack))
+            out.extend(tokenize_file(match, diags, stack, pre))
         except ConfigError as exc:
             diags.error(pattern_tok.loc, exc.message)
     return out

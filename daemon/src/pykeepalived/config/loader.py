@@ -9,9 +9,10 @@ from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
 from .keywords import TOP
-from .lexer import WORD, Token, expand_includes, tokenize_file, tokenize_text
+from .lexer import WORD, Token, tokenize_file, tokenize_text
 from .model import Config
 from .parser import parse
+from .preprocess import Preprocessor, default_config_id
 from .validate import validate
 
 NAMED = ("vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
@@ -30,23 +31,26 @@ def _bulk_allocation():
             gc.enable()
 
 
-def load_config(path: str, diags: Diagnostics | None = None) -> tuple[Config, Diagnostics]:
-    """Parse and validate ``path`` (following includes). Check ``diags.errors``."""
+def load_config(path: str, diags: Diagnostics | None = None,
+                config_id: str | None = None) -> tuple[Config, Diagnostics]:
+    """Parse and validate ``path`` (following includes). Check ``diags.errors``.
+
+    ``config_id`` selects keepalived's conditional lines (``@ID``); None: -i's, else the host name."""
     diags = diags if diags is not None else Diagnostics()
+    pre = Preprocessor(config_id or default_config_id())
     with _bulk_allocation():
         try:
-            tokens = tokenize_file(path, diags)
+            tokens = tokenize_file(path, diags, pre=pre)
         except ConfigError as exc:
             diags.error(Location(path, 0, 0), exc.message)
             return Config(), diags
         return _from_tokens(tokens, path, diags), diags
 
 
-def loads_config(text: str, filename: str = "<string>") -> tuple[Config, Diagnostics]:
+def loads_config(text: str, filename: str = "<string>", config_id: str | None = None) -> tuple[Config, Diagnostics]:
     """Like load_config, for text in memory (includes resolve relative to cwd)."""
     diags = Diagnostics()
-    tokens = tokenize_text(text, filename, diags)
-    tokens = expand_includes(tokens, filename, diags, ())
+    tokens = tokenize_text(text, filename, diags, Preprocessor(config_id or default_config_id()), ())
     return _from_tokens(tokens, filename, diags), diags
 
 

@@ -79,7 +79,7 @@ class Parser:
                 continue
             kw = spec.keywords.get(tok.text)
             self.pos += 1
-            if kw is None and tok.first and tok.text[:1] in ("@", "$"):
+            if kw is None and tok.first and tok.text[:1] == "$":
                 self.report_preprocessor(tok)
                 continue
             if kw is None:
@@ -165,9 +165,8 @@ class Parser:
 
     # -- diagnostics ---------------------------------------------------------
     def report_preprocessor(self, tok: Token) -> None:
-        """keepalived's ``@ID`` conditional lines and ``$NAME=value`` parameters."""
-        what = "conditional configuration lines (@ID)" if tok.text[0] == "@" else "parameter substitution ($NAME=...)"
-        self.diags.error(tok.loc, f"{what} are not supported by pykeepalived; generate one file per host instead")
+        """A ``$NAME`` left at the start of a line: the preprocessor knew no such parameter."""
+        self.diags.error(tok.loc, f"parameter '{shown(tok.text)}' is not defined (define it first: $NAME=VALUE)")
         while self._same_line_value() is not None:
             self.pos += 1
         nxt = self.peek()

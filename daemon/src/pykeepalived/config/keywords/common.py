@@ -191,6 +191,15 @@ def obsolete_kw(name: str, nargs: tuple[int, int], why: str) -> Keyword:
     return Keyword(name, convert, nargs)
 
 
+def _always(stmt: Statement, _d: Diagnostics) -> object:
+    return IGNORED
+
+
+def always_kw(name: str) -> Keyword:
+    """A bare keyword asking for what pykeepalived always does: accepted, nothing to store."""
+    return Keyword(name, _always, (0, 0))
+
+
 def off_kw(name: str, field: str) -> Keyword:
     """``no_X``: a bare keyword that sets ``field`` false (keepalived's accept / no_accept)."""
     return Keyword(name, off, (0, 0), field)

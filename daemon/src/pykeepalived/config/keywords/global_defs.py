@@ -8,7 +8,7 @@ import re
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, ItemSpec, Statement
 from ..model_vrrp import GlobalDefs
-from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
+from .common import POSITIVE, always_kw, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
@@ -90,6 +90,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_garp_interval", number, check=in_range(0, 1)),
     kw("vrrp_gna_interval", number, check=in_range(0, 1)),
     flag_kw("vrrp_skip_check_adv_addr"),
+    always_kw("vrrp_check_unicast_src"),  # always on: vrrp/validate.py drops adverts from non-peers
     flag_kw("vrrp_strict"),
     kw("notify_fifo", text),
     kw("notify_fifo_script", script, (1, 3)),

@@ -15,6 +15,7 @@ from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
 from .common import (
     POSITIVE,
+    always_kw,
     arg,
     bool_kw,
     choice,
@@ -214,6 +215,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("mcast_src_ip", ip),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
+    always_kw("check_unicast_src"),  # adverts from a non-peer are always dropped (vrrp/validate.py PEER)
     kw("garp_master_delay", integer, check=in_range(0, 255)),
     kw("garp_master_repeat", integer, check=in_range(1, 255)),
     kw("garp_master_refresh", integer, check=POSITIVE),
