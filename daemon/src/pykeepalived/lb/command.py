@@ -21,22 +21,22 @@ STATES = ("enabled", "drained")
 def _opt_int(req: dict, key: str, lo: int, hi: int) -> int | None:
     value = req.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi):
-        raise ControlError(f"{key!r} must be an integer {lo}..{hi}")
+        raise ControlError(f"{key} must be an integer {lo}..{hi}")
     return value
 
 
 def parse(req: dict) -> dict:
     address, vs = req.get("address"), req.get("virtual_server")
     if not isinstance(address, str) or not address:
-        raise ControlError("'address' must be a non-empty string")
+        raise ControlError("address must be a non-empty string")
     if vs is not None and (not isinstance(vs, str) or not vs):
-        raise ControlError("'virtual_server' must be a non-empty string (or null for every one)")
+        raise ControlError("virtual_server must be a non-empty string (or null for every one)")
     state = req.get("state")
     if state is not None and state not in STATES:
-        raise ControlError(f"'state' must be one of {', '.join(STATES)} (or null to leave it)")
+        raise ControlError(f"state must be one of {', '.join(STATES)} (or null to leave it)")
     timeout = req.get("timeout", 60.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 86400:
-        raise ControlError("'timeout' must be a number 0..86400")
+        raise ControlError("timeout must be a number 0..86400")
     return {"addr": address, "port": _opt_int(req, "port", 0, 65535), "vs": vs,
             "drained": None if state is None else state == "drained",
             "weight": _opt_int(req, "weight", 0, 65535) if "weight" in req else KEEP,
@@ -50,7 +50,7 @@ async def real_server_command(loop: LbLoop, req: dict) -> dict[str, object]:
     out: dict[str, object] = {"changed": changed, "servers": views}
     if a["wait"] and not a["dry_run"]:
         if a["drained"] is None:
-            raise ControlError("'wait' needs 'state' (drained: until idle; enabled: until up)")
+            raise ControlError("wait needs a state (drained: until idle; enabled: until up)")
         if a["drained"]:
             done, active = await loop.wait_drain(*sel, timeout=a["timeout"])
             out["waited"] = {"done": done, "for": "idle", "active": active}
