@@ -67,8 +67,8 @@ STATE_TASK = """
 REPORT = """
     - name: Report
       ansible.builtin.copy:
-        content: "{{{{ r | to_json }}}}"
-        dest: "{{{{ out }}}}"
+        content: "{{ r | to_json }}"
+        dest: "{{ out }}"
         mode: "0644"
       delegate_to: localhost
       check_mode: false
