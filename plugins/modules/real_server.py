@@ -67,7 +67,7 @@ options:
   state:
     description:
       - V(present) writes the fragment; V(absent) removes it.
-      - V(drained) (deprecated, removal in 1.0.0) writes it with C(weight 0) (whatever O(weight) says):
+      - V(drained) (deprecated, removal in 1.0.0) writes it with C(weight 0) (whatever O(weight) says) -
         a config-level drain, applied by the reload like any config change and undone by the next
         task that writes the fragment with O(state=present) (the role's next run among them).
         Use M(hapair.keepalived.real_server_state) for a runtime drain that nothing undoes.

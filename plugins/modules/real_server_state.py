@@ -25,6 +25,8 @@ description:
     would change and changes nothing.
   - An unknown real server or virtual server fails with the ones the daemon knows; a host without a
     running daemon fails with one line; an out-of-range O(weight) fails before anything is sent.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
