@@ -14,9 +14,9 @@ description:
     (C(RUNTIME_DIR/control.sock)), in the style of M(community.general.haproxy) - V(drained) (weight 0,
     no new connections, established ones go on) or V(enabled), and an optional runtime weight.
   - It never writes config. The daemon keeps the state in its runtime dir (C(lb-overrides.json)), so it
-    survives reloads and restarts, and neither the M(hapair.keepalived.keepalived_ha) role nor the config
-    modules (M(hapair.keepalived.real_server) with O(hapair.keepalived.real_server#module:state=present)
-    included) undo it. A real server that leaves the config loses its runtime state.
+    survives reloads and restarts, and neither the C(hapair.keepalived.keepalived_ha) role nor the config
+    modules undo it (M(hapair.keepalived.real_server) with C(state=present), what the role runs, leaves
+    it as it is). A real server that leaves the config loses its runtime state.
   - Without O(virtual_server) the task acts on every virtual server that has this real server; without
     O(port) on every port of this address.
   - O(wait) waits, in the daemon, until a drained server has no active connection or an enabled
