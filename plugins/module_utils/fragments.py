@@ -80,7 +80,7 @@ class ConfigObject:
     ``desired()`` ({path: text, or None for "must not exist"}), and may override
     ``empty_dirs()`` (directories removed when a change leaves them empty),
     ``preflight()`` (extra checks before anything is written), ``result()`` (extra
-    return values) and ``runtime()`` (changes applied to the running daemon).
+    return values) and ``runtime()`` (facts read from the running daemon).
     """
 
     header = ("Managed by Ansible (hapair.keepalived); local changes are overwritten.",)
@@ -108,11 +108,9 @@ class ConfigObject:
         return {}
 
     def runtime(self, result):
-        """Apply the object to the running daemon through its control socket and add
-        runtime facts to ``result`` (set ``result['changed']`` when it changes anything;
-        honour check mode). Return True when that already made the running daemon
-        match the new files, so no reload is needed. The base class has no runtime side."""
-        return False
+        """Add facts read from the running daemon to ``result``, after the reload. A config
+        module never changes the daemon's runtime state (drains, runtime weights: the
+        real_server_state module's); the base class reads nothing."""
 
     # --- the one implementation of changed / check / diff / validate / write / reload
     def run(self):
@@ -137,11 +135,11 @@ class ConfigObject:
             self.validate(changes)
             if not self.module.check_mode:
                 self.apply(changes)
-        covered = self.runtime(result)
-        if changes and not self.module.check_mode and self.params["reload"] and not covered:
+        if changes and not self.module.check_mode and self.params["reload"]:
             result["reloaded"], warning = daemon.reload_daemon(self.params["runtime_dir"])
             if warning:
                 self.module.warn(warning)
+        self.runtime(result)
         self.module.exit_json(**result)
 
     def validate(self, changes):

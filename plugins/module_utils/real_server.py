@@ -4,16 +4,17 @@
 one ``real_server IP PORT { ... }`` block with its checker, spliced into the virtual
 server's block by the ``include`` that the virtual_server fragment carries.
 
-``state: drained`` is a drain in both halves: the fragment is written with
-``weight 0`` (so it survives reloads and restarts) and, when the daemon runs, the
-weight goes to 0 at once through its control socket, without a reload; ``wait``
-then waits for the active connections to end. ``state: present`` undrains.
+The module never touches the daemon's runtime state (a runtime drain or weight,
+real_server_state's): it reads the daemon's view of the server after the reload.
+``state: drained`` (deprecated) is a config-level drain: the fragment says
+``weight 0`` and the reload applies it; ``wait`` waits for weight 0 in the running
+daemon, then for the active connections to end.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import time
 
 from ansible_collections.hapair.keepalived.plugins.module_utils import control
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
@@ -174,62 +175,69 @@ class RealServer(ConfigObject):
                                           else None, ident.get("port"), ident.get("fwmark"), ident.get("group"))
 
     def runtime(self, result):
-        """Drain or undrain in the running daemon; report its view of this server."""
+        """Read the running daemon's view of this server (never change its runtime state);
+        with the deprecated ``state: drained`` and ``wait``, wait until the reload gave it
+        weight 0 and its connections ended."""
         result["runtime"] = None
-        runtime_dir = self.params["runtime_dir"]
-        if self.params["state"] == "absent" or not control.available(runtime_dir):
-            return False
-        key, port = self.vs_key(), self.params["port"]
-        selector = dict(address=self.address, port=port, virtual_server=key)
+        p = self.params
+        if p["state"] == "drained":
+            self.module.deprecate(DRAINED_DEPRECATION, version="1.0.0", collection_name="hapair.keepalived")
+        if p["state"] == "absent" or not control.available(p["runtime_dir"]):
+            return
+        selector = dict(address=self.address, port=p["port"], virtual_server=self.vs_key())
+        waiting = p["state"] == "drained" and p["wait"] and not self.module.check_mode
         try:
-            entry = control.find_real_server(control.request(runtime_dir, "status"), key, self.address, port)
-            if entry is None:  # not in the running config yet: the reload brings it
-                return False
-            want = self.params["state"] == "drained"
-            covered = False
-            if bool(entry.get("drained")) != want:
-                result["changed"] = True
-                if not self.module.check_mode:
-                    control.request(runtime_dir, "drain" if want else "undrain", selector)
-                    # A drain is complete at runtime; an undrain also needs the config's weight back.
-                    covered = want and self.only_weight_changed(result)
-            if want and self.params["wait"] and not self.module.check_mode:
-                timeout = self.params["drain_timeout"]
-                waited = control.request(runtime_dir, "wait-drain", dict(selector, timeout=timeout),
-                                         timeout=timeout + 10)
-                if not waited.get("drained"):
-                    self.module.fail_json(msg=f"{self.address} still has {waited.get('active')} active connection(s) "
-                                              f"after drain_timeout {timeout} s", **result)
-            entry = control.find_real_server(control.request(runtime_dir, "status"), key, self.address, port)
+            entry = self.view(selector)
+            if waiting:
+                entry = self.wait_drained(selector, entry)
         except control.ControlError as exc:
-            self.module.warn(f"running daemon not updated through its control socket: {exc}")
-            return False
+            self.module.warn(f"running daemon not read through its control socket: {exc}")
+            return
         result["runtime"] = runtime_facts(entry)
-        return covered
 
-    @staticmethod
-    def only_weight_changed(result):
-        """True when every file change of this task (``result['diff']``) touched weight lines only."""
-        return all(d["before"] and strip_weight(d["before"]) == strip_weight(d["after"]) for d in result["diff"])
+    def view(self, selector):
+        """The daemon's view of this server, or None while the running config lacks it."""
+        try:
+            servers = control.request(self.params["runtime_dir"], "real-server", selector)["servers"]
+        except control.ControlError as exc:
+            if "no real server" in str(exc):
+                return None
+            raise
+        return servers[0] if servers else None
+
+    def wait_drained(self, selector, entry):
+        timeout = self.params["drain_timeout"]
+        end = time.monotonic() + timeout
+        while entry is None or entry.get("effective_weight") != 0:  # the reload (SIGHUP) lands
+            if time.monotonic() >= end:
+                self.module.fail_json(msg=f"{self.address} did not get weight 0 in the running daemon within "
+                                          f"drain_timeout {timeout} s (was the reload rejected?)")
+            time.sleep(0.2)
+            entry = self.view(selector)
+        left = max(end - time.monotonic(), 0.0)
+        waited = control.request(self.params["runtime_dir"], "wait-drain", dict(selector, timeout=left),
+                                 timeout=left + 10)
+        if not waited.get("drained"):
+            self.module.fail_json(msg=f"{self.address} still has {waited.get('active')} active connection(s) "
+                                      f"after drain_timeout {timeout} s")
+        return self.view(selector)
 
 
-WEIGHT_LINE = re.compile(r"^\s*weight\s.*$", re.MULTILINE)
-
-
-def strip_weight(text):
-    return WEIGHT_LINE.sub("", text)
+DRAINED_DEPRECATION = ("real_server state=drained is a config-level drain (weight 0 in the fragment, applied by a "
+                       "reload) and is deprecated: drain at runtime with hapair.keepalived.real_server_state, "
+                       "which the role and the config modules never undo")
 
 
 def runtime_facts(entry):
-    """The daemon's view of one real server, for the task result."""
+    """The daemon's view of one real server (its ``real-server`` reply), for the task result."""
     if entry is None:
         return None
-    kernel = entry.get("kernel") or []
     return dict(
         up=entry.get("up"),
         drained=entry.get("drained"),
         weight=entry.get("effective_weight"),
         configured_weight=entry.get("weight"),
-        active_connections=sum(k.get("active") or 0 for k in kernel),
-        inactive_connections=sum(k.get("inactive") or 0 for k in kernel),
+        runtime_weight=entry.get("runtime_weight"),
+        active_connections=entry.get("active"),
+        inactive_connections=entry.get("inactive"),
     )

@@ -18,11 +18,12 @@ description:
     whole config before the live file is replaced atomically; a rejected change fails with the
     daemon's C(FILE:LINE:COL) error lines and leaves every file as it was. After a change the
     running daemon is reloaded with C(SIGHUP), never restarted.
-  - O(state=drained) writes the fragment with C(weight 0), so the server gets no new connections
-    and stays drained across reloads and restarts, and, when the daemon runs, applies weight 0 at
-    once through its control socket (C(RUNTIME_DIR/control.sock)) without a reload; O(wait) then
-    waits until the server's active connections reach 0. O(state=present) on a drained server
-    undrains it. Running the same task again reports no change, in check mode too.
+  - The module never changes the running daemon's runtime state - a runtime drain or runtime
+    weight set with M(hapair.keepalived.real_server_state) stays in force whatever this module
+    writes (O(state=present) included); it only reads the daemon's view of the server (RV(runtime)).
+  - O(state=drained) is deprecated (a config-level drain, see its description); drain at runtime
+    with M(hapair.keepalived.real_server_state).
+  - Running the same task again reports no change, in check mode too.
 extends_documentation_fragment:
   - hapair.keepalived.common
   - ansible.builtin.action_common_attributes
@@ -66,8 +67,10 @@ options:
   state:
     description:
       - V(present) writes the fragment; V(absent) removes it.
-      - V(drained) writes it with C(weight 0) (whatever O(weight) says) and drains it in the running
-        daemon at once through the control socket (no reload).
+      - V(drained) (deprecated, removal in 1.0.0) writes it with C(weight 0) (whatever O(weight) says) -
+        a config-level drain, applied by the reload like any config change and undone by the next
+        task that writes the fragment with O(state=present) (the role's next run among them).
+        Use M(hapair.keepalived.real_server_state) for a runtime drain that nothing undoes.
     type: str
     choices: [present, absent, drained]
     default: present
@@ -94,8 +97,9 @@ options:
     type: str
   wait:
     description:
-      - With O(state=drained), wait until the server's active connections reach 0 (or fail after
-        O(drain_timeout) seconds). Needs the running daemon; ignored in check mode.
+      - With O(state=drained), wait until the reload gave the server weight 0 in the running daemon and
+        its active connections reached 0 (or fail after O(drain_timeout) seconds). Needs the running
+        daemon; ignored in check mode.
     type: bool
     default: false
   drain_timeout:
@@ -206,9 +210,10 @@ options:
         description: C(user) (and group) the MISC_CHECK command runs as.
         type: str
 notes:
-  - Connection counts come from the kernel's table (IPVS); with no data plane running they are 0.
+  - Connection counts are the kernel's (IPVS entries, or conntrack with nftables), read for this server only.
 seealso:
   - module: hapair.keepalived.virtual_server
+  - module: hapair.keepalived.real_server_state
 author:
   - hapair.keepalived maintainers (!UNKNOWN)
 """
@@ -229,20 +234,12 @@ EXAMPLES = r"""
         - path: /health
           status_code: ["200"]
 
-- name: Drain a backend (weight 0 at once and persisted), wait for its connections to end
-  hapair.keepalived.real_server:
-    virtual_server:
-      address: 192.0.2.100
-      port: 80
+- name: Drain a backend at runtime (nothing in the config changes; the role does not undo it)
+  hapair.keepalived.real_server_state:
     address: 10.0.0.11
     port: 8080
     state: drained
     wait: true
-    drain_timeout: 120
-    checker:
-      type: HTTP_GET
-      urls:
-        - path: /health
 
 - name: DNS backend of a UDP service
   hapair.keepalived.real_server:
@@ -272,7 +269,8 @@ weight:
 runtime:
   description:
     - The running daemon's view of the server after the task (null when the daemon does not run or
-      does not know the server yet).
+      does not know the server yet). A reload is applied asynchronously, so a change just written may
+      not show yet.
   returned: always
   type: dict
   contains:
@@ -280,7 +278,7 @@ runtime:
       description: Health-check state.
       type: bool
     drained:
-      description: Whether the daemon holds the server drained.
+      description: Whether the server is drained at runtime (M(hapair.keepalived.real_server_state)).
       type: bool
     weight:
       description: The effective weight (0 when drained or down with inhibit_on_failure).
@@ -288,17 +286,20 @@ runtime:
     configured_weight:
       description: The weight of the running config.
       type: int
+    runtime_weight:
+      description: The runtime weight (M(hapair.keepalived.real_server_state)), or null.
+      type: int
     active_connections:
       description: Active connections in the kernel's table.
       type: int
     inactive_connections:
       description: Inactive connections in the kernel's table.
       type: int
-  sample: {up: true, drained: true, weight: 0, configured_weight: 0, active_connections: 0, inactive_connections: 3}
+  sample: {up: true, drained: false, weight: 0, configured_weight: 0, runtime_weight: null, active_connections: 0,
+           inactive_connections: 3}
 reloaded:
   description:
-    - Whether the running daemon was sent C(SIGHUP). Always false in check mode, and false when a
-      drain applied through the control socket already made the running daemon match.
+    - Whether the running daemon was sent C(SIGHUP). Always false in check mode.
   returned: always
   type: bool
   sample: true

@@ -113,7 +113,8 @@ def ctl_parser() -> argparse.ArgumentParser:
         _ctl_common(sp)
     for name, text in (("drain", "weight 0 for a real server (persisted across restarts)"),
                        ("undrain", "undo drain"), ("set-weight", "operator weight for a real server"),
-                       ("wait-drain", "wait until a real server has no active connections")):
+                       ("wait-drain", "wait until a real server has no active connections"),
+                       ("real-server", "one real server's runtime view; --state/--weight change it")):
         sp = sub.add_parser(name, help=text)
         _ctl_common(sp)
         sp.add_argument("address", help="real server address")
@@ -123,6 +124,11 @@ def ctl_parser() -> argparse.ArgumentParser:
             sp.add_argument("--weight", required=True, help="0..65535, or 'clear'")
         if name == "wait-drain":
             sp.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+        if name == "real-server":
+            sp.add_argument("--state", choices=["enabled", "drained"], help="default: as it is")
+            sp.add_argument("--weight", help="runtime weight 0..65535, or 'clear'")
+            sp.add_argument("--wait", action="store_true", help="drained: until idle; enabled: until up")
+            sp.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits (default 60)")
     for name, text in (("resign", "planned switchover: masters hand over and stay BACKUP until unresign"),
                        ("unresign", "undo resign: the instances may become MASTER again")):
         sp = sub.add_parser(name, help=text)

@@ -1,8 +1,8 @@
-"""``pykeepalivedctl status|reload|drain|undrain|set-weight|wait-drain|resign|unresign``: the control socket's CLI.
+"""``pykeepalivedctl status|reload|drain|undrain|set-weight|wait-drain|real-server|resign|unresign``: the control socket's CLI.
 
 Exit codes: 0 done (or nothing to do, said so), 1 the daemon refused or
 failed the request (a rejected reload, an unknown real server, wait-drain
-timed out), 3 no daemon to talk to (no socket, permission denied).
+timed out, a real-server --wait not done), 3 no daemon to talk to (no socket, permission denied).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .core.control import request
 
 def _req(args: argparse.Namespace) -> dict:
     req: dict = {"cmd": args.command}
-    if args.command in ("drain", "undrain", "set-weight", "wait-drain"):
+    if args.command in ("drain", "undrain", "set-weight", "wait-drain", "real-server"):
         req["address"] = args.address
         if args.port is not None:
             req["port"] = args.port
@@ -24,6 +24,11 @@ def _req(args: argparse.Namespace) -> dict:
     if args.command == "set-weight":
         req["weight"] = None if args.weight == "clear" else int(args.weight)
     if args.command == "wait-drain":
+        req["timeout"] = args.timeout
+    if args.command == "real-server":
+        req.update({k: v for k, v in (("state", args.state), ("wait", args.wait or None)) if v is not None})
+        if args.weight is not None:
+            req["weight"] = None if args.weight == "clear" else int(args.weight)
         req["timeout"] = args.timeout
     if args.command in ("resign", "unresign"):
         if bool(args.instances) == bool(args.all):
@@ -39,7 +44,7 @@ def run_command(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int
         why = exc if args.command in ("resign", "unresign") else f"bad weight {args.weight!r} (0..65535 or 'clear')"
         print(f"pykeepalivedctl: {why}", file=err)
         return 2
-    timeout = 10.0 + (args.timeout if args.command == "wait-drain" else 0.0)
+    timeout = 10.0 + (args.timeout if args.command in ("wait-drain", "real-server") else 0.0)
     try:
         reply = request(args.runtime_dir, req, timeout=timeout)
     except (OSError, ValueError) as exc:
@@ -67,15 +72,35 @@ def run_command(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int
     elif args.command == "wait-drain":
         print("drained" if result.get("drained") else f"timeout: {result.get('active')} active connection(s)",
               file=out)
+    elif args.command == "real-server":
+        out.write(format_real_server(result))
     else:
         print(result.get("message", ""), file=out)
     return _rc(args.command, result)
+
+
+def format_real_server(result: dict) -> str:
+    lines = ["changed" if result.get("changed") else "unchanged"]
+    for v in result.get("servers", []):
+        port = f":{v['port']}" if v.get("port") is not None else ""
+        runtime = v.get("runtime_weight")
+        lines.append(f"  {v['virtual_server']}  {v['address']}{port} {'up' if v.get('up') else 'DOWN'} "
+                     f"weight {v.get('weight')} runtime {'-' if runtime is None else runtime} "
+                     f"effective {v.get('effective_weight')} active {v.get('active')} inactive {v.get('inactive')}"
+                     f"{'  drained' if v.get('drained') else ''}")
+    waited = result.get("waited")
+    if waited:
+        lines.append(f"wait for {waited['for']}: " + ("done" if waited["done"] else "TIMEOUT " + json.dumps(
+            {k: v for k, v in waited.items() if k not in ("done", "for")})))
+    return "\n".join(lines) + "\n"
 
 
 def _rc(command: str, result: dict) -> int:
     if command == "reload" and not result.get("reloaded"):
         return 1
     if command == "wait-drain" and not result.get("drained"):
+        return 1
+    if command == "real-server" and not (result.get("waited") or {"done": True})["done"]:
         return 1
     return 0
 

@@ -45,7 +45,7 @@ def test_drain_is_idempotent_persisted_and_pruned(tmp_path) -> None:
         n_ops = len(backend.log)
         assert loop.drain("192.0.2.21", 80) == (False, "already drained")
         assert len(backend.log) == n_ops  # nothing touched the table
-        assert json.loads((tmp_path / OVERRIDES).read_text())["drained"] == [[None, "192.0.2.21", 80]]
+        assert json.loads((tmp_path / OVERRIDES).read_text())["drained"] == [["TCP 192.0.2.80:80", "192.0.2.21", 80]]
         await loop.stop()
 
         # a restart keeps the drain (the kernel table was flushed by stop)

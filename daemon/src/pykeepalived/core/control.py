@@ -8,7 +8,8 @@ Commands: ``status``, ``reload``, ``drain`` / ``undrain`` (``address``,
 optional ``port``, ``virtual_server``), ``set-weight`` (``address``,
 ``weight`` (null clears), optional ``port``, ``virtual_server``),
 ``wait-drain`` (``address``, optional ``port``, ``virtual_server``,
-``timeout`` seconds, default 60).  Several requests may share a connection.
+``timeout`` seconds, default 60), ``real-server`` (one real server's runtime
+view and state, lb/command.py).  Several requests may share a connection.
 
 The socket is created mode 0600 and every peer's uid is checked with
 SO_PEERCRED (root only).  A malformed request (not JSON, not an object, an
@@ -32,7 +33,7 @@ log = logging.getLogger("pykeepalived.control")
 VERSION = 1
 SOCKET_NAME = "control.sock"
 LINE_LIMIT = 64 * 1024
-COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain", "resign", "unresign")
+COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain", "real-server", "resign", "unresign")
 
 Handler = Callable[[dict], Awaitable[object]]
 

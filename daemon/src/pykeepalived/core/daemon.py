@@ -177,6 +177,12 @@ class Daemon:
             return self._resign(req, cmd == "resign")
         if self.lb is None:
             raise RequestError("load balancing is not running in this daemon (-P)")
+        if cmd == "real-server":
+            from ..lb.command import real_server_command  # noqa: PLC0415
+            try:
+                return await real_server_command(self.lb, req)
+            except ControlError as err:
+                raise RequestError(str(err)) from None
         addr = arg_str(req, "address")
         port = arg_int(req, "port", 0, 65535)
         vs = arg_str(req, "virtual_server", required=False)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .table import Op, Table
+from .table import Dest, Op, ServiceKey, Table
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class Backend(Protocol):
 
     def dump(self) -> Table:
         """Every service in the kernel with its destinations (and their connection counts)."""
+        ...
+
+    def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
+        """The destinations with address ``addr`` of services ``keys`` (with their connection
+        counts), read for that real server only: what a drain waits on."""
         ...
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:

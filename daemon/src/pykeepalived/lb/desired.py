@@ -85,12 +85,20 @@ def _match(sel: Selector, vkey: str, rs: RealServer) -> bool:
     return (v is None or v == vkey) and addr == norm_addr(rs.ip) and (port is None or port == rs.port)
 
 
+def runtime_state(vkey: str, rs: RealServer, ov: Overrides) -> tuple[bool, int | None]:
+    """(drained, operator weight or None) of one real server; the most specific weight
+    selector wins (one naming the virtual server and port over one that does not)."""
+    drained = any(_match(s, vkey, rs) for s in ov.drained)
+    weights = [(sum(x is not None for x in (s[0], s[2])), w) for s, w in ov.weights.items() if _match(s, vkey, rs)]
+    return drained, max(weights, key=lambda t: t[0])[1] if weights else None
+
+
 def _weight(vkey: str, rs: RealServer, health: Health, ov: Overrides) -> tuple[int, bool]:
-    if any(_match(s, vkey, rs) for s in ov.drained):
+    drained, weight = runtime_state(vkey, rs, ov)
+    if drained:
         return 0, True
-    for sel, w in ov.weights.items():
-        if _match(sel, vkey, rs):
-            return w, False
+    if weight is not None:
+        return weight, False
     return (health.weight if health.weight is not None else rs.weight), False
 
 

@@ -122,6 +122,21 @@ class IpvsBackend:
             table[spec.key] = svc
         return table
 
+    def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
+        return self._run(self._dests_of, keys, addr)
+
+    def _dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
+        """One dest dump per service of this virtual server (not the whole table)."""
+        out: dict[ServiceKey, list[Dest]] = {}
+        for key in keys:
+            try:
+                msgs = self.sock.dest("dump", service=to_service(ServiceSpec(key), full=False))
+            except Exception:  # NetlinkError: the service is not in the kernel (yet)
+                continue
+            dests = [dest_from_attrs(dict(m.get("IPVS_CMD_ATTR_DEST")["attrs"])) for m in msgs]
+            out[key] = [d for d in dests if d.addr == addr]
+        return out
+
     def _one(self, op: Op) -> None:
         if op.action not in ("add", "set", "del"):
             raise ValueError(f"refusing IPVS action {op.action!r}")  # "update" would DELETE

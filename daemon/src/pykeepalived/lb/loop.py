@@ -14,14 +14,16 @@ pyroute2 when the kernel has it, else nftables; what nftables cannot express
 is refused with its file:line:col).  A config without virtual servers gets
 an empty in-memory table.
 
-Operator input (drain, weight) is persisted in ``RUNTIME_DIR/lb-overrides.json``
-so a restart keeps it; an override whose real server is no longer in the
-config is dropped at start and at reload ("until the config says otherwise").
+Operator input (drain, weight) has one home, ``RUNTIME_DIR/lb-overrides.json``
+(lb/overrides.py), so reloads and restarts keep it; an override whose real
+server is no longer in the config is dropped at start and at reload ("until the
+config says otherwise"). ``real_server`` reads and restates one real server
+(lb/server.py: its view, connection counts read for that server only);
+``wait_drain`` and ``wait_up`` poll that view, not the whole status.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from pathlib import Path
@@ -29,18 +31,18 @@ from pathlib import Path
 from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
-from ..services.runfiles import write_atomic
 from ..services.smtp import Mailer
 from .backend import Backend
-from .desired import Selector
+from .desired import compute
 from .memory import MemoryBackend
+from .overrides import KEEP, OVERRIDES, OverrideStore, restate
 from .plane import LoadBalancer, Result
 from .select import backend_errors, backend_name, kernel_has_ipvs, select_backend
+from .server import ControlError, find, live, view
 from .services import rs_key
-from .table import norm_addr
 
 log = logging.getLogger("pykeepalived.lb")
-OVERRIDES = "lb-overrides.json"
+__all__ = ["OVERRIDES", "ControlError", "LbLoop"]
 
 
 class BackendError(Exception):
@@ -73,10 +75,6 @@ def backend_problems(config: Config) -> list[str]:
     return backend_errors(config, kernel_has_ipvs()) if config.virtual_servers else []
 
 
-class ControlError(Exception):
-    """A request the plane cannot satisfy (unknown real server, bad weight)."""
-
-
 class LbLoop:
     def __init__(self, config: Config, runtime_dir: str | Path, backend: Backend | None = None) -> None:
         self.config = config
@@ -85,6 +83,8 @@ class LbLoop:
         self.has_ipvs = kernel_has_ipvs() if backend is None and config.virtual_servers else False
         self.kind = "given" if backend is not None else backend_kind(config, self.has_ipvs)
         self.lb = LoadBalancer(config, backend or make_backend(config, self.has_ipvs), self.dir)
+        self.store = OverrideStore(self.dir)
+        self.lb.overrides = self.store.ov  # the plane reads the store's image, never a copy
         self.health: HealthChecker | None = None
         self.mailer = Mailer(config.global_defs)
         self.notifier = CheckNotifier(mailer=self.mailer)  # the fifos open at start()
@@ -132,7 +132,7 @@ class LbLoop:
         self._log(old.stop(), f"stop ({old.backend.name})")
         old.close()
         self.lb = LoadBalancer(config, backend, self.dir)
-        self.lb.overrides = old.overrides
+        self.lb.overrides = self.store.ov
         self.lb.health = old.health
         self.kind = kind
         self._log(self.lb.start(), f"start ({backend.name})")
@@ -181,106 +181,83 @@ class LbLoop:
                 self.notifier.vs_changed(vs, ev.up, ev.weight_sum)
 
     # -- operator input ---------------------------------------------------------
-    def _selector(self, addr: str, port: int | None, vs: str | None) -> Selector:
-        try:
-            address = norm_addr(addr)
-        except ValueError as err:
-            raise ControlError(f"bad address {addr!r}") from err
-        found = [(vk, r) for v in self.config.virtual_servers for r in v.real_servers
-                 if (vk := v.key) and (vs is None or vs == vk)
-                 and rs_key(r)[0] == address and (port is None or r.port == port)]
-        if not found:
-            where = f" in virtual server {vs!r}" if vs else ""
-            raise ControlError(f"no real server {addr}{'' if port is None else f' port {port}'}{where}")
-        return (vs, address, port)
-
     def drain(self, addr: str, port: int | None = None, vs: str | None = None,
               drained: bool = True) -> tuple[bool, str]:
         """(changed, message); draining a drained server changes nothing and says so."""
-        sel = self._selector(addr, port, vs)
-        now = sel in self.lb.overrides.drained
+        changed, _ = self.real_server(addr, port, vs, drained=drained)
         label = "drained" if drained else "undrained"
-        if now == drained:
-            return False, f"already {label}"
-        self.lb.drain(sel[1], sel[2], sel[0], drained=drained)
-        self._save_overrides()
-        self._reconcile()
-        return True, label
+        return changed, label if changed else f"already {label}"
 
     def set_weight(self, addr: str, weight: int | None, port: int | None = None,
                    vs: str | None = None) -> tuple[bool, str]:
-        if weight is not None and not (isinstance(weight, int) and 0 <= weight <= 65535):
-            raise ControlError("weight must be an integer 0..65535 (or null to clear)")
-        sel = self._selector(addr, port, vs)
-        if self.lb.overrides.weights.get(sel) == weight:
+        changed, _ = self.real_server(addr, port, vs, weight=weight)
+        if not changed:
             return False, "weight unchanged"
-        self.lb.set_weight(sel[1], weight, sel[2], sel[0])
-        self._save_overrides()
-        self._reconcile()
         return True, "weight cleared" if weight is None else f"weight {weight}"
 
+    def real_server(self, addr: str, port: int | None = None, vs: str | None = None, *,
+                    drained: bool | None = None, weight: object = KEEP,
+                    dry_run: bool = False) -> tuple[bool, list[dict]]:
+        """Restate one real server (every virtual server that has it, or ``vs``): drained or
+        not (None: as it is), operator weight (None clears, KEEP as it is). Returns (changed,
+        its view per virtual server); ``dry_run`` reports what would change, changing nothing."""
+        if weight is not KEEP and weight is not None and (
+                isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 65535):
+            raise ControlError("weight must be an integer 0..65535 (or null to clear)")
+        entries = find(self.config, addr, port, vs)
+        old = self.store.ov
+        new = restate(old, live(self.config), [e.key for e in entries], drained=drained, weight=weight)
+        changed = (new.drained, new.weights) != (old.drained, old.weights)
+        if changed and not dry_run:
+            self.store.commit(new)
+            self._reconcile()
+        shown = new if dry_run else self.store.ov
+        return changed, self.view(entries, shown)
+
+    def view(self, entries, ov=None) -> list[dict]:
+        desired = self.lb.desired
+        if desired is None or ov is not None and ov is not self.store.ov:
+            desired = compute(self.config, self.lb.health, ov or self.store.ov, self.lb.quorum)
+        return view(entries, desired, ov or self.store.ov, self.lb.backend)
+
+    def server_view(self, addr: str, port: int | None = None, vs: str | None = None) -> list[dict]:
+        return self.view(find(self.config, addr, port, vs))
+
     def active_connections(self, addr: str, port: int | None = None, vs: str | None = None) -> int:
-        self._selector(addr, port, vs)
-        total = 0
-        for v in self.lb.status()["virtual_servers"]:
-            if vs is not None and v["virtual_server"] != vs:
-                continue
-            for r in v["real_servers"]:
-                if r["address"] == norm_addr(addr) and (port is None or r["port"] == port):
-                    total += sum(k["active"] or 0 for k in r["kernel"])
-        return total
+        return sum(v["active"] for v in self.server_view(addr, port, vs))
 
     async def wait_drain(self, addr: str, port: int | None = None, vs: str | None = None,
                          timeout: float = 60.0, interval: float = 0.5) -> tuple[bool, int]:
         """(drained, active connections): returns when they reach 0 or at the timeout."""
+        views = await self._wait(addr, port, vs, lambda v: v["active"] == 0, timeout, interval)
+        active = sum(v["active"] for v in views)
+        return active == 0, active
+
+    async def wait_up(self, addr: str, port: int | None = None, vs: str | None = None,
+                      timeout: float = 60.0, interval: float = 0.2) -> tuple[bool, list[dict]]:
+        """(every entry up, views): returns when the checkers say up or at the timeout."""
+        views = await self._wait(addr, port, vs, lambda v: bool(v["up"]), timeout, interval)
+        return all(v["up"] for v in views), views
+
+    async def _wait(self, addr, port, vs, done, timeout: float, interval: float) -> list[dict]:
         end = asyncio.get_running_loop().time() + timeout
+        entries = find(self.config, addr, port, vs)
         while True:
-            active = self.active_connections(addr, port, vs)
-            if active == 0:
-                return True, 0
-            if asyncio.get_running_loop().time() >= end:
-                return False, active
+            views = self.view(entries)
+            if all(done(v) for v in views) or asyncio.get_running_loop().time() >= end:
+                return views
             await asyncio.sleep(interval)
 
     # -- persistence --------------------------------------------------------------
     def _load_overrides(self) -> None:
-        path = self.dir / OVERRIDES
-        try:
-            data = json.loads(path.read_text())
-            for v, a, p in data.get("drained", []):
-                self.lb.overrides.drained.add((v, a, p))
-            for v, a, p, w in data.get("weights", []):
-                self.lb.overrides.weights[(v, a, p)] = int(w)
-        except FileNotFoundError:
-            return
-        except (ValueError, TypeError, AttributeError) as err:
-            log.error("%s unreadable (%s): ignoring it", path, err)
-            return
+        self.store.load()
         self._prune_overrides()
-        n = len(self.lb.overrides.drained) + len(self.lb.overrides.weights)
-        if n:
-            log.info("restored %d operator override(s) from %s", n, path)
+        if self.store.count():
+            log.info("restored %d operator override(s) from %s", self.store.count(), self.store.path)
 
     def _prune_overrides(self) -> None:
-        ov = self.lb.overrides
-        live = {(v.key, rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
-
-        def exists(sel: Selector) -> bool:
-            return any((sel[0] is None or sel[0] == vk) and sel[1] == rk[0] and (sel[2] is None or sel[2] == rk[1])
-                       for vk, rk in live)
-
-        before = (set(ov.drained), dict(ov.weights))
-        ov.drained = {s for s in ov.drained if exists(s)}
-        ov.weights = {s: w for s, w in ov.weights.items() if exists(s)}
-        if (ov.drained, ov.weights) != before:
+        if self.store.prune(live(self.config)):
             log.info("dropped operator overrides for real servers no longer configured")
-            self._save_overrides()
-
-    def _save_overrides(self) -> None:
-        ov = self.lb.overrides
-        data = {"drained": sorted((list(s) for s in ov.drained), key=json.dumps),
-                "weights": sorted(([*s, w] for s, w in ov.weights.items()), key=json.dumps)}
-        write_atomic(self.dir / OVERRIDES, json.dumps(data, sort_keys=True) + "\n")
 
     # -- status -----------------------------------------------------------------
     def status(self) -> dict[str, object]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .backend import Applied
 from .reconcile import apply_ops
-from .table import Op, Service, Table
+from .table import Dest, Op, Service, ServiceKey, Table
 
 
 class MemoryBackend:
@@ -19,6 +19,9 @@ class MemoryBackend:
 
     def dump(self) -> Table:
         return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
+
+    def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
+        return {k: [d for d in self.table[k].dests.values() if d.addr == addr] for k in keys if k in self.table}
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:
         out = []

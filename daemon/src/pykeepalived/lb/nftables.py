@@ -9,7 +9,9 @@ result to ``nft -f -`` as one transaction (nft_render.py); other tables are
 never named. An empty result deletes the table. ``dump()`` reads the table
 back (``nft -j``) and adds active/inactive connection counts per real server
 from conntrack (``conntrack -L``): active = TCP ESTABLISHED, inactive =
-everything else (other TCP states, UDP), as IPVS counts them.
+everything else (other TCP states, UDP), as IPVS counts them. ``dests_of``
+counts one real server: the table we last wrote (no listing when we know it)
+and ``conntrack -L --reply-src ADDR``, the kernel filtering for that server.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import replace
 from .backend import Applied
 from .nft_render import NAME, TABLE, parse, render
 from .reconcile import apply_ops
-from .table import Op, Service, Table, norm_addr
+from .table import Dest, Op, Service, ServiceKey, Table, norm_addr
 
 Counts = dict[tuple[str, int, str, int], list[int]]  # (orig dst, dport, reply src, sport) -> [active, inactive]
 MarkCounts = dict[tuple[int, str, int], list[int]]  # (mark, reply src, sport) -> [active, inactive]
@@ -99,6 +101,21 @@ class NftBackend:
                     c = by_addr.get((key.addr, key.port, d.addr, d.port), [0, 0])
                 svc.dests[dk] = replace(d, active=c[0], inactive=c[1])
         return table
+
+    def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
+        table = self._known if self._known is not None else self._table()
+        found = {k: [d for d in table[k].dests.values() if d.addr == addr] for k in keys if k in table}
+        if not self.counts or not any(found.values()):
+            return found
+        family = "ipv6" if ":" in addr else "ipv4"
+        r = self._run(["conntrack", "-L", "-f", family, "--reply-src", addr])
+        by_addr, by_mark = parse_conntrack(r.stdout if r.returncode == 0 else "")
+        for key, dests in found.items():
+            for i, d in enumerate(dests):
+                c = (by_mark.get((key.fwmark, d.addr, d.port)) if key.fwmark
+                     else by_addr.get((key.addr, key.port, d.addr, d.port))) or [0, 0]
+                dests[i] = replace(d, active=c[0], inactive=c[1])
+        return found
 
     def script(self, table: Table) -> str:
         if not table:
