@@ -13,7 +13,8 @@ optional ``port``, ``virtual_server``), ``set-weight`` (``address``,
 The socket is created mode 0600 and every peer's uid is checked with
 SO_PEERCRED (root only).  A malformed request (not JSON, not an object, an
 unknown command or version, a line over 64 KiB, bad arguments) gets an error
-reply; nothing a client sends can stop the daemon.
+reply; nothing a client sends can stop the daemon.  The client side and the
+framing are core/client.py.
 """
 from __future__ import annotations
 
@@ -27,11 +28,10 @@ import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from .client import LINE_LIMIT, SOCKET_NAME, VERSION
+
 log = logging.getLogger("pykeepalived.control")
 
-VERSION = 1
-SOCKET_NAME = "control.sock"
-LINE_LIMIT = 64 * 1024
 COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain", "resign", "unresign")
 
 Handler = Callable[[dict], Awaitable[object]]
@@ -185,20 +185,3 @@ def arg_float(req: dict, key: str, default: float, lo: float, hi: float) -> floa
         raise RequestError(f"{key!r} must be a number {lo:g}..{hi:g}")
     return float(value)
 
-
-def request(runtime_dir: str | Path, req: dict, timeout: float = 10.0) -> dict:
-    """Client side (pykeepalivedctl, the Ansible modules): one request, one reply."""
-    path = Path(runtime_dir) / SOCKET_NAME
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps({"v": VERSION, **req}).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    if not buf:
-        raise ConnectionError(f"{path}: the daemon closed the connection without a reply")
-    return json.loads(buf)
