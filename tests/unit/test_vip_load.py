@@ -75,4 +75,3 @@ def test_start_stop_counts_failures_when_the_server_goes(tmp_path: Path):
     assert result["answers"] == {"web1": result["answered"]}
     assert result["longest_gap"] >= 0.3
     assert log.exists() and not (state / vip_load.PID).exists()
-
