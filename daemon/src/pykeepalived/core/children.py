@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .client import LINE_LIMIT
@@ -74,7 +74,6 @@ class Child:
     backoff: float = INITIAL_BACKOFF
     last_exit: str | None = None
     reader: asyncio.Task | None = None
-    history: list[float] = field(default_factory=list)
 
     @property
     def alive(self) -> bool:
@@ -143,7 +142,6 @@ async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable
         delay = child.backoff
         child.backoff = min(child.backoff * 2, MAX_BACKOFF)  # the next quick death waits longer
         child.restarts += 1
-        child.history.append(time.time())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
 

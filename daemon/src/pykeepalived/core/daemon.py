@@ -68,7 +68,6 @@ class Daemon:
         self.reloads = 0
         self.reload_failures = 0
         self.last_reload: dict[str, object] | None = None
-        self.ticks = 0
 
     # -- signals ------------------------------------------------------------
     def farewell(self) -> None:
@@ -173,7 +172,6 @@ class Daemon:
         if self.ping_fd is not None:
             period = PING_PERIOD
         while True:
-            self.ticks += 1
             self.sd.watchdog()
             self.sd.status(self.status_line())
             if self.ping_fd is not None:
