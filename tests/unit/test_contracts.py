@@ -99,7 +99,7 @@ def test_both_clients_get_the_same_answers(server) -> None:
 
 
 def test_both_clients_report_the_same_refusal(server) -> None:
-    runtime_dir, _ = server
+    runtime_dir = server[0]
     reply = client.request(runtime_dir, {"cmd": "drain", "address": "192.0.2.9"})
     assert reply == {"v": 1, "ok": False, "error": "no real server 192.0.2.9"}
     with pytest.raises(client.Refused, match="^no real server 192.0.2.9$"):
