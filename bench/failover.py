@@ -100,7 +100,7 @@ class Probe:
                         + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + self.my_mac + self.my_ip
                         + b"\0" * 6 + self.vip)
 
-    def drain(self) -> None:
+    def discard_pending(self) -> None:
         self.last_advert = self.stop_advert = None
         for s in (self.arp, self.nl, self.ip):
             try:
@@ -220,7 +220,7 @@ def one_block(lab, probe: Probe, kind: str, version: int, advert: float, logs: P
             time.sleep(advert * 2 + 0.2)  # the backup has heard a few adverts
             if VIP in vips_on(lab, "lb2") or VIP not in vips_on(lab, "lb1"):
                 raise RuntimeError(f"{kind}: pair not settled before {sig}")
-            probe.drain()
+            probe.discard_pending()
             probe.listen(advert * random.uniform(1.5, 2.5))  # the kill falls at a random advert phase
             t0 = time.monotonic()
             master.kill9() if sig == "KILL" else master.term()

@@ -2,7 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Client of the daemon's control socket (``RUNTIME_DIR/control.sock``): one JSON
 request per line, one JSON reply per line, protocol version 1 (the daemon's
-``core/control.py`` documents the commands)."""
+``core/control.py`` documents the commands).
+
+A stdlib copy of the daemon's own client (``core/client.py``: VERSION,
+SOCKET_NAME, ``encode``, ``decode``) and of its virtual-server naming rule
+(``VirtualServer.key``, config/model_lvs.py): modules cannot import the daemon.
+tests/unit/test_contracts.py runs both clients against the daemon's server and
+keeps the copies equal."""
 
 from __future__ import annotations
 
@@ -32,10 +38,15 @@ def available(runtime_dir):
         return False
 
 
+def encode(req):
+    """One request line; ``v`` is always ours."""
+    return json.dumps({**req, "v": VERSION}).encode() + b"\n"
+
+
 def request(runtime_dir, cmd, args=None, timeout=10.0):
     """Send one command (with ``args``) and return its ``result``; ControlError when it fails.
     ``timeout`` bounds the socket wait, so it must exceed a ``wait-drain``'s own timeout."""
-    line = json.dumps(dict(args or {}, v=VERSION, cmd=cmd)).encode() + b"\n"
+    line = encode(dict(args or {}, cmd=cmd))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -62,7 +73,7 @@ def request(runtime_dir, cmd, args=None, timeout=10.0):
 
 def virtual_server_key(protocol, address=None, port=None, fwmark=None, group=None):
     """The daemon's name for a virtual server: ``PROTO IP:PORT``, ``PROTO [IPv6]:PORT``,
-    ``PROTO fwmark N`` or ``PROTO group NAME`` (lb/services.py vs_key)."""
+    ``PROTO fwmark N`` or ``PROTO group NAME`` (the daemon's ``VirtualServer.key``)."""
     proto = (protocol or "TCP").upper()
     if group is not None:
         return f"{proto} group {group}"

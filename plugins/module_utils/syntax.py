@@ -4,8 +4,11 @@
 the one parser and validator of the language, so nothing here reads config text.
 
 Rules followed (docs/config-reference.md, "Syntax"): one statement per line, blocks
-indented by four blanks, a value with blanks, braces, quotes, or a leading ! or # is
-double-quoted with backslash escapes; an empty value is "".
+indented by four blanks. Words follow the daemon's rule (config/render.py: ``SAFE``,
+``quoted``, ``quote``, ``fmt``), copied here because modules cannot import the daemon;
+tests/unit/test_contracts.py keeps the copy equal. A value with a character outside
+``SAFE``, or a leading ! or #, is double-quoted with backslash escapes; an empty value
+is "". The role's template writes through the same rule (the ``keepalived_word`` filter).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import re
 
 INDENT = "    "
-_BARE = re.compile(r'^[^\s{}"!#][^\s{}"]*$')
+SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@,+=%*?^~[]$&()<>|;'")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -21,18 +24,33 @@ class SyntaxValueError(ValueError):
     """A value that keepalived.conf cannot carry (a newline or another control character)."""
 
 
-def word(value) -> str:
-    """One keepalived word for ``value`` (str, int, float or bool)."""
+def quoted(value):
+    """Always double-quoted, with backslash escapes (a script's command line)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote(value):
+    """Bare when the lexer reads it back unchanged, else double-quoted."""
+    if value and all(c in SAFE for c in value) and value[0] not in "!#":
+        return value
+    return quoted(value)
+
+
+def fmt(value):
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    text = str(value)
-    if _UNSAFE.search(text):
-        raise SyntaxValueError(f"value {text!r} contains a control character (newline, tab, ...)")
-    if _BARE.match(text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return quote(str(value))
+
+
+def word(value) -> str:
+    """One keepalived word for ``value`` (str, int, float or bool); a control character,
+    which no word can carry, is refused here rather than by the daemon's -t."""
+    if _UNSAFE.search(str(value)):
+        raise SyntaxValueError(f"value {str(value)!r} contains a control character (newline, tab, ...)")
+    return fmt(value)
 
 
 class Block:

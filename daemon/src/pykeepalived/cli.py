@@ -11,6 +11,7 @@ from .config.dump import dumps
 from .config.loader import load_config
 from .config.preprocess import CONFIG_ID_ENV
 from .config.render import render
+from .core.judge import judge
 
 DEFAULT_CONFIG = "/etc/pykeepalived/keepalived.conf"
 DEFAULT_RUNTIME_DIR = "/run/pykeepalived"
@@ -46,28 +47,20 @@ def unit_text() -> str:
 
 def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.stderr,
                  config_id: str | None = None) -> int:
-    """``-t``: print every problem as FILE:LINE:COL: error|warning: MESSAGE; 0 when valid."""
-    config, diags = load_config(path, config_id=config_id)
-    for diag in diags.sorted():
+    """``-t``: print every problem as FILE:LINE:COL: error|warning: MESSAGE; 0 when valid.
+    The judgment is a start's (core/judge.py), minus what depends on this host: script
+    warnings and the kernel's choice for ``lb_backend auto``."""
+    judged = judge(path, declared_backend=True, config_id=config_id)
+    for diag in judged.diags.sorted():
         print(diag, file=err)
-    errors = diags.errors
-    if not errors:
-        from .services.security import script_problems  # noqa: PLC0415
-
-        unsafe, _warnings = script_problems(config)  # -t: errors only (no host-specific warnings)
-        if config.global_defs.lb_backend == "nftables":  # auto is decided by the kernel at start, not here
-            from .lb.select import nftables_errors  # noqa: PLC0415
-
-            unsafe += nftables_errors(config)
-        for line in unsafe:
-            print(line, file=err)
-        errors = errors or unsafe
-    if errors:
-        n = len(errors)
+    for line in judged.unsafe:
+        print(line, file=err)
+    if judged.refused:
+        n = len(judged.diags.errors or judged.unsafe)
         print(f"{path}: {n} error{'s' if n > 1 else ''}; configuration rejected", file=err)
         return 1
     if dump_json:
-        print(dumps(config), file=out)
+        print(dumps(judged.config), file=out)
     return 0
 
 

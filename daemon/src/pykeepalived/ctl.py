@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from .core.control import request
+from .core.client import request
 
 
 def _req(args: argparse.Namespace) -> dict:

@@ -7,7 +7,8 @@ import os
 import random
 import stat
 
-from pykeepalived.core.control import LINE_LIMIT, ControlServer, RequestError, parse_request, request
+from pykeepalived.core.client import request
+from pykeepalived.core.control import LINE_LIMIT, ControlServer, RequestError, parse_request
 
 from .helpers import ask
 

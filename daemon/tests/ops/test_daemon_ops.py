@@ -6,7 +6,8 @@ import json
 import socket
 
 from pykeepalived.cli import main as daemon_main
-from pykeepalived.core.daemon import Daemon, render_text
+from pykeepalived.core.daemon import Daemon
+from pykeepalived.core.dumps import render_text
 from pykeepalived.services.runfiles import RunFiles
 from pykeepalived.services.sdnotify import SdNotify
 

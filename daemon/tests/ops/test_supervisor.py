@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from pykeepalived.config.loader import loads_config
+from pykeepalived.core import children as kids
 from pykeepalived.core import supervisor as sv
 from pykeepalived.services.sdnotify import SdNotify
 
@@ -20,9 +21,9 @@ CONF = "global_defs {\n    router_id sup\n}\n"
 
 
 def test_backoff_doubles_bounded_and_resets() -> None:
-    assert sv.next_backoff(0.4, ran=1.0) == 0.4
-    assert sv.next_backoff(500.0, ran=1.0) == sv.MAX_BACKOFF
-    assert sv.next_backoff(3.2, ran=sv.STABLE) == sv.INITIAL_BACKOFF
+    assert kids.next_backoff(0.4, ran=1.0) == 0.4
+    assert kids.next_backoff(500.0, ran=1.0) == kids.MAX_BACKOFF
+    assert kids.next_backoff(3.2, ran=kids.STABLE) == kids.INITIAL_BACKOFF
 
 
 async def _until(cond, timeout: float, what: str) -> None:
@@ -50,7 +51,7 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
 
     async def main() -> None:
         sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(conf), str(run), stall=1.5,
-                            sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}), roles=tuple(sv.ROLES))
+                            sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}), roles=tuple(kids.ROLES))
         task = asyncio.get_running_loop().create_task(sup.run())
         vrrp, check = sup.children["vrrp"], sup.children["check"]
         await _until(lambda: any("READY=1" in m for m in drain()), 30, "no READY=1")
@@ -105,7 +106,7 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
 def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
     """keepalived's rule: no virtual_server, no checker process; a reload that adds one starts it."""
     config, _ = loads_config(CONF, "k.conf")
-    assert sv.needed_roles(config) == ("vrrp",)
+    assert kids.needed_roles(config) == ("vrrp",)
     conf = tmp_path / "k.conf"
     conf.write_text(CONF)
     run = tmp_path / "run"

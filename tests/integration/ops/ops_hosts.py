@@ -80,3 +80,17 @@ def wait_log(path: Path, text: str, timeout: float = 10.0, count: int = 1) -> st
             return data
         time.sleep(0.05)
     raise AssertionError(f"{text!r} (x{count}) not in {path} within {timeout} s:\n{data[-3000:]}")
+
+
+def wait_children_up(lab: Lab, host: str, run_dir: str, timeout: float = 60.0) -> None:
+    """Until every child of the daemon reports (its status says ``up``): a child's start is a
+    Python start, seconds on a loaded machine, and is not what a test after it measures."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        out = ctl(lab, host, run_dir, "status", "--json")
+        if out.returncode == 0:
+            children = json.loads(out.stdout)["result"].get("children") or {}
+            if children and all(c.get("up") for c in children.values()):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the daemon's children on {host} did not come up within {timeout} s")

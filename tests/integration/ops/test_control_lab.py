@@ -15,7 +15,7 @@ import time
 import pytest
 from vrrp.vrrp_hosts import Daemon, conf, wait_for, wait_vip
 
-from .ops_hosts import FUZZ_CLIENT, RAW_CLIENT, ctl, ctl_json
+from .ops_hosts import FUZZ_CLIENT, RAW_CLIENT, ctl, ctl_json, wait_children_up
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.202"
@@ -62,7 +62,8 @@ def lb(lab, web, tmp_path):
     d = Daemon(lab, "lb1", "pykeepalived", "ops-c", conf(62, 150, VIP, state="MASTER") + VS)
     lab.exec("lb1", ["rm", "-f", f"{d.dir}/lb-overrides.json"])  # operator state of an earlier test
     d.start(tmp_path)
-    wait_vip(lab, "lb1", VIP, 15)  # a start on a loaded machine: the bound is not the point
+    wait_children_up(lab, "lb1", d.dir)
+    wait_vip(lab, "lb1", VIP, 3)
     wait_for(lambda: not servers(ctl_json(lab, "lb1", d.dir, "status"))["192.0.2.22"]["up"], 10,
              "web2 never went down")
     yield d, tmp_path

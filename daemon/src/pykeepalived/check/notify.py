@@ -88,7 +88,7 @@ class CheckNotifier:
             m.send(vs_alert(m.router_id, format_vs(vs), up, vs.quorum, vs.hysteresis, weight_sum))
 
     async def close(self, timeout: float = 5.0) -> None:
-        await self.scripts.drain(timeout)
+        await self.scripts.wait_running(timeout)
         for fifo in self.fifos:
             fifo.close()
         self.fifos.clear()

@@ -31,11 +31,19 @@ META = frozenset({"loc", "locs", "kind"})
 SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@,+=%*?^~[]$&()<>|;'")
 
 
+# The collection's one rule for keepalived.conf words: SAFE, quoted, quote and fmt.  The
+# modules and the role write through a stdlib copy (plugins/module_utils/syntax.py) that
+# tests/unit/test_contracts.py keeps equal to this one.
+def quoted(value: str) -> str:
+    """Always double-quoted, with backslash escapes (a script's command line)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def quote(value: str) -> str:
     """Bare when the lexer reads it back unchanged, else double-quoted."""
     if value and all(c in SAFE for c in value) and value[0] not in "!#":
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return quoted(value)
 
 
 def fmt(value) -> str:
@@ -50,7 +58,7 @@ def fmt(value) -> str:
 def script_args(script: Script) -> list[str]:
     cmd = shlex.join(script.argv)
     owner = [x for x in (script.user, script.group) if x is not None]
-    return ['"' + cmd.replace("\\", "\\\\").replace('"', '\\"') + '"', *map(quote, owner)]
+    return [quoted(cmd), *map(quote, owner)]
 
 
 class Writer:

@@ -7,8 +7,10 @@ where the config is legal but probably not what was meant.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+from collections.abc import Iterator
 
 from .effective import effective_instance, effective_version, is_strict
 from .errors import UNKNOWN_LOCATION, Diagnostics, Location
@@ -54,7 +56,7 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
         if key in services:
             diags.error(vs.loc, f"virtual_server {vs.name} {vs.protocol} defined twice (first at {services[key].loc})")
         services.setdefault(key, vs)
-    for script in _all_scripts(config):
+    for script in scripts(config):
         _script_exists(script, diags)
 
 
@@ -162,20 +164,29 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
         diags.error(vs.sorry_server.loc, "sorry_server is not the virtual server's address family")
 
 
-def _all_scripts(config: Config):
-    gd = config.global_defs
-    if gd.notify_fifo_script:
-        yield gd.notify_fifo_script
-    for s in config.vrrp_scripts.values():
-        yield s.script
-    for holder in (*config.vrrp_instances.values(), *config.vrrp_sync_groups.values()):
-        n = holder.notify
-        yield from (x for x in (n.notify_master, n.notify_backup, n.notify_fault, n.notify_stop, n.notify) if x)
-    for vs in config.virtual_servers:
-        yield from (x for x in (vs.quorum_up, vs.quorum_down) if x)
-        for rs in vs.real_servers:
-            yield from (x for x in (rs.notify_up, rs.notify_down) if x)
-            yield from (c.misc_path for c in rs.checkers if getattr(c, "misc_path", None))
+def _scripts(obj: object, seen: set[int]) -> Iterator[Script]:
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, Script):
+        yield obj
+    elif dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            yield from _scripts(getattr(obj, f.name), seen)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _scripts(v, seen)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            if not isinstance(v, str | int | float):
+                yield from _scripts(v, seen)
+
+
+def scripts(config: object) -> list[Script]:
+    """Every Script in the config model (notify_*, vrrp_script, MISC_CHECK, notify_fifo_script,
+    quorum_up/down, ...): the one list, for the existence warnings here and for script
+    security (services/security.py)."""
+    return list(_scripts(config, set()))
 
 
 def _script_exists(script: Script, diags: Diagnostics) -> None:

@@ -14,7 +14,8 @@ view and state, lb/command.py).  Several requests may share a connection.
 The socket is created mode 0600 and every peer's uid is checked with
 SO_PEERCRED (root only).  A malformed request (not JSON, not an object, an
 unknown command or version, a line over 64 KiB, bad arguments) gets an error
-reply; nothing a client sends can stop the daemon.
+reply; nothing a client sends can stop the daemon.  The client side and the
+framing are core/client.py.
 """
 from __future__ import annotations
 
@@ -28,11 +29,10 @@ import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from .client import LINE_LIMIT, SOCKET_NAME, VERSION
+
 log = logging.getLogger("pykeepalived.control")
 
-VERSION = 1
-SOCKET_NAME = "control.sock"
-LINE_LIMIT = 64 * 1024
 COMMANDS = ("status", "reload", "drain", "undrain", "set-weight", "wait-drain", "real-server", "resign", "unresign")
 
 Handler = Callable[[dict], Awaitable[object]]
@@ -191,20 +191,3 @@ def arg_float(req: dict, key: str, default: float, lo: float, hi: float) -> floa
         raise RequestError(f"{key!r} must be a number {lo:g}..{hi:g}")
     return float(value)
 
-
-def request(runtime_dir: str | Path, req: dict, timeout: float = 10.0) -> dict:
-    """Client side (pykeepalivedctl, the Ansible modules): one request, one reply."""
-    path = Path(runtime_dir) / SOCKET_NAME
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps({"v": VERSION, **req}).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    if not buf:
-        raise ConnectionError(f"{path}: the daemon closed the connection without a reply")
-    return json.loads(buf)

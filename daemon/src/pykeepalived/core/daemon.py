@@ -5,8 +5,8 @@
 and keep their VIPs until the new master speaks: the graceful handover,
 vrrp/fsm.py; the stop waits for it), HUP reload (core/reload.py: a diff, unchanged
 instances and checkers untouched; a bad config is logged with FILE:LINE:COL
-and the old one keeps running), USR1 data dump, USR2 stats dump (both under
-the runtime dir, text and JSON).  Under systemd (``Type=notify``) it sends
+and the old one keeps running), USR1 data dump, USR2 stats dump (core/dumps.py;
+both under the runtime dir, text and JSON).  Control commands: core/commands.py.  Under systemd (``Type=notify``) it sends
 READY=1, a STATUS= line and WATCHDOG=1 from a task of this loop, so a stalled
 loop stops the pings and systemd restarts us.
 """
@@ -15,52 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import time
 from pathlib import Path
 
-from .. import __version__
 from ..config.model import Config
-from ..lb.loop import ControlError
 from ..services import heap
 from ..services.logs import setup_logging
-from ..services.runfiles import RunFiles, write_atomic
+from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
-from . import snapshot
-from .control import ControlServer, RequestError, arg_float, arg_int, arg_str
+from . import commands, dumps, snapshot
+from .children import PING_PERIOD, child_setup, child_socket, ping
+from .control import ControlServer
 from .judge import load_for_child, load_for_start
 from .reload import load_new
 
 log = logging.getLogger("pykeepalived")
-
-DATA_NAME = "pykeepalived.data"
-STATS_NAME = "pykeepalived.stats"
-
-
-def render_text(data: object, indent: int = 0) -> list[str]:
-    """A nested dict/list as indented ``key = value`` lines (keepalived's .data/.stats style)."""
-    pad = " " * indent
-    lines: list[str] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, dict | list) and value:
-                lines.append(f"{pad}{key}:")
-                lines += render_text(value, indent + 2)
-            else:
-                lines.append(f"{pad}{key} = {value if value not in ({}, []) else '(none)'}")
-    elif isinstance(data, list):
-        for item in data:
-            if isinstance(item, dict):
-                head = item.get("name") or item.get("virtual_server") or item.get("real_server")
-                lines.append(f"{pad}- {head}" if head else f"{pad}-")
-                lines += render_text({k: v for k, v in item.items() if v is not head}, indent + 2)
-            else:
-                lines.append(f"{pad}- {item}")
-    else:
-        lines.append(f"{pad}{data}")
-    return lines
 
 
 class Daemon:
@@ -80,17 +51,16 @@ class Daemon:
             self.lb = LbLoop(config, files.dir)
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()
-        self.data_name, self.stats_name = DATA_NAME, STATS_NAME
+        self.data_name, self.stats_name = dumps.DATA_NAME, dumps.STATS_NAME
         self.metrics = None  # core/metrics.py, when global_defs has metrics_listen (not in a supervised child)
         if config.global_defs.metrics_listen and ping_fd is None:
             from .metrics import MetricsServer  # noqa: PLC0415
             self.metrics = MetricsServer(config.global_defs.metrics_listen, self._metrics_status)
         if ping_fd is not None:  # a supervised child: its own socket; the checker child its own dumps
-            from .supervisor import child_socket  # noqa: PLC0415
             self.control.path = child_socket(files.dir, "vrrp" if vrrp else "check")
             if not vrrp:
-                self.files.dump = files.dir / "pykeepalived_check.json"
-                self.data_name, self.stats_name = "pykeepalived_check.data", "pykeepalived_check.stats"
+                self.files.dump = files.dir / dumps.CHECK_DUMP_NAME
+                self.data_name, self.stats_name = dumps.CHECK_DATA_NAME, dumps.CHECK_STATS_NAME
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -98,12 +68,11 @@ class Daemon:
         self.reloads = 0
         self.reload_failures = 0
         self.last_reload: dict[str, object] | None = None
-        self.ticks = 0
 
     # -- signals ------------------------------------------------------------
     def farewell(self) -> None:
         """Masters send priority 0 now (RFC 5798 6.4.3) and start their handover; idempotent.
-        Runs from the SIGTERM handler when the loop is idle (core/signals.py); the orderly
+        Runs from the SIGTERM handler when the loop is idle (services/signals.py); the orderly
         stop follows and waits for the handovers (``VrrpManager.stop``)."""
         if self.vrrp is not None:
             self.vrrp.shutdown()
@@ -174,126 +143,36 @@ class Daemon:
         if cmd == "reload":
             return await self.reload()
         if cmd in ("resign", "unresign"):
-            return self._resign(req, cmd == "resign")
-        if self.lb is None:
-            raise RequestError("load balancing is not running in this daemon (-P)")
-        if cmd == "real-server":
-            from ..lb.command import real_server_command  # noqa: PLC0415
-            try:
-                return await real_server_command(self.lb, req)
-            except ControlError as err:
-                raise RequestError(str(err)) from None
-        addr = arg_str(req, "address")
-        port = arg_int(req, "port", 0, 65535)
-        vs = arg_str(req, "virtual_server", required=False)
-        try:
-            if cmd in ("drain", "undrain"):
-                changed, message = self.lb.drain(addr, port, vs, drained=cmd == "drain")
-                log.info("control: %s %s%s: %s", cmd, addr, f":{port}" if port else "", message)
-                return {"changed": changed, "message": message}
-            if cmd == "set-weight":
-                if "weight" not in req:
-                    raise RequestError("'weight' is required (null clears the operator weight)")
-                weight = arg_int(req, "weight", 0, 65535)
-                changed, message = self.lb.set_weight(addr, weight, port, vs)
-                log.info("control: set-weight %s%s: %s", addr, f":{port}" if port else "", message)
-                return {"changed": changed, "message": message}
-            if cmd == "wait-drain":
-                timeout = arg_float(req, "timeout", 60.0, 0.0, 86400.0)
-                drained, active = await self.lb.wait_drain(addr, port, vs, timeout)
-                return {"drained": drained, "active": active}
-        except ControlError as err:
-            raise RequestError(str(err)) from None
-        raise RequestError(f"unknown command {cmd!r}")
-
-    def _resign(self, req: dict, resigned: bool) -> dict[str, object]:
-        """``resign``/``unresign``: {"instances": [NAME, ...]} or none/null for all."""
-        if self.vrrp is None:
-            raise RequestError("VRRP is not running in this daemon (-C)")
-        names = req.get("instances")
-        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            raise RequestError("'instances' must be a list of vrrp_instance names (or null for all)")
-        try:
-            result = self.vrrp.set_resigned(names or None, resigned)
-        except ValueError as err:
-            raise RequestError(str(err)) from None
-        log.info("control: %s: %s", "resign" if resigned else "unresign", result["message"])
-        return result
+            return commands.resign(self.vrrp, req, cmd == "resign")
+        return await commands.real_server(self.lb, req)
 
     # -- status, dumps ------------------------------------------------------------
     async def _metrics_status(self) -> dict[str, object]:
         return self.dump()
 
     def dump(self) -> dict[str, object]:
-        return {"pid": os.getpid(), "version": __version__, "config": self.config_path,
-                "started": self.started, "dumped": time.time(),
-                "subsystems": [s for s, on in (("vrrp", self.vrrp), ("check", self.lb)) if on is not None],
-                "reloads": self.reloads, "reload_failures": self.reload_failures,
-                "last_reload": self.last_reload,
-                "vrrp": self.vrrp.status() if self.vrrp is not None else None,
-                "lb": self._lb_status()}
-
-    def _lb_status(self) -> dict[str, object] | None:
-        if self.lb is None:
-            return None
-        out = self.lb.status()
-        lat = self.lb.health.scheduler.lateness if self.lb.health is not None else None
-        if lat is not None and lat.count:
-            out["checker_lateness"] = {"p50": lat.percentile(50), "max": lat.max, "count": lat.count}
-        return out
+        return dumps.status(self)
 
     def stats(self) -> dict[str, object]:
-        out: dict[str, object] = {"pid": os.getpid(), "dumped": time.time(), "uptime": time.time() - self.started,
-                                  "reloads": self.reloads, "reload_failures": self.reload_failures,
-                                  "control": {"requests": self.control.requests, "errors": self.control.errors,
-                                              "refused": self.control.refused}}
-        if self.vrrp is not None:
-            st = self.vrrp.status()
-            out["vrrp"] = {i["name"]: {"state": i["state"], **i["counters"]} for i in st["instances"]}
-            out["socket_drops"] = st["socket_drops"]
-        if self.lb is not None:
-            lat = self.lb.health.scheduler.lateness if self.lb.health is not None else None
-            up, total = self.lb.summary()
-            out["lb"] = {"backend": self.lb.lb.backend.name, "reconciles": self.lb.reconciles,
-                         "real_servers_up": up, "real_servers": total,
-                         "checker_lateness_p50": lat.percentile(50) if lat is not None and lat.count else None,
-                         "checker_lateness_max": lat.max if lat is not None and lat.count else None}
-        return out
-
-    def _write(self, name: str, data: dict, what: str) -> None:
-        path = self.files.dir / name
-        write_atomic(path, "\n".join(render_text(data)) + "\n")
-        write_atomic(path.with_name(name + ".json"), json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-        log.info("%s written to %s (+ .json)", what, path)
+        return dumps.stats(self)
 
     def write_dump(self) -> None:
         data = self.dump()
         self.files.write_dump(data)  # pykeepalived.json, the established name
-        self._write(self.data_name, data, "data")
+        dumps.write(self.files.dir, self.data_name, data, "data")
 
     def write_stats(self) -> None:
-        self._write(self.stats_name, self.stats(), "stats")
+        dumps.write(self.files.dir, self.stats_name, self.stats(), "stats")
 
     def status_line(self) -> str:
-        """systemd's STATUS=: "VI_1 MASTER, VI_2 BACKUP, 3/3 real servers up"."""
-        parts = []
-        if self.vrrp is not None:
-            for name, inst in self.vrrp.instances.items():
-                if inst.router is not None:
-                    parts.append(f"{name} {inst.router.state.value.upper()}")
-        if self.lb is not None and self.config.virtual_servers:
-            up, total = self.lb.summary()
-            parts.append(f"{up}/{total} real servers up")
-        return ", ".join(parts) or "running (nothing configured)"
+        return dumps.status_line(self)
 
     async def _tick(self) -> None:
         """Watchdog pings and STATUS updates, from the loop that does the work."""
         period = min(self.sd.watchdog_interval() or 1.0, 1.0)
         if self.ping_fd is not None:
-            from .supervisor import PING_PERIOD, ping  # noqa: PLC0415
             period = PING_PERIOD
         while True:
-            self.ticks += 1
             self.sd.watchdog()
             self.sd.status(self.status_line())
             if self.ping_fd is not None:
@@ -346,7 +225,6 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
                vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> int:
     """Entry point for ``pykeepalived -f FILE -n -P|-C``; refuses a config with errors."""
     if ping_fd is not None:
-        from .supervisor import child_setup  # noqa: PLC0415
         child_setup(ping_fd)
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
     if ping_fd is None:

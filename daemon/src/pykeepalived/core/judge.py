@@ -4,8 +4,9 @@
 error) asks what a runnable config also needs: scripts safe to run
 (enable_script_security, services/security.py) and, with ``lb_backend``, a data
 plane that can express every virtual server (lb/loop.backend_problems).
-The callers differ only in where they report: a start prints to stderr
-and refuses, a reload logs and keeps the running config (core/reload.py).
+The callers differ only in where they report: ``-t`` (cli.py) and a start
+print to stderr and refuse, a reload logs and keeps the running config
+(core/reload.py).
 
 A reload is judged in a process of its own (``python -m
 pykeepalived.core.judge FILE``, which prints a pickled ``Verdict``): a file
@@ -39,9 +40,15 @@ class Judged:
         return bool(self.diags.errors or self.unsafe)
 
 
-def judge(path: str, *, lb_backend: bool = False) -> Judged:
-    """Load ``path`` and say what keeps it from running (OSError when it cannot be read)."""
-    config, diags = load_config(path)
+def judge(path: str, *, lb_backend: bool = False, declared_backend: bool = False,
+          config_id: str | None = None) -> Judged:
+    """Load ``path`` and say what keeps it from running (OSError when it cannot be read).
+
+    ``lb_backend``: the data plane this host would pick (it asks the kernel for IPVS), as a
+    start or reload of the checker side does.  ``declared_backend``: only what the file itself
+    decides (``lb_backend nftables``), for ``-t``, which may run on another host than the
+    daemon; ``auto`` is decided by the kernel at start.  ``config_id``: -i's (config/preprocess.py)."""
+    config, diags = load_config(path, config_id=config_id)
     judged = Judged(config, diags)
     if not diags.errors:
         from ..services.security import script_problems  # noqa: PLC0415
@@ -51,6 +58,10 @@ def judge(path: str, *, lb_backend: bool = False) -> Judged:
             from ..lb.loop import backend_problems  # noqa: PLC0415
 
             judged.unsafe += backend_problems(config)
+        elif declared_backend and config.global_defs.lb_backend == "nftables":
+            from ..lb.select import nftables_errors  # noqa: PLC0415
+
+            judged.unsafe += nftables_errors(config)
     return judged
 
 

@@ -7,13 +7,10 @@ starts it), as ``-C`` (checkers + LB),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
 loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
 
-- **Restarts**: a child that exits (or is killed) is started again after a
-  back-off: 0.1 s, doubled on each quick death up to 30 s; a child that ran
-  for ``STABLE`` (10 s) starts again from 0.1 s.
-- **Stalls**: a child whose loop stops pinging for ``stall`` seconds (5 s;
-  under a systemd watchdog at most half of it, at least 1 s) is SIGKILLed
-  (by its pid) and restarted like a dead one.  A child that sends nothing
-  for ``START_TIMEOUT`` after it was started is treated the same.
+- **Children** (core/children.py): restarted after a back-off (0.1 s, doubled
+  on each quick death up to 30 s; from 0.1 s again after a stable run of 10 s);
+  a child whose pings stop for ``stall`` seconds (5 s; under a systemd watchdog
+  at most half of it, at least 1 s) is SIGKILLed and restarted like a dead one.
 - **systemd**: the parent alone talks to ``$NOTIFY_SOCKET`` (the children get
   no NOTIFY_SOCKET): READY=1 when both children have pinged once, STATUS=
   the children's status lines joined ("VI_1 MASTER, 3/3 real servers up",
@@ -28,7 +25,7 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   and reloads from that snapshot, never from the file: one restarted after a
   refused reload runs what the pair is running.
 - **Signals**: USR1, USR2 are forwarded to the children; TERM/INT are
-  forwarded from the signal handler itself (core/signals.py), VRRP child
+  forwarded from the signal handler itself (services/signals.py), VRRP child
   first, and the parent waits (10 s plus the longest graceful handover, then
   SIGKILL) for them: the VRRP child's masters send priority 0 first (from
   its own handler when its loop is idle).  With the graceful handover
@@ -41,57 +38,37 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   (no unsupervised VRRP speaker; the VIPs it leaves are adopted at the next
   start, net/addresses.py).
 - **Control socket**: the parent owns ``RUNTIME_DIR/control.sock`` and proxies
-  (one JSON line to a child, its reply back): ``status`` merges both
-  children's replies (plus ``children``: pid, restarts, up; the reload counters
-  are the parent's), ``reload`` is the parent's (above), resign/unresign go
-  to the VRRP child, drain/undrain/set-weight/wait-drain to the checker child.
-  The children
-  listen on ``control.vrrp.sock`` / ``control.check.sock`` (0600, root only).
+  (core/proxy.py: one JSON line to a child, its reply back, the statuses
+  merged); ``reload`` is the parent's (above).
 - **Pid files**: the parent's (``-p``, default ``pykeepalived.pid``),
   ``vrrp.pid`` and ``checkers.pid``, all under the runtime dir.
 """
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import signal
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from ..config.model import Config
 from ..services import heap
 from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
-from . import snapshot
-from .control import LINE_LIMIT, VERSION, ControlServer, RequestError
+from . import children as kids
+from . import proxy, snapshot
+from .children import ROLES, STALL, Child, child_socket, needed_roles, program
+from .control import ControlServer
 from .metrics import MetricsServer
 from .reload import load_new
 
 log = logging.getLogger("pykeepalived.supervisor")
 
-INITIAL_BACKOFF = 0.1
-MAX_BACKOFF = 30.0
-STABLE = 10.0
-STALL = 5.0
-START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-PING_PERIOD = 0.25
-PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
-ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid")}
-
-
-def needed_roles(config) -> tuple[str, ...]:
-    """The children a config needs: VRRP always; the checker child only with a virtual_server
-    (keepalived starts its checker process on the same rule).  A reload that adds the first
-    virtual_server starts it; one that removes the last leaves it idle."""
-    return ("vrrp", "check") if config.virtual_servers else ("vrrp",)
+SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.service)
 
 
 def handover_bound(config) -> float:
@@ -100,47 +77,6 @@ def handover_bound(config) -> float:
     if not config.global_defs.pykeepalived_graceful_handover:
         return 0.0
     return max((3 * i.advert_int + max(1.0, i.advert_int) for i in config.vrrp_instances.values()), default=0.0)
-
-
-SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.service)
-
-
-def next_backoff(current: float, ran: float) -> float:
-    """The wait before the next start: back to the start after a stable run, else as doubled so far."""
-    return INITIAL_BACKOFF if ran >= STABLE else min(current, MAX_BACKOFF)
-
-
-def child_socket(runtime_dir: str | Path, role: str) -> Path:
-    return Path(runtime_dir) / f"control.{role}.sock"
-
-
-def program() -> list[str]:
-    """The same program: the ``pykeepalived`` script that runs us, else ``python -m pykeepalived.cli``."""
-    argv0 = sys.argv[0]
-    if os.path.basename(argv0) == "pykeepalived" and os.access(argv0, os.X_OK):
-        return [os.path.abspath(argv0)]
-    return [sys.executable, "-m", "pykeepalived.cli"]
-
-
-@dataclass
-class Child:
-    role: str
-    proc: asyncio.subprocess.Process | None = None
-    started: float = 0.0
-    last_ping: float | None = None
-    status: str = ""
-    restarts: int = 0
-    backoff: float = INITIAL_BACKOFF
-    last_exit: str | None = None
-    reader: asyncio.Task | None = None
-    history: list[float] = field(default_factory=list)
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    def reporting(self, now: float, stall: float) -> bool:
-        return self.alive and self.last_ping is not None and now - self.last_ping <= stall
 
 
 class Supervisor:
@@ -177,77 +113,15 @@ class Supervisor:
         return [*program(), "-f", self.config_path, "-n", "-l", flag, "--runtime-dir", str(self.files.dir),
                 "-p", str(self.files.dir / pid_name), "--ping-fd", str(ping_fd), *(["-D"] if self.detail else [])]
 
-    async def spawn(self, child: Child) -> None:
-        rfd, wfd = os.pipe()
-        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
-        env[PARENT_ENV] = str(os.getpid())
-        try:
-            child.proc = await asyncio.create_subprocess_exec(*self.argv(child.role, wfd), pass_fds=(wfd,), env=env,
-                                                              stdin=asyncio.subprocess.DEVNULL)
-        except OSError as err:
-            os.close(rfd)
-            log.error("cannot start the %s child: %s", child.role, err)
-            child.proc = None
-            return
-        finally:
-            os.close(wfd)
-        child.started, child.last_ping, child.status = time.monotonic(), None, ""
-        log.info("%s child started, pid %d", child.role, child.proc.pid)
-        child.reader = asyncio.get_running_loop().create_task(self._read_pings(child, rfd))
-
-    async def _read_pings(self, child: Child, rfd: int) -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=LINE_LIMIT)
-        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                    os.fdopen(rfd, "rb", buffering=0))
-        try:
-            while line := await reader.readline():
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    continue
-                child.last_ping = time.monotonic()
-                child.status = str(msg.get("status", ""))
-        except (ValueError, ConnectionError):
-            pass
-        finally:
-            transport.close()
-
     async def _keep(self, child: Child) -> None:
-        """Run one child for ever: start, wait for its exit, back off, start again."""
-        while not self._stop.is_set():
-            await self.spawn(child)
-            if child.proc is not None:
-                rc = await child.proc.wait()
-                ran = time.monotonic() - child.started
-                child.last_exit = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
-                if self._stop.is_set() or self._forwarded:  # stopping: SIGTERM went out already
-                    break
-                child.backoff = next_backoff(child.backoff, ran)
-                log.error("%s child (pid %d) died (%s) after %.1f s: restarting in %.1f s", child.role,
-                          child.proc.pid, child.last_exit, ran, child.backoff)
-            delay = child.backoff
-            child.backoff = min(child.backoff * 2, MAX_BACKOFF)  # the next quick death waits longer
-            child.restarts += 1
-            child.history.append(time.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+        await kids.keep(child, self.argv, self._stop, lambda: self._forwarded)
 
     async def _monitor(self) -> None:
         """Stalled or never-started children are killed (then restarted); sd_notify from here."""
         period = min(self.sd.watchdog_interval() or 0.5, 0.5)
         while not self._stop.is_set():
             now = time.monotonic()
-            for child in self.children.values():
-                if not child.alive:
-                    continue
-                silent = now - (child.last_ping if child.last_ping is not None else child.started)
-                limit = self.stall if child.last_ping is not None else START_TIMEOUT
-                if silent > limit:
-                    log.error("%s child (pid %d) %s for %.1f s: killing it", child.role, child.proc.pid,
-                              "stalled" if child.last_ping is not None else "never reported", silent)
-                    child.proc.kill()  # our own child, by its pid
-                    child.last_ping, child.last_exit = None, "stalled"
+            kids.kill_stalled(self.children, now, self.stall)
             healthy = all(c.reporting(now, self.stall) for c in self.children.values())
             if healthy and not self._ready_sent:
                 self._ready_sent = True
@@ -259,44 +133,16 @@ class Supervisor:
             await asyncio.sleep(period)
 
     def status_line(self) -> str:
-        parts = []
-        for child in self.children.values():
-            if not child.alive or child.last_ping is None:
-                parts.append(f"{child.role} child {'restarting' if child.last_exit else 'starting'}")
-            elif child.status and not child.status.startswith("running (nothing"):
-                parts.append(child.status)
-        return ", ".join(parts) or "running (nothing configured)"
+        return kids.status_line(self.children)
 
     def forward(self, sig: signal.Signals) -> None:
         for child in self.children.values():
             if child.alive:
                 child.proc.send_signal(sig)
 
-    # -- control socket: a proxy ---------------------------------------------------
+    # -- control socket: a proxy (core/proxy.py) -----------------------------------
     async def ask(self, role: str, req: dict, timeout: float = 15.0) -> object:
-        if role not in self.children:
-            raise RequestError(f"no {role} child: the configuration has no virtual_server")
-        if not self.children[role].alive:
-            raise RequestError(f"the {role} child is not running (restarting)")
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(str(child_socket(self.files.dir, role)), limit=1 << 24), timeout)
-        except (OSError, TimeoutError) as err:
-            raise RequestError(f"the {role} child does not answer: {err}") from None
-        try:
-            writer.write(json.dumps({**req, "v": VERSION}).encode() + b"\n")
-            await writer.drain()
-            line = await asyncio.wait_for(reader.readline(), timeout)
-        except (OSError, TimeoutError) as err:
-            raise RequestError(f"the {role} child does not answer: {err}") from None
-        finally:
-            writer.close()
-        if not line:
-            raise RequestError(f"the {role} child closed the connection")
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise RequestError(str(reply.get("error")))
-        return reply.get("result")
+        return await proxy.ask(self.children, self.files.dir, role, req, timeout)
 
     async def handle(self, req: dict) -> object:
         cmd = req["cmd"]
@@ -304,26 +150,19 @@ class Supervisor:
             return await self.status()
         if cmd == "reload":
             return await self.reload()
-        if cmd in ("resign", "unresign"):
-            return await self.ask("vrrp", req)
-        timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
-        return await self.ask("check", req, timeout)
+        role, timeout = proxy.route(req)
+        return await self.ask(role, req, timeout)
 
     def children_status(self) -> dict[str, dict]:
-        now = time.monotonic()
-        return {c.role: {"pid": c.proc.pid if c.alive else None, "up": c.reporting(now, self.stall),
-                         "restarts": c.restarts, "last_exit": c.last_exit} for c in self.children.values()}
+        return kids.children_status(self.children, time.monotonic(), self.stall)
 
     async def status(self) -> dict[str, object]:
         roles = list(self.children)
         got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in roles), return_exceptions=True)
-        answers = {r: g for r, g in zip(roles, got, strict=True) if isinstance(g, dict)}
-        vrrp, check = answers.get("vrrp", {}), answers.get("check", {})
-        return {"pid": os.getpid(), "version": __version__, "config": self.config_path, "started": self.started,
-                "dumped": time.time(), "subsystems": list(answers),
-                "reloads": self.reloads, "reload_failures": self.reload_failures,
-                "last_reload": self.last_reload, "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
-                "children": self.children_status()}
+        return proxy.merged_status(dict(zip(roles, got, strict=True)), config_path=self.config_path,
+                                   started=self.started, reloads=self.reloads,
+                                   reload_failures=self.reload_failures, last_reload=self.last_reload,
+                                   children=self.children_status())
 
     def on_hup(self) -> None:
         log.info("SIGHUP received: reloading %s", self.config_path)
@@ -402,7 +241,7 @@ class Supervisor:
 
     def forward_stop(self) -> None:
         """SIGTERM to the children, once, VRRP first (its priority-0 advert starts the backup's
-        Skew_Time).  Plain ``os.kill``: it also runs inside the signal handler (core/signals.py).
+        Skew_Time).  Plain ``os.kill``: it also runs inside the signal handler (services/signals.py).
 
         Then this process gives up the CPU: a child woken by our signal often waits on our
         CPU's run queue, and our own stop is bookkeeping that can follow its priority-0 advert
@@ -483,19 +322,3 @@ def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, deta
     finally:
         sup.files.remove_pid()
 
-
-def child_setup(ping_fd: int) -> None:
-    """In a child: die with the parent (PR_SET_PDEATHSIG), a non-blocking ping pipe."""
-    import ctypes  # noqa: PLC0415
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.environ.get(PARENT_ENV) not in (None, str(os.getppid())):  # the parent died before prctl
-        sys.exit(1)
-    os.set_blocking(ping_fd, False)
-
-
-def ping(fd: int, status: str) -> None:
-    """One line to the parent; a full pipe (the parent is stuck) drops it."""
-    with contextlib.suppress(BlockingIOError, BrokenPipeError):
-        os.write(fd, json.dumps({"ready": True, "status": status}).encode() + b"\n")

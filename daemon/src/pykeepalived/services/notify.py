@@ -67,7 +67,7 @@ class Notifier:
         if notify.notify is not None:
             self.spawn((*notify.notify.argv, kind, name, state, str(priority)), notify.notify)
 
-    async def drain(self, timeout: float = 5.0) -> None:
+    async def wait_running(self, timeout: float = 5.0) -> None:
         """Wait (bounded) for running scripts, e.g. notify_stop at exit."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)

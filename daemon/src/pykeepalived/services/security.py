@@ -17,14 +17,13 @@ refused: at start, on reload, by ``-t``), warnings without it.  A
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..config.model_vrrp import Script
+from ..config.validate import scripts
 
 
 def unsafe_reason(program: str) -> str | None:
@@ -54,29 +53,6 @@ def unsafe_reason(program: str) -> str | None:
             if ds.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
                 return f"directory {parent} (on the way to {real}) is writable by non-root"
     return None
-
-
-def _scripts(obj: object, seen: set[int]) -> Iterator[Script]:
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, Script):
-        yield obj
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from _scripts(getattr(obj, f.name), seen)
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _scripts(v, seen)
-    elif isinstance(obj, list | tuple):
-        for v in obj:
-            if not isinstance(v, str | int | float):
-                yield from _scripts(v, seen)
-
-
-def scripts(config: object) -> list[Script]:
-    """Every Script in the config model (notify_*, vrrp_script, MISC_CHECK, notify_fifo_script, ...)."""
-    return list(_scripts(config, set()))
 
 
 def script_problems(config) -> tuple[list[str], list[str]]:

@@ -39,7 +39,7 @@ class GroupRunner:
             before = self.sync.state
             after = self.sync.reconcile(self.members[0].now())
             for m in self.members:
-                m.drain()
+                m.act()
         finally:
             self._busy = False
         if after is not before and after is not State.INITIALIZE:

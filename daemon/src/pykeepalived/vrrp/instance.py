@@ -199,9 +199,9 @@ class Instance:
         if self.group is not None:
             self.group.reconcile()
         else:
-            self.drain()
+            self.act()
 
-    def drain(self) -> None:
+    def act(self) -> None:
         """Carry out the router's actions and re-arm the timer."""
         self._perform_all(self.router.actions())
         self._rearm()

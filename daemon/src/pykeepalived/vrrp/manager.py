@@ -197,7 +197,7 @@ class VrrpManager:
         self.vip_filter.clear()
         for group in self.groups.values():
             group.stopped()
-        await self.runtime.notifier.drain()
+        await self.runtime.notifier.wait_running()
         await self.runtime.mailer.close()
         await self.runtime.fifos.close()
         self.runtime.sockets.close()
