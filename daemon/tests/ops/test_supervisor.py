@@ -141,3 +141,26 @@ def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
         await asyncio.wait_for(task, 20)
 
     asyncio.run(main())
+
+
+def test_dump_signals_wait_for_a_child_loop(tmp_path: Path) -> None:
+    """A USR1 forwarded to a child that has not pinged yet would kill it (no handler yet)."""
+    config, _ = loads_config(CONF, "k.conf")
+
+    async def main() -> None:
+        sup = sv.Supervisor(config, str(tmp_path / "k.conf"), str(tmp_path / "run"), roles=("vrrp",))
+        child = sup.children["vrrp"]
+        child.proc = await asyncio.create_subprocess_exec("sleep", "30")  # dies on USR1, as a starting child
+        try:
+            sup.forward(signal.SIGUSR1)
+            await asyncio.sleep(0.2)
+            assert child.proc.returncode is None
+            child.last_ping = time.monotonic()  # its loop runs: now it gets the signal
+            sup.forward(signal.SIGUSR1)
+            assert await asyncio.wait_for(child.proc.wait(), 10) == -signal.SIGUSR1
+        finally:
+            if child.proc.returncode is None:
+                child.proc.kill()
+                await child.proc.wait()
+
+    asyncio.run(main())

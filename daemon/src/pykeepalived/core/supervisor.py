@@ -136,9 +136,13 @@ class Supervisor:
         return kids.status_line(self.children)
 
     def forward(self, sig: signal.Signals) -> None:
+        """USR1/USR2 to the children whose loop runs (has pinged): a child still starting has
+        no handler yet, and the default action of USR1 is to terminate it."""
         for child in self.children.values():
-            if child.alive:
+            if child.alive and child.last_ping is not None:
                 child.proc.send_signal(sig)
+            elif child.alive:
+                log.info("%s child still starting: %s not forwarded", child.role, sig.name)
 
     # -- control socket: a proxy (core/proxy.py) -----------------------------------
     async def ask(self, role: str, req: dict, timeout: float = 15.0) -> object:
