@@ -23,6 +23,7 @@ table and exits 0; skip does nothing (the Makefile's PYVERSIONS variable).
 from __future__ import annotations
 
 import argparse
+import email.parser
 import hashlib
 import json
 import os
@@ -33,8 +34,14 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from lab import Lab
 from lab.paths import REPO_ROOT
@@ -49,6 +56,7 @@ TEST_DEPS = ("pytest", "hypothesis", "aiosmtpd")
 # planning against a fake nft, services, the layer rules.
 TEST_PATHS = ("daemon/tests/config", "daemon/tests/vrrp", "daemon/tests/lb", "daemon/tests/services",
               "daemon/tests/test_layers.py")
+RECIPE = 2  # bump when the way the wheelhouse is made changes (its cache key)
 VENV = "/tmp/pyversions-venv"
 SRC = "/tmp/pyversions-daemon"
 FIRST_ERRORS = 8
@@ -75,17 +83,57 @@ def requirements() -> list[str]:
     return [*project["project"].get("dependencies", []), *project["build-system"]["requires"], *TEST_DEPS]
 
 
-def _pip_download(dest: Path, version: str, reqs: list[str]) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+def _pip_download(dest: Path, version: str, reqs: list[str], *deps: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", *deps,
             "--dest", str(dest), "--only-binary=:all:", "--platform", "any", "--implementation", "py",
             "--abi", "none", "--python-version", version, *reqs]
     return subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
 
 
+def _why(result: subprocess.CompletedProcess[str]) -> str:
+    """pip's reason, best first: the dependency without a pure wheel, else its first ERROR."""
+    lines = result.stderr.splitlines()
+    return next((line.strip() for line in lines if " depends on " in line),
+                next((line for line in lines if line.startswith("ERROR:")), "pip download failed"))
+
+
+def _marker_env(version: str) -> dict[str, str]:
+    return {"python_version": version, "python_full_version": f"{version}.0", "implementation_name": "cpython",
+            "platform_python_implementation": "CPython", "sys_platform": "linux", "platform_system": "Linux",
+            "os_name": "posix", "platform_machine": "x86_64", "extra": ""}
+
+
+def _unmet(dest: Path, version: str) -> list[str]:
+    """Requirements of the wheels usable on version that no wheel in dest satisfies.
+
+    pip download evaluates markers for the running Python, not --python-version
+    (so 3.9's tomli, exceptiongroup are missed from 3.11): evaluated here instead.
+    """
+    have: dict[str, list[Version]] = {}
+    metas = []
+    for wheel in dest.glob("*.whl"):
+        name, ver = wheel.name.split("-")[:2]
+        have.setdefault(canonicalize_name(name), []).append(Version(ver))
+        with zipfile.ZipFile(wheel) as z:
+            meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+            metas.append(email.parser.Parser().parsestr(z.read(meta).decode()))
+    unmet = []
+    for meta in metas:
+        if not SpecifierSet(meta.get("Requires-Python") or "").contains(f"{version}.0"):
+            continue
+        for text in meta.get_all("Requires-Dist") or []:
+            req = Requirement(text)
+            if req.marker and not req.marker.evaluate(_marker_env(version)):
+                continue
+            if not any(req.specifier.contains(v, prereleases=True) for v in have.get(canonicalize_name(req.name), [])):
+                unmet.append(f"{req.name}{req.specifier}")
+    return sorted(set(unmet))
+
+
 def wheelhouse(versions: list[str]) -> tuple[Path, dict[str, str]]:
     """The wheelhouse for these Pythons, downloaded once; and {requirement: why it is missing}."""
     reqs = requirements()
-    digest = hashlib.sha256(json.dumps([reqs, sorted(versions)]).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps([reqs, sorted(versions), RECIPE]).encode()).hexdigest()[:16]
     final = WHEELHOUSES / digest
     manifest = final / "manifest.json"
     if manifest.exists():
@@ -94,13 +142,15 @@ def wheelhouse(versions: list[str]) -> tuple[Path, dict[str, str]]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=WHEELHOUSES))
     missing: dict[str, str] = {}
     for version in sorted(versions):
-        if _pip_download(tmp, version, reqs).returncode == 0:
-            continue
-        for req in reqs:  # name the requirement(s) without pure wheels
-            result = _pip_download(tmp, version, [req])
-            if result.returncode != 0:
-                errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
-                missing[req] = f"Python {version}: {(errors or ['pip download failed'])[0]}"
+        if _pip_download(tmp, version, reqs).returncode != 0:
+            for req in reqs:  # name the requirement(s) without pure wheels
+                result = _pip_download(tmp, version, [req])
+                if result.returncode != 0:
+                    missing[req] = f"Python {version}: {_why(result)}"
+        for _ in range(10):  # the dependencies whose markers hold on this version only
+            unmet = [r for r in _unmet(tmp, version) if r not in missing]
+            if not unmet or _pip_download(tmp, version, unmet, "--no-deps").returncode != 0:
+                break
     (tmp / "manifest.json").write_text(json.dumps({"requirements": reqs, "versions": sorted(versions),
                                                    "missing": missing}, indent=1) + "\n")
     shutil.rmtree(final, ignore_errors=True)
