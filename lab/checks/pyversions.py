@@ -92,7 +92,7 @@ def _pip_download(dest: Path, version: str, reqs: list[str], *deps: str) -> subp
 
 def _why(result: subprocess.CompletedProcess[str]) -> str:
     """pip's reason, best first: the dependency without a pure wheel, else its first ERROR."""
-    lines = result.stderr.splitlines()
+    lines = (result.stdout + result.stderr).splitlines()
     return next((line.strip() for line in lines if " depends on " in line),
                 next((line for line in lines if line.startswith("ERROR:")), "pip download failed"))
 
@@ -194,7 +194,12 @@ def run_host(lab: Lab, host: str, wheels: Path) -> Row:
     summary = out[-1] if out else ""
     row.counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", summary)}
     row.errors = [line for line in out if line.startswith(("FAILED ", "ERROR "))][:FIRST_ERRORS]
-    if not row.counts:
+    if not row.counts:  # pytest stopped before running (a conftest did not import): its first error
+        lines = (result.stdout + result.stderr).splitlines()
+        raised = next((i for i, line in enumerate(lines) if line.startswith("E ")), None)
+        row.errors = [line for line in lines[:1] if line.strip()]
+        if raised is not None:
+            row.errors += [lines[raised - 1].strip(), lines[raised].strip()]
         row.errors = row.errors or [_first_error(result)]
     return row
 
