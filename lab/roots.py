@@ -41,8 +41,10 @@ ROOTS_DIR = Path(os.environ.get("HAPAIR_LAB_ROOTS", "/var/cache/hapair-lab/roots
 RELEASES = {"bullseye": "3.9", "trixie": "3.13"}
 # What a lab host runs from its own root: systemd as PID 1 (systemctl, poweroff),
 # sshd (+ ssh-keygen), python3 with venv (Ansible, the daemon), ip (iproute2),
-# sysctl/ps (procps). setpriv and mount come with minbase (util-linux, mount).
-PACKAGES = ("systemd", "systemd-sysv", "openssh-server", "python3", "python3-venv", "iproute2", "procps")
+# sysctl/ps (procps), nft (nftables: the daemon's strict mode and nftables LB
+# backend; its tests expect it). mount comes with minbase.
+PACKAGES = ("systemd", "systemd-sysv", "openssh-server", "python3", "python3-venv", "iproute2", "procps",
+            "nftables")
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 STAMP = ".hapair-root.json"
@@ -143,14 +145,3 @@ def _remove(path: Path) -> None:
     run(["rm", "-rf", "--one-file-system", str(path)], timeout=600)
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
-
-
-def main(argv: list[str]) -> int:
-    """python -m lab.roots [RELEASE...]: build (or find) the roots; print their paths."""
-    for release in argv or list(RELEASES):
-        print(ensure_root(release))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -81,7 +81,7 @@ def test_a_killed_build_stops_and_leaves_nothing_that_looks_finished(tmp_path: P
     if os.geteuid() != 0:
         pytest.skip("needs root (debootstrap)")
     env = dict(os.environ, HAPAIR_LAB_ROOTS=str(tmp_path))
-    builder = subprocess.Popen([sys.executable, "-m", "lab.roots", "bullseye"], env=env, cwd=REPO_ROOT,
+    builder = subprocess.Popen([sys.executable, "-m", "lab", "roots", "bullseye"], env=env, cwd=REPO_ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
