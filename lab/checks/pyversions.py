@@ -56,7 +56,7 @@ TEST_DEPS = ("pytest", "hypothesis", "aiosmtpd")
 # planning against a fake nft, services, the layer rules.
 TEST_PATHS = ("daemon/tests/config", "daemon/tests/vrrp", "daemon/tests/lb", "daemon/tests/services",
               "daemon/tests/test_layers.py")
-RECIPE = 2  # bump when the way the wheelhouse is made changes (its cache key)
+RECIPE = 3  # bump when the way the wheelhouse is made changes (its cache key)
 VENV = "/tmp/pyversions-venv"
 SRC = "/tmp/pyversions-daemon"
 FIRST_ERRORS = 8
@@ -153,9 +153,11 @@ def wheelhouse(versions: list[str]) -> tuple[Path, dict[str, str]]:
                 break
     (tmp / "manifest.json").write_text(json.dumps({"requirements": reqs, "versions": sorted(versions),
                                                    "missing": missing}, indent=1) + "\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    return final, missing
+    try:
+        tmp.rename(final)
+    except OSError:  # another run finished the same wheelhouse meanwhile: use that one
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final, json.loads(manifest.read_text())["missing"]
 
 
 def _sh(lab: Lab, host: str, script: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -187,6 +189,11 @@ def run_host(lab: Lab, host: str, wheels: Path) -> Row:
         if result.returncode != 0:
             row.install = f"{name}: {_first_error(result)}"
             return row
+    return run_tests(lab, host, row)
+
+
+def run_tests(lab: Lab, host: str, row: Row) -> Row:
+    """pytest on TEST_PATHS with the venv's Python; counts and first errors into row."""
     tests = " ".join(shlex.quote(str(REPO_ROOT / p)) for p in TEST_PATHS)
     result = _sh(lab, host, f"cd /tmp && {VENV}/bin/python -m pytest -q -p no:cacheprovider -rfE "
                             f"--color=no {tests}", timeout=1800)
