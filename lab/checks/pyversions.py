@@ -206,7 +206,7 @@ def run_tests(lab: Lab, host: str, row: Row) -> Row:
         raised = next((i for i, line in enumerate(lines) if line.startswith("E ")), None)
         row.errors = [line for line in lines[:1] if line.strip()]
         if raised is not None:
-            row.errors += [lines[raised - 1].strip(), lines[raised].strip()]
+            row.errors += [line.strip() for line in lines[max(raised - 2, 1):raised + 1]]  # file, code, error
         row.errors = row.errors or [_first_error(result)]
     return row
 
