@@ -9,7 +9,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration pyversions lint clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -25,13 +25,23 @@ $(VENV)/.stamp: daemon/pyproject.toml requirements-dev.txt | system-deps
 	$(BIN)/pip install -q -r requirements-dev.txt -e daemon
 	touch $@
 
-test: venv unit integration molecule lint
+test: venv unit integration pyversions molecule lint
 
 unit: venv
 	$(PYTEST) -q daemon/tests tests/unit
 
 integration: venv
 	$(PYTEST) -q tests/integration
+
+# The daemon's pure unit tests under Python 3.9 (Debian 11), 3.11 (the machine)
+# and 3.13 (Debian 13), each in a lab host on that root, in a venv installed
+# offline from a pure-Python wheelhouse (.cache/wheelhouse-py/); prints a table
+# (lab/checks/pyversions.py, docs/development.md). PYVERSIONS=check fails on
+# any failure, report only prints the table, skip does nothing. The default is
+# report until the daemon runs on 3.9 (issue 14, section 2); then make it check.
+PYVERSIONS ?= report
+pyversions: venv
+	$(BIN)/python -m lab.checks.pyversions --mode $(PYVERSIONS)
 
 # The config fuzz at full size: 10,000 mutated configs through the judge
 # (daemon/tests/config/test_fuzz.py; the unit suite runs 300).

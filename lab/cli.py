@@ -7,6 +7,7 @@
     python -m lab ssh lb1 [-- CMD...]
     python -m lab status
     python -m lab down [NAME... | --all]           # default: detached and orphaned labs
+    python -m lab roots [RELEASE...]               # build (or find) Debian roots; print their paths
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from . import paths, state
+from . import paths, roots, state
 from .core import Lab
 from .shell import clean_env
 from .systemd_host import system_state
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("host")
     p.add_argument("--lab")
     p.set_defaults(func=cmd_ssh)
+    p = sub.add_parser("roots", help="build (or find) the Debian roots hosts may use (`root:`)")
+    p.add_argument("releases", nargs="*", metavar="RELEASE", help=f"default: all ({', '.join(roots.RELEASES)})")
+    p.set_defaults(func=cmd_roots)
     p = sub.add_parser("status", help="list labs and their hosts")
     p.add_argument("names", nargs="*")
     p.set_defaults(func=cmd_status)
@@ -143,3 +147,14 @@ def _print_lab(lab: Lab) -> None:
         print(f"  {host.name:<10} {status:<10} {lab.netns(host.name):<24} {' '.join(host.addresses())}")
     print(f"  inventory:  {lab.inventory}\n  ssh config: {lab.ssh_config}  (ssh -F ... HOST)")
     print(f"  state dir:  {lab.dir}\n  cgroup:     {paths.lab_cgroup(lab.name)}")
+
+
+def cmd_roots(args: argparse.Namespace) -> int:
+    unknown = [r for r in args.releases if r not in roots.RELEASES]
+    if unknown:
+        print(f"python -m lab roots: unknown release {', '.join(unknown)} (known: {', '.join(roots.RELEASES)})",
+              file=sys.stderr)
+        return 2
+    for release in args.releases or list(roots.RELEASES):
+        print(roots.ensure_root(release))
+    return 0

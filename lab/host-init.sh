@@ -3,7 +3,8 @@
 # the host's netns): build the host's view of the kernel inside ROOT, pivot
 # into it and exec systemd.  Usage: host-init.sh ROOT HOSTNAME [SHARED_PATH...]
 # SHARED_PATHs (the checkout, the venv) are bound in at the same place when the
-# host's own /tmp or /run would hide them.
+# host's own /tmp or /run would hide them, or when the host has a root of its
+# own (lab/roots.py); written ro:PATH, the bind is read-only.
 set -eu
 R=$1
 hostname "$2"
@@ -38,13 +39,17 @@ ln -s /proc/self/fd/2 "$R/dev/stderr"
 mount -t tmpfs -o mode=755 run "$R/run"
 mount -t tmpfs -o mode=1777 tmp "$R/tmp"
 for p in "$@"; do
-    mkdir -p "$R$p"
-    mount --bind "$p" "$R$p"
+    src=${p#ro:}
+    mkdir -p "$R$src"
+    mount --bind "$src" "$R$src"
+    if [ "$src" != "$p" ]; then
+        mount -o remount,bind,ro "$R$src"
+    fi
 done
 cd "$R"
 pivot_root . .
 umount -l .
 cd /
-# Without sys_module systemd-modules-load cannot touch the real kernel's modules.
-exec setpriv --bounding-set -sys_module,-sys_rawio,-sys_time,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override,-audit_control,-sys_pacct,-bpf,-perfmon \
-    /lib/systemd/systemd
+# The capability bounding set was cut before this script (systemd_host.py, with
+# the machine's setpriv: a Debian 11 root's does not know bpf or perfmon).
+exec /lib/systemd/systemd

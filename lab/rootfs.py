@@ -1,4 +1,5 @@
-"""A host's private root: overlayfs over the real / with a tmpfs upper, then customised.
+"""A host's private root: overlayfs over the real / (or a Debian root of lab/roots.py) with a
+tmpfs upper, then customised.
 
 All customisation writes go into the overlay (the tmpfs upper), never into the
 real machine's /etc.  Units that must not run in a lab host are masked.
@@ -39,8 +40,8 @@ UseDNS no
 """
 
 
-def mount_overlay(host_dir: Path, tmpfs_size: str = "512m") -> Path:
-    """Mount HOST_DIR/fs (tmpfs: upper+work) and HOST_DIR/root (overlay, lowerdir=/)."""
+def mount_overlay(host_dir: Path, tmpfs_size: str = "512m", lower: Path = Path("/")) -> Path:
+    """Mount HOST_DIR/fs (tmpfs: upper+work) and HOST_DIR/root (overlay, lowerdir=LOWER)."""
     fs, root = host_dir / "fs", host_dir / "root"
     fs.mkdir(parents=True, exist_ok=True)
     root.mkdir(exist_ok=True)
@@ -48,7 +49,7 @@ def mount_overlay(host_dir: Path, tmpfs_size: str = "512m") -> Path:
     (fs / "u").mkdir()
     (fs / "w").mkdir()
     run(["mount", "-t", "overlay", "hapair-lab", "-o",
-         f"lowerdir=/,upperdir={fs}/u,workdir={fs}/w", str(root)])
+         f"lowerdir={lower},upperdir={fs}/u,workdir={fs}/w", str(root)])
     return root
 
 

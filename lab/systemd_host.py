@@ -14,13 +14,26 @@ READY_STATES = ("running", "degraded")
 # Hosts get fresh tmpfs on these; a checkout or venv below them is bound back in,
 # so tests from a clone under /tmp (as CI may make) still find their programs.
 PRIVATE_TMPFS = (Path("/tmp"), Path("/run"))
+# Capabilities no host process may have: without sys_module systemd-modules-load
+# cannot touch the real kernel's modules, without sys_time nothing sets its clock.
+# Cut by the machine's setpriv before host-init.sh (inherited by the host's systemd).
+DROPPED_CAPS = ("-sys_module,-sys_rawio,-sys_time,-syslog,-wake_alarm,-block_suspend,-mac_admin,"
+                "-mac_override,-audit_control,-sys_pacct,-bpf,-perfmon")
 
 
-def shared_paths() -> list[str]:
-    """The repository and the running venv, when a host's own tmpfs would hide them."""
+def shared_paths(own_root: bool = False) -> list[str]:
+    """Paths host-init.sh binds into a host (``ro:PATH``: read-only).
+
+    On the machine's /: the repository and the running venv, when a host's own
+    tmpfs would hide them. On a root of its own: the repository (with its
+    .cache/, the wheelhouses), read-only; the machine's venv could not run there.
+    """
     import sys
 
-    wanted = {Path(__file__).resolve().parents[1], Path(sys.prefix).resolve()}
+    repo = Path(__file__).resolve().parents[1]
+    if own_root:
+        return [f"ro:{repo}"]
+    wanted = {repo, Path(sys.prefix).resolve()}
     return sorted(str(p) for p in wanted if any(p.is_relative_to(t) for t in PRIVATE_TMPFS))
 
 
@@ -28,7 +41,8 @@ class BootError(RuntimeError):
     """A host did not reach running/degraded; the message has its console tail."""
 
 
-def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) -> subprocess.Popen:
+def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path,
+          own_root: bool = False) -> subprocess.Popen:
     """Launch the host; returns the `unshare` parent process (PID 1 is its only child).
 
     The launcher joins the host's cgroup before unsharing, so the new cgroup
@@ -39,7 +53,8 @@ def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path) ->
         "ip", "netns", "exec", netns,
         "unshare", "--mount", "--uts", "--pid", "--cgroup", "--ipc", "--propagation", "private",
         "--fork", "env", "-i", "container=lxc", f"PATH={CLEAN_PATH}",
-        "sh", str(INIT_SCRIPT), str(root), hostname, *shared_paths(),
+        "setpriv", "--bounding-set", DROPPED_CAPS,
+        "sh", str(INIT_SCRIPT), str(root), hostname, *shared_paths(own_root),
     ]
     with open(console, "ab") as log:
         # Own session: a Ctrl-C on the terminal reaches us, not the hosts; we tear down.

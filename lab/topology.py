@@ -12,6 +12,9 @@ A topology file looks like::
       client:
         systemd: false           # netns-only host: fast, no ssh, shares the real /
         nics: {eth0: 192.0.2.100/24}
+      old:
+        root: bullseye           # its root is a Debian 11 (lab/roots.py), not the machine's /
+        nics: {eth0: 192.0.2.30/24}
 
 A NIC given as a plain string is an address on the only segment.  Addresses are
 restricted to documentation and private test ranges so nothing can ever clash
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from .roots import RELEASES
 
 TOPOLOGY_DIR = Path(__file__).parent / "topologies"
 
@@ -63,6 +68,7 @@ class Host:
     groups: tuple[str, ...] = ()
     gateway: str | None = None
     sysctls: dict[str, str] = field(default_factory=dict)
+    root: str | None = None  # a release of lab/roots.py; None: the machine's own /
 
     @property
     def address(self) -> str:
@@ -103,11 +109,11 @@ class Topology:
             nics = {n.name: {"segment": n.segment, "addresses": [str(a) for a in n.addresses]}
                     for n in h.nics}
             hosts[h.name] = {"systemd": h.systemd, "groups": list(h.groups), "gateway": h.gateway,
-                             "sysctls": dict(h.sysctls), "nics": nics}
+                             "sysctls": dict(h.sysctls), "root": h.root, "nics": nics}
         return {"name": self.name, "segments": list(self.segments), "hosts": hosts}
 
     def without_systemd(self) -> Topology:
-        """The same topology with every host netns-only (used inside UML)."""
+        """The same topology with every host netns-only (used inside UML; no own roots either)."""
         hosts = tuple(
             Host(h.name, h.nics, False, h.groups, h.gateway, dict(h.sysctls)) for h in self.hosts
         )
@@ -153,7 +159,7 @@ def parse(data: dict, default_name: str = "lab", source: Path | None = None) -> 
 
 def _parse_host(name: str, data: dict, segments: tuple[str, ...]) -> Host:
     _check_name(name, "host", NAME_RE)
-    unknown = set(data) - {"nics", "systemd", "groups", "gateway", "sysctls"}
+    unknown = set(data) - {"nics", "systemd", "groups", "gateway", "sysctls", "root"}
     if unknown:
         raise TopologyError(f"host {name}: unknown keys {sorted(unknown)}")
     nics_data = data.get("nics") or {}
@@ -167,13 +173,21 @@ def _parse_host(name: str, data: dict, segments: tuple[str, ...]) -> Host:
     gateway = data.get("gateway")
     if gateway is not None:
         _check_address(name, ipaddress.ip_address(gateway))
+    systemd = bool(data.get("systemd", True))
+    root = data.get("root")
+    if root is not None:
+        if root not in RELEASES:
+            raise TopologyError(f"host {name}: root {root!r} is not one of {', '.join(RELEASES)}")
+        if not systemd:
+            raise TopologyError(f"host {name}: root needs a systemd host (netns-only hosts share /)")
     return Host(
         name=name,
         nics=nics,
-        systemd=bool(data.get("systemd", True)),
+        systemd=systemd,
         groups=tuple(data.get("groups") or ()),
         gateway=None if gateway is None else str(gateway),
         sysctls=sysctls,
+        root=None if root is None else str(root),
     )
 
 

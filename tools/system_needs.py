@@ -60,6 +60,7 @@ NEEDS: dict[str, str] = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "nc": "netcat-openbsd",
+    "debootstrap": "debootstrap",
     "keepalived": "keepalived",
     "ipvsadm": "ipvsadm",
     "tcpdump": "tcpdump",
