@@ -7,6 +7,12 @@ starts it), as ``-C`` (checkers + LB),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
 loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
 
+- **Start order**: with a checker child, the VRRP child starts once the
+  checker child has pinged (its first pings follow the data plane's first
+  apply) or after ``PLANE_WAIT`` (10 s) without one: a restarted master that
+  preempts must not take its VIPs before its NAT rules exist (the Molecule
+  restart steps saw SYNs to the VIP answered with RST by the new master's own
+  stack in that window).  A VRRP child restarted later does not wait.
 - **Restarts**: a child that exits (or is killed) is started again after a
   back-off: 0.1 s, doubled on each quick death up to 30 s; a child that ran
   for ``STABLE`` (10 s) starts again from 0.1 s.
@@ -81,6 +87,7 @@ MAX_BACKOFF = 30.0
 STABLE = 10.0
 STALL = 5.0
 START_TIMEOUT = 30.0
+PLANE_WAIT = 10.0  # the VRRP child's first start waits at most this for the checker child's first ping
 STOP_TIMEOUT = 10.0
 PING_PERIOD = 0.25
 PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
@@ -164,6 +171,7 @@ class Supervisor:
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
         self._stop = asyncio.Event()
         self._ready_sent = False
+        self._plane_up = asyncio.Event()  # the checker child pinged once: its data plane is applied
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
@@ -208,13 +216,29 @@ class Supervisor:
                     continue
                 child.last_ping = time.monotonic()
                 child.status = str(msg.get("status", ""))
+                if child.role == "check":
+                    self._plane_up.set()
         except (ValueError, ConnectionError):
             pass
         finally:
             transport.close()
 
+    async def _data_plane_first(self) -> None:
+        """Until the checker child has pinged (no checker child: at once), a stop, or PLANE_WAIT."""
+        if "check" not in self.children or self._plane_up.is_set():
+            return
+        log.info("vrrp child waits for the checker child's data plane (at most %.0f s)", PLANE_WAIT)
+        waits = [asyncio.ensure_future(self._plane_up.wait()), asyncio.ensure_future(self._stop.wait())]
+        await asyncio.wait(waits, timeout=PLANE_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        if not self._plane_up.is_set() and not self._stop.is_set():
+            log.error("checker child not reporting after %.0f s: starting the vrrp child anyway", PLANE_WAIT)
+
     async def _keep(self, child: Child) -> None:
         """Run one child for ever: start, wait for its exit, back off, start again."""
+        if child.role == "vrrp":
+            await self._data_plane_first()
         while not self._stop.is_set():
             await self.spawn(child)
             if child.proc is not None:
