@@ -39,7 +39,8 @@ EXAMPLES = r"""
   hapair.keepalived.keepalived_info:
     gather: [vrrp]
   register: info
-  until: info | hapair.keepalived.vrrp_unready([{'name': 'web', 'state': 'BACKUP'}]) | length == 0
+  until: >-
+    info | hapair.keepalived.vrrp_unready([{'name': 'web', 'state': 'BACKUP'}]) | length == 0
   retries: 30
   delay: 1
 """
