@@ -11,12 +11,17 @@ sequential on a fixed 50 ms schedule: a request slower than the interval delays 
 next one, it never overlaps it. The longest gap is measured between the end of one
 answered request and the end of the next answered one (from the start of the load to
 the first answer, and from the last answer to the stop count too), so it is the
-longest time a user would have waited.
+longest time a user would have waited. Each failure is classified by what the client
+saw (``timeout``: no answer within --timeout, e.g. a lost SYN or a reply that never
+came back; ``reset``/``refused``: a RST, e.g. a host that holds the VIP without NAT
+rules for it; ``other``) and its time is kept (seconds on CLOCK_MONOTONIC, which
+every lab host shares, so a step can compare it with the moment it acted).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -30,10 +35,16 @@ RESULT, PID, LOG = "result.json", "pid", "log"
 
 
 def summarize(samples, started, stopped):
-    """``samples``: (start, end, answer or None) per request, times in seconds on one clock.
-    Returns the counts, the longest gap without an answer (and where it began, relative to
-    ``started``) and how many requests each answer got."""
+    """``samples``: (start, end, answer or None[, why it failed]) per request, times in seconds
+    on one clock. Returns the counts, the longest gap without an answer (and where it began,
+    relative to ``started``), how many requests each answer got, the failures by kind and
+    when the first and the last failure happened (CLOCK_MONOTONIC, absolute)."""
     answered = [s for s in samples if s[2] is not None]
+    failed = [s for s in samples if s[2] is None]
+    why: dict[str, int] = {}
+    for s in failed:
+        kind = s[3] if len(s) > 3 else "other"
+        why[kind] = why.get(kind, 0) + 1
     marks = [started, *(s[1] for s in answered), stopped]
     gaps = [(b - a, a) for a, b in zip(marks, marks[1:], strict=False)]
     longest, at = max(gaps) if gaps else (0.0, started)
@@ -42,7 +53,10 @@ def summarize(samples, started, stopped):
         by_answer[s[2]] = by_answer.get(s[2], 0) + 1
     return {"requests": len(samples), "answered": len(answered), "failed": len(samples) - len(answered),
             "longest_gap": round(longest, 4), "longest_gap_at": round(at - started, 4),
-            "duration": round(stopped - started, 4), "answers": by_answer}
+            "duration": round(stopped - started, 4), "answers": by_answer, "failures": why,
+            "started_at": round(started, 4), "longest_gap_from": round(at, 4),
+            "first_failure_at": round(failed[0][0], 4) if failed else None,
+            "last_failure_end": round(failed[-1][1], 4) if failed else None}
 
 
 def table(result):
@@ -50,17 +64,31 @@ def table(result):
             ("longest gap without an answer", f"{result['longest_gap'] * 1000:.0f} ms "
                                               f"(from t={result['longest_gap_at']:.2f} s)"),
             ("duration", f"{result['duration']:.2f} s"),
+            ("failed, by kind", ", ".join(f"{k} x{v}" for k, v in sorted(result.get("failures", {}).items())) or "-"),
             ("answered by", ", ".join(f"{k} x{v}" for k, v in sorted(result["answers"].items())) or "-")]
     width = max(len(row[0]) for row in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
+def failure_kind(err):
+    """What the client saw: timeout, reset, refused or other (urllib wraps socket errors)."""
+    reason = getattr(err, "reason", err)
+    if isinstance(reason, TimeoutError):
+        return "timeout"
+    if isinstance(reason, ConnectionRefusedError):
+        return "refused"
+    if isinstance(reason, (ConnectionResetError, http.client.RemoteDisconnected)):
+        return "reset"
+    return "other"
+
+
 def one_request(url, timeout):
+    """(answer, None), or (None, why) for a failed request."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as reply:
-            return reply.read().decode(errors="replace").strip()[:40] or "(empty)"
-    except Exception:  # noqa: BLE001 - every failure counts as one failed request
-        return None
+            return reply.read().decode(errors="replace").strip()[:40] or "(empty)", None
+    except Exception as err:  # noqa: BLE001 - every failure counts as one failed request
+        return None, failure_kind(err)
 
 
 def run(url, interval, timeout, out):
@@ -72,8 +100,8 @@ def run(url, interval, timeout, out):
     tick = started
     while not stop:
         begin = time.monotonic()
-        answer = one_request(url, timeout)
-        samples.append((begin, time.monotonic(), answer))
+        answer, why = one_request(url, timeout)
+        samples.append((begin, time.monotonic(), answer, why))
         tick += interval
         pause = tick - time.monotonic()
         if pause > 0:

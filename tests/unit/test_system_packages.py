@@ -46,7 +46,7 @@ def test_every_needs_entry_is_run_somewhere(uses: dict[str, list[str]]) -> None:
 @debian
 def test_every_program_run_is_in_needs_or_always_installed(unlisted: dict[str, tuple[str, str]],
                                                            uses: dict[str, list[str]]) -> None:
-    fields = needs.package_fields({pkg for _, pkg in unlisted.values()})
+    fields = needs.package_fields({entry[1] for entry in unlisted.values()})
     missing = [f"{uses[p][0]}: {p} ({path}, package {pkg})" for p, (path, pkg) in sorted(unlisted.items())
                if not needs.always_installed(fields.get(pkg, {}))]
     assert not missing, ("programs from packages a fresh Debian 12 may lack; add each to NEEDS in "
@@ -94,7 +94,7 @@ tcpdump -r this is data
 EOF
 on() { ip -br addr; }
 """
-    words = [w for _, w in needs.shell_programs(script)]
+    words = [word for _where, word in needs.shell_programs(script)]
     assert words == ["set", "echo", "ip", "conntrack", "wc", "nsenter", "systemctl", "cat", "on", "ip"]
 
 
@@ -109,5 +109,5 @@ if argv[:1] == ["genhash"]:
     pass
 shutil.which("ipvsadm")
 '''
-    found = sorted({w for _, w in needs.python_programs(source)})
+    found = sorted({word for _where, word in needs.python_programs(source)})
     assert found == ["ip", "ipvsadm", "nc", "nft", "sysctl", "systemctl"]

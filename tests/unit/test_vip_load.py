@@ -27,6 +27,19 @@ def test_longest_gap_runs_between_answers_and_counts_the_edges():
     nothing = vip_load.summarize([(0.0, 1.0, None)], started=0.0, stopped=2.0)
     assert (nothing["failed"], nothing["longest_gap"]) == (1, 2.0)
     assert "longest gap without an answer  2000 ms" in vip_load.table(nothing)
+    kinds = vip_load.summarize([(1.0, 1.1, None, "reset"), (1.2, 2.2, None, "timeout"), (2.3, 2.4, "web1", None)],
+                               started=1.0, stopped=2.5)
+    assert kinds["failures"] == {"reset": 1, "timeout": 1}
+    assert (kinds["first_failure_at"], kinds["last_failure_end"], kinds["started_at"]) == (1.0, 2.2, 1.0)
+
+
+def test_failure_kinds_from_what_the_client_saw():
+    import urllib.error  # noqa: PLC0415
+    assert vip_load.failure_kind(urllib.error.URLError(ConnectionRefusedError())) == "refused"
+    assert vip_load.failure_kind(urllib.error.URLError(TimeoutError())) == "timeout"
+    assert vip_load.failure_kind(TimeoutError()) == "timeout"
+    assert vip_load.failure_kind(ConnectionResetError()) == "reset"
+    assert vip_load.failure_kind(ValueError()) == "other"
 
 
 def wait_for_result(state: Path, proc: subprocess.CompletedProcess) -> dict:
@@ -48,10 +61,10 @@ def test_start_stop_counts_failures_when_the_server_goes(tmp_path: Path):
     try:
         deadline = time.monotonic() + 20
         while subprocess.run([sys.executable, "-c", f"import urllib.request; urllib.request.urlopen("
-                              f"'http://127.0.0.1:{port}/', timeout=1)"], capture_output=True).returncode:
+                              f"'http://127.0.0.1:{port}/', timeout=1)"], capture_output=True, check=False).returncode:
             assert time.monotonic() < deadline, "http.server did not come up"
         started = subprocess.run([sys.executable, str(TOOL), "start", "--url", f"http://127.0.0.1:{port}/",
-                                  "--state", str(state)], capture_output=True, text=True, timeout=30)
+                                  "--state", str(state)], capture_output=True, text=True, timeout=30, check=False)
         assert started.returncode == 0, started.stderr
         log = state / vip_load.LOG
         # the load prints nothing before its stop: the server's access log shows it answered it
@@ -67,11 +80,12 @@ def test_start_stop_counts_failures_when_the_server_goes(tmp_path: Path):
             server.terminate()
             server.wait(timeout=10)
     stopped = subprocess.run([sys.executable, str(TOOL), "stop", "--state", str(state), "--json"],
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, timeout=30, check=False)
     result = wait_for_result(state, stopped)
     assert json.loads(stopped.stdout) == result
     assert result["failed"] >= 1 and result["answered"] >= 1
     assert result["requests"] == result["answered"] + result["failed"]
     assert result["answers"] == {"web1": result["answered"]}
+    assert result["failures"] == {"refused": result["failed"]}  # a closed port on loopback: RST
     assert result["longest_gap"] >= 0.3
     assert log.exists() and not (state / vip_load.PID).exists()

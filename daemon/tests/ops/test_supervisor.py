@@ -52,10 +52,19 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
     async def main() -> None:
         sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(conf), str(run), stall=1.5,
                             sd=SdNotify({"NOTIFY_SOCKET": str(tmp_path / "notify")}), roles=tuple(kids.ROLES))
+        spawned: list[tuple[str, bool]] = []  # (role, the checker child had pinged)
+        argv = sup.argv  # called once per spawn, with the role
+
+        def recording_argv(role: str, fd: int) -> list[str]:
+            spawned.append((role, sup.children["check"].last_ping is not None))
+            return argv(role, fd)
+        sup.argv = recording_argv
         task = asyncio.get_running_loop().create_task(sup.run())
         vrrp, check = sup.children["vrrp"], sup.children["check"]
         await _until(lambda: any("READY=1" in m for m in drain()), 30, "no READY=1")
         assert vrrp.alive and check.alive
+        # the VRRP child started after the checker child's first ping (its data plane applied)
+        assert spawned == [("check", False), ("vrrp", True)]
         assert (run / "vrrp.pid").read_text().strip() == str(vrrp.proc.pid)
         assert (run / "checkers.pid").read_text().strip() == str(check.proc.pid)
         # the parent proxies the control socket

@@ -7,6 +7,12 @@ starts it), as ``-C`` (checkers + LB),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
 loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
 
+- **Start order**: with a checker child, the VRRP child starts once the
+  checker child has pinged (its first pings follow the data plane's first
+  apply) or after ``PLANE_WAIT`` (10 s) without one: a restarted master that
+  preempts must not take its VIPs before its NAT rules exist (the Molecule
+  restart steps saw SYNs to the VIP answered with RST by the new master's own
+  stack in that window).  A VRRP child restarted later does not wait.
 - **Children** (core/children.py): restarted after a back-off (0.1 s, doubled
   on each quick death up to 30 s; from 0.1 s again after a stable run of 10 s);
   a child whose pings stop for ``stall`` seconds (5 s; under a systemd watchdog
@@ -67,6 +73,7 @@ from .reload import load_new
 
 log = logging.getLogger("pykeepalived.supervisor")
 
+PLANE_WAIT = 10.0  # the VRRP child's first start waits at most this for the checker child's first ping
 STOP_TIMEOUT = 10.0
 SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.service)
 
@@ -113,7 +120,21 @@ class Supervisor:
         return [*program(), "-f", self.config_path, "-n", "-l", flag, "--runtime-dir", str(self.files.dir),
                 "-p", str(self.files.dir / pid_name), "--ping-fd", str(ping_fd), *(["-D"] if self.detail else [])]
 
+    async def _data_plane_first(self) -> None:
+        """Until the checker child has pinged (no checker child: at once), a stop, or PLANE_WAIT."""
+        check = self.children.get("check")
+        if check is None or check.last_ping is not None:
+            return
+        log.info("vrrp child waits for the checker child's data plane (at most %.0f s)", PLANE_WAIT)
+        end = time.monotonic() + PLANE_WAIT
+        while check.last_ping is None and not self._stop.is_set() and time.monotonic() < end:
+            await asyncio.sleep(0.05)  # the ping reader sets last_ping; a poll keeps that file simple
+        if check.last_ping is None and not self._stop.is_set():
+            log.error("checker child not reporting after %.0f s: starting the vrrp child anyway", PLANE_WAIT)
+
     async def _keep(self, child: Child) -> None:
+        if child.role == "vrrp":
+            await self._data_plane_first()
         await kids.keep(child, self.argv, self._stop, lambda: self._forwarded)
 
     async def _monitor(self) -> None:
