@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Which Debian packages the code needs: the programs it runs, found by reading it.
 
     python3 tools/system_needs.py        # program -> package -> first place it is run
@@ -133,7 +132,7 @@ def _wrapped(words: list[str]) -> list[str]:
     if first == "ip":
         return _command_words(words[4:]) if words[1:3] == ["netns", "exec"] else []
     if first in ("sh", "bash") and "-c" in words[1:-1]:
-        return [w for _, w in shell_programs(words[words.index("-c") + 1])]
+        return [w for _line, w in shell_programs(words[words.index("-c") + 1])]
     if first not in WRAPPERS:
         return []
     rest = words[1:]
@@ -240,7 +239,7 @@ def yaml_programs(text: str) -> list[tuple[int, str]]:
             script = "\n".join(block) if value.startswith("|") else " ".join(b.strip() for b in block)
             found.extend((n + 1 + off, w) for off, w in shell_programs(script))
         elif not value.startswith(("{", "[")):
-            found.extend((n, w) for _, w in shell_programs(value.strip("'\"")))
+            found.extend((n, w) for _line, w in shell_programs(value.strip("'\"")))
     return found
 
 
@@ -250,7 +249,7 @@ def makefile_programs(text: str) -> list[tuple[int, str]]:
     for n, line in enumerate(text.splitlines()):
         if line.startswith("\t"):
             line = re.sub(r"\$[({](\w+)[)}]", r"\1", line.strip().lstrip("@-"))
-            found.extend((n, w) for _, w in shell_programs(line))
+            found.extend((n, w) for _line, w in shell_programs(line))
     return found
 
 
@@ -274,7 +273,7 @@ def uses() -> list[Use]:
             found += yaml_programs(text)
         for n, line in enumerate(text.splitlines()):
             if line.lstrip().startswith("ExecStart"):
-                found += [(n, w) for _, w in shell_programs(line.split("=", 1)[1].lstrip("-@+!"))]
+                found += [(n, w) for _line, w in shell_programs(line.split("=", 1)[1].lstrip("-@+!"))]
             found += [(n, next(filter(None, groups))) for groups in ABS_PROGRAM.findall(line)]
             if VENV_MODULE.search(line):
                 found.append((n, "python3 -m venv"))
