@@ -9,7 +9,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration chaos lint clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -32,6 +32,17 @@ unit: venv
 
 integration: venv
 	$(PYTEST) -q tests/integration
+	CHAOS_RUNS=$(CHAOS_SHORT_RUNS) $(PYTEST) -q tests/chaos
+
+# The chaos suite (tests/chaos/, docs/reliability.md): each scenario CHAOS_RUNS
+# times, tables printed and copied into docs/reliability.md with date and
+# command (tests/chaos/report.py). `make test` runs it with CHAOS_SHORT_RUNS.
+CHAOS_RUNS ?= 20
+CHAOS_SHORT_RUNS ?= 3
+chaos: venv
+	rm -rf tests/output/chaos
+	CHAOS_RUNS=$(CHAOS_RUNS) $(PYTEST) -q -s tests/chaos; status=$$?; \
+	$(BIN)/python tests/chaos/report.py make chaos CHAOS_RUNS=$(CHAOS_RUNS); exit $$status
 
 # The config fuzz at full size: 10,000 mutated configs through the judge
 # (daemon/tests/config/test_fuzz.py; the unit suite runs 300).
