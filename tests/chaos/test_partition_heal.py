@@ -47,7 +47,7 @@ HEAL = (f"c() {{ nft list chain inet {TABLE} $1 | grep -o 'packets [0-9]*'; }}; 
         'while [ "$(c $1)" = "$a" ]; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.002; done; '
         f"nft delete table inet {TABLE}; date +%s.%N")
 ADVERT_LINE = re.compile(r"^(\d+\.\d+) .*: (192\.0\.2\.1[12]) > 224\.0\.0\.18: VRRPv3")
-GARP_LINE = re.compile(rf"^(\d+\.\d+) (\S+) > ff:ff:ff:ff:ff:ff, .*Request who-has {re.escape(VIP)} tell {re.escape(VIP)},")
+GARP_LINE = re.compile(rf"^(\d+\.\d+) (\S+) > ff:ff:ff:ff:ff:ff, .*Request who-has {re.escape(VIP)} (?:\(\S+\) )?tell {re.escape(VIP)},")
 SENT = re.compile(r"(\d+) packets transmitted, (\d+) received")
 
 
