@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from vrrp.vrrp_cases import global_defs, instance, stop_all, vips, wait_vips
-from vrrp.vrrp_hosts import KEEPALIVED, Daemon, wait_for
+from vrrp.vrrp_hosts import Daemon, wait_for
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.220"
@@ -175,7 +175,7 @@ def test_pykeepalived_heals_without_failed_requests(lab, chaos_runs, results, tm
     assert any(h.crossed == "winner first" for h in heals), [h.crossed for h in heals]
 
 
-@pytest.mark.skipif(not Path(KEEPALIVED).exists(), reason="keepalived 2.2.7 is not installed")
+@pytest.mark.usefixtures("keepalived_measured")
 def test_keepalived_measured(lab, chaos_runs, results, tmp_path: Path) -> None:
     """Reported, not asserted: keepalived 2.2.7's pair through the same heals."""
     heals = results["keepalived 2.2.7"] = run_all(lab, "keepalived", chaos_runs, tmp_path)

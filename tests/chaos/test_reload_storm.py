@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from vrrp.vrrp_cases import dump, global_defs, instance, stop_all, vips, vrrp_instance, wait_vips
-from vrrp.vrrp_hosts import KEEPALIVED, Daemon, wait_for
+from vrrp.vrrp_hosts import Daemon, wait_for
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.222"
@@ -119,7 +119,7 @@ def test_pykeepalived_reload_storm_moves_nothing(lab, storms, tmp_path: Path) ->
     assert VIP not in vips(lab, "lb1") and VIP not in vips(lab, "lb2")
 
 
-@pytest.mark.skipif(not Path(KEEPALIVED).exists(), reason="keepalived 2.2.7 is not installed")
+@pytest.mark.usefixtures("keepalived_measured")
 def test_keepalived_reload_storm_measured(lab, storms, tmp_path: Path) -> None:
     s = storm(lab, "keepalived", tmp_path)
     storms.append(s)
