@@ -9,7 +9,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration pyversions lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration chaos pyversions lint clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -32,6 +32,18 @@ unit: venv
 
 integration: venv
 	$(PYTEST) -q tests/integration
+	CHAOS_RUNS=$(CHAOS_SHORT_RUNS) CHAOS_KEEPALIVED=0 $(PYTEST) -q tests/chaos
+
+# The chaos suite (tests/chaos/, docs/reliability.md): each scenario CHAOS_RUNS
+# times, tables printed and copied into docs/reliability.md with date and
+# command (tests/chaos/report.py). `make test` runs it with CHAOS_SHORT_RUNS
+# and without the keepalived measurements (CHAOS_KEEPALIVED=0), about 2 minutes.
+CHAOS_RUNS ?= 20
+CHAOS_SHORT_RUNS ?= 3
+chaos: venv
+	rm -rf tests/output/chaos
+	CHAOS_RUNS=$(CHAOS_RUNS) $(PYTEST) -q -s tests/chaos; status=$$?; \
+	$(BIN)/python tests/chaos/report.py make chaos CHAOS_RUNS=$(CHAOS_RUNS); exit $$status
 
 # The daemon's pure unit tests under Python 3.9 (Debian 11), 3.11 (the machine)
 # and 3.13 (Debian 13), each in a lab host on that root, in a venv installed
