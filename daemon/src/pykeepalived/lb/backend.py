@@ -30,8 +30,11 @@ class Backend(Protocol):
     name: str
     owns_table: bool  # True: every service in ``dump`` is ours (no ownership record needed)
 
-    def dump(self) -> Table:
-        """Every service in the kernel with its destinations (and their connection counts)."""
+    def dump(self, counts: bool = True) -> Table:
+        """Every service in the kernel with its destinations (and their connection counts: ``counts``).
+
+        A backend may skip the counts when ``counts`` is False (the reconciler never needs them).
+        """
         ...
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:

@@ -108,8 +108,8 @@ class IpvsBackend:
         """Run ``fn`` in the socket's thread and wait for it (netlink calls take microseconds)."""
         return self._worker.submit(fn, *args).result()
 
-    def dump(self) -> Table:
-        return self._run(self._dump)
+    def dump(self, counts: bool = True) -> Table:
+        return self._run(self._dump)  # the kernel sends the counts with each destination anyway
 
     def _dump(self) -> Table:
         table: Table = {}

@@ -17,7 +17,7 @@ class MemoryBackend:
         self.table: Table = table or {}
         self.log: list[Op] = []
 
-    def dump(self) -> Table:
+    def dump(self, counts: bool = True) -> Table:
         return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:

@@ -83,7 +83,7 @@ class LoadBalancer:
         """First reconcile; with global_defs lvs_flush the whole kernel table is flushed first."""
         result = Result()
         if self.config.global_defs.lvs_flush:
-            result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump().values()])
+            result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump(counts=False).values()])
         later = self.reconcile()
         result.applied += later.applied
         result.events, result.errors = later.events, later.errors
@@ -101,7 +101,7 @@ class LoadBalancer:
         desired = compute(self.config, self.health, self.overrides, self.quorum)
         self.desired = desired
         self.quorum = desired.quorum
-        actual = self.backend.dump()
+        actual = self.backend.dump(counts=False)  # connection counts are for status only
         owned = self.owned | (set(actual) if self.backend.owns_table else set())
         applied = self.backend.apply(reconcile(desired.table, actual, owned))
         failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
@@ -115,7 +115,7 @@ class LoadBalancer:
         """Remove our services (flush_on_stop) or leave them for the next start to adopt."""
         if not self.flush_on_stop:
             return Result()
-        actual = self.backend.dump()
+        actual = self.backend.dump(counts=False)
         applied = self.backend.apply([Op("del", actual[k].spec) for k in sorted(self.owned) if k in actual])
         self._own({a.op.service.key for a in applied if not a.ok})
         return Result(applied, [], [f"{a.op}: {a.error}" for a in applied if not a.ok])
