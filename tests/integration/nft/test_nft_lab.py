@@ -171,6 +171,9 @@ def test_drain_keeps_established_connection(env) -> None:
     kernel = {k["service"]: k for rs in env.lb.status()["virtual_servers"][0]["real_servers"]
               if rs["address"] == IP[who] for k in rs["kernel"]}
     assert kernel[VS]["active"] >= 1  # conntrack: the drained server still carries the stream
+    only = {k["service"]: k for rs in env.lb.status(servers={IP[who]})["virtual_servers"][0]["real_servers"]
+            if rs["address"] == IP[who] for k in rs["kernel"]}
+    assert only[VS]["active"] >= 1  # conntrack --reply-src: that server's connections only
     out, _ = proc.communicate(timeout=15)
     lines = [ln for ln in out.split("\n") if ln]
     assert lines[-1] == "END" and len(lines) == 15 and {ln.split()[0] for ln in lines[:-1]} == {who}

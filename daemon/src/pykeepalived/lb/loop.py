@@ -222,7 +222,7 @@ class LbLoop:
     def active_connections(self, addr: str, port: int | None = None, vs: str | None = None) -> int:
         self._selector(addr, port, vs)
         total = 0
-        for v in self.lb.status()["virtual_servers"]:
+        for v in self.lb.status(servers={norm_addr(addr)})["virtual_servers"]:
             if vs is not None and v["virtual_server"] != vs:
                 continue
             for r in v["real_servers"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .backend import Applied
 from .reconcile import apply_ops
@@ -17,7 +17,7 @@ class MemoryBackend:
         self.table: Table = table or {}
         self.log: list[Op] = []
 
-    def dump(self, counts: bool = True) -> Table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
         return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:

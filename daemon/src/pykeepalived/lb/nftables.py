@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from .backend import Applied
@@ -101,16 +101,23 @@ class NftBackend:
         self._known, self._full = table, True
         return table
 
-    def dump(self, counts: bool = True) -> Table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
         """Our table as we last wrote it (listed once at start); ``counts``: with conntrack's counts.
 
-        The Service objects are shared with the backend's memory: read them, never change them.
+        ``servers`` (real server addresses): conntrack lists only their
+        connections (``--reply-src``), so wait-drain on one server does not
+        read the whole connection table. The Service objects are shared with
+        the backend's memory: read them, never change them.
         """
         table = dict(self._known) if self._known is not None else dict(self._table())
         if not (counts and self.counts) or not table:
             return table
-        r = self._run(["conntrack", "-L"])
-        by_addr, by_mark = parse_conntrack(r.stdout if r.returncode == 0 else "")
+        text = []
+        for args in ([["conntrack", "-L"]] if servers is None else
+                     [["conntrack", "-L", "--reply-src", a] for a in sorted(set(servers))]):
+            r = self._run(args)
+            text.append(r.stdout if r.returncode == 0 else "")
+        by_addr, by_mark = parse_conntrack("".join(text))
         for key, svc in table.items():
             dests = {}
             for dk, d in svc.dests.items():

@@ -129,10 +129,13 @@ class LoadBalancer:
             save_owned(self.dir, keys)
 
     # -- status -------------------------------------------------------------
-    def status(self) -> dict:
-        """Per virtual server: quorum, and per real server its state and the kernel's view."""
+    def status(self, servers: set[str] | None = None) -> dict:
+        """Per virtual server: quorum, and per real server its state and the kernel's view.
+
+        ``servers``: addresses whose connection counts are wanted (None: all).
+        """
         desired = self.desired or compute(self.config, self.health, self.overrides, self.quorum)
-        actual = self.backend.dump()
+        actual = self.backend.dump(servers=servers)
         out = []
         for vs in self.config.virtual_servers:
             vkey = vs.key
