@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from .backend import Applied
-from .reconcile import apply_ops
+from .reconcile import apply_op
 from .table import Op, Service, Table
 
 
@@ -24,7 +24,7 @@ class MemoryBackend:
         out = []
         for op in ops:
             try:
-                self.table = apply_ops(self.table, [op])
+                apply_op(self.table, op)  # the table is ours: changed in place, op by op
                 self.log.append(op)
                 out.append(Applied(op))
             except KeyError as exc:

@@ -30,7 +30,7 @@ from dataclasses import replace
 
 from .backend import Applied
 from .nft_render import NAME, TABLE, parse, render, update
-from .reconcile import apply_ops
+from .reconcile import apply_op
 from .table import Op, Service, Table, norm_addr
 
 Counts = dict[tuple[str, int, str, int], list[int]]  # (orig dst, dport, reply src, sport) -> [active, inactive]
@@ -142,11 +142,12 @@ class NftBackend:
         except Exception as exc:  # nft missing, unreadable listing: nothing can be applied
             return [Applied(op, f"{type(exc).__name__}: {exc}") for op in ops]
         touched = {op.service.key for op in ops}
-        part = {k: known[k] for k in touched if k in known}  # only the services the ops name are copied
+        # only the services the ops name are copied, once (a copy per op made a start quadratic)
+        part = {k: Service(known[k].spec, dict(known[k].dests)) for k in touched if k in known}
         out: list[Applied] = []
         for op in ops:
             try:
-                part = apply_ops(part, [op])
+                apply_op(part, op)
                 out.append(Applied(op))
             except KeyError as exc:
                 out.append(Applied(op, str(exc)))
