@@ -94,7 +94,8 @@ class LoadBalancer:
         self.config = config
         keep = {(vs.key, rs_key(rs)) for vs in config.virtual_servers for rs in vs.real_servers}
         self.health = {k: h for k, h in self.health.items() if k in keep}
-        self.quorum = {k: q for k, q in self.quorum.items() if k in {v for v, _ in keep}}
+        vkeys = {v for v, _ in keep}  # once: built inside the comprehension it made a reload quadratic
+        self.quorum = {k: q for k, q in self.quorum.items() if k in vkeys}
         return self.reconcile()
 
     def reconcile(self) -> Result:
