@@ -30,7 +30,8 @@ def table():
 
 
 def test_render_golden() -> None:
-    text = nft_render.render(table(), existing_maps=["w_old", "p_tcp_192_0_2_81_80_300_24_aee1fe1e", "p_gone"])
+    text = nft_render.render(table(), existing_maps=["w_old", "p_tcp_192_0_2_81_80_300_24_aee1fe1e", "p_gone"],
+                             existing_chains=["s_gone", "s_tcp_192_0_2_80_80", "prerouting"])
     assert text == GOLDEN.read_text()
 
 
@@ -81,6 +82,56 @@ def test_backend_round_trip_and_idempotence() -> None:
     assert reconcile(want, nft.dump(), set(want)) == []
     nft.apply([Op("del", s.spec) for s in want.values()])
     assert nft.script_text is None  # empty: the table itself is deleted
+
+
+def test_weight_change_is_element_updates_and_one_service_chain() -> None:
+    old = table()
+    new = table()
+    new[WRR.key] = service(WRR, Dest("198.51.100.11", 8080, weight=5), *D[1:])
+    text = nft_render.update(old, new, set(old))  # every service touched: only the changed one is named
+    assert text.splitlines() == [
+        "delete element inet pykeepalived w_tcp_192_0_2_80_80 { 198.51.100.11 . 8080 }",
+        "add element inet pykeepalived w_tcp_192_0_2_80_80 { 198.51.100.11 . 8080 : 5 }",
+        "flush chain inet pykeepalived s_tcp_192_0_2_80_80",
+        "add rule inet pykeepalived s_tcp_192_0_2_80_80 ip daddr 192.0.2.80 tcp dport 80 dnat ip addr . port to "
+        "numgen inc mod 7 map { 0-4 : 198.51.100.11 . 8080, 5-6 : 198.51.100.12 . 8080 } "
+        'comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32"',
+    ]
+    assert nft_render.update(old, table(), set(old)) == ""
+
+
+def test_service_added_and_removed_rewrite_prerouting_only() -> None:
+    old = table()
+    new = table()
+    del new[EMPTY.key]
+    extra = ServiceSpec(ServiceKey.ip("TCP", "192.0.2.83", 80), "rr")
+    new[extra.key] = service(extra, D[0])
+    lines = nft_render.update(old, new, {EMPTY.key, extra.key}).splitlines()
+    assert lines[:2] == ["add map inet pykeepalived w_tcp_192_0_2_83_80 { type ipv4_addr . inet_service : mark; }",
+                         "add chain inet pykeepalived s_tcp_192_0_2_83_80"]
+    assert "flush chain inet pykeepalived prerouting" in lines and "flush chain inet pykeepalived forward" not in lines
+    assert lines[-3:] == ["flush chain inet pykeepalived s_tcp_192_0_2_82_80",
+                          "delete chain inet pykeepalived s_tcp_192_0_2_82_80",
+                          "delete map inet pykeepalived w_tcp_192_0_2_82_80"]
+    assert not any("w_tcp_192_0_2_80_80" in ln for ln in lines)  # untouched services are not named
+
+
+def test_backend_lists_once_and_relists_when_the_kernel_disagrees() -> None:
+    nft = FakeNft()
+    want = table()
+    nft.apply(reconcile(want, nft.dump(counts=False)))
+    for w in (5, 6, 0):  # weight changes and a drain: element updates, no listing
+        want[WRR.key] = service(WRR, Dest("198.51.100.11", 8080, weight=w), *D[1:])
+        assert all(a.ok for a in nft.apply(reconcile(want, nft.dump(counts=False), set(want))))
+        assert "flush table" not in nft.script_text
+    assert nft.listings == 1 and nft.dump(counts=False) == want
+    nft.state = None  # someone deleted our table behind our back
+    want[WRR.key] = service(WRR, *D)
+    assert all(a.ok for a in nft.apply(reconcile(want, nft.dump(counts=False), set(want))))
+    assert nft.listings == 2 and "flush table" in nft.script_text
+    fresh = FakeNft()
+    fresh.state = nft.state
+    assert fresh.dump() == want
 
 
 def test_bad_op_reported_rest_applied() -> None:

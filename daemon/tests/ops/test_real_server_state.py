@@ -40,9 +40,9 @@ class CountingBackend(MemoryBackend):
         super().__init__()
         self.dumps = 0
 
-    def dump(self):
+    def dump(self, counts: bool = True, servers=None):
         self.dumps += 1
-        return super().dump()
+        return super().dump(counts, servers)
 
 
 def set_active(backend: MemoryBackend, addr: str, n: int) -> None:

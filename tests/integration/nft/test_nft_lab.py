@@ -171,6 +171,9 @@ def test_drain_keeps_established_connection(env) -> None:
     kernel = {k["service"]: k for rs in env.lb.status()["virtual_servers"][0]["real_servers"]
               if rs["address"] == IP[who] for k in rs["kernel"]}
     assert kernel[VS]["active"] >= 1  # conntrack: the drained server still carries the stream
+    only = {k["service"]: k for rs in env.lb.status(servers={IP[who]})["virtual_servers"][0]["real_servers"]
+            if rs["address"] == IP[who] for k in rs["kernel"]}
+    assert only[VS]["active"] >= 1  # conntrack --reply-src: that server's connections only
     out, _ = proc.communicate(timeout=15)
     lines = [ln for ln in out.split("\n") if ln]
     assert lines[-1] == "END" and len(lines) == 15 and {ln.split()[0] for ln in lines[:-1]} == {who}
@@ -181,11 +184,37 @@ def test_reload_keeps_connections(env) -> None:
     env.reset(conf("rr"))
     proc = env.stream(10, 0.2)
     who = _first_line(proc)
-    r = env.lb.reload(conf("wrr", (1, 2, 3)))  # the whole table is re-rendered
+    r = env.lb.reload(conf("wrr", (1, 2, 3)))  # the service's chain is rewritten, its weights updated
     assert r.ops and not r.errors
     out, _ = proc.communicate(timeout=15)
     lines = [ln for ln in out.split("\n") if ln]
     assert lines[-1] == "END" and len(lines) == 10 and {ln.split()[0] for ln in lines[:-1]} == {who}
+
+
+def test_weight_change_is_a_small_transaction(env) -> None:
+    env.reset(conf("wrr"))
+    listings = env.backend.listings
+    env.lb.set_weight(IP["web1"], 4)
+    r = env.lb.reconcile()
+    assert [str(o) for o in r.ops] == [f"set dest {VS} -> {IP['web1']}:8080"] and not r.errors
+    script = env.backend.last_script
+    assert "flush table" not in script and "prerouting" not in script, script
+    assert f"add element inet pykeepalived w_tcp_192_0_2_80_80 {{ {IP['web1']} . 8080 : 4 }}" in script
+    assert env.kernel() == {VS: {"198.51.100.11:8080": 4, "198.51.100.12:8080": 1, "198.51.100.13:8080": 1}}
+    assert env.fetch(12) == Counter({"web1": 8, "web2": 2, "web3": 2})
+    assert env.backend.listings == listings  # what we wrote is remembered, not listed back
+    env.lb.set_weight(IP["web1"], None)
+
+
+def test_table_deleted_behind_our_back_is_rewritten(env, lab) -> None:
+    env.reset(conf("rr"))
+    lab.exec("lb", ["nft", "delete", "table", "inet", "pykeepalived"])
+    env.lb.drain(IP["web2"])
+    r = env.lb.reconcile()  # the element update fails: the backend lists, then writes the whole table
+    assert not r.errors, r.errors
+    assert env.kernel() == {VS: {"198.51.100.11:8080": 1, "198.51.100.12:8080": 0, "198.51.100.13:8080": 1}}
+    assert env.fetch(4) == Counter({"web1": 2, "web3": 2})
+    env.lb.drain(IP["web2"], drained=False)
 
 
 def test_stop_removes_only_our_table(env, lab) -> None:

@@ -9,7 +9,7 @@ plane keeps and replace its table in ``apply``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,8 +30,12 @@ class Backend(Protocol):
     name: str
     owns_table: bool  # True: every service in ``dump`` is ours (no ownership record needed)
 
-    def dump(self) -> Table:
-        """Every service in the kernel with its destinations (and their connection counts)."""
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
+        """Every service in the kernel with its destinations (and their connection counts: ``counts``).
+
+        A backend may skip the counts when ``counts`` is False (the reconciler never needs them),
+        and count only the real servers at ``servers`` addresses when given (others read 0).
+        """
         ...
 
     def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:

@@ -18,7 +18,7 @@ pyroute2 0.9 quirks (shared/recipes/ipvs-uml.md), and what this file does about 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from socket import AF_INET, AF_INET6
 
@@ -108,8 +108,8 @@ class IpvsBackend:
         """Run ``fn`` in the socket's thread and wait for it (netlink calls take microseconds)."""
         return self._worker.submit(fn, *args).result()
 
-    def dump(self) -> Table:
-        return self._run(self._dump)
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
+        return self._run(self._dump)  # the kernel sends the counts with each destination anyway
 
     def _dump(self) -> Table:
         table: Table = {}

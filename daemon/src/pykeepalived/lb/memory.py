@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .backend import Applied
-from .reconcile import apply_ops
+from .reconcile import apply_op
 from .table import Dest, Op, Service, ServiceKey, Table
 
 
@@ -17,7 +17,7 @@ class MemoryBackend:
         self.table: Table = table or {}
         self.log: list[Op] = []
 
-    def dump(self) -> Table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
         return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
 
     def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
@@ -27,7 +27,7 @@ class MemoryBackend:
         out = []
         for op in ops:
             try:
-                self.table = apply_ops(self.table, [op])
+                apply_op(self.table, op)  # the table is ours: changed in place, op by op
                 self.log.append(op)
                 out.append(Applied(op))
             except KeyError as exc:

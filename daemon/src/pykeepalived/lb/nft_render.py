@@ -1,18 +1,29 @@
-"""A load-balancing :data:`Table` as an nftables transaction, and back (pure).
+"""A load-balancing :data:`Table` as nftables transactions, and back (pure).
 
-The daemon owns ``table inet pykeepalived`` and nothing else. Each apply is
-one ``nft -f -`` transaction that empties the table's chains and rebuilds
-them (``flush table`` removes rules, not map elements), so the kernel
-switches from the old rules to the new ones at once and other tables are
-never named. NAT decisions are taken for the first packet of a connection
-only: conntrack keeps established connections on the real server they were
-given, whatever the rules say later, so weight 0 drains as it does in IPVS.
+The daemon owns ``table inet pykeepalived`` and nothing else; other tables
+are never named. Every change is one ``nft -f -`` transaction, so the kernel
+switches from the old rules to the new ones at once. NAT decisions are taken
+for the first packet of a connection only: conntrack keeps established
+connections on the real server they were given, whatever the rules say
+later, so weight 0 drains as it does in IPVS.
 
-Per service (``nat prerouting``):
+Layout (one chain and one weight map per service):
 
-    [persistence]  <match> dnat ip addr . port to ip saddr map @p_<svc>
-    <match> dnat ip addr . port to numgen inc mod 6 map { 0-2 : A . 80, 3-4 : B . 80, 5 : C . 80 }
-                                           comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32"
+    map w_<svc>    { type ipv4_addr . inet_service : mark; elements = { A . 80 : 3, B . 80 : 2, C . 80 : 0 } }
+    chain s_<svc>  {
+        [persistence]  dnat ip addr . port to ip saddr map @p_<svc>_...
+        dnat ip addr . port to numgen inc mod 5 map { 0-2 : A . 80, 3-4 : B . 80 }
+                                            comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32"
+    }
+    chain prerouting { type nat hook prerouting ...; <match> jump s_<svc>  (one per service) }
+    chain forward    { type filter hook forward ...; persistence learning rules }
+
+:func:`render` writes the whole table (start, adopt, recovery after a
+failed transaction). :func:`update` writes only what a change touches:
+``add``/``delete element`` on ``w_<svc>`` for weights, drains and added or
+removed real servers, a flush and rewrite of that service's own chain
+``s_<svc>`` (its slots follow the weights), and ``prerouting`` only when
+services come or go. Its cost follows the change, not the table.
 
 - rr: one slot per live real server; wrr: ``weight`` slots each (numgen inc);
   sh / dh: ``jhash`` of the source / destination address over weighted slots;
@@ -196,15 +207,26 @@ def _weights(svc: Service) -> str:
     return f"map w_{kname(svc.key)} {{ type {addr} . inet_service : mark;{body} }}"
 
 
-def render_service(svc: Service) -> tuple[list[str], list[str], list[str]]:
-    """(map declarations, prerouting rules, forward rules) for one service."""
-    maps, pre, fwd = _persist(svc)
-    maps = [_weights(svc), *maps]
+def chain(key: ServiceKey) -> str:
+    return f"s_{kname(key)}"
+
+
+def dispatch(key: ServiceKey) -> str:
+    """The prerouting rule that sends a service's packets to its own chain."""
+    return f"{_match(key)} jump {chain(key)}"
+
+
+def _wkey(af: int, d: Dest) -> str:
+    return f"{_addr(af, d.addr)} . {d.port}"
+
+
+def service_rules(svc: Service) -> list[str]:
+    """The rules of chain ``s_<svc>``: persistence lookup, then scheduling (its comment is the spec)."""
+    _, rules, _ = _persist(svc)
     mod, runs = slots(svc)
     tag = f'comment "{comment(svc.spec)}"'
     if not runs:
-        pre.append(f"{_match(svc.key)} counter {tag}")  # no live server: nothing to DNAT to
-        return maps, pre, fwd
+        return [*rules, f"{_match(svc.key)} counter {tag}"]  # no live server: nothing to DNAT to
     elems = ", ".join((f"{a}" if a == b else f"{a}-{b}") + f" : {_target(svc, d)}" for a, b, d in runs)
     k = svc.key
     sched = svc.spec.sched
@@ -213,40 +235,113 @@ def render_service(svc: Service) -> tuple[list[str], list[str], list[str]]:
     else:
         field = "daddr" if sched == "dh" else "saddr"
         expr = f"jhash {_ip(k.af)} {field} mod {mod} seed {SEED:#x}"
-    pre.append(f"{_match(k)} {_dnat(svc)} {expr} map {{ {elems} }} {tag}")
-    return maps, pre, fwd
+    # the match again: nft wants the transport protocol matched in the rule that maps ports
+    return [*rules, f"{_match(k)} {_dnat(svc)} {expr} map {{ {elems} }} {tag}"]
 
 
-def render(table: Table, existing_maps: Iterable[str] = ()) -> str:
-    """The whole transaction: our table afterwards holds exactly ``table``.
+def _learn(table: Table) -> list[str]:
+    return [r for key in sorted(table) for r in _persist(table[key])[2]]
+
+
+def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Iterable[str] = ()) -> str:
+    """The whole transaction: our table afterwards holds exactly ``table`` (start, adopt, recovery).
 
     ``existing_maps`` (from the last listing) are deleted unless they are
     persistence maps still wanted with the same definition (their elements,
-    the clients' stickiness, survive).
+    the clients' stickiness, survive); ``existing_chains`` no longer wanted
+    are deleted.
     """
     maps: list[str] = []
-    pre: list[str] = []
-    fwd: list[str] = []
+    chains: list[str] = []
     for key in sorted(table):
-        m, p, f = render_service(table[key])
-        maps += m
-        pre += p
-        fwd += f
+        svc = table[key]
+        maps += [_weights(svc), *_persist(svc)[0]]
+        chains.append(f"\tchain {chain(key)} {{")
+        chains += [f"\t\t{r}" for r in service_rules(svc)]
+        chains.append("\t}")
     keep = {m.split()[1] for m in maps if m.startswith("map p_")}
+    wanted = {chain(k) for k in table}
     lines = [f"add table {TABLE}", f"flush table {TABLE}"]
     lines += [f"delete map {TABLE} {name}" for name in sorted(set(existing_maps)) if name not in keep]
+    lines += [f"delete chain {TABLE} {name}" for name in sorted(set(existing_chains))
+              if name.startswith("s_") and name not in wanted]
     lines.append(f"table {TABLE} {{")
     lines += [f"\t{m}" for m in maps]
+    lines += chains
     lines.append("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;")
-    lines += [f"\t\t{r}" for r in pre]
+    lines += [f"\t\t{dispatch(k)}" for k in sorted(table)]
     lines.append("\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;")
-    lines += [f"\t\t{r}" for r in fwd]
+    lines += [f"\t\t{r}" for r in _learn(table)]
     lines.append("\t}\n}")
     return "\n".join(lines) + "\n"
 
 
+def _pmap(svc: Service | None) -> str | None:
+    decl = _persist(svc)[0] if svc is not None else []
+    return decl[0] if decl else None
+
+
+def update(old: Table, new: Table, touched: Iterable[ServiceKey]) -> str:
+    """A transaction from ``old`` to ``new`` that only names the ``touched`` services (pure).
+
+    Weights are map elements (``delete element`` / ``add element`` on
+    ``w_<svc>``); a service's scheduling rule lives in its own chain, flushed
+    and rewritten when its live set or weights change; ``prerouting`` (one
+    jump per service) is rewritten only when services come or go, and
+    ``forward`` (persistence learning) only when a persistence map changes.
+    Returns "" when nothing differs. Objects are created first and deleted
+    last, so every reference in between resolves.
+    """
+    t = TABLE
+    head: list[str] = []
+    elems: list[str] = []
+    rules: list[str] = []
+    tail: list[str] = []
+    pre = fwd = False
+    for key in sorted(set(touched)):
+        o, n = old.get(key), new.get(key)
+        if o == n:
+            continue
+        name, af = kname(key), key.af
+        op_, np_ = _pmap(o), _pmap(n)
+        if op_ != np_:
+            fwd = True
+            if np_ is not None:
+                head.append(f"add map {t} {np_.removeprefix('map ')}")
+            if op_ is not None:
+                tail.append(f"delete map {t} {op_.split()[1]}")
+        if n is None:
+            pre = True
+            tail[:0] = [f"flush chain {t} {chain(key)}", f"delete chain {t} {chain(key)}", f"delete map {t} w_{name}"]
+            continue
+        if o is None:
+            pre = True
+            addr = "ipv6_addr" if af == 6 else "ipv4_addr"
+            head += [f"add map {t} w_{name} {{ type {addr} . inet_service : mark; }}", f"add chain {t} {chain(key)}"]
+        have = o.dests if o is not None else {}
+        gone = [d for k, d in have.items() if k not in n.dests or n.dests[k].weight != d.weight]
+        come = [d for k, d in n.dests.items() if k not in have or have[k].weight != d.weight]
+        if gone:
+            elems.append(f"delete element {t} w_{name} {{ {', '.join(_wkey(af, d) for d in gone)} }}")
+        if come:
+            elems.append(f"add element {t} w_{name} {{ {', '.join(f'{_wkey(af, d)} : {d.weight}' for d in come)} }}")
+        want = service_rules(n)
+        if o is None or service_rules(o) != want:
+            if o is not None:
+                rules.append(f"flush chain {t} {chain(key)}")
+            rules += [f"add rule {t} {chain(key)} {r}" for r in want]
+    if pre:
+        rules.append(f"flush chain {t} prerouting")
+        rules += [f"add rule {t} prerouting {dispatch(k)}" for k in sorted(new)]
+    if fwd:
+        rules.append(f"flush chain {t} forward")
+        rules += [f"add rule {t} forward {r}" for r in _learn(new)]
+    lines = head + elems + rules + tail
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def parse(doc: dict) -> tuple[Table, list[str]]:
-    """``nft -j list table inet pykeepalived`` -> (our Table, the names of our maps)."""
+    """``nft -j list table inet pykeepalived`` -> (our Table, the names of our maps and chains)."""
     weights: dict[str, list[tuple[str, int, int]]] = {}
     specs: list[ServiceSpec] = []
     names: list[str] = []
@@ -260,6 +355,8 @@ def parse(doc: dict) -> tuple[Table, list[str]]:
                     addr, port = key["concat"]
                     rows.append((addr, int(port), int(weight)))
                 weights[m["name"]] = rows
+        elif "chain" in obj:
+            names.append(obj["chain"]["name"])
         elif "rule" in obj:
             spec = parse_comment(obj["rule"].get("comment", ""))
             if spec is not None:

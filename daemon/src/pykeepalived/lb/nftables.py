@@ -1,29 +1,38 @@
-"""The nftables backend: our own ``table inet pykeepalived``, replaced atomically on each apply.
+"""The nftables backend: our own ``table inet pykeepalived``, changed by one transaction per apply.
 
     backend = NftBackend()                                  # this network namespace
     backend = NftBackend(prefix=["ip", "netns", "exec", ns])  # another one (tests, bench)
 
-``apply(ops)`` computes what the table becomes (``reconcile.apply_ops``, op by
-op, so a bad op is reported and the rest still applied) and hands the whole
-result to ``nft -f -`` as one transaction (nft_render.py); other tables are
-never named. An empty result deletes the table. ``dump()`` reads the table
-back (``nft -j``) and adds active/inactive connection counts per real server
-from conntrack (``conntrack -L``): active = TCP ESTABLISHED, inactive =
-everything else (other TCP states, UDP), as IPVS counts them. ``dests_of``
-counts one real server: the table we last wrote (no listing when we know it)
-and ``conntrack -L --reply-src ADDR``, the kernel filtering for that server.
+``apply(ops)`` computes what the services the ops name become
+(``reconcile.apply_ops``, op by op, so a bad op is reported and the rest
+still applied) and hands ``nft -f -`` one transaction that touches only them
+(``nft_render.update``: element updates, that service's chain); other tables
+are never named. An empty result deletes the table.
+
+The backend remembers what it wrote: the table is listed (``nft -j``) once,
+at the first dump or apply (start, adopt), and again only when a transaction
+fails (the kernel disagrees with our memory: the table is listed and
+rewritten whole in the same apply). The first transaction after a listing
+rewrites the whole table (``nft_render.render``), so an older layout or a
+hand-edited table is replaced. ``dump(counts=True)`` adds active/inactive
+connection counts per real server from conntrack (``conntrack -L``):
+active = TCP ESTABLISHED, inactive = everything else (other TCP states,
+UDP), as IPVS counts them; the plane asks for them only for status, never
+per reconcile.
+``dests_of`` counts one real server: the table we last wrote (no listing when we
+know it) and ``conntrack -L --reply-src ADDR``, the kernel filtering for that server.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from .backend import Applied
-from .nft_render import NAME, TABLE, parse, render
-from .reconcile import apply_ops
+from .nft_render import NAME, TABLE, parse, render, update
+from .reconcile import apply_op
 from .table import Dest, Op, Service, ServiceKey, Table, norm_addr
 
 Counts = dict[tuple[str, int, str, int], list[int]]  # (orig dst, dport, reply src, sport) -> [active, inactive]
@@ -68,13 +77,18 @@ class NftBackend:
         self.counts = counts
         self.timeout = timeout
         self.maps: list[str] = []
+        self.chains: list[str] = []
         self._known: Table | None = None  # our table as last listed or written (only we write it)
+        self._full = True  # the next transaction rewrites the whole table (after a listing)
+        self.listings = 0  # nft -j list calls (start, adopt, and after a failed transaction)
+        self.last_script = ""
 
     def _run(self, args: Sequence[str], text: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([*self.prefix, *args], input=text, capture_output=True, text=True,
                               timeout=self.timeout, check=False)
 
     def listing(self) -> dict:
+        self.listings += 1
         r = self._run(["nft", "-j", "list", "table", *TABLE.split()])
         if r.returncode != 0:
             if "No such file" in r.stderr:
@@ -83,23 +97,38 @@ class NftBackend:
         return json.loads(r.stdout)
 
     def _table(self) -> Table:
-        table, self.maps = parse(self.listing())
-        self._known = {k: Service(v.spec, dict(v.dests)) for k, v in table.items()}
+        table, names = parse(self.listing())
+        self.maps = [n for n in names if n.startswith(("w_", "p_"))]
+        self.chains = [n for n in names if n.startswith("s_")]
+        self._known, self._full = table, True
         return table
 
-    def dump(self) -> Table:
-        table = self._table()
-        if not self.counts or not table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
+        """Our table as we last wrote it (listed once at start); ``counts``: with conntrack's counts.
+
+        ``servers`` (real server addresses): conntrack lists only their
+        connections (``--reply-src``), so wait-drain on one server does not
+        read the whole connection table. The Service objects are shared with
+        the backend's memory: read them, never change them.
+        """
+        table = dict(self._known) if self._known is not None else dict(self._table())
+        if not (counts and self.counts) or not table:
             return table
-        r = self._run(["conntrack", "-L"])
-        by_addr, by_mark = parse_conntrack(r.stdout if r.returncode == 0 else "")
+        text = []
+        for args in ([["conntrack", "-L"]] if servers is None else
+                     [["conntrack", "-L", "--reply-src", a] for a in sorted(set(servers))]):
+            r = self._run(args)
+            text.append(r.stdout if r.returncode == 0 else "")
+        by_addr, by_mark = parse_conntrack("".join(text))
         for key, svc in table.items():
-            for dk, d in list(svc.dests.items()):
+            dests = {}
+            for dk, d in svc.dests.items():
                 if key.fwmark:
                     c = by_mark.get((key.fwmark, d.addr, d.port), [0, 0])
                 else:
                     c = by_addr.get((key.addr, key.port, d.addr, d.port), [0, 0])
-                svc.dests[dk] = replace(d, active=c[0], inactive=c[1])
+                dests[dk] = replace(d, active=c[0], inactive=c[1])
+            table[key] = Service(svc.spec, dests)
         return table
 
     def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
@@ -120,35 +149,65 @@ class NftBackend:
     def script(self, table: Table) -> str:
         if not table:
             return f"add table {TABLE}\ndelete table {TABLE}\n"
-        return render(table, self.maps)
+        return render(table, self.maps, self.chains)
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:
         if not ops:
             return []
         try:
-            table = self._known if self._known is not None else self._table()
+            known = self._known if self._known is not None else self._table()
         except Exception as exc:  # nft missing, unreadable listing: nothing can be applied
             return [Applied(op, f"{type(exc).__name__}: {exc}") for op in ops]
+        touched = {op.service.key for op in ops}
+        # only the services the ops name are copied, once (a copy per op made a start quadratic)
+        part = {k: Service(known[k].spec, dict(known[k].dests)) for k in touched if k in known}
         out: list[Applied] = []
         for op in ops:
             try:
-                table = apply_ops(table, [op])
+                apply_op(part, op)
                 out.append(Applied(op))
             except KeyError as exc:
                 out.append(Applied(op, str(exc)))
-        script = self.script(table)
-        r = self._run(["nft", "-f", "-"], script)
-        self._known = None  # the next apply lists again unless we know exactly what is there
-        if r.returncode != 0:
+        table = dict(known)
+        for k in touched:
+            if k in part:
+                table[k] = part[k]
+            else:
+                table.pop(k, None)
+        r = self._write(known, table, touched)
+        if r is not None and r.returncode != 0 and not self._full:
+            # what we remembered disagrees with the kernel (someone flushed our table?): list, rewrite all
+            try:
+                self._table()
+                r = self._write(self._known or {}, table, touched)
+            except Exception as exc:
+                r = subprocess.CompletedProcess([], 1, "", f"{type(exc).__name__}: {exc}")
+        if r is not None and r.returncode != 0:
+            self._known = None  # the next apply or dump lists again
             err = f"nft -f (table {NAME}): {r.stderr.strip()[:500]}"
             return [Applied(a.op, a.error or err) for a in out]
-        self._known = table
-        self.maps = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tmap ")]
+        self._known, self._full = table, False
         return out
+
+    def _write(self, known: Table, table: Table, touched: set) -> subprocess.CompletedProcess | None:
+        """One transaction from ``known`` to ``table``; None when nothing differs."""
+        if self._full or not table or not known:
+            script = self.script(table)
+        else:
+            script = update(known, table, touched)
+        if not script:
+            return None
+        self.last_script = script
+        r = self._run(["nft", "-f", "-"], script)
+        if r.returncode == 0 and (self._full or not table or not known):
+            self.maps = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tmap ")]
+            self.chains = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tchain s_")]
+        return r
 
     def delete_table(self) -> None:
         """Remove our table whatever it holds (tests, --flush); other tables untouched."""
         self._run(["nft", "-f", "-"], f"add table {TABLE}\ndelete table {TABLE}\n")
+        self._known = None
 
     def close(self) -> None:
         pass

@@ -83,7 +83,7 @@ class LoadBalancer:
         """First reconcile; with global_defs lvs_flush the whole kernel table is flushed first."""
         result = Result()
         if self.config.global_defs.lvs_flush:
-            result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump().values()])
+            result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump(counts=False).values()])
         later = self.reconcile()
         result.applied += later.applied
         result.events, result.errors = later.events, later.errors
@@ -94,14 +94,15 @@ class LoadBalancer:
         self.config = config
         keep = {(vs.key, rs_key(rs)) for vs in config.virtual_servers for rs in vs.real_servers}
         self.health = {k: h for k, h in self.health.items() if k in keep}
-        self.quorum = {k: q for k, q in self.quorum.items() if k in {v for v, _ in keep}}
+        vkeys = {v for v, _ in keep}  # once: built inside the comprehension it made a reload quadratic
+        self.quorum = {k: q for k, q in self.quorum.items() if k in vkeys}
         return self.reconcile()
 
     def reconcile(self) -> Result:
         desired = compute(self.config, self.health, self.overrides, self.quorum)
         self.desired = desired
         self.quorum = desired.quorum
-        actual = self.backend.dump()
+        actual = self.backend.dump(counts=False)  # connection counts are for status only
         owned = self.owned | (set(actual) if self.backend.owns_table else set())
         applied = self.backend.apply(reconcile(desired.table, actual, owned))
         failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
@@ -115,7 +116,7 @@ class LoadBalancer:
         """Remove our services (flush_on_stop) or leave them for the next start to adopt."""
         if not self.flush_on_stop:
             return Result()
-        actual = self.backend.dump()
+        actual = self.backend.dump(counts=False)
         applied = self.backend.apply([Op("del", actual[k].spec) for k in sorted(self.owned) if k in actual])
         self._own({a.op.service.key for a in applied if not a.ok})
         return Result(applied, [], [f"{a.op}: {a.error}" for a in applied if not a.ok])
@@ -129,10 +130,13 @@ class LoadBalancer:
             save_owned(self.dir, keys)
 
     # -- status -------------------------------------------------------------
-    def status(self) -> dict:
-        """Per virtual server: quorum, and per real server its state and the kernel's view."""
+    def status(self, servers: set[str] | None = None) -> dict:
+        """Per virtual server: quorum, and per real server its state and the kernel's view.
+
+        ``servers``: addresses whose connection counts are wanted (None: all).
+        """
         desired = self.desired or compute(self.config, self.health, self.overrides, self.quorum)
-        actual = self.backend.dump()
+        actual = self.backend.dump(servers=servers)
         out = []
         for vs in self.config.virtual_servers:
             vkey = vs.key

@@ -55,25 +55,33 @@ def apply_ops(table: Table, ops: Iterable[Op]) -> Table:
     """What ``table`` becomes after ``ops`` (for tests and the memory backend); strict like the kernel."""
     out = {k: Service(s.spec, dict(s.dests)) for k, s in table.items()}
     for op in ops:
-        key = op.service.key
-        if op.dest is None:
-            if (op.action == "add") == (key in out):
-                raise KeyError(f"{op}: service {'exists' if key in out else 'missing'}")
-            if op.action == "add":
-                out[key] = Service(op.service)
-            elif op.action == "set":
-                out[key].spec = op.service
-            else:
-                del out[key]
-            continue
-        svc = out.get(key)
-        if svc is None:
-            raise KeyError(f"{op}: no such service")
-        present = op.dest.key in svc.dests
-        if (op.action == "add") == present:
-            raise KeyError(f"{op}: dest {'exists' if present else 'missing'}")
-        if op.action == "del":
-            del svc.dests[op.dest.key]
-        else:
-            svc.dests[op.dest.key] = op.dest
+        apply_op(out, op)
     return out
+
+
+def apply_op(out: Table, op: Op) -> None:
+    """Apply one op to ``out`` in place (its services are the caller's own copies).
+
+    Raises KeyError, leaving ``out`` unchanged, when the kernel would refuse the op.
+    """
+    key = op.service.key
+    if op.dest is None:
+        if (op.action == "add") == (key in out):
+            raise KeyError(f"{op}: service {'exists' if key in out else 'missing'}")
+        if op.action == "add":
+            out[key] = Service(op.service)
+        elif op.action == "set":
+            out[key].spec = op.service
+        else:
+            del out[key]
+        return
+    svc = out.get(key)
+    if svc is None:
+        raise KeyError(f"{op}: no such service")
+    present = op.dest.key in svc.dests
+    if (op.action == "add") == present:
+        raise KeyError(f"{op}: dest {'exists' if present else 'missing'}")
+    if op.action == "del":
+        del svc.dests[op.dest.key]
+    else:
+        svc.dests[op.dest.key] = op.dest

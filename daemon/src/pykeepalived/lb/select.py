@@ -20,6 +20,7 @@ the kernel; nothing is ever silently replaced by something close:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from ..config.model import Config
 from ..config.model_lvs import VirtualServer
@@ -27,8 +28,7 @@ from .backend import Backend
 from .nft_render import SCHEDULERS
 
 
-def kernel_has_ipvs() -> bool:
-    """True when IPVS answers in this network namespace (the generic netlink family loads on demand)."""
+def _probe_ipvs() -> bool:
     try:
         from pyroute2 import IPVS
 
@@ -37,6 +37,18 @@ def kernel_has_ipvs() -> bool:
         return False
     sock.close()
     return True
+
+
+def kernel_has_ipvs() -> bool:
+    """True when IPVS answers in this network namespace (the generic netlink family loads on demand).
+
+    The probe runs in a thread of its own: pyroute2's synchronous IPVS drives a
+    private event loop, which cannot run inside the daemon's running loop (the
+    reload path calls this from a coroutine); there it raised, left the
+    coroutine ``setup_endpoint`` never awaited, and answered False.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs-probe") as pool:
+        return pool.submit(_probe_ipvs).result()
 
 
 def backend_name(config: Config, has_ipvs: bool) -> str:

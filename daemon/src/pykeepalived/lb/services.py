@@ -11,13 +11,13 @@ import ipaddress
 from collections.abc import Iterator
 
 from ..config.model_lvs import RealServer, VirtualServer, VirtualServerGroup, VsgEntry
-from .table import ServiceKey, ServiceSpec
+from .table import ServiceKey, ServiceSpec, norm_addr
 
 MAX_RANGE = 65536  # a typo such as 10.0.0.1-10.255.0.1 must not build millions of services
 
 
 def rs_key(rs: RealServer) -> tuple[str, int | None]:
-    return (str(ipaddress.ip_address(str(rs.ip))), rs.port)
+    return (norm_addr(rs.ip), rs.port)
 
 
 def _family(vs: VirtualServer, hint: str | None = None) -> int:
