@@ -22,6 +22,7 @@ from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import
     common_argument_spec,
     safe_id,
 )
+from ansible_collections.hapair.keepalived.plugins.module_utils.real_server_state import server_facts
 from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import Block, apply_table, fragment_text
 from ansible_collections.hapair.keepalived.plugins.module_utils.virtual_server import (
     IDENTITY_RULES,
@@ -229,15 +230,11 @@ DRAINED_DEPRECATION = ("real_server state=drained is a config-level drain (weigh
 
 
 def runtime_facts(entry):
-    """The daemon's view of one real server (its ``real-server`` reply), for the task result."""
+    """The daemon's view of one real server (its ``real-server`` reply), for the task result:
+    real_server_state's mapping, without the names the task already gave."""
     if entry is None:
         return None
-    return dict(
-        up=entry.get("up"),
-        drained=entry.get("drained"),
-        weight=entry.get("effective_weight"),
-        configured_weight=entry.get("weight"),
-        runtime_weight=entry.get("runtime_weight"),
-        active_connections=entry.get("active"),
-        inactive_connections=entry.get("inactive"),
-    )
+    facts = server_facts(entry)
+    for named in ("virtual_server", "address", "port"):
+        facts.pop(named)
+    return facts
