@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..compat.aio import Event, Lock
 from ..config.model import Config
 from ..lb.loop import ControlError
 from ..services import heap
@@ -45,7 +46,7 @@ def render_text(data: object, indent: int = 0) -> list[str]:
     lines: list[str] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, dict | list) and value:
+            if isinstance(value, (dict, list)) and value:
                 lines.append(f"{pad}{key}:")
                 lines += render_text(value, indent + 2)
             else:
@@ -91,8 +92,8 @@ class Daemon:
             if not vrrp:
                 self.files.dump = files.dir / "pykeepalived_check.json"
                 self.data_name, self.stats_name = "pykeepalived_check.data", "pykeepalived_check.stats"
-        self._stop = asyncio.Event()
-        self._reload_lock = asyncio.Lock()
+        self._stop = Event()
+        self._reload_lock = Lock()
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
         self.reloads = 0

@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..compat import zip_strict
+from ..compat.aio import TIMEOUT_ERRORS, Event, Lock
 from ..config.model import Config
 from ..services import heap
 from ..services.runfiles import RunFiles
@@ -162,9 +164,9 @@ class Supervisor:
         self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
-        self._stop = asyncio.Event()
+        self._stop = Event()
         self._ready_sent = False
-        self._reload_lock = asyncio.Lock()
+        self._reload_lock = Lock()
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
         self.reloads = 0
@@ -230,7 +232,7 @@ class Supervisor:
             child.backoff = min(child.backoff * 2, MAX_BACKOFF)  # the next quick death waits longer
             child.restarts += 1
             child.history.append(time.time())
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(*TIMEOUT_ERRORS):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _monitor(self) -> None:
@@ -281,13 +283,13 @@ class Supervisor:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(str(child_socket(self.files.dir, role)), limit=1 << 24), timeout)
-        except (OSError, TimeoutError) as err:
+        except (OSError, *TIMEOUT_ERRORS) as err:
             raise RequestError(f"the {role} child does not answer: {err}") from None
         try:
             writer.write(json.dumps({**req, "v": VERSION}).encode() + b"\n")
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), timeout)
-        except (OSError, TimeoutError) as err:
+        except (OSError, *TIMEOUT_ERRORS) as err:
             raise RequestError(f"the {role} child does not answer: {err}") from None
         finally:
             writer.close()
@@ -306,7 +308,7 @@ class Supervisor:
             return await self.reload()
         if cmd in ("resign", "unresign"):
             return await self.ask("vrrp", req)
-        timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
+        timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), (int, float)) else 15.0
         return await self.ask("check", req, timeout)
 
     def children_status(self) -> dict[str, dict]:
@@ -317,7 +319,7 @@ class Supervisor:
     async def status(self) -> dict[str, object]:
         roles = list(self.children)
         got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in roles), return_exceptions=True)
-        answers = {r: g for r, g in zip(roles, got, strict=True) if isinstance(g, dict)}
+        answers = {r: g for r, g in zip_strict(roles, got) if isinstance(g, dict)}
         vrrp, check = answers.get("vrrp", {}), answers.get("check", {})
         return {"pid": os.getpid(), "version": __version__, "config": self.config_path, "started": self.started,
                 "dumped": time.time(), "subsystems": list(answers),
@@ -365,7 +367,7 @@ class Supervisor:
         roles = [r for r, c in self.children.items() if r not in started and c.alive]
         results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}) for r in roles), return_exceptions=True)
         out: dict[str, object] = {"reloaded": True, "errors": []}
-        for role, res in zip(roles, results, strict=True):
+        for role, res in zip_strict(roles, results):
             if isinstance(res, Exception):  # a restarting child comes back with the snapshot anyway
                 out["reloaded"] = False
                 out["errors"].append(f"{role}: {res}")
@@ -462,7 +464,7 @@ class Supervisor:
             if child.alive:
                 try:
                     await asyncio.wait_for(child.proc.wait(), max(end - time.monotonic(), 0.1))
-                except TimeoutError:
+                except TIMEOUT_ERRORS:
                     log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
                     child.proc.kill()
                     await child.proc.wait()
