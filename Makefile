@@ -9,7 +9,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration lint clean lab-down collection-link molecule demo fuzz system-deps pyversions-local
 
 venv: $(VENV)/.stamp
 
@@ -32,6 +32,11 @@ unit: venv
 
 integration: venv
 	$(PYTEST) -q tests/integration
+
+# The daemon's unit suite under each Python 3.9-3.13 pyenv has here (absent ones
+# are skipped): a table version / passed / failed (tools/pyversions.sh).
+pyversions-local:
+	bash tools/pyversions.sh
 
 # The config fuzz at full size: 10,000 mutated configs through the judge
 # (daemon/tests/config/test_fuzz.py; the unit suite runs 300).
