@@ -32,9 +32,10 @@ for v in "${versions[@]}"; do
     venv="$cache/$v"
     if [[ ! -f $venv/.stamp-$full ]]; then
         rm -rf "$venv"
-        "$python" -m venv "$venv" &&
+        echo "== Python $full: a venv in ${venv#"$root"/} (pip's output: ${venv#"$root"/}.pip.log)"
+        { "$python" -m venv "$venv" &&
             "$venv/bin/pip" install -q pytest hypothesis aiosmtpd dnspython &&
-            "$venv/bin/pip" install -q -e "$root/daemon" &&
+            "$venv/bin/pip" install -q -e "$root/daemon"; } >"$venv.pip.log" 2>&1 &&
             touch "$venv/.stamp-$full" || { results+=("$full|venv failed|-|-"); status=1; continue; }
     fi
     log="$cache/$v.log"
