@@ -9,7 +9,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 
-.PHONY: venv test unit integration chaos pyversions lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration chaos pyversions pyversions-local lint clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -54,6 +54,11 @@ chaos: venv
 PYVERSIONS ?= report
 pyversions: venv
 	$(BIN)/python -m lab.checks.pyversions --mode $(PYVERSIONS)
+
+# The daemon's unit suite under each Python 3.9-3.13 pyenv has here (absent ones
+# are skipped): a table version / passed / failed (tools/pyversions.sh).
+pyversions-local:
+	bash tools/pyversions.sh
 
 # The config fuzz at full size: 10,000 mutated configs through the judge
 # (daemon/tests/config/test_fuzz.py; the unit suite runs 300).

@@ -49,7 +49,8 @@ async def start_http(switch: Switch, host: str = "127.0.0.1", ssl=None, body: by
             request = await reader.readuntil(b"\r\n\r\n")
             switch.last_request = request
             if switch.mode == "stall":
-                await asyncio.sleep(3600)
+                await reader.read()  # until the client goes: 3.12.1+ Server.wait_closed() waits for it
+                return
             if switch.mode == "close":
                 return
             code = 500 if switch.mode == "status500" else status

@@ -49,7 +49,7 @@ async def test_starts_stay_on_the_delay_loop_grid():
     await asyncio.sleep(0.55)
     await sched.close()
     # the next start is scheduled delay_loop after the previous *scheduled start*, not after the check ended
-    gaps = [round(b - a, 9) for a, b in zip(dues, dues[1:], strict=False)]
+    gaps = [round(b - a, 9) for a, b in zip(dues, dues[1:])]
     assert len(gaps) >= 2 and set(gaps) == {0.1}, gaps
     assert sched.lateness.count == len(probe.starts)
 

@@ -1,5 +1,7 @@
 """SMTP_CHECK against a real aiosmtpd server running in the test's event loop."""
 
+from __future__ import annotations
+
 import asyncio
 
 from aiosmtpd.smtp import SMTP

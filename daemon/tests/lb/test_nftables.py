@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from pykeepalived.compat import zip_strict
 from pykeepalived.lb import nft_render
 from pykeepalived.lb.nftables import parse_conntrack
 from pykeepalived.lb.reconcile import reconcile
@@ -63,7 +64,7 @@ def test_maglev_is_balanced_and_consistent() -> None:
     counts = Counter(full)
     assert len(full) == nft_render.MH_SIZE and max(counts.values()) - min(counts.values()) <= 1
     less = nft_render.maglev(names[:2] + names[3:])  # one server gone
-    moved = sum(1 for i, j in zip(full, less, strict=True) if full[i] != 2 and names[i] != (names[:2] + names[3:])[j])
+    moved = sum(1 for i, j in zip_strict(full, less) if full[i] != 2 and names[i] != (names[:2] + names[3:])[j])
     assert moved <= nft_render.MH_SIZE // 10  # Maglev: others' clients barely move (here ~0-5%)
 
 

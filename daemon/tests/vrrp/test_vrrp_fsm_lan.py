@@ -260,7 +260,7 @@ def test_ipv6_v3_election_through_the_codec() -> None:
 def vip_holders(lan: Lan) -> list[tuple[float, str, str]]:
     """Every AddAddresses/RemoveAddresses in time order: (time, router, "add"|"remove")."""
     return [(e.time, e.router, "add" if isinstance(e.action, AddAddresses) else "remove") for e in lan.log
-            if isinstance(e.action, AddAddresses | RemoveAddresses)]
+            if isinstance(e.action, (AddAddresses, RemoveAddresses))]
 
 
 def test_graceful_shutdown_keeps_the_vips_until_the_backup_advertises() -> None:

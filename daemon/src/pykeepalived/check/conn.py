@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 
+from ..compat.aio import TIMEOUT_ERRORS, asyncio_timeout
 from .base import Target
 
 SO_MARK = getattr(socket, "SO_MARK", 36)
@@ -50,7 +51,7 @@ async def connect(target: Target, port: int | None = None) -> socket.socket:
     """A connected TCP socket, or an exception (TimeoutError after ``target.timeout``)."""
     sock = make_socket(target)
     try:
-        async with asyncio.timeout(target.timeout):
+        async with asyncio_timeout(target.timeout):
             await asyncio.get_running_loop().sock_connect(sock, sockaddr(target, port))
     except BaseException:
         sock.close()
@@ -60,7 +61,7 @@ async def connect(target: Target, port: int | None = None) -> socket.socket:
 
 def describe(err: BaseException) -> str:
     """A short reason for logs: 'timeout' or the OS error text."""
-    if isinstance(err, TimeoutError):
+    if isinstance(err, TIMEOUT_ERRORS):
         return "timeout"
     if isinstance(err, OSError) and err.errno:
         return os.strerror(err.errno)  # asyncio's own text is "Connect call failed (...)"

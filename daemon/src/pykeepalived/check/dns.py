@@ -12,6 +12,7 @@ import os
 import socket
 import struct
 
+from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
 from .conn import describe, make_socket, sockaddr
 
@@ -57,7 +58,7 @@ class DnsChecker(BaseChecker):
         except OSError as err:
             return CheckResult(False, describe(err), 0.0)
         try:
-            async with asyncio.timeout(self.target.timeout):
+            async with asyncio_timeout(self.target.timeout):
                 await loop.sock_connect(sock, sockaddr(self.target, self.target.port or 53))
                 await loop.sock_sendall(sock, build_query(qid, self.name, self.qtype))
                 while (status := reply_status(await loop.sock_recv(sock, 4096), qid)) is None:

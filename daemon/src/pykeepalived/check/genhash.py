@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import sys
 
+from ..compat.aio import TIMEOUT_ERRORS
 from .base import Target
 from .http import UrlSpec, fetch
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         code, body = asyncio.run(fetch(target, url, args.protocol, args.use_ssl,
                                        sni=args.virtualhost if args.use_ssl else None))
     except Exception as err:  # any failure is reported, never a traceback
-        reason = "timeout" if isinstance(err, TimeoutError) else str(err) or type(err).__name__
+        reason = "timeout" if isinstance(err, TIMEOUT_ERRORS) else str(err) or type(err).__name__
         print(f"genhash: {target}{args.url}: {reason}", file=sys.stderr)
         return 1
     if args.verbose:

@@ -13,6 +13,7 @@ import hashlib
 import ssl
 from dataclasses import dataclass
 
+from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
 from .conn import connect, describe
 
@@ -80,18 +81,18 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str], timeo
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = bytearray()
         while True:
-            async with asyncio.timeout(timeout):
+            async with asyncio_timeout(timeout):
                 size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
             if size == 0 or len(body) + size > MAX_BODY:
                 return bytes(body)
-            async with asyncio.timeout(timeout):
+            async with asyncio_timeout(timeout):
                 body += await reader.readexactly(size + 2)
             del body[-2:]
     length = headers.get("content-length")
     remaining = int(length) if length and length.isdigit() else MAX_BODY
     body = bytearray()
     while remaining > 0:
-        async with asyncio.timeout(timeout):
+        async with asyncio_timeout(timeout):
             chunk = await reader.read(min(remaining, 65536))
         if not chunk:
             break
@@ -105,7 +106,7 @@ async def fetch(target: Target, url: UrlSpec, protocol: str = "1.0", tls: bool =
     """GET one url: (status, body).  Raises OSError / TimeoutError / UrlFailure."""
     sock = await connect(target)
     try:
-        async with asyncio.timeout(target.timeout):  # the TLS handshake (bug #1817)
+        async with asyncio_timeout(target.timeout):  # the TLS handshake (bug #1817)
             reader, writer = await asyncio.open_connection(
                 sock=sock, ssl=tls_context() if tls else None,
                 server_hostname=(sni or "") if tls else None,
@@ -115,7 +116,7 @@ async def fetch(target: Target, url: UrlSpec, protocol: str = "1.0", tls: bool =
         raise
     try:
         writer.write(build_request(url, target, protocol, tls))
-        async with asyncio.timeout(target.timeout):
+        async with asyncio_timeout(target.timeout):
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
         code, headers = parse_head(head[:-4])

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 
+from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
 
 
@@ -42,7 +43,7 @@ class MiscChecker(BaseChecker):
         except (OSError, ValueError, KeyError) as err:
             return CheckResult(False, f"cannot run {self.argv[0]}: {err}", loop.time() - start)
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio_timeout(self.timeout):
                 status = await proc.wait()
         except TimeoutError:
             kill_group(proc.pid)

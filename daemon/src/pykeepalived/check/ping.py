@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 
+from ..compat.aio import asyncio_timeout, sock_recvfrom, sock_sendto
 from .base import BaseChecker, CheckResult
 from .conn import describe, make_socket
 
@@ -77,10 +78,10 @@ class PingChecker(BaseChecker):
         except OSError as err:
             return CheckResult(False, describe(err), 0.0)
         try:
-            async with asyncio.timeout(self.target.timeout):
-                await loop.sock_sendto(sock, echo_request(version, ident, seq, payload), (str(self.target.ip), 0))
+            async with asyncio_timeout(self.target.timeout):
+                await sock_sendto(loop, sock, echo_request(version, ident, seq, payload), (str(self.target.ip), 0))
                 while True:
-                    data, addr = await loop.sock_recvfrom(sock, 2048)
+                    data, addr = await sock_recvfrom(loop, sock, 2048)
                     reply = parse_reply(version, data, raw)
                     # A ping socket rewrites the id, so match on seq and payload there.
                     if (reply and addr[0] == str(self.target.ip) and reply[1] == seq and reply[2] == payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
 from .conn import connect, describe
 
@@ -17,7 +18,7 @@ class SmtpFailure(Exception):
 async def reply(reader: asyncio.StreamReader, timeout: float) -> int:
     """Read one (possibly multi-line, ``250-...``) SMTP reply; its code."""
     while True:
-        async with asyncio.timeout(timeout):
+        async with asyncio_timeout(timeout):
             line = await reader.readline()
         if len(line) < 4 or not line[:3].isdigit():
             raise SmtpFailure(f"bad reply {line[:60]!r}")
@@ -53,7 +54,7 @@ class SmtpChecker(BaseChecker):
             if (code := await reply(reader, timeout)) != 250:
                 raise SmtpFailure(f"HELO answered {code}")
             writer.write(b"QUIT\r\n")
-            async with asyncio.timeout(timeout):
+            async with asyncio_timeout(timeout):
                 await writer.drain()
         except (OSError, TimeoutError, SmtpFailure) as err:
             return CheckResult(False, describe(err), loop.time() - start)

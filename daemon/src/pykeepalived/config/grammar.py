@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..compat import SLOTS
 from .errors import Diagnostics, Location
 from .lexer import Token
 
 IGNORED = object()  # an obsolete keyword's value: warned about, kept out of the model (build.collect)
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Statement:
     """``keyword arg... [{ children }]`` as it appeared in the file."""
 
@@ -38,7 +39,7 @@ class Statement:
         return self.keyword.text
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Item:
     """One entry of an item block: head tokens plus ``option value`` pairs."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Union
 
 from .errors import Location
 from .model_vrrp import IPAddress, Script, _loc, _locs
@@ -95,7 +96,7 @@ class MiscCheck(CheckerCommon):
     user: tuple[str, ...] = ()
 
 
-Checker = TcpCheck | PingCheck | HttpCheck | SmtpCheck | DnsCheck | MiscCheck
+Checker = Union[TcpCheck, PingCheck, HttpCheck, SmtpCheck, DnsCheck, MiscCheck]
 
 # keepalived's per-checker retry and delay_before_retry defaults.
 RETRY_DEFAULT = {"DNS_CHECK": 3, "MISC_CHECK": 0}

@@ -176,9 +176,9 @@ def _scripts(obj: object, seen: set[int]) -> Iterator[Script]:
     elif isinstance(obj, dict):
         for v in obj.values():
             yield from _scripts(v, seen)
-    elif isinstance(obj, list | tuple):
+    elif isinstance(obj, (list, tuple)):
         for v in obj:
-            if not isinstance(v, str | int | float):
+            if not isinstance(v, (str, int, float)):
                 yield from _scripts(v, seen)
 
 

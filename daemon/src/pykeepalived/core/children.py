@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..compat.aio import TIMEOUT_ERRORS
 from .client import LINE_LIMIT
 
 log = logging.getLogger("pykeepalived.supervisor")
@@ -142,7 +143,7 @@ async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable
         delay = child.backoff
         child.backoff = min(child.backoff * 2, MAX_BACKOFF)  # the next quick death waits longer
         child.restarts += 1
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(*TIMEOUT_ERRORS):
             await asyncio.wait_for(stop.wait(), delay)
 
 

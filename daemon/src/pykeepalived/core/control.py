@@ -29,6 +29,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ..compat.aio import TIMEOUT_ERRORS
 from .client import LINE_LIMIT, SOCKET_NAME, VERSION
 
 log = logging.getLogger("pykeepalived.control")
@@ -124,7 +125,7 @@ class ControlServer:
             self.refused += 1
             log.warning("control socket: refused a client with uid %d (root only)", uid)
             # let its first request arrive, so the refusal is the answer it reads (not EPIPE)
-            with contextlib.suppress(TimeoutError, ValueError, ConnectionError):
+            with contextlib.suppress(*TIMEOUT_ERRORS, ValueError, ConnectionError):
                 await asyncio.wait_for(reader.readline(), 1.0)
             await self._reply(writer, {"v": VERSION, "ok": False, "error": "permission denied: root only"})
             return
@@ -154,7 +155,7 @@ class ControlServer:
             return {"v": VERSION, "ok": True, "cmd": req["cmd"], "result": result}
         except (RequestError, ValueError, TypeError, KeyError, LookupError) as err:
             self.errors += 1
-            msg = str(err) if isinstance(err, RequestError | ValueError | LookupError) else f"bad request: {err}"
+            msg = str(err) if isinstance(err, (RequestError, ValueError, LookupError)) else f"bad request: {err}"
             return {"v": VERSION, "ok": False, "error": msg.strip("'\"") or type(err).__name__}
         except Exception as err:  # a bug: say so, log it, keep serving
             self.errors += 1
@@ -187,7 +188,7 @@ def arg_int(req: dict, key: str, lo: int, hi: int, required: bool = False) -> in
 
 def arg_float(req: dict, key: str, default: float, lo: float, hi: float) -> float:
     value = req.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
         raise RequestError(f"{key!r} must be a number {lo:g}..{hi:g}")
     return float(value)
 

@@ -19,6 +19,7 @@ import signal
 import time
 from pathlib import Path
 
+from ..compat.aio import Event, Lock
 from ..config.model import Config
 from ..services import heap
 from ..services.logs import setup_logging
@@ -61,8 +62,8 @@ class Daemon:
             if not vrrp:
                 self.files.dump = files.dir / dumps.CHECK_DUMP_NAME
                 self.data_name, self.stats_name = dumps.CHECK_DATA_NAME, dumps.CHECK_STATS_NAME
-        self._stop = asyncio.Event()
-        self._reload_lock = asyncio.Lock()
+        self._stop = Event()
+        self._reload_lock = Lock()
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
         self.reloads = 0

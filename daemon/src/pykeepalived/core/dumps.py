@@ -34,7 +34,7 @@ def render_text(data: object, indent: int = 0) -> list[str]:
     lines: list[str] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, dict | list) and value:
+            if isinstance(value, (dict, list)) and value:
                 lines.append(f"{pad}{key}:")
                 lines += render_text(value, indent + 2)
             else:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..compat.aio import TIMEOUT_ERRORS
 from ..config.listen import parse_listen  # config/keywords/global_defs.py imports it from here
 
 log = logging.getLogger("pykeepalived.metrics")
@@ -141,7 +142,7 @@ class MetricsServer:
             writer.write(f"HTTP/1.0 {status}\r\nContent-Type: {CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
                          f"Connection: close\r\n\r\n".encode() + (data if method != b"HEAD" else b""))
             await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (*TIMEOUT_ERRORS, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
         except Exception:  # a scrape never takes the daemon down
             log.exception("metrics request failed")

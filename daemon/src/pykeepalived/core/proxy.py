@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..compat.aio import TIMEOUT_ERRORS
 from . import client
 from .children import Child, child_socket
 from .control import RequestError
@@ -24,7 +25,7 @@ def route(req: dict) -> tuple[str, float]:
     """The child a request goes to and how long to wait for it (a wait's own timeout + 15 s)."""
     if req["cmd"] in VRRP_COMMANDS:
         return "vrrp", 15.0
-    timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), int | float) else 15.0
+    timeout = float(req.get("timeout") or 0) + 15.0 if isinstance(req.get("timeout"), (int, float)) else 15.0
     return "check", timeout
 
 
@@ -39,7 +40,7 @@ async def ask(children: dict[str, Child], runtime_dir: Path, role: str, req: dic
         reply = await client.ask(child_socket(runtime_dir, role), req, timeout)
     except client.NoReply:
         raise RequestError(f"the {role} child closed the connection") from None
-    except (OSError, TimeoutError) as err:
+    except (OSError, *TIMEOUT_ERRORS) as err:
         raise RequestError(f"the {role} child does not answer: {err}") from None
     try:
         return client.result(reply)

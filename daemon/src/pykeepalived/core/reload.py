@@ -15,6 +15,7 @@ import logging
 import pickle
 import sys
 
+from ..compat.aio import TIMEOUT_ERRORS
 from .judge import Verdict
 
 log = logging.getLogger("pykeepalived.reload")
@@ -37,7 +38,7 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
         return Verdict(None, [f"{path}: error: cannot start the judge: {err}"])
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
+    except TIMEOUT_ERRORS:
         proc.kill()  # our own child, by its pid
         await proc.wait()
         return Verdict(None, [f"{path}: error: not judged within {timeout:g} s; not loaded"])

@@ -59,6 +59,8 @@ import signal
 import time
 from pathlib import Path
 
+from ..compat import zip_strict
+from ..compat.aio import TIMEOUT_ERRORS, Event, Lock
 from ..config.model import Config
 from ..services import heap
 from ..services.runfiles import RunFiles
@@ -105,9 +107,9 @@ class Supervisor:
         self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
         self.metrics = MetricsServer(metrics_listen, self.status) if metrics_listen else None
-        self._stop = asyncio.Event()
+        self._stop = Event()
         self._ready_sent = False
-        self._reload_lock = asyncio.Lock()
+        self._reload_lock = Lock()
         self._tasks: set[asyncio.Task] = set()
         self.started = time.time()
         self.reloads = 0
@@ -184,7 +186,7 @@ class Supervisor:
     async def status(self) -> dict[str, object]:
         roles = list(self.children)
         got = await asyncio.gather(*(self.ask(r, {"cmd": "status"}) for r in roles), return_exceptions=True)
-        return proxy.merged_status(dict(zip(roles, got, strict=True)), config_path=self.config_path,
+        return proxy.merged_status(dict(zip_strict(roles, got)), config_path=self.config_path,
                                    started=self.started, reloads=self.reloads,
                                    reload_failures=self.reload_failures, last_reload=self.last_reload,
                                    children=self.children_status())
@@ -229,7 +231,7 @@ class Supervisor:
         roles = [r for r, c in self.children.items() if r not in started and c.alive]
         results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}) for r in roles), return_exceptions=True)
         out: dict[str, object] = {"reloaded": True, "errors": []}
-        for role, res in zip(roles, results, strict=True):
+        for role, res in zip_strict(roles, results):
             if isinstance(res, Exception):  # a restarting child comes back with the snapshot anyway
                 out["reloaded"] = False
                 out["errors"].append(f"{role}: {res}")
@@ -326,7 +328,7 @@ class Supervisor:
             if child.alive:
                 try:
                     await asyncio.wait_for(child.proc.wait(), max(end - time.monotonic(), 0.1))
-                except TimeoutError:
+                except TIMEOUT_ERRORS:
                     log.error("%s child (pid %d) did not stop: SIGKILL", child.role, child.proc.pid)
                     child.proc.kill()
                     await child.proc.wait()

@@ -35,7 +35,7 @@ def parse(req: dict) -> dict:
     if state is not None and state not in STATES:
         raise ControlError(f"state must be one of {', '.join(STATES)} (or null to leave it)")
     timeout = req.get("timeout", 60.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 86400:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= 86400:
         raise ControlError("timeout must be a number 0..86400")
     return {"addr": address, "port": _opt_int(req, "port", 0, 65535), "vs": vs,
             "drained": None if state is None else state == "drained",

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer, effective
 from .services import rs_key, service_specs
 from .table import Dest, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
-RsKey = tuple[str, int | None]
+RsKey = tuple[str, Optional[int]]
 # (VirtualServer.key or None for every virtual server, address, port or None for any port)
-Selector = tuple[str | None, str, int | None]
+Selector = tuple[Optional[str], str, Optional[int]]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Optional
 
 from ..services.runfiles import write_atomic
 from .desired import Overrides, Selector
@@ -25,7 +26,7 @@ log = logging.getLogger("pykeepalived.lb")
 OVERRIDES = "lb-overrides.json"
 KEEP = object()  # restate(weight=KEEP): leave the operator weight as it is
 
-Concrete = tuple[str, str, int | None]  # (virtual server key, address, real server port)
+Concrete = tuple[str, str, Optional[int]]  # (virtual server key, address, real server port)
 
 
 def covers(sel: Selector, key: Concrete) -> bool:

@@ -29,7 +29,9 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
+
+from ..compat import SLOTS, zip_strict
 
 if TYPE_CHECKING:
     from .rtnl import AddressSocket
@@ -39,13 +41,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 
 # rtnetlink scopes (linux/rtnetlink.h rt_scope_t), by the names ip(8) takes
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class VipSpec:
     """One virtual address as netlink needs it (a resolved ``VirtualIp`` line)."""
 
@@ -159,7 +161,7 @@ class AddressManager:
                     sent.append(i)
                 except OSError as err:  # no such interface
                     results[i] = err.errno or errno.ENODEV
-            for i, err in zip(sent, self._netlink().request(messages), strict=True):
+            for i, err in zip_strict(sent, self._netlink().request(messages)):
                 results[i] = err
             todo = [i for i in sent if results[i] == errno.ENODEV]
             if not todo:
@@ -201,7 +203,7 @@ class AddressManager:
             results = self._request(True, todo)
         except OSError as err:
             results = [err.errno or errno.EIO] * len(todo)
-        for vip, err in zip(todo, results, strict=True):
+        for vip, err in zip_strict(todo, results):
             if err == 0:
                 self._ours.add(vip.key)
             elif err == errno.EEXIST:
@@ -223,7 +225,7 @@ class AddressManager:
             results = self._request(False, mine)
         except OSError as err:
             results = [err.errno or errno.EIO] * len(mine)
-        for vip, err in zip(mine, results, strict=True):
+        for vip, err in zip_strict(mine, results):
             if err in (0, errno.EADDRNOTAVAIL, errno.ENODEV):  # gone, or someone removed it already
                 self._ours.discard(vip.key)
                 self.adopted.discard(vip.key)

@@ -27,6 +27,9 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..compat import SLOTS
+from ..compat.aio import TIMEOUT_ERRORS
+
 NLMSG_HEADER = struct.Struct("=IHHII")  # len, type, flags, seq, pid (linux/netlink.h nlmsghdr)
 NLMSG_ERROR_CODE = struct.Struct("=i")  # nlmsgerr.error, right after the header
 IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index (linux/if_addr.h)
@@ -99,7 +102,7 @@ def attributes(body: bytes, start: int) -> dict[int, bytes]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Link:
     index: int
     name: str
@@ -108,7 +111,7 @@ class Link:
     deleted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Address:
     index: int
     interface: ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -177,7 +180,7 @@ class AddressSocket:
             # a stale ack of an earlier request (none expected) is skipped by its sequence number
             try:
                 acks.update(parse_acks(self.sock.recv(65536)))
-            except TimeoutError:
+            except TIMEOUT_ERRORS:
                 return [acks.get(s, errno.ETIMEDOUT) for s in seqs]
         return [acks[s] for s in seqs]
 

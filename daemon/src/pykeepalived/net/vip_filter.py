@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import subprocess
 from collections.abc import Iterable, Sequence
+from typing import Union
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ NAME = "pykeepalived_vrrp"
 TABLE = f"inet {NAME}"
 ND_TYPES = "{ nd-neighbor-solicit, nd-neighbor-advert }"
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
 def render(addresses: Iterable[Address]) -> str:

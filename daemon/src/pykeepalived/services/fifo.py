@@ -23,6 +23,7 @@ import logging
 import os
 import stat
 
+from ..compat.aio import TIMEOUT_ERRORS
 from ..config.model_vrrp import GlobalDefs, Script
 
 log = logging.getLogger("pykeepalived.core.fifo")  # the name from before services/ (log filters)
@@ -98,7 +99,7 @@ class NotifyFifos:
             self._proc.terminate()
             try:
                 await asyncio.wait_for(self._proc.wait(), timeout)
-            except TimeoutError:
+            except TIMEOUT_ERRORS:
                 self._proc.kill()
                 await self._proc.wait()
         for fifo in self.fifos:

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 
+from ..compat.aio import TIMEOUT_ERRORS
 from ..config.model_vrrp import Notify, Script
 
 log = logging.getLogger("pykeepalived.core.notify")  # the name from before services/ (log filters)
@@ -36,7 +37,7 @@ async def run_script(argv: tuple[str, ...], timeout: float | None = None, *,
         return None
     try:
         return await asyncio.wait_for(proc.wait(), timeout)
-    except (TimeoutError, asyncio.CancelledError):
+    except (*TIMEOUT_ERRORS, asyncio.CancelledError):
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # its group: our child's session, by its pid

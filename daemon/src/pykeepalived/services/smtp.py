@@ -16,6 +16,7 @@ import socket
 from dataclasses import dataclass
 from email.utils import formatdate
 
+from ..compat.aio import TIMEOUT_ERRORS, Queue
 from ..config.model_vrrp import GlobalDefs
 
 log = logging.getLogger("pykeepalived.core.smtp")  # the name from before services/ (log filters)
@@ -101,7 +102,7 @@ class Mailer:
         self.helo = g.smtp_helo_name or socket.gethostname()
         self.sender = g.notification_email_from or f"keepalived@{socket.gethostname()}"
         self.sent = self.failed = self.dropped = 0
-        self._queue: asyncio.Queue[Mail] = asyncio.Queue(QUEUE_MAX)
+        self._queue: asyncio.Queue[Mail] = Queue(QUEUE_MAX)
         self._task: asyncio.Task | None = None
 
     @property
@@ -134,7 +135,7 @@ class Mailer:
                                                  g.notification_email, data), g.smtp_connect_timeout)
                 self.sent += 1
                 log.info("smtp alert sent: %s", mail.subject)
-            except (OSError, SmtpError, TimeoutError) as err:
+            except (OSError, SmtpError, *TIMEOUT_ERRORS) as err:
                 self.failed += 1
                 log.error("smtp alert to %s:%d failed: %s", g.smtp_server, g.smtp_port, err or "timeout")
             finally:
@@ -144,7 +145,7 @@ class Mailer:
         """Give queued alerts (e.g. the last transition) a bounded moment, then stop."""
         if self._task is None:
             return
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(*TIMEOUT_ERRORS):
             await asyncio.wait_for(self._queue.join(), timeout)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)

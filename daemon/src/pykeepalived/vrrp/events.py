@@ -8,13 +8,14 @@ transition, as keepalived runs notify scripts after moving the addresses.
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
+from typing import Union
 
+from ..compat import SLOTS, StrEnum
 from .packet import Advertisement, DropReason, IPAddress
 
 
-class State(enum.StrEnum):
+class State(StrEnum):
     """RFC 5798 6.4 states plus keepalived's FAULT."""
 
     INITIALIZE = "initialize"
@@ -23,7 +24,7 @@ class State(enum.StrEnum):
     FAULT = "fault"
 
 
-class TransitionReason(enum.StrEnum):
+class TransitionReason(StrEnum):
     STARTUP = "startup"  # Initialize -> Backup
     ADDRESS_OWNER = "address_owner"  # priority 255: Initialize -> Master at once
     MASTER_DOWN = "master_down"  # Master_Down_Timer fired: no advert heard
@@ -37,7 +38,7 @@ class TransitionReason(enum.StrEnum):
     RESIGN = "resign"  # "pykeepalivedctl resign": a planned switchover; stays Backup until unresign
 
 
-class GarpReason(enum.StrEnum):
+class GarpReason(StrEnum):
     BECAME_MASTER = "became_master"
     MASTER_DELAY = "master_delay"  # garp_master_delay after becoming master
     REFRESH = "refresh"  # garp_master_refresh, periodic while master
@@ -46,7 +47,7 @@ class GarpReason(enum.StrEnum):
     SPLIT_BRAIN_HEALED = "split_brain_healed"  # the other master yielded (ours, split_brain_garp)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class SendAdvert:
     """Send ``advert`` now (priority 0 means "master is leaving")."""
 
@@ -54,17 +55,17 @@ class SendAdvert:
     advert: Advertisement
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class AddAddresses:
     addresses: tuple[IPAddress, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RemoveAddresses:
     addresses: tuple[IPAddress, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class SendGratuitousArp:
     """Announce ``addresses``: gratuitous ARP (IPv4) or unsolicited NA (IPv6).
 
@@ -76,14 +77,14 @@ class SendGratuitousArp:
     reason: GarpReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class StateChanged:
     old: State
     new: State
     reason: TransitionReason
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitousArp | StateChanged
+Action = Union[SendAdvert, AddAddresses, RemoveAddresses, SendGratuitousArp, StateChanged]
 
 
 def _zero_drops() -> dict[DropReason, int]:

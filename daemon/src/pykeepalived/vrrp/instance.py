@@ -17,6 +17,7 @@ import logging
 from ipaddress import IPv6Address
 from pathlib import Path
 
+from ..compat.aio import TIMEOUT_ERRORS, Event
 from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VirtualIp, VrrpInstance
 from ..net.addresses import AddressManager, VipSpec, interface_info
@@ -92,7 +93,7 @@ class Instance:
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
-        self._handed_over = asyncio.Event()  # set while no graceful handover is under way (vrrp/fsm.py)
+        self._handed_over = Event()  # set while no graceful handover is under way (vrrp/fsm.py)
         self._handed_over.set()
         self._timeouts = 0  # handovers_timed_out when last looked at (for the log line)
 
@@ -303,7 +304,7 @@ class Instance:
             bound = self.router.master_down_interval + 1.0  # the timer fires first; this guards a lost one
             try:
                 await asyncio.wait_for(self._handed_over.wait(), bound)
-            except TimeoutError:
+            except TIMEOUT_ERRORS:
                 self.log.error("handover did not end within %.1f s: stopping anyway", bound)
 
     async def stop(self) -> None:

@@ -31,6 +31,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from ..compat import SLOTS
 from ..net.checksum import IPPROTO_VRRP, internet_checksum
 from .packet import (
     VRRP_TTL,
@@ -47,7 +48,7 @@ IPV4_HEADER_LEN = 20
 TOS_INTERNETWORK_CONTROL = 0xC0  # what keepalived puts in the TOS byte
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class ReceivedAdvert:
     """A decoded advertisement with the IP-level facts the state machine needs."""
 

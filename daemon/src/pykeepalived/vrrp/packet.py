@@ -53,7 +53,9 @@ import enum
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from typing import Union
 
+from ..compat import SLOTS, StrEnum
 from ..net.checksum import (
     IPPROTO_VRRP,
     internet_checksum,
@@ -61,7 +63,7 @@ from ..net.checksum import (
     ipv6_pseudo_header,
 )
 
-IPAddress = IPv4Address | IPv6Address
+IPAddress = Union[IPv4Address, IPv6Address]
 
 VRRP_TTL = 255  # RFC 3768 5.2.3 / RFC 5798 5.1.1.3: sent and required on receipt
 MCAST_IPV4 = IPv4Address("224.0.0.18")  # RFC 5798 5.1.1.2
@@ -80,7 +82,7 @@ class AuthType(enum.IntEnum):
     AH = 2  # refused: decoding it raises DropReason.AUTH
 
 
-class DropReason(enum.StrEnum):
+class DropReason(StrEnum):
     """Why a received packet was dropped; the daemon counts drops per reason."""
 
     LENGTH = "length"  # too short, or length disagrees with the address count
@@ -116,7 +118,7 @@ class VrrpDecodeError(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Advertisement:
     """One VRRP ADVERTISEMENT, in wire units.
 
@@ -167,7 +169,7 @@ def _vrrp_checksum(message: bytes, version: int, src: IPAddress, dst: IPAddress,
 
 
 def _check_family(src: IPAddress, dst: IPAddress) -> type[IPv4Address] | type[IPv6Address]:
-    if type(src) is not type(dst) or not isinstance(src, IPv4Address | IPv6Address):
+    if type(src) is not type(dst) or not isinstance(src, (IPv4Address, IPv6Address)):
         raise TypeError(f"src and dst must be both IPv4Address or both IPv6Address: {src!r}, {dst!r}")
     return type(src)
 

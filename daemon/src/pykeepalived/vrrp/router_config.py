@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from ..compat import SLOTS
 from .events import State
 from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
 from .timers import PRIORITY_OWNER
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RouterConfig:
     """One virtual router as seen by the state machine.
 

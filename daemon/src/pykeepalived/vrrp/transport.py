@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
+from ..compat import SLOTS
 from ..net.checksum import IPPROTO_VRRP
 from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet, with_ident
 from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason, IPAddress, VrrpDecodeError, encode
@@ -46,7 +47,7 @@ STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Outgoing:
     """An advert encoded for one destination (``VrrpSocket.prepare``): the IPv4 datagram or
     IPv6 payload, the sendto address and, for IPv6, the IPV6_PKTINFO ancillary data."""
