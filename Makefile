@@ -49,9 +49,8 @@ chaos: venv
 # and 3.13 (Debian 13), each in a lab host on that root, in a venv installed
 # offline from a pure-Python wheelhouse (.cache/wheelhouse-py/); prints a table
 # (lab/checks/pyversions.py, docs/development.md). PYVERSIONS=check fails on
-# any failure, report only prints the table, skip does nothing. The default is
-# report until the daemon runs on 3.9 (issue 14, section 2); then make it check.
-PYVERSIONS ?= report
+# any failure, report only prints the table, skip does nothing.
+PYVERSIONS ?= check
 pyversions: venv
 	$(BIN)/python -m lab.checks.pyversions --mode $(PYVERSIONS)
 
