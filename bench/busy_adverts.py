@@ -55,8 +55,8 @@ def one(impl: str, rt: str, n: int, advert: float, seconds: float, peer_ns: int)
         conf.write_text(config(n, iface, prio, advert, rt))
         log = run / "log"
         logs.append(log)
-        procs.append(subprocess.Popen(prefix + command(impl, conf, run), stdout=open(log, "w"),
-                                      stderr=subprocess.STDOUT))
+        with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+            procs.append(subprocess.Popen(prefix + command(impl, conf, run), stdout=out, stderr=subprocess.STDOUT))
     burners = []
     try:
         time.sleep(5)  # both up, the master elected
