@@ -68,6 +68,17 @@ class GlobalDefs:
     vrrp_notify_fifo: str | None = None
     lvs_notify_fifo: str | None = None
     lvs_flush: bool = False
+    # scheduling of each child (services/sched.py); None/0/off/(): the kernel's defaults
+    vrrp_rt_priority: int | None = None  # SCHED_RR 1..99
+    checker_rt_priority: int | None = None
+    vrrp_priority: int = 0  # nice -20..19
+    checker_priority: int = 0
+    vrrp_no_swap: bool = False  # mlockall
+    checker_no_swap: bool = False
+    vrrp_rlimit_rttime: int | None = None  # microseconds; None: 10000 when rt priority is set
+    checker_rlimit_rttime: int | None = None
+    vrrp_cpu_affinity: tuple[int, ...] = ()
+    checker_cpu_affinity: tuple[int, ...] = ()
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one

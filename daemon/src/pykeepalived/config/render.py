@@ -109,7 +109,11 @@ def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
                     w.line(quote(addr))
         if gd.smtp_server is not None:
             w.line("smtp_server", quote(gd.smtp_server), *([str(gd.smtp_port)] if gd.smtp_port != 25 else []))
-        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port"}))
+        cpus = ("vrrp_cpu_affinity", "checker_cpu_affinity")
+        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", *cpus}))
+        for name in cpus:
+            if getattr(gd, name):
+                w.line(name, *map(str, getattr(gd, name)))
 
 
 def render_vrrp_script(w: Writer, s: VrrpScript) -> None:

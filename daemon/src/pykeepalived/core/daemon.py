@@ -234,6 +234,8 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         config = load_for_child(runtime_dir, lb_backend=check)
     if config is None:
         return 1
+    from ..services import sched  # noqa: PLC0415 (global_defs vrrp_*/checker_* scheduling keywords)
+    sched.apply(sched.for_role(config.global_defs, "vrrp" if vrrp else "checker"), config.global_defs)
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
     try:

@@ -44,8 +44,19 @@ class LinkWatcher:
         self._sock: socket.socket | None = None
         self._pending: asyncio.Handle | None = None  # a (re)sync dump, next loop round
 
-    def watch(self, ifname: str, callback: Callable[[bool], None]) -> None:
+    def watch(self, ifname: str, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Subscribe; returns the unsubscribe (a reload's replaced instance must not stay
+        reachable from here: each one held its whole model, issue 16)."""
         self._listeners.setdefault(ifname, []).append(callback)
+
+        def unwatch() -> None:
+            callbacks = self._listeners.get(ifname, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks:  # nobody watches it: its state is no longer kept up to date
+                self._listeners.pop(ifname, None)
+                self.state.pop(ifname, None)
+        return unwatch
 
     def _report(self, ifname: str, up: bool) -> None:
         callbacks = self._listeners.get(ifname)
@@ -53,7 +64,7 @@ class LinkWatcher:
             return
         if self.state.get(ifname, True) != up:  # the first sight counts as a change if down
             log.info("interface %s is %s", ifname, "up" if up else "down")
-            for callback in callbacks:
+            for callback in list(callbacks):
                 callback(up)
         self.state[ifname] = up
 

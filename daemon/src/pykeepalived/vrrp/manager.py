@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config.effective import accept_mode
@@ -43,6 +44,9 @@ class VrrpManager:
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.links = LinkWatcher()
+        # per instance, what undoes its tracker and link subscriptions: the trackers and the
+        # watcher outlive a reload, and a callback left behind kept a replaced instance alive
+        self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
         self.vip_filter = VipFilter()
         self.started = False
 
@@ -94,6 +98,8 @@ class VrrpManager:
             inst = self.instances.pop(name, None)
             if inst is None:
                 continue
+            for unsubscribe in self._unsubscribe.pop(name, ()):
+                unsubscribe()
             inst.vips = [v for v in inst.vips if v.key not in kept_vips]
             stopping.append(inst)
         for inst in stopping:
@@ -136,31 +142,30 @@ class VrrpManager:
         # keepalived: a sync group member's tracking weights are forced to 0 (FAULT), so
         # the members never disagree on who should be master
         synced = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+        subs = self._unsubscribe.setdefault(inst.name, [])
         for ref in spec.track_file:
             tf = self.config.track_files[ref.name]
             ftracker = self.files.setdefault(ref.name, FileTracker(tf))
             weight = 0 if synced else file_weight(tf, ref.weight, ref.reverse)
             ftracked = FileTracked(f"file:{ref.name}", weight, value=ftracker.value)
             inst.add_tracked(ftracked)
-            ftracker.listen(lambda v, t=ftracked: self._live(inst) and inst.tracked_value(t, v))
+            subs.append(ftracker.listen(lambda v, t=ftracked: inst.tracked_value(t, v)))
         for ref in spec.track_script:
             vs = self.config.vrrp_scripts[ref.name]
             tracker = self.scripts.setdefault(ref.name, ScriptTracker(vs))
             weight = 0 if synced else script_weight(vs, ref.weight, ref.reverse)
             tracked = Tracked(f"script:{ref.name}", weight, tracker.up)
             inst.add_tracked(tracked)
-            tracker.listen(lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
+            subs.append(tracker.listen(lambda up, t=tracked: inst.tracked_changed(t, up)))
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
         for name, weight, reverse in links:
-            tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight)
+            # a link already watched is reported on change only: start from what is known of it
+            tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight,
+                              self.links.state.get(name, True))
             inst.add_tracked(tracked)
-            self.links.watch(name, lambda up, t=tracked: self._live(inst) and inst.tracked_changed(t, up))
-
-    def _live(self, inst: Instance) -> bool:
-        """False for an instance a reload stopped (its tracker callbacks become no-ops)."""
-        return self.instances.get(inst.name) is inst
+            subs.append(self.links.watch(name, lambda up, t=tracked: inst.tracked_changed(t, up)))
 
     def shutdown(self) -> None:
         """Every master sends priority 0 now (synchronous; ``stop`` finishes): with the graceful

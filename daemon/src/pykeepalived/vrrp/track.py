@@ -79,6 +79,15 @@ def effective(base: int, tracked: list[Tracked]) -> tuple[int, bool]:
     return base + sum(t.delta for t in tracked), any(t.fault for t in tracked)
 
 
+def _subscribe(listeners: list, callback: Callable) -> Callable[[], None]:
+    listeners.append(callback)
+
+    def unsubscribe() -> None:
+        if callback in listeners:
+            listeners.remove(callback)
+    return unsubscribe
+
+
 class ScriptTracker:
     """Runs one vrrp_script every ``interval`` and reports changes of its up/down state."""
 
@@ -89,8 +98,9 @@ class ScriptTracker:
         self._listeners: list[Callable[[bool], None]] = []
         self._task: asyncio.Task | None = None
 
-    def listen(self, callback: Callable[[bool], None]) -> None:
-        self._listeners.append(callback)
+    def listen(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Subscribe; returns the unsubscribe (a kept tracker outlives the instances of a reload)."""
+        return _subscribe(self._listeners, callback)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -109,7 +119,7 @@ class ScriptTracker:
         if self._streak >= (self.spec.rise if ok else self.spec.fall):
             self.up, self._streak = ok, 0
             log.info("vrrp_script %s now %s", self.spec.name, "up" if ok else "down")
-            for callback in self._listeners:
+            for callback in list(self._listeners):
                 callback(ok)
 
     async def _run(self) -> None:
@@ -158,8 +168,9 @@ class FileTracker:
             self._stamp = None
             return 0
 
-    def listen(self, callback: Callable[[int], None]) -> None:
-        self._listeners.append(callback)
+    def listen(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Subscribe; returns the unsubscribe (a kept tracker outlives the instances of a reload)."""
+        return _subscribe(self._listeners, callback)
 
     def poll(self) -> None:
         """Re-read the file when it changed; tell the listeners when its value did."""
@@ -174,7 +185,7 @@ class FileTracker:
         if value != self.value:
             self.value = value
             log.info("track_file %s now %d", self.spec.name, value)
-            for callback in self._listeners:
+            for callback in list(self._listeners):
                 callback(value)
 
     def start(self) -> None:

@@ -63,6 +63,34 @@ def _mcast(version: int):
     return convert
 
 
+def _cpus(stmt: Statement, _d: Diagnostics) -> tuple[int, ...]:
+    """``*_cpu_affinity CPU [CPU]...``: CPU numbers (whether this machine has them is
+    checked where the child applies them, services/sched.py)."""
+    cpus = []
+    for tok in stmt.args:
+        cpu = parse_int(tok, "a CPU number")
+        if not 0 <= cpu < MAX_CPUS:
+            raise ConfigError(f"CPU {cpu} out of range 0-{MAX_CPUS - 1}", tok.loc)
+        cpus.append(cpu)
+    return tuple(sorted(set(cpus)))
+
+
+MAX_CPUS = 1024  # CPU_SETSIZE: what sched_setaffinity's default mask holds
+
+
+def _scheduling() -> list:
+    """keepalived's per-child scheduling keywords (keepalived.conf(5)), applied by the
+    child of that role at its start (services/sched.py)."""
+    out = []
+    for role in ("vrrp", "checker"):
+        out += [kw(f"{role}_rt_priority", integer, check=in_range(1, 99)),
+                kw(f"{role}_priority", integer, check=in_range(-20, 19)),
+                flag_kw(f"{role}_no_swap"),
+                kw(f"{role}_rlimit_rttime", integer, check=in_range(2, 2**31 - 1)),
+                kw(f"{role}_cpu_affinity", _cpus, (1, MAX_CPUS))]
+    return out
+
+
 EMAILS = ItemSpec("notification_email")
 
 GLOBAL_DEFS = BlockSpec("global_defs").add(
@@ -105,6 +133,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     bool_kw("pykeepalived_graceful_handover"),
     # ours: a healed split brain is re-announced with GARP/NA (vrrp/fsm.py)
     bool_kw("pykeepalived_split_brain_garp"),
+    *_scheduling(),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
 )
