@@ -20,14 +20,14 @@ subprocess, which takes most of a reload's time: fast enough for 10,000.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pykeepalived.core.client import request
 
 CONFIG = """vrrp_script chk {{
     script "/bin/true"
@@ -65,20 +65,6 @@ def rss_kb(pid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def ask(sock_path: Path, request: dict) -> dict:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(60)
-        s.connect(str(sock_path))
-        s.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
-
-
 def wait_for(predicate, what: str, bound: float = 60.0) -> None:
     end = time.monotonic() + bound
     while not predicate():
@@ -108,7 +94,7 @@ def inside(reloads: int, daemon: str) -> None:
 
         def reload(i: int) -> None:
             conf.write_text(CONFIG.format(priority=101 if i % 2 == 0 else 100))
-            got = ask(control, {"v": 1, "cmd": "reload"}).get("result", {})
+            got = request(run, {"cmd": "reload"}, timeout=60).get("result", {})  # the one control client
             assert got.get("reloaded") and got["vrrp"]["changed"] == ["VI_1"], got
 
         for i in range(10):
