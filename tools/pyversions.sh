@@ -15,7 +15,7 @@ set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
-versions=(${PYVERSIONS:-3.9 3.10 3.11 3.12 3.13})
+read -r -a versions <<<"${PYVERSIONS:-3.9 3.10 3.11 3.12 3.13}"
 cache="$root/.cache/pyversions"
 mkdir -p "$cache"
 
@@ -23,7 +23,7 @@ results=()
 status=0
 for v in "${versions[@]}"; do
     # the newest patch release pyenv has of this minor version
-    python=$(ls -d "$pyenv_root"/versions/"$v".*/bin/python 2>/dev/null | sort -V | tail -n 1)
+    python=$(find "$pyenv_root"/versions -maxdepth 3 -path "*/versions/$v.*/bin/python" 2>/dev/null | sort -V | tail -n 1)
     if [[ -z $python ]]; then
         results+=("$v|absent|-|-")
         continue
@@ -33,10 +33,14 @@ for v in "${versions[@]}"; do
     if [[ ! -f $venv/.stamp-$full ]]; then
         rm -rf "$venv"
         echo "== Python $full: a venv in ${venv#"$root"/} (pip's output: ${venv#"$root"/}.pip.log)"
-        { "$python" -m venv "$venv" &&
+        if ! { "$python" -m venv "$venv" &&
             "$venv/bin/pip" install -q pytest hypothesis aiosmtpd dnspython &&
-            "$venv/bin/pip" install -q -e "$root/daemon"; } >"$venv.pip.log" 2>&1 &&
-            touch "$venv/.stamp-$full" || { results+=("$full|venv failed|-|-"); status=1; continue; }
+            "$venv/bin/pip" install -q -e "$root/daemon"; } >"$venv.pip.log" 2>&1; then
+            results+=("$full|venv failed|-|-")
+            status=1
+            continue
+        fi
+        touch "$venv/.stamp-$full"
     fi
     log="$cache/$v.log"
     echo "== Python $full: pytest daemon/tests (log: ${log#"$root"/})"

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from vrrp.vrrp_hosts import KEEPALIVED  # noqa: E402
 
-from lab.pytest_plugin import lab, lab_factory  # noqa: E402,F401
+from lab.pytest_plugin import lab, lab_factory  # noqa: E402,F401  # pylint: disable=unused-import (pytest fixtures)
 
 OUTPUT = ROOT / "tests" / "output" / "chaos"
 

@@ -57,7 +57,7 @@ def main(argv: list[str]) -> None:
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")  # a route for 224.0.0.18
     gap, start, n = 1.0 / float(rate), time.monotonic(), 0
-    for _ in range(each):  # the kinds interleaved, paced at RATE packets per second
+    for _round in range(each):  # the kinds interleaved, paced at RATE packets per second
         for data in packets.values():
             sock.sendto(data, (socket.inet_ntoa(data[16:20]), 0))
             n += 1

@@ -180,4 +180,3 @@ def test_keepalived_measured(lab, chaos_runs, results, tmp_path: Path) -> None:
     """Reported, not asserted: keepalived 2.2.7's pair through the same heals."""
     heals = results["keepalived 2.2.7"] = run_all(lab, "keepalived", chaos_runs, tmp_path)
     assert all(h.sent == int(WINDOW / INTERVAL) for h in heals)
-

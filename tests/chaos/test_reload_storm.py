@@ -65,21 +65,21 @@ def storm(lab, kind: str, log_dir: Path) -> Storm:
             ping = lab.popen("client", ["ping", "-n", "-q", "-i", f"{INTERVAL:g}", "-c", str(count), "-W", "1", VIP],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             parent = master.pids()[0]  # the parent only: it tells its children
-            for _ in range(HUPS):
+            for _hup in range(HUPS):
                 lab.exec("lb1", ["kill", "-HUP", parent])
                 time.sleep(APART)
-            out, _ = ping.communicate(timeout=count * INTERVAL + 60)
+            out, _err = ping.communicate(timeout=count * INTERVAL + 60)
         got = SENT.search(out)
         assert got, out
         adverts = [(float(m.group(1)), int(m.group(2))) for ln in cap.lines("-tt") if (m := LB1_ADVERT.match(ln))]
-        times = [t for t, _ in adverts]
+        times = [t for t, _prio in adverts]
         events = sum(1 for f in watched.values() for ln in Path(f.name).read_text().splitlines() if f" {VIP}/" in ln)
         assert master.running(), f"{kind} on lb1 died in the reload storm"
         if trans is not None:
             st = vrrp_instance(dump(master), "VI_1")
             trans = st["counters"]["transitions"] - trans if st["state"] == "MASTER" else -1
         return Storm(kind, log.read_text(errors="replace").count(DONE[kind]) - before, events,
-                     sum(1 for _, p in adverts if p == 0),
+                     sum(1 for _t, p in adverts if p == 0),
                      max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf")),
                      int(got.group(1)) - int(got.group(2)), int(got.group(1)), trans)
     finally:
