@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from vrrp.vrrp_hosts import KEEPALIVED  # noqa: E402
 
-from lab.pytest_plugin import lab, lab_factory  # noqa: E402,F401  # pylint: disable=unused-import (pytest fixtures)
+# the lab's pytest fixtures, used by name in the tests
+from lab.pytest_plugin import lab, lab_factory  # noqa: E402,F401  # pylint: disable=unused-import
 
 OUTPUT = ROOT / "tests" / "output" / "chaos"
 
