@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the lab's LVS-NAT topology (client | lb1, lb2 | web1, web2),
 # examples/site.yml, the VIPs and HTTP through them to the web servers, a kill -9
-# of the master and the takeover, a drain with the real_server module and new
+# of the master and the takeover, a runtime drain with real_server_state and new
 # connections moving. The lab stays up at the end (tear down:
 # .venv/bin/python -m lab down demo).
 # Runs from the repository root as root; `make demo` sets PATH and
@@ -32,10 +32,9 @@ get() { hits 1 "$1"; }
 through() { on "$1" conntrack -L -p tcp --orig-dst "$VIP" --dport 80 2>/dev/null | wc -l; }  # NATed flows on a load balancer
 since() { local ms=$(( ($(date +%s%N) - $1) / 1000000 )); printf '%d.%03d s' $((ms / 1000)) $((ms % 1000)); }
 vips() { for lb in lb1 lb2; do printf '  %s: %s\n' "$lb" "$(on "$lb" ip -br -4 addr | awk '$1 != "lo" {sub(/@.*/, "", $1); printf "%s", $1 ":"; for (i = 3; i <= NF; i++) printf " %s", $i; printf "   "}')"; done; }
-rs() {  # rs STATE: the real_server module on both load balancers for web1
-    ansible -i "$INV" loadbalancers -m hapair.keepalived.real_server -a "{\"virtual_server\": {\"address\": \"$VIP\", \"port\": 80},
-      \"address\": \"192.0.2.21\", \"port\": 80, \"weight\": 1, \"state\": \"$1\",
-      \"checker\": {\"type\": \"HTTP_GET\", \"connect_timeout\": 2, \"urls\": [{\"path\": \"/\", \"status_code\": [\"200\"]}]}}" \
+rs() {  # rs STATE: web1's runtime state (drained|enabled) on both load balancers; config untouched
+    ansible -i "$INV" loadbalancers -m hapair.keepalived.real_server_state -a "{\"virtual_server\": {\"address\": \"$VIP\", \"port\": 80},
+      \"address\": \"192.0.2.21\", \"port\": 80, \"state\": \"$1\"}" \
       | grep -E '^[a-z0-9]+ \|' | sed 's/^/    /'
 }
 
@@ -85,14 +84,14 @@ on lb1 systemctl start pykeepalived.service
 sleep 3
 vips
 
-step "7/8 Drain web1 with hapair.keepalived.real_server (twice: changed, then ok)"
+step "7/8 Drain web1 at runtime with hapair.keepalived.real_server_state (twice: changed, then ok)"
 for run in 1 2; do echo "  run $run:"; rs drained; done
 sleep 1
 on lb1 /opt/pykeepalived/bin/pykeepalivedctl status | sed -n '/Virtual servers/,$p'
 echo "  6 new requests, answered by:$(hits 6 "http://$VIP/" | tally)"
 
-step "8/8 Undrain web1 (state present): new connections are balanced again"
-rs present
+step "8/8 Enable web1 again (state enabled): new connections are balanced again"
+rs enabled
 sleep 1
 echo "  6 new requests, answered by:$(hits 6 "http://$VIP/" | tally)"
 
