@@ -24,11 +24,13 @@ from pykeepalived.vrrp.events import (
 from pykeepalived.vrrp.fsm import VrrpRouter
 from pykeepalived.vrrp.packet import Advertisement, DropReason
 from pykeepalived.vrrp.router_config import RouterConfig
+from pykeepalived.vrrp.timers import HANDOVER_LINGER
 
 A_ADDR, B_ADDR, C_ADDR = (IPv4Address(f"192.0.2.{n}") for n in (1, 2, 3))
 VIPS = (IPv4Address("192.0.2.100"), IPv4Address("192.0.2.101"))
 MDI_200, MDI_100 = 3.21875, 3.609375
 SKEW_100 = 0.609375
+LINGER = HANDOVER_LINGER  # a handing-over master keeps its VIPs this long past the new one's advert
 
 
 def router(addr: IPv4Address, priority: int, **kw) -> VrrpRouter:
@@ -276,10 +278,10 @@ def test_graceful_shutdown_keeps_the_vips_until_the_backup_advertises() -> None:
     lan.run_until(30.0)
     take = 20.0 + SKEW_100
     assert lan.became_master_at("B") == [take]
-    # A removed its VIPs on B's first advert, at the same instant: never nobody, never an answer from A
-    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take, "A", "remove")]
+    # A removed its VIPs LINGER after B's first advert: never nobody, never an answer from A
+    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take + LINGER, "A", "remove")]
     assert lan.sent("A")[-1] == (20.0, 0)  # silent while handing over: no answer to B's lower priority
-    assert lan.changes("A")[-1] == (take, "A", State.MASTER, State.INITIALIZE, "shutdown")
+    assert lan.changes("A")[-1] == (take + LINGER, "A", State.MASTER, State.INITIALIZE, "shutdown")
     assert lan.state("B") is State.MASTER  # B was not made to step down again
     assert a.counters.handovers == a.counters.handovers_answered == 1 and a.counters.handovers_timed_out == 0
     assert not lan.of("A", SendGratuitousArp)[-1].time > 20.0
@@ -304,8 +306,8 @@ def test_resign_hands_over_and_stays_backup_until_unresign() -> None:
     lan.resign("A")
     lan.run_until(60.0)
     take = 20.0 + SKEW_100
-    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take, "A", "remove")]
-    assert lan.changes("A")[-1] == (take, "A", State.MASTER, State.BACKUP, "resign")
+    assert vip_holders(lan)[-2:] == [(take, "B", "add"), (take + LINGER, "A", "remove")]
+    assert lan.changes("A")[-1] == (take + LINGER, "A", State.MASTER, State.BACKUP, "resign")
     # A outranks B (200 > 100) and preempts, but a resigned router never takes over
     assert lan.state("A") is State.BACKUP and lan.state("B") is State.MASTER
     assert lan.routers["A"].master_address == B_ADDR
@@ -349,7 +351,9 @@ def test_handover_ends_on_a_master_that_outranks_us() -> None:
     lan.shutdown("A")
     lan.run_until(20.1)
     lan.inject(router(C_ADDR, 250).config.advertisement(250), C_ADDR)  # a master that outranks everyone
-    assert vip_holders(lan)[-1] == (20.1, "A", "remove") and lan.state("A") is State.INITIALIZE
+    assert lan.state("A") is State.MASTER and vip_holders(lan)[-1][1:] == ("A", "add")  # lingering
+    lan.run_until(20.1 + LINGER)
+    assert vip_holders(lan)[-1] == (20.1 + LINGER, "A", "remove") and lan.state("A") is State.INITIALIZE
     assert lan.routers["A"].counters.handovers_answered == 1
     assert lan.routers["B"].master_address == C_ADDR  # B accepted it too, and stays backup
     lan.run_until(20.5)
@@ -365,7 +369,7 @@ def test_shutdown_during_a_resign_handover_ends_in_initialize() -> None:
     lan.run_until(20.1)
     lan.shutdown("A")
     lan.run_until(30.0)
-    assert lan.changes("A")[-1] == (20.0 + SKEW_100, "A", State.MASTER, State.INITIALIZE, "shutdown")
+    assert lan.changes("A")[-1] == (20.0 + SKEW_100 + LINGER, "A", State.MASTER, State.INITIALIZE, "shutdown")
     assert [p for _, p in lan.sent("A")].count(0) == 1  # one priority-0 advert, not two
 
 

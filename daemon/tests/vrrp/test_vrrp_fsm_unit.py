@@ -328,9 +328,22 @@ def test_priority_zero_from_another_router_does_not_end_a_handover() -> None:
     r.receive(advert(0), PEER, 10.1)
     assert r.actions() == [] and r.handing_over  # another leaving master is no new master
     r.receive(advert(50), PEER, 10.7)  # a lower priority: answered by a master, not by us
+    assert r.actions() == [] and r.counters.handovers_answered == 1  # a new master: we linger ...
+    assert r.next_deadline() == 10.7 + r.config.handover_linger  # ... for requests already on their way
+    r.receive(advert(50), PEER, 10.72)  # its next adverts change nothing
+    r.handle_timer(10.7 + r.config.handover_linger)
     assert r.actions() == [RemoveAddresses(VIPS),
                            StateChanged(State.MASTER, State.INITIALIZE, TransitionReason.SHUTDOWN)]
-    assert r.next_deadline() is None
+    assert r.next_deadline() is None and r.counters.handovers_answered == 1
+    assert r.counters.handovers_timed_out == 0
+
+
+def test_a_handover_without_linger_lets_go_on_the_new_masters_advert() -> None:
+    r = handing_over(handover_linger=0.0)
+    r.actions()
+    r.receive(advert(50), PEER, 10.7)
+    assert r.actions() == [RemoveAddresses(VIPS),
+                           StateChanged(State.MASTER, State.INITIALIZE, TransitionReason.SHUTDOWN)]
 
 
 def test_fault_during_a_handover_removes_the_addresses_without_a_second_priority_zero() -> None:

@@ -9,6 +9,7 @@ Numbers: docs/performance.md "Planned stop".
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -28,7 +29,7 @@ VRID = 93
 ADVERT = 1.0
 INTERVAL = 0.02  # one echo request every 20 ms
 COUNT = 200  # 4 s of probing: the stop comes at 1 s, the backup takes over 0.61 s later
-RUNS = 3
+RUNS = int(os.environ.get("HANDOVER_RUNS", "3"))  # more for a table: HANDOVER_RUNS=10
 CTL = str(Path(sys.executable).with_name("pykeepalivedctl"))
 REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
 
@@ -108,18 +109,17 @@ def clean(lab):
         assert VIP not in vips(lab, host), f"the VIP was left on {host}"
 
 
-# The old master removes the VIP on the new master's first advert, which the new master sends
-# with its GARP: a request already on its way to the old MAC at that instant (a 20 ms probe hits
-# that window about once in 10 handovers on a loaded machine) is the one that can be lost; no gap
-# opens (the longest stays one or two probe intervals). An ungraceful stop loses ~25 (0.6 s).
-IN_FLIGHT = 1
+# The new master sends its first advert with its GARP; a request already on its way to the old
+# MAC at that instant would be lost if the old master let go on that advert (seen: 1 of 200, about
+# once in 10 handovers on a loaded machine), so it keeps the VIP HANDOVER_LINGER (50 ms) longer
+# (vrrp/fsm.py). Every request is answered; an ungraceful stop loses ~25 (0.6 s).
 
 
-def test_sigterm_of_the_master_loses_at_most_the_request_in_flight(lab, clean, tmp_path: Path) -> None:
+def test_sigterm_of_the_master_loses_no_request(lab, clean, tmp_path: Path) -> None:
     runs = [sigterm_run(lab, "pykeepalived", f"ho-{n}", tmp_path) for n in range(RUNS)]
     report("pykeepalived", "SIGTERM", runs)
     for p in runs:
-        assert p.failed <= IN_FLIGHT, f"{p.failed} of {p.sent} echo requests unanswered"
+        assert p.failed == 0, f"{p.failed} of {p.sent} echo requests unanswered"
         assert p.longest_gap < 0.3  # 20 ms apart; the ~0.6 s of an ungraceful stop is far above this
 
 
@@ -141,7 +141,7 @@ def test_resign_hands_over_and_unresign_takes_back(lab, clean, tmp_path: Path) -
         assert "resigned: VI_1" in out.stdout
         p = finish_probe(probe)
         report("pykeepalived", "resign", [p])
-        assert p.failed <= IN_FLIGHT, f"{p.failed} of {p.sent} echo requests unanswered"
+        assert p.failed == 0, f"{p.failed} of {p.sent} echo requests unanswered"
         # lb1 outranks lb2 and preempts, but a resigned instance stays BACKUP
         assert VIP in vips(lab, "lb2") and VIP not in vips(lab, "lb1")
         status = lab.exec("lb1", [CTL, "status", "--json", "--runtime-dir", master.dir]).stdout

@@ -25,7 +25,9 @@ Ours, not keepalived's (``RouterConfig.graceful_handover``, on by default): a
 master leaving on purpose (``shutdown``, ``resign``) *hands over*.  It sends
 priority 0 (RFC 5798 6.4.3) but keeps its addresses until another router's
 advert with priority > 0 shows that a new master serves them, at most one
-Master_Down_Interval; only then RemoveAddresses and the state change.  While
+Master_Down_Interval; then it lingers ``handover_linger`` (50 ms) for requests
+already on their way to its MAC when the new master's GARP went out, and only
+then RemoveAddresses and the state change.  While
 handing over it stays MASTER (it still owns the addresses) but is silent:
 no adverts, no GARPs, and no answer to the new master's advert (a master's
 answer to a lower priority would make the backup step down again).  The
@@ -97,6 +99,7 @@ class VrrpRouter:
         self._master_since: float | None = None
         self._handover_at: float | None = None  # handing over: give up waiting for the new master then
         self._handover_to = State.INITIALIZE  # where the handover ends: Initialize (stop) or Backup (resign)
+        self._new_master: tuple[Advertisement, IPAddress] | None = None  # its first advert, while we linger
         self.resigned = False  # "resign": stays Backup, never takes over, until unresign
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
@@ -231,7 +234,8 @@ class VrrpRouter:
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
         if self._handover_at is not None and self._handover_at <= now:
-            self.counters.handovers_timed_out += 1  # nobody took over: remove the addresses anyway
+            if self._new_master is None:
+                self.counters.handovers_timed_out += 1  # nobody took over: remove the addresses anyway
             self._finish_handover(now)
             return
         if self._down_at is not None and self._down_at <= now and self.state is State.BACKUP \
@@ -306,9 +310,12 @@ class VrrpRouter:
         if self.handing_over:
             # silent: whoever advertises with priority > 0 is the new master (the backup after its
             # Skew_Time, or a master that outranks us); it serves the addresses from now on
-            if advert.priority != PRIORITY_STOP:
+            if advert.priority != PRIORITY_STOP and self._new_master is None:
                 self.counters.handovers_answered += 1
-                self._finish_handover(now, advert, src)
+                self._new_master = (advert, src)
+                self._handover_at = now + self.config.handover_linger
+                if self.config.handover_linger <= 0:
+                    self._finish_handover(now)
             return
         if advert.priority == PRIORITY_STOP:
             # RFC 5798 6.4.3: answer at once so the backups do not take over
@@ -392,17 +399,17 @@ class VrrpRouter:
         self._handover_at = now + self.master_down_interval
         self._handover_to = to
 
-    def _finish_handover(self, now: float, advert: Advertisement | None = None,
-                         src: IPAddress | None = None) -> None:
-        """The new master spoke (``advert`` from ``src``) or the deadline passed: let go."""
+    def _finish_handover(self, now: float) -> None:
+        """The new master spoke (and we lingered) or the deadline passed: let go."""
+        new_master, self._new_master = self._new_master, None
         self._leave_master(send_stop=False)
         self._cancel_timers()
         if self._handover_to is State.INITIALIZE:
             self._transition(State.INITIALIZE, TransitionReason.SHUTDOWN)
             return
         self._enter_backup(now, TransitionReason.RESIGN)
-        if advert is not None and src is not None:
-            self._backup_receive(advert, src, now)  # the new master: its address, its interval
+        if new_master is not None:
+            self._backup_receive(*new_master, now)  # the new master: its address, its interval
 
     def _leave_master(self, send_stop: bool = True) -> None:
         self._master_since = None

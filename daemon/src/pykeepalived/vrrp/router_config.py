@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv6Address
 from ..compat import SLOTS
 from .events import State
 from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
-from .timers import PRIORITY_OWNER
+from .timers import HANDOVER_LINGER, PRIORITY_OWNER
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -48,6 +48,7 @@ class RouterConfig:
     unicast_peers: tuple[IPAddress, ...] = ()  # unicast mode: adverts go to, and come only from, these
     multicast_group: IPAddress | None = None  # multicast mode: None is 224.0.0.18 / ff02::12
     graceful_handover: bool = True  # ours: a leaving master keeps its addresses until a new one speaks
+    handover_linger: float = HANDOVER_LINGER  # ours: and this long past the new master's first advert
     split_brain_garp: bool = True  # ours: re-announce the addresses when a split brain heals (vrrp/fsm.py)
 
     def __post_init__(self) -> None:
