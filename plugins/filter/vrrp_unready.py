@@ -24,7 +24,8 @@ options:
     description:
       - The instances to check, each with C(name) and the wanted C(state) (V(MASTER) or V(BACKUP)),
         for example the host's entries of M(hapair.keepalived.ha_pairs#filter).
-      - With C(preempt) false a V(MASTER)-wanted instance may also be a C(BACKUP) that hears a master.
+      - A V(MASTER)-wanted instance may also be a C(BACKUP) that hears a master when it will not preempt,
+        with C(preempt) false or when that master outranks it.
     type: list
     elements: dict
     required: true

@@ -126,10 +126,21 @@ def summarize(status, gather=SECTIONS):
     return out
 
 
+def stays_backup(inst, want):
+    """A BACKUP that VRRP keeps BACKUP: it will not preempt, or its master outranks it."""
+    if want.get("preempt") is False:
+        return True
+    mine, theirs = inst.get("effective_priority"), inst.get("master_priority")
+    return inst.get("master_address") not in (None, inst.get("address")) and None not in (mine, theirs) \
+        and theirs > mine
+
+
 def unready(info, expected, host="this host"):
     """Why a (re)started host is not back yet: one line per instance of ``expected`` (each
-    ``name`` and wanted ``state``; ``preempt: false`` lets a MASTER-wanted instance stay a
-    BACKUP) that is missing, in another state, or a BACKUP that has heard no advert yet.
+    ``name`` and wanted ``state``) that is missing, in another state, or a BACKUP that has
+    heard no advert yet. A MASTER-wanted instance may stay a BACKUP that hears a master when
+    it will not preempt: ``preempt: false``, or that master outranks it (its tracking lowered
+    it, or the peer took over while it was away): VRRP keeps it BACKUP, waiting would not help.
     An empty list: every instance is where it should be and a backup can take over."""
     if not info or info.get("failed") or "daemon" not in info:
         msg = (info or {}).get("msg") or "no answer from the daemon"
@@ -142,7 +153,7 @@ def unready(info, expected, host="this host"):
         if inst is None:
             lines.append(f"{host}: instance {name} is not running")
             continue
-        accepted = {state} | ({"BACKUP"} if state == "MASTER" and want.get("preempt") is False else set())
+        accepted = {state} | ({"BACKUP"} if state == "MASTER" and stays_backup(inst, want) else set())
         if inst["state"] not in accepted:
             lines.append(f"{host}: instance {name} is {inst['state']}, want {state}")
         elif inst["state"] == "BACKUP" and not inst["adverts_received"]:

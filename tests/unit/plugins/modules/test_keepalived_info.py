@@ -104,10 +104,19 @@ def test_unready_lines_name_host_and_instance(info):
     assert info.unready(failed, [{"name": "web", "state": "MASTER"}], "lb1") == [f"lb1: {failed['msg']}"]
 
 
-def test_unready_nopreempt_master_may_stay_backup(info):
-    listening = info.summarize(dict(STATUS, vrrp=dict(STATUS["vrrp"], instances=[instance("web", "BACKUP", 3)])))
-    assert info.unready(listening, [{"name": "web", "state": "MASTER", "preempt": False}], "lb1") == []
-    assert info.unready(listening, [{"name": "web", "state": "MASTER"}], "lb1") == ["lb1: instance web is BACKUP, want MASTER"]
+def backup_hearing(master_priority):
+    """A BACKUP at effective priority 140 that hears a master at ``master_priority``."""
+    entry = dict(instance("web", "BACKUP", 3, master="198.51.100.12"), master_priority=master_priority)
+    return {"vrrp": dict(STATUS["vrrp"], instances=[entry])}
+
+
+def test_unready_a_master_that_will_not_preempt_may_stay_backup(info):
+    lower = info.summarize(dict(STATUS, **backup_hearing(100)))
+    assert info.unready(lower, [{"name": "web", "state": "MASTER", "preempt": False}], "lb1") == []
+    # it outranks the master it hears: it will preempt, so it is not back yet
+    assert info.unready(lower, [{"name": "web", "state": "MASTER"}], "lb1") == ["lb1: instance web is BACKUP, want MASTER"]
+    # the master it hears outranks it (its tracking lowered it to 140): VRRP keeps it BACKUP
+    assert info.unready(info.summarize(dict(STATUS, **backup_hearing(150))), [{"name": "web", "state": "MASTER"}]) == []
 
 
 def test_module_without_daemon_fails_with_one_line(runner):
