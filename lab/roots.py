@@ -42,9 +42,10 @@ RELEASES = {"bullseye": "3.9", "trixie": "3.13"}
 # What a lab host runs from its own root: systemd as PID 1 (systemctl, poweroff),
 # sshd (+ ssh-keygen), python3 with venv (Ansible, the daemon), ip (iproute2),
 # sysctl/ps (procps), nft (nftables: the daemon's strict mode and nftables LB
-# backend; its tests expect it). mount comes with minbase.
+# backend; its tests expect it), conntrack (a load balancer's connection counts: status,
+# wait-drain). mount comes with minbase.
 PACKAGES = ("systemd", "systemd-sysv", "openssh-server", "python3", "python3-venv", "iproute2", "procps",
-            "nftables")
+            "nftables", "conntrack")
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 STAMP = ".hapair-root.json"
