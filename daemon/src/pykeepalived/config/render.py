@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .model import Config
-from .model_lvs import CheckerCommon, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_lvs import CheckerCommon, FileCheck, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
 from .model_vrrp import (
     GlobalDefs,
     Notify,
@@ -200,11 +200,20 @@ def render_vsg(w: Writer, g: VirtualServerGroup) -> None:
             w.line(*_vsg_entry(e))
 
 
-def render_checker(w: Writer, c: CheckerCommon) -> None:
+def render_checker(w: Writer, c: CheckerCommon | FileCheck) -> None:
     with w.block(c.kind):
-        _scalars(w, c, frozenset({"url"}))
+        _scalars(w, c, frozenset({"url", "hosts", "payload", "require_reply", "weight", "weight_reverse"}))
         for url in getattr(c, "url", ()):
             render_url(w, url)
+        for host in getattr(c, "hosts", ()):
+            with w.block("host"):
+                _scalars(w, host)
+        if getattr(c, "payload", None) is not None:
+            w.line("payload", c.payload)
+        if getattr(c, "require_reply", None) is not None:
+            w.line("require_reply", *([c.require_reply] if c.require_reply else []))
+        if getattr(c, "weight", None) is not None:
+            w.line("weight", str(c.weight), *(["reverse"] if c.weight_reverse else []))
 
 
 def render_url(w: Writer, u: Url) -> None:

@@ -25,5 +25,5 @@ TOP = BlockSpec("the top level").add(
 
 for _spec in (TOP, global_defs.GLOBAL_DEFS, vrrp.VRRP_SCRIPT, vrrp.TRACK_FILE, vrrp.VRRP_INSTANCE,
               vrrp.AUTHENTICATION, vrrp.VRRP_SYNC_GROUP, lvs.VIRTUAL_SERVER, lvs.REAL_SERVER,
-              checkers.URL, *checkers.SPECS.values()):
+              checkers.URL, checkers.SMTP_HOST, *checkers.SPECS.values()):
     BLOCKS[_spec.name] = _spec
