@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from .model import Config
 from .model_lvs import CheckerCommon, FileCheck, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_track_process import TrackProcess
 from .model_vrrp import (
     GlobalDefs,
     Notify,
@@ -123,6 +124,14 @@ def render_vrrp_script(w: Writer, s: VrrpScript) -> None:
             w.line("weight", str(s.weight), *(["reverse"] if s.weight_reverse else []))
 
 
+def render_track_process(w: Writer, p: TrackProcess) -> None:
+    with w.block("vrrp_track_process", quote(p.name)):
+        w.line("process", *map(quote, p.process))
+        _scalars(w, p, frozenset({"name", "process", "weight", "weight_reverse"}))
+        if p.weight or p.weight_reverse:
+            w.line("weight", str(p.weight), *(["reverse"] if p.weight_reverse else []))
+
+
 def render_track_file(w: Writer, t: TrackFile) -> None:
     with w.block("track_file", quote(t.name)):
         _scalars(w, t, frozenset({"name", "weight", "weight_reverse"}))
@@ -166,7 +175,7 @@ def _notify(w: Writer, n: Notify) -> None:
 
 def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
-             "track_script": _track, "track_file": _track, "unicast_peer": _peer}
+             "track_script": _track, "track_file": _track, "track_process": _track, "unicast_peer": _peer}
     with w.block("vrrp_instance", quote(inst.name)):
         _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", "accept", *lists}))
         if inst.accept is not None:
@@ -257,6 +266,8 @@ def render(config: Config) -> str:
         render_vrrp_script(w, s)
     for t in config.track_files.values():
         render_track_file(w, t)
+    for p in config.track_processes.values():
+        render_track_process(w, p)
     for i in config.vrrp_instances.values():
         render_instance(w, i)
     for g in config.vrrp_sync_groups.values():

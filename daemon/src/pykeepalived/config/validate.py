@@ -94,6 +94,9 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for ref in inst.track_file:
         if ref.name not in config.track_files and ("track_files", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_file '{ref.name}' is not a defined track_file")
+    for ref in inst.track_process:
+        if ref.name not in config.track_processes and ("track_processes", ref.name) not in diags.broken:
+            diags.error(ref.loc, f"track_process '{ref.name}' is not a defined vrrp_track_process")
     for attr in ("mcast_src_ip", "unicast_src_ip"):
         addr = getattr(inst, attr)
         if addr is not None and addr.version != inst.family:
