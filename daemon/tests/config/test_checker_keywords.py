@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from pykeepalived.cli import check_config
 from pykeepalived.config.loader import loads_config
 from pykeepalived.config.model_lvs import FileCheck, SmtpCheck, UdpCheck
 from pykeepalived.config.render import render
+
+from .test_keepalived_samples import KEEPALIVED, can_run_keepalived
 
 
 def load(body: str, top: str = ""):
@@ -138,3 +144,19 @@ def test_render_round_trips_the_new_checkers():
     assert not diags.errors
     again, diags2 = loads_config(render(cfg), "rendered.conf")
     assert not diags2.errors and again == cfg
+
+
+CROSS = Path(__file__).resolve().parent / "new_checkers_and_track_process.conf"
+
+
+def test_the_cross_checked_file_loads_here():
+    code = check_config(str(CROSS), out=io.StringIO(), err=(err := io.StringIO()))
+    assert code == 0, err.getvalue()
+
+
+@can_run_keepalived
+def test_keepalived_accepts_the_same_file():
+    proc = subprocess.run(["unshare", "--net", "sh", "-c",
+                           f'ip link add eth0 type veth peer name kspeer0 || exit 90; exec {KEEPALIVED} -t -l -n -f "$0"',
+                           str(CROSS)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -24,6 +24,19 @@ def load(block: str, refs: str = "web"):
     return loads_config(block + INSTANCE % refs, "t.conf")
 
 
+def test_quorum_max_zero_alone_means_none_may_run():
+    cfg, diags = load("vrrp_track_process web {\n    process nginx\n    quorum_max 0\n}\n")
+    assert not diags.errors
+    assert (cfg.track_processes["web"].quorum, cfg.track_processes["web"].quorum_max) == (0, 0)
+
+
+def test_bare_param_match_is_exact():
+    cfg, diags = load("vrrp_track_process web {\n    process nginx\n    param_match\n}\n")
+    assert not diags.errors and cfg.track_processes["web"].param_match == "exact"
+    assert "    param_match\n" in render(cfg)
+    assert loads_config(render(cfg), "r.conf")[0] == cfg
+
+
 def test_blocks_and_refs():
     cfg, diags = load("""vrrp_track_process web {
     process "/usr/sbin/a b" -f "x y"

@@ -59,9 +59,12 @@ def test_command_line_matching_modes() -> None:
     assert matches(spec("/usr/sbin/haproxy", "-f", "/etc/h", param_match="initial"), proc)
     assert not matches(spec("/usr/sbin/haproxy", param_match="partial", full_command=True),
                        ProcInfo(1, "haproxy", ("/usr/sbin/haproxyX",)))
-    # no parameters but param_match: the command must have none
-    assert not matches(spec("/usr/sbin/haproxy", full_command=True), proc)
-    assert matches(spec("/usr/sbin/haproxy", full_command=True), ProcInfo(1, "haproxy", ("/usr/sbin/haproxy",)))
+    # bare param_match without parameters: the command must have none
+    assert not matches(spec("/usr/sbin/haproxy", param_match="exact"), proc)
+    assert matches(spec("/usr/sbin/haproxy", param_match="exact"), ProcInfo(1, "haproxy", ("/usr/sbin/haproxy",)))
+    # full_command alone: the program only, any parameters (keepalived 2.2.7's check_params)
+    assert matches(spec("/usr/sbin/haproxy", full_command=True), proc)
+    assert not matches(spec("haproxy", full_command=True), proc)
 
 
 def test_parse_stat_handles_odd_names() -> None:

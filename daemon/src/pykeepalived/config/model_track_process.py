@@ -14,12 +14,14 @@ class TrackProcess:
 
     ``process`` is the name then the parameters; with parameters, ``param_match``
     or ``full_command`` the command line is matched, else the process name
-    (``/proc/PID/comm``).  Up while ``quorum`` <= count <= ``quorum_max``.
+    (``/proc/PID/comm``).  Parameters without ``param_match`` are matched
+    exactly; ``full_command`` alone compares the program only.  Up while
+    ``quorum`` <= count <= ``quorum_max``.
     """
 
     name: str
     process: tuple[str, ...]
-    param_match: str | None = None  # None (exact) | "initial" | "partial"
+    param_match: str | None = None  # None | "exact" | "initial" | "partial"
     weight: int = 0
     weight_reverse: bool = False
     quorum: int = 1

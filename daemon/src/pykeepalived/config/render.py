@@ -127,7 +127,9 @@ def render_vrrp_script(w: Writer, s: VrrpScript) -> None:
 def render_track_process(w: Writer, p: TrackProcess) -> None:
     with w.block("vrrp_track_process", quote(p.name)):
         w.line("process", *map(quote, p.process))
-        _scalars(w, p, frozenset({"name", "process", "weight", "weight_reverse"}))
+        if p.param_match is not None:  # keepalived's bare param_match is "exact"
+            w.line("param_match", *([p.param_match] if p.param_match != "exact" else []))
+        _scalars(w, p, frozenset({"name", "process", "param_match", "weight", "weight_reverse"}))
         if p.weight or p.weight_reverse:
             w.line("weight", str(p.weight), *(["reverse"] if p.weight_reverse else []))
 

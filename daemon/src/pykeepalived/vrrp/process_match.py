@@ -5,10 +5,12 @@ keepalived.conf(5), "VRRP track processes":
 * no parameters, no ``param_match``, no ``full_command``: the process name
   (``/proc/PID/comm``, at most 15 characters) equals ``process`` exactly (no
   regular expression: ``ssh`` does not match ``sshd``);
-* else the command line (``/proc/PID/cmdline``, its NUL-separated words) is
-  compared with ``process`` and its parameters: exactly; with ``partial`` the
-  configured words are the first words of the command (more may follow); with
-  ``initial`` the last configured word may also be the start of the command's;
+* else the command line (``/proc/PID/cmdline``, its NUL-separated words):
+  its program must equal ``process``; its parameters must equal the configured
+  ones (given without ``param_match``, or bare ``param_match``: none given means
+  none allowed); with ``partial`` the configured ones are its first ones (more
+  may follow); with ``initial`` the last configured one may also be the start
+  of the command's; ``full_command`` alone checks the program only;
 * zombies do not count;
 * up while ``quorum <= count <= quorum_max``; a gained quorum counts after
   ``fork_delay``, a lost one after ``terminate_delay`` (a reload's stop/start
@@ -41,12 +43,17 @@ def matches(spec: TrackProcess, proc: ProcInfo) -> bool:
         return False
     if not spec.cmdline_match:
         return proc.comm == spec.process[0][:COMM_LEN]
-    want, got = spec.process, proc.argv
-    if spec.param_match is None:
+    if not proc.argv or proc.argv[0] != spec.process[0]:
+        return False
+    want, got = spec.process[1:], proc.argv[1:]
+    mode = spec.param_match or ("exact" if want else None)
+    if mode == "exact":
         return got == want
+    if mode is None or not want:  # full_command alone; partial/initial with no parameters
+        return True
     if len(got) < len(want):
         return False
-    if spec.param_match == "partial":
+    if mode == "partial":
         return got[:len(want)] == want
     return got[:len(want) - 1] == want[:-1] and got[len(want) - 1].startswith(want[-1])
 

@@ -31,12 +31,20 @@ def _weight(stmt: Statement, _d: Diagnostics) -> tuple[int, bool]:
     return value, len(stmt.args) > 1 and arg(stmt, 1).text == "reverse"
 
 
-DELAY = in_range(0, 86400)
+_MATCH = choice("initial", "partial", fold=str.lower)
+
+
+def _param_match(stmt: Statement, diags: Diagnostics) -> str:
+    """``param_match [initial|partial]``; bare: the parameters must be exactly the ones given."""
+    return _MATCH(stmt, diags) if stmt.args else "exact"
+
+
+DELAY = in_range(0, 3600)
 VRRP_TRACK_PROCESS = BlockSpec("vrrp_track_process").add(
     kw("process", _process, (1, 64)),
-    kw("param_match", choice("initial", "partial", fold=str.lower)),
+    kw("param_match", _param_match, (0, 1)),
     kw("weight", _weight, (1, 2)),
-    kw("quorum", integer, check=in_range(0, 65535)),
+    kw("quorum", integer, check=in_range(1, 65535)),
     kw("quorum_max", integer, check=in_range(0, 65535)),
     kw("fork_delay", number, check=DELAY),
     kw("terminate_delay", number, check=DELAY),
@@ -53,6 +61,8 @@ def build_track_process(stmt: Statement, diags: Diagnostics) -> TrackProcess:
     if delay is not None:  # keepalived: delay sets both; the specific ones win here whatever the order
         values.setdefault("fork_delay", delay)
         values.setdefault("terminate_delay", delay)
+    if values.get("quorum_max") == 0 and "quorum" not in values:
+        values["quorum"] = 0  # keepalived: quorum_max 0 alone means "up while none runs"
     quorum, quorum_max = values.get("quorum", 1), values.get("quorum_max")
     if quorum_max is not None and quorum_max < quorum:
         raise ConfigError(f"quorum_max {quorum_max} is below quorum {quorum}: the process could never be up",
