@@ -10,8 +10,10 @@ reports are the initial PID namespace's.  So:
   process, exit events drop it, and a full scan every ``SAFETY_SCAN`` s (and
   after ENOBUFS, events lost) repairs anything missed;
 * otherwise (a container, the lab's namespaces) a full scan of /proc every
-  ``SCAN_PERIOD`` s: about 8 ms for 200 processes on a loaded 2-core machine
-  (docs/vrrp.md).
+  ``SCAN_PERIOD`` s; its cost grows with the number of processes and doubles
+  when a tracker matches command lines (bench/process_track.py, docs/performance.md).
+  Command lines are not cached: a process may exec itself with other arguments
+  under the same pid, start time and name.
 
 One ``ProcessView`` serves every tracker of the daemon; each ``ProcessTracker``
 turns its count into up/down through the pure ``Quorum`` (delays as timers).
