@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from pykeepalived.check.udp import UdpChecker, decode_pattern, reply_problem
 
-from .helpers import aio, free_port, target
+from .helpers import aio, free_port, has_ipv6_loopback, target
 
 
 class Echo(asyncio.DatagramProtocol):
@@ -88,3 +90,12 @@ def test_compare_covers_the_udp_options():
     assert a.compare(UdpChecker(target(53), b"\x01", "01", 0, 255))
     assert not a.compare(UdpChecker(target(53), b"\x01", "02", 0, 255))
     assert not a.compare(UdpChecker(target(53), b"\x01", "01", 0, 100))
+
+
+@aio
+async def test_ipv6_port_unreachable_is_down():
+    if not has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    closed = free_port("::1", socket.SOCK_DGRAM)
+    result = await UdpChecker(target(closed, host="::1")).check()
+    assert not result.ok and result.reason == "Connection refused"
