@@ -57,13 +57,13 @@ class Vrrp:
     def __init__(self, lab, run: Path) -> None:
         self.lab, self.run = lab, run
 
-    def status(self) -> dict | None:
+    def vrrp(self) -> dict:
         out = subprocess.run([str(BIN / "pykeepalivedctl"), "status", "--json", "--runtime-dir", str(self.run)],
                              capture_output=True, text=True, timeout=30)
-        if out.returncode != 0:
-            return None
-        vrrp = json.loads(out.stdout)["result"].get("vrrp") or {}
-        return next((i for i in vrrp.get("instances", []) if i["name"] == "VI_57"), None)
+        return (json.loads(out.stdout)["result"].get("vrrp") or {}) if out.returncode == 0 else {}
+
+    def status(self) -> dict | None:
+        return next((i for i in self.vrrp().get("instances", []) if i["name"] == "VI_57"), None)
 
     def has_vip(self) -> bool:
         return f" {VIP}/" in self.lab.exec("lb", ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
@@ -99,10 +99,12 @@ def test_instance_follows_the_processes(lab, env) -> None:
     vrrp, procs, log = env
     vrrp.wait("FAULT", 90, vip=False)  # must_run absent (weight 0: FAULT); bonus absent: -60
     assert "process events unavailable (Connection refused): scanning /proc every 1 s" in log.read_text()
+    assert vrrp.vrrp()["track_processes"]["must_run"] == {"up": False, "running": 0, "watch": "scan"}
     procs["must_run"] = lab.popen("lb", ["sleep", "300", TAG])
     vrrp.wait("MASTER", 90, vip=True)
     procs["bonus"] = lab.popen("lb", ["sleep", "301", TAG])
     vrrp.wait("MASTER", 150, vip=True)
+    assert vrrp.vrrp()["track_processes"]["bonus"] == {"up": True, "running": 1, "watch": "scan"}
     for name in ("bonus", "must_run"):
         proc = procs.pop(name)
         proc.terminate()

@@ -225,7 +225,8 @@ class VrrpManager:
             "socket_drops": self.runtime.sockets.drops(),
             "scripts": {name: {"up": t.up} for name, t in self.scripts.items()},
             "track_files": {name: {"value": t.value} for name, t in self.files.items()},
-            "track_processes": {name: {"up": t.up, "running": t.quorum.counted} for name, t in self.processes.items()},
+            "track_processes": {name: {"up": t.up, "running": t.quorum.counted, "watch": t.view.mode}
+                                for name, t in self.processes.items()},
             "sync_groups": [g.status() for g in self.groups.values()],
             "notify_fifos": self.runtime.fifos.status(),
             "smtp": self.runtime.mailer.status(),

@@ -125,6 +125,7 @@ class ProcessView:
     def __init__(self, root: str = "/proc", use_connector: bool = True) -> None:
         self.root, self.use_connector = root, use_connector
         self.procs: dict[int, ProcInfo] = {}
+        self.with_argv = False  # whether ``procs`` holds command lines
         self.trackers: list[ProcessTracker] = []
         self.sock: socket.socket | None = None
         self.mode = "stopped"
@@ -139,13 +140,13 @@ class ProcessView:
         if self._task is None:
             self.sock = open_connector() if self.use_connector else None
             self.mode = "events" if self.sock is not None else "scan"
-            self.procs = scan(self.want_argv, self.root)
+            self._scan()
             loop = asyncio.get_running_loop()
             if self.sock is not None:
                 loop.add_reader(self.sock.fileno(), self._readable)
             self._task = loop.create_task(self._periodic())
-        elif tracker.spec.cmdline_match and not any(p.argv for p in self.procs.values()):
-            self.procs = scan(True, self.root)
+        elif tracker.spec.cmdline_match and not self.with_argv:
+            self._scan()
         tracker.feed(self.procs.values())
 
     async def remove(self, tracker: ProcessTracker) -> None:
@@ -160,8 +161,12 @@ class ProcessView:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task, self.mode = None, "stopped"
 
+    def _scan(self) -> None:
+        self.with_argv = self.want_argv
+        self.procs = scan(self.with_argv, self.root)
+
     def rescan(self) -> None:
-        self.procs = scan(self.want_argv, self.root)
+        self._scan()
         self._publish()
 
     def _publish(self) -> None:
@@ -175,7 +180,7 @@ class ProcessView:
 
     def _readable(self) -> None:
         changed = False
-        want_argv = self.want_argv
+        want_argv = self.with_argv
         while True:
             try:
                 data = self.sock.recv(65536)  # type: ignore[union-attr]
