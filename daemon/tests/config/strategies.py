@@ -14,9 +14,11 @@ from pykeepalived.config.model_lvs import (
     PingCheck,
     RealServer,
     SmtpCheck,
+    SmtpHost,
     SorryServer,
     TcpCheck,
     Timing,
+    UdpCheck,
     Url,
     VirtualServer,
 )
@@ -95,6 +97,12 @@ urls = st.builds(Url, path=st.from_regex(r"/[a-z0-9/._-]{0,12}", fullmatch=True)
                  status_code=st.lists(st.tuples(st.integers(100, 299), st.integers(0, 100)).map(
                      lambda t: (t[0], t[0] + t[1])), max_size=2).map(tuple),
                  virtualhost=st.none() | st.just("example.org"))
+def hex_bytes(wildcard: bool):
+    """Canonical hex patterns: two characters a byte, lower case, spaces between."""
+    nibble = st.sampled_from("0123456789abcdef" + ("x" if wildcard else ""))
+    return st.lists(st.tuples(nibble, nibble).map("".join), min_size=1, max_size=6).map(" ".join)
+
+
 common = {"connect_port": st.none() | st.integers(1, 65535), "connect_timeout": st.none() | timers,
           "retry": st.none() | st.integers(0, 5), "delay_before_retry": st.none() | timers,
           "delay_loop": st.none() | timers}
@@ -102,7 +110,11 @@ checkers = st.one_of(
     st.builds(TcpCheck, **common), st.builds(PingCheck, **common),
     st.builds(HttpCheck, kind=st.sampled_from(["HTTP_GET", "SSL_GET"]),
               url=st.lists(urls, min_size=1, max_size=2).map(tuple), **common),
-    st.builds(SmtpCheck, helo_name=st.none() | st.just("lb.example.org"), **common),
+    st.builds(SmtpCheck, helo_name=st.none() | st.just("lb.example.org"), **common,
+              hosts=st.lists(st.builds(SmtpHost, connect_ip=st.none() | v4, connect_port=st.none() | st.integers(1, 65535),
+                                       connect_timeout=st.none() | timers), max_size=2).map(tuple)),
+    st.builds(UdpCheck, payload=st.none() | hex_bytes(False), require_reply=st.none() | st.just("") | hex_bytes(True),
+              max_reply_length=st.integers(0, 65535), **common),
     st.builds(DnsCheck, type=st.sampled_from(["A", "SOA", "AAAA"]), name=st.sampled_from([".", "example.org"]), **common),
     st.builds(MiscCheck, misc_path=scripts.map(lambda s: Script(s.argv)), misc_dynamic=st.booleans(),
               misc_timeout=st.none() | timers),

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..config.model_lvs import (
     CheckerCommon,
     DnsCheck,
+    FileCheck,
     HttpCheck,
     MiscCheck,
     PingCheck,
     RealServer,
     SmtpCheck,
+    SmtpHost,
     TcpCheck,
+    UdpCheck,
     VirtualServer,
     effective,
 )
+from ..config.model_vrrp import TrackFile
+from . import file as file_check
 from .base import BaseChecker, Target, Timing
 from .dns import DnsChecker
+from .file import FileChecker
 from .http import DEFAULT_STATUS, HttpChecker, UrlSpec
 from .misc import MiscChecker
 from .ping import PingChecker
 from .smtp import SmtpChecker
 from .tcp import TcpChecker
+from .udp import UdpChecker
+
+CONNECTION = ("connect_ip", "connect_port", "bindto", "bind_port", "bind_if", "fwmark", "connect_timeout")
 
 
 def timing(model: CheckerCommon | None, rs: RealServer, vs: VirtualServer) -> Timing:
@@ -41,6 +52,40 @@ def target(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> Target:
         port=model.connect_port if model.connect_port is not None else rs.port,
         bindto=model.bindto, bind_port=model.bind_port, bind_if=model.bind_if, fwmark=model.fwmark,
         timeout=float(effective("connect_timeout", model, rs, vs)),
+    )
+
+
+def build_checkers(model: CheckerCommon | FileCheck, rs: RealServer, vs: VirtualServer,
+                   track_files: Mapping[str, TrackFile] | None = None) -> list[tuple[BaseChecker, Timing]]:
+    """The runnable checkers of one checker block with their timers.
+
+    Usually one; an SMTP_CHECK with ``host`` blocks gives one per host (keepalived
+    2.2 queues a checker per host, sharing helo_name and timers), plus one for the
+    real server unless the block itself sets no connection option.
+    """
+    if isinstance(model, FileCheck):
+        spec = (track_files or {})[model.track_file]
+        weight = spec.weight if model.weight is None else model.weight
+        reverse = model.weight_reverse if model.weight is not None else spec.weight_reverse
+        return [(FileChecker(spec.file, weight, reverse, rs.weight, spec.init_file), file_check.TIMING)]
+    tim = timing(model, rs, vs)
+    if isinstance(model, SmtpCheck) and model.hosts:
+        helo = model.helo_name
+        own = any(getattr(model, name) is not None for name in CONNECTION)
+        return ([(SmtpChecker(target(model, rs, vs), helo), tim)] if own else []) + \
+            [(SmtpChecker(host_target(host, rs, vs), helo), tim) for host in model.hosts]
+    return [(build_checker(model, rs, vs), tim)]
+
+
+def host_target(host: SmtpHost, rs: RealServer, vs: VirtualServer) -> Target:
+    """An SMTP ``host`` block: the real server's address and port unless given; the
+    timeout is the host's, else the real server's or virtual server's (not the checker's)."""
+    return Target(
+        ip=host.connect_ip or rs.ip,
+        port=host.connect_port if host.connect_port is not None else rs.port,
+        bindto=host.bindto, bind_port=host.bind_port, bind_if=host.bind_if, fwmark=host.fwmark,
+        timeout=float(host.connect_timeout if host.connect_timeout is not None
+                      else effective("connect_timeout", None, rs, vs)),
     )
 
 
@@ -65,6 +110,9 @@ def build_checker(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> Ba
         return HttpChecker(tgt, urls, tls, model.http_protocol or "1.0", sni)
     if isinstance(model, SmtpCheck):
         return SmtpChecker(tgt, model.helo_name)
+    if isinstance(model, UdpCheck):
+        payload = bytes.fromhex(model.payload) if model.payload is not None else None
+        return UdpChecker(tgt, payload, model.require_reply, model.min_reply_length, model.max_reply_length)
     if isinstance(model, DnsCheck):
         return DnsChecker(tgt, model.type, model.name)
     if isinstance(model, PingCheck):

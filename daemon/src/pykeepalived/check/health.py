@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
 from ..services.smtp import Mailer
-from .build import build_checker, timing
+from .build import build_checkers
 from .notify import CheckNotifier, format_rs, format_vs
 from .scheduler import Job, Scheduler
 
@@ -75,8 +75,8 @@ class HealthChecker:
                 key = (vkey, rs.key)
                 old = old_servers.get(key)
                 health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
-                for model in rs.checkers:
-                    checker, tim = build_checker(model, rs, vs), timing(model, rs, vs)
+                for checker, tim in (pair for model in rs.checkers
+                                     for pair in build_checkers(model, rs, vs, config.track_files)):
                     job = next((j for j in (old.jobs if old else ()) if id(j) not in reused
                                 and j.checker.compare(checker) and j.state.timing == tim), None)
                     if job is not None:

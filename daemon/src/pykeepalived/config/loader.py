@@ -15,7 +15,7 @@ from .parser import parse
 from .preprocess import Preprocessor, default_config_id
 from .validate import validate
 
-NAMED = ("vrrp_scripts", "track_files", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
+NAMED = ("vrrp_scripts", "track_files", "track_processes", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model_lvs import VirtualServer, VirtualServerGroup
+from .model_track_process import TrackProcess
 from .model_vrrp import GlobalDefs, TrackFile, VrrpInstance, VrrpScript, VrrpSyncGroup
 
 
@@ -15,6 +16,7 @@ class Config:
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     vrrp_scripts: dict[str, VrrpScript] = field(default_factory=dict)
     track_files: dict[str, TrackFile] = field(default_factory=dict)
+    track_processes: dict[str, TrackProcess] = field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = field(default_factory=dict)
     vrrp_instances: dict[str, VrrpInstance] = field(default_factory=dict)
     virtual_server_groups: dict[str, VirtualServerGroup] = field(default_factory=dict)

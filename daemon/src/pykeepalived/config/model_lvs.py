@@ -78,6 +78,46 @@ class HttpCheck(CheckerCommon):
 class SmtpCheck(CheckerCommon):
     kind: str = "SMTP_CHECK"
     helo_name: str | None = None
+    hosts: tuple[SmtpHost, ...] = ()
+
+
+@dataclass
+class SmtpHost:
+    """keepalived's deprecated ``host { ... }`` inside SMTP_CHECK: one more SMTP checker."""
+
+    connect_ip: IPAddress | None = None
+    connect_port: int | None = None
+    bindto: IPAddress | None = None
+    bind_port: int | None = None
+    bind_if: str | None = None
+    fwmark: int | None = None
+    connect_timeout: float | None = None
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class UdpCheck(CheckerCommon):
+    """UDP_CHECK; hex patterns are canonical: two characters a byte, ``x`` a wildcard nibble."""
+
+    kind: str = "UDP_CHECK"
+    payload: str | None = None  # None: keepalived sends an arbitrary datagram
+    require_reply: str | None = None  # None: not required; "": any reply; else the pattern
+    min_reply_length: int = 0
+    max_reply_length: int = 255
+
+
+@dataclass
+class FileCheck:
+    """FILE_CHECK: a top-level track_file read for a real server (none of the common options)."""
+
+    kind: str = "FILE_CHECK"
+    track_file: str = ""
+    weight: int | None = None  # None: the track_file's weight
+    weight_reverse: bool = False
+    dynamic: bool = False
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
 
 
 @dataclass
@@ -96,7 +136,7 @@ class MiscCheck(CheckerCommon):
     user: tuple[str, ...] = ()
 
 
-Checker = Union[TcpCheck, PingCheck, HttpCheck, SmtpCheck, DnsCheck, MiscCheck]
+Checker = Union[TcpCheck, PingCheck, HttpCheck, SmtpCheck, DnsCheck, MiscCheck, UdpCheck, FileCheck]
 
 # keepalived's per-checker retry and delay_before_retry defaults.
 RETRY_DEFAULT = {"DNS_CHECK": 3, "MISC_CHECK": 0}
@@ -227,7 +267,7 @@ def effective(name: str, checker: CheckerCommon | None, rs: RealServer, vs: Virt
 
 
 __all__ = [
-    "Checker", "CheckerCommon", "DnsCheck", "HttpCheck", "MiscCheck", "PingCheck",
-    "RealServer", "SmtpCheck", "SorryServer", "TcpCheck", "Timing", "Url", "VirtualServer",
+    "Checker", "CheckerCommon", "DnsCheck", "FileCheck", "HttpCheck", "MiscCheck", "PingCheck",
+    "RealServer", "SmtpCheck", "SmtpHost", "SorryServer", "TcpCheck", "Timing", "UdpCheck", "Url", "VirtualServer",
     "VirtualServerGroup", "VsgEntry", "effective", "ipaddress",
 ]

@@ -182,6 +182,7 @@ class VrrpInstance:
     track_interface: tuple[TrackRef, ...] = ()
     track_script: tuple[TrackRef, ...] = ()
     track_file: tuple[TrackRef, ...] = ()
+    track_process: tuple[TrackRef, ...] = ()
     dont_track_primary: bool = False
     mcast_src_ip: IPAddress | None = None
     unicast_src_ip: IPAddress | None = None

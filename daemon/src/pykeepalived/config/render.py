@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .model import Config
-from .model_lvs import CheckerCommon, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_lvs import CheckerCommon, FileCheck, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_track_process import TrackProcess
 from .model_vrrp import (
     GlobalDefs,
     Notify,
@@ -123,6 +124,16 @@ def render_vrrp_script(w: Writer, s: VrrpScript) -> None:
             w.line("weight", str(s.weight), *(["reverse"] if s.weight_reverse else []))
 
 
+def render_track_process(w: Writer, p: TrackProcess) -> None:
+    with w.block("vrrp_track_process", quote(p.name)):
+        w.line("process", *map(quote, p.process))
+        if p.param_match is not None:  # keepalived's bare param_match is "exact"
+            w.line("param_match", *([p.param_match] if p.param_match != "exact" else []))
+        _scalars(w, p, frozenset({"name", "process", "param_match", "weight", "weight_reverse"}))
+        if p.weight or p.weight_reverse:
+            w.line("weight", str(p.weight), *(["reverse"] if p.weight_reverse else []))
+
+
 def render_track_file(w: Writer, t: TrackFile) -> None:
     with w.block("track_file", quote(t.name)):
         _scalars(w, t, frozenset({"name", "weight", "weight_reverse"}))
@@ -166,7 +177,7 @@ def _notify(w: Writer, n: Notify) -> None:
 
 def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
-             "track_script": _track, "track_file": _track, "unicast_peer": _peer}
+             "track_script": _track, "track_file": _track, "track_process": _track, "unicast_peer": _peer}
     with w.block("vrrp_instance", quote(inst.name)):
         _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", "accept", *lists}))
         if inst.accept is not None:
@@ -200,11 +211,20 @@ def render_vsg(w: Writer, g: VirtualServerGroup) -> None:
             w.line(*_vsg_entry(e))
 
 
-def render_checker(w: Writer, c: CheckerCommon) -> None:
+def render_checker(w: Writer, c: CheckerCommon | FileCheck) -> None:
     with w.block(c.kind):
-        _scalars(w, c, frozenset({"url"}))
+        _scalars(w, c, frozenset({"url", "hosts", "payload", "require_reply", "weight", "weight_reverse"}))
         for url in getattr(c, "url", ()):
             render_url(w, url)
+        for host in getattr(c, "hosts", ()):
+            with w.block("host"):
+                _scalars(w, host)
+        if getattr(c, "payload", None) is not None:
+            w.line("payload", c.payload)
+        if getattr(c, "require_reply", None) is not None:
+            w.line("require_reply", *([c.require_reply] if c.require_reply else []))
+        if getattr(c, "weight", None) is not None:
+            w.line("weight", str(c.weight), *(["reverse"] if c.weight_reverse else []))
 
 
 def render_url(w: Writer, u: Url) -> None:
@@ -248,6 +268,8 @@ def render(config: Config) -> str:
         render_vrrp_script(w, s)
     for t in config.track_files.values():
         render_track_file(w, t)
+    for p in config.track_processes.values():
+        render_track_process(w, p)
     for i in config.vrrp_instances.values():
         render_instance(w, i)
     for g in config.vrrp_sync_groups.values():

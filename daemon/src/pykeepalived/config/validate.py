@@ -94,6 +94,9 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for ref in inst.track_file:
         if ref.name not in config.track_files and ("track_files", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_file '{ref.name}' is not a defined track_file")
+    for ref in inst.track_process:
+        if ref.name not in config.track_processes and ("track_processes", ref.name) not in diags.broken:
+            diags.error(ref.loc, f"track_process '{ref.name}' is not a defined vrrp_track_process")
     for attr in ("mcast_src_ip", "unicast_src_ip"):
         addr = getattr(inst, attr)
         if addr is not None and addr.version != inst.family:
@@ -155,6 +158,10 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
             diags.error(rs.loc, f"real_server {rs.ip} is not the virtual server's address family (only TUN may differ)")
         if rs.port is None and vs.port is not None and method == "NAT":
             diags.error(rs.loc, f"real_server {rs.ip} needs a port with NAT forwarding")
+        for chk in rs.checkers:
+            if chk.kind == "FILE_CHECK" and chk.track_file not in config.track_files:
+                diags.error(chk.locs.get("track_file", chk.loc), f"FILE_CHECK track_file '{chk.track_file}' "
+                            "is not a defined track_file")
         if rs.uthreshold is not None and rs.lthreshold is not None and rs.lthreshold > rs.uthreshold:
             diags.error(rs.locs.get("lthreshold", rs.loc), "lthreshold is above uthreshold")
         if method == "DR" and vs.port is not None and rs.port not in (None, vs.port):

@@ -22,6 +22,7 @@ from .events import State
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
+from .process_watch import ProcessTracker, tracked_weight
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -43,6 +44,7 @@ class VrrpManager:
         self.files: dict[str, FileTracker] = {}
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
+        self.processes: dict[str, ProcessTracker] = {}
         self.links = LinkWatcher()
         # per instance, what undoes its tracker and link subscriptions: the trackers and the
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive
@@ -67,7 +69,7 @@ class VrrpManager:
             inst = self.instances[name]
             inst.spec, inst.config = new.vrrp_instances[name], new
         self.config = new
-        kept_scripts, kept_files = set(self.scripts), set(self.files)  # running already
+        kept_scripts, kept_files, kept_procs = set(self.scripts), set(self.files), set(self.processes)  # running
         started = await self._open(plan.changed + plan.added, strict=starting)
         for gname, group in new.vrrp_sync_groups.items():
             if gname not in self.groups and all(m in self.instances for m in group.group):
@@ -79,7 +81,7 @@ class VrrpManager:
             if not starting:
                 log.info("(%s) %s: starting", inst.name, "changed" if inst.name in plan.changed else "added")
             inst.start()
-        for trackers, kept in ((self.scripts, kept_scripts), (self.files, kept_files)):
+        for trackers, kept in ((self.scripts, kept_scripts), (self.files, kept_files), (self.processes, kept_procs)):
             for name, tracker in trackers.items():
                 if name not in kept:
                     tracker.start()
@@ -106,7 +108,8 @@ class VrrpManager:
             log.info("(%s) %s: stopping", inst.name, "removed" if inst.name in plan.removed else "changed")
         await asyncio.gather(*(inst.stop() for inst in stopping))  # the masters' handovers run at once
         # vrrp_scripts / track_files: keep equal ones (their state too), restart the rest
-        for trackers, kept in ((self.scripts, plan.scripts_kept), (self.files, plan.files_kept)):
+        for trackers, kept in ((self.scripts, plan.scripts_kept), (self.files, plan.files_kept),
+                               (self.processes, plan.processes_kept)):
             for name in list(trackers):
                 if name not in kept:
                     await trackers.pop(name).stop()
@@ -157,6 +160,15 @@ class VrrpManager:
             tracked = Tracked(f"script:{ref.name}", weight, tracker.up)
             inst.add_tracked(tracked)
             subs.append(tracker.listen(lambda up, t=tracked: inst.tracked_changed(t, up)))
+        for ref in spec.track_process:
+            tp = self.config.track_processes[ref.name]
+            if ref.name not in self.processes:  # a tracker counts at once: build it once
+                self.processes[ref.name] = ProcessTracker(tp)
+            ptracker = self.processes[ref.name]
+            weight, invert = tracked_weight(tp, ref.weight, ref.reverse)
+            ptracked = Tracked(f"process:{ref.name}", 0 if synced else weight, ptracker.up != invert)
+            inst.add_tracked(ptracked)
+            subs.append(ptracker.listen(lambda up, t=ptracked, i=invert: inst.tracked_changed(t, up != i)))
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
@@ -194,7 +206,7 @@ class VrrpManager:
         6.4.3) and hand over (each at most its Master_Down_Interval, all at once); then trackers
         stop and everything we added goes."""
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
-        for tracker in (*self.scripts.values(), *self.files.values()):
+        for tracker in (*self.scripts.values(), *self.files.values(), *self.processes.values()):
             await tracker.stop()
         await self.links.stop()
         self.runtime.addresses.remove_all()
@@ -213,6 +225,8 @@ class VrrpManager:
             "socket_drops": self.runtime.sockets.drops(),
             "scripts": {name: {"up": t.up} for name, t in self.scripts.items()},
             "track_files": {name: {"value": t.value} for name, t in self.files.items()},
+            "track_processes": {name: {"up": t.up, "running": t.quorum.counted, "watch": t.view.mode}
+                                for name, t in self.processes.items()},
             "sync_groups": [g.status() for g in self.groups.values()],
             "notify_fifos": self.runtime.fifos.status(),
             "smtp": self.runtime.mailer.status(),

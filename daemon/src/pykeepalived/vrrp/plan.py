@@ -26,6 +26,7 @@ class VrrpPlan:
     added: list[str] = field(default_factory=list)
     scripts_kept: list[str] = field(default_factory=list)
     files_kept: list[str] = field(default_factory=list)
+    processes_kept: list[str] = field(default_factory=list)
     groups_kept: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
@@ -38,6 +39,7 @@ def plan_vrrp(old: Config, new: Config, addresses: dict[str, IPAddress] | None =
     plan = VrrpPlan()
     plan.scripts_kept = [n for n, s in old.vrrp_scripts.items() if new.vrrp_scripts.get(n) == s]
     plan.files_kept = [n for n, f in old.track_files.items() if new.track_files.get(n) == f]
+    plan.processes_kept = [n for n, p in old.track_processes.items() if new.track_processes.get(n) == p]
     for name, spec in new.vrrp_instances.items():
         before = old.vrrp_instances.get(name)
         if before is None:
@@ -71,6 +73,8 @@ def _same(before: VrrpInstance, after: VrrpInstance, old: Config, new: Config, p
     if any(ref.name not in plan.scripts_kept for ref in after.track_script):
         return False
     if any(ref.name not in plan.files_kept for ref in after.track_file):
+        return False
+    if any(ref.name not in plan.processes_kept for ref in after.track_process):
         return False
     if multicast_group(before, old) != multicast_group(after, new):
         return False

@@ -11,8 +11,36 @@ import re
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Statement
-from ..model_lvs import CheckerCommon, DnsCheck, HttpCheck, MiscCheck, PingCheck, SmtpCheck, TcpCheck, Url
-from .common import POSITIVE, arg, bool_kw, choice, flag_kw, in_range, integer, ip, kw, number, port, script, text, user
+from ..model_lvs import (
+    CheckerCommon,
+    DnsCheck,
+    FileCheck,
+    HttpCheck,
+    MiscCheck,
+    PingCheck,
+    SmtpCheck,
+    SmtpHost,
+    TcpCheck,
+    UdpCheck,
+    Url,
+)
+from .common import (
+    POSITIVE,
+    arg,
+    bool_kw,
+    choice,
+    flag_kw,
+    in_range,
+    integer,
+    ip,
+    kw,
+    number,
+    parse_int,
+    port,
+    script,
+    text,
+    user,
+)
 
 TIMER = in_range(0, 86400)
 
@@ -97,7 +125,75 @@ HTTP_EXTRA = [
 ]
 HTTP_GET = _block("HTTP_GET", *HTTP_EXTRA)
 SSL_GET = _block("SSL_GET", *HTTP_EXTRA, flag_kw("enable_sni"))
-SMTP_CHECK = _block("SMTP_CHECK", kw("helo_name", text))
+SMTP_HOST = BlockSpec("host").add(*CONNECTION_KEYWORDS, TIMING_KEYWORDS[0])
+
+
+def _smtp_host(stmt: Statement, diags: Diagnostics) -> SmtpHost:
+    values, locs = collect(stmt, diags)
+    return SmtpHost(**values, loc=stmt.loc, locs=locs)
+
+
+SMTP_CHECK = _block("SMTP_CHECK", kw("helo_name", text),
+                    kw("host", _smtp_host, (0, 0), field="hosts", block=SMTP_HOST, repeat=True))
+
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+MAX_HEX_BYTES = 65507  # the largest UDP payload over IPv4
+
+
+def hex_string(stmt: Statement, wildcard: bool) -> str:
+    """keepalived's free-format hex (``Ab12f 3 456`` = AB 12 0F 03 45 06) in canonical form.
+
+    Each word is read two digits a byte, an odd last digit being a byte of its own;
+    with ``wildcard`` an ``x`` stands for a nibble the reply may have any value in.
+    The canonical form has two characters a byte, lower case, separated by spaces.
+    """
+    out: list[str] = []
+    for tok in stmt.args:
+        for i in range(0, len(tok.text), 2):
+            pair = tok.text[i:i + 2].lower()
+            bad = [c for c in pair if c not in HEX_DIGITS and not (wildcard and c == "x")]
+            if bad:
+                allowed = "hex digits or x" if wildcard else "hex digits"
+                raise ConfigError(f"'{shown(bad[0])}' in '{shown(tok.text)}' is not one of {allowed}", tok.loc)
+            out.append(pair.rjust(2, "0"))
+    if len(out) > MAX_HEX_BYTES:
+        raise ConfigError(f"{len(out)} bytes is more than a UDP datagram carries ({MAX_HEX_BYTES})", stmt.loc)
+    return " ".join(out)
+
+
+def _payload(stmt: Statement, _d: Diagnostics) -> str:
+    return hex_string(stmt, wildcard=False)
+
+
+def _require_reply(stmt: Statement, _d: Diagnostics) -> str:
+    return hex_string(stmt, wildcard=True) if stmt.args else ""
+
+
+REPLY_LENGTH = in_range(0, 65535)
+UDP_CHECK = _block("UDP_CHECK",
+                   kw("payload", _payload, (1, 1000)),
+                   kw("require_reply", _require_reply, (0, 1000)),
+                   kw("min_reply_length", integer, check=REPLY_LENGTH),
+                   kw("max_reply_length", integer, check=REPLY_LENGTH))
+
+FILE_CHECK_WEIGHT = 2**31 - 1  # keepalived: -2147483647..2147483647
+
+
+def _file_weight(stmt: Statement, _d: Diagnostics) -> tuple[int, bool]:
+    """``weight N [reverse|noreverse]``."""
+    value = parse_int(arg(stmt))
+    if not -FILE_CHECK_WEIGHT <= value <= FILE_CHECK_WEIGHT:
+        raise ConfigError(f"{value} out of range {-FILE_CHECK_WEIGHT}..{FILE_CHECK_WEIGHT}", arg(stmt).loc)
+    if len(stmt.args) > 1 and arg(stmt, 1).text not in ("reverse", "noreverse"):
+        raise ConfigError(f"expected 'reverse' after the weight, got '{shown(arg(stmt, 1).text)}'", arg(stmt, 1).loc)
+    return value, len(stmt.args) > 1 and arg(stmt, 1).text == "reverse"
+
+
+FILE_CHECK = BlockSpec("FILE_CHECK").add(
+    kw("track_file", text),
+    kw("weight", _file_weight, (1, 2)),
+    flag_kw("dynamic"),
+)
 DNS_CHECK = _block("DNS_CHECK",
                    kw("type", choice("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")),
                    kw("name", text))
@@ -112,15 +208,25 @@ MISC_CHECK = BlockSpec("MISC_CHECK").add(
 
 CLASSES: dict[str, type[CheckerCommon]] = {
     "TCP_CHECK": TcpCheck, "PING_CHECK": PingCheck, "HTTP_GET": HttpCheck, "SSL_GET": HttpCheck,
-    "SMTP_CHECK": SmtpCheck, "DNS_CHECK": DnsCheck, "MISC_CHECK": MiscCheck,
+    "SMTP_CHECK": SmtpCheck, "DNS_CHECK": DnsCheck, "MISC_CHECK": MiscCheck, "UDP_CHECK": UdpCheck,
 }
 SPECS = {"TCP_CHECK": TCP_CHECK, "PING_CHECK": PING_CHECK, "HTTP_GET": HTTP_GET, "SSL_GET": SSL_GET,
-         "SMTP_CHECK": SMTP_CHECK, "DNS_CHECK": DNS_CHECK, "MISC_CHECK": MISC_CHECK}
+         "SMTP_CHECK": SMTP_CHECK, "DNS_CHECK": DNS_CHECK, "MISC_CHECK": MISC_CHECK, "UDP_CHECK": UDP_CHECK,
+         "FILE_CHECK": FILE_CHECK}
 
 
-def build_checker(stmt: Statement, diags: Diagnostics) -> CheckerCommon:
+def build_checker(stmt: Statement, diags: Diagnostics) -> CheckerCommon | FileCheck:
     values, locs = collect(stmt, diags)
     kind = stmt.name
+    if kind == "FILE_CHECK":
+        require(stmt, values, "track_file")
+        weight, reverse = values.pop("weight", (None, False))
+        return FileCheck(**values, weight=weight, weight_reverse=reverse, loc=stmt.loc, locs=locs)
+    if kind == "SMTP_CHECK":
+        values["hosts"] = tuple(values.get("hosts", ()))
+    if kind == "UDP_CHECK" and values.get("min_reply_length", 0) > values.get("max_reply_length", 255):
+        raise ConfigError("min_reply_length is above max_reply_length: the check could never succeed",
+                          locs.get("min_reply_length", stmt.loc))
     if kind in ("HTTP_GET", "SSL_GET"):
         if "url" not in values:
             raise ConfigError(f"{kind}: needs at least one url {{ path ... }} block", stmt.loc)
