@@ -142,7 +142,8 @@ def unready(info, expected, host="this host"):
     it will not preempt: ``preempt: false``, or that master outranks it (its tracking lowered
     it, or the peer took over while it was away): VRRP keeps it BACKUP, waiting would not help.
     An empty list: every instance is where it should be and a backup can take over."""
-    if not info or info.get("failed") or "daemon" not in info:
+    # (a result with "daemon" is an answer even when failed: an exhausted until: sets failed)
+    if not info or "daemon" not in info:
         msg = (info or {}).get("msg") or "no answer from the daemon"
         return [f"{host}: {msg}"]
     have = {i["name"]: i for i in ((info.get("vrrp") or {}).get("instances") or [])}

@@ -102,6 +102,10 @@ def test_unready_lines_name_host_and_instance(info):
         "lb2: instance web_gw is BACKUP but has received no advert from a master"]
     failed = {"failed": True, "msg": "pykeepalived is not running: no control socket at /run/pykeepalived/control.sock"}
     assert info.unready(failed, [{"name": "web", "state": "MASTER"}], "lb1") == [f"lb1: {failed['msg']}"]
+    # until: retries exhausted: the last answer, marked failed by Ansible, still says why
+    exhausted = dict(deaf, failed=True, msg="Task failed: Action failed: Unknown error.")
+    assert info.unready(exhausted, [{"name": "web_gw", "state": "BACKUP"}], "lb2") == [
+        "lb2: instance web_gw is BACKUP but has received no advert from a master"]
 
 
 def backup_hearing(master_priority):
