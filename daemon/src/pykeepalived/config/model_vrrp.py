@@ -15,6 +15,7 @@ from .errors import UNKNOWN_LOCATION, Location
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
 def _loc() -> Location:
@@ -154,6 +155,67 @@ class UnicastPeer:
 
 
 @dataclass
+class Nexthop:
+    """One path of a multipath route: ``nexthop [via ADDR] [dev IF] [weight N] [onlink]``."""
+
+    via: IPAddress | None = None
+    dev: str | None = None
+    weight: int = 1  # 1-256, the kernel's rtnh_hops + 1
+    onlink: bool = False
+
+
+@dataclass
+class Route:
+    """One ``static_routes`` / ``virtual_routes`` line, ip-route(8) words as keepalived reads them.
+
+    ``via A or B`` is keepalived's two-gateway multipath route: two ``nexthops``."""
+
+    dst: IPNetwork
+    type: str = "unicast"  # unicast | blackhole | unreachable | prohibit | throw
+    src: IPAddress | None = None  # the preferred source address (RTA_PREFSRC)
+    from_prefix: IPNetwork | None = None  # ``from PREFIX``: the source prefix (IPv6 source routing)
+    via: IPAddress | None = None
+    dev: str | None = None
+    nexthops: tuple[Nexthop, ...] = ()
+    table: int | None = None  # None: main
+    metric: int | None = None
+    scope: int | None = None  # None: the kernel's (link without a gateway, else global)
+    protocol: int | None = None  # None: keepalived's own (18)
+    onlink: bool = False
+    mtu: int | None = None
+    no_track: bool = False
+    loc: Location = _loc()
+
+    @property
+    def family(self) -> int:
+        return self.dst.version
+
+
+@dataclass
+class Rule:
+    """One ``static_rules`` / ``virtual_rules`` line, ip-rule(8) words as keepalived reads them."""
+
+    family: int = 4
+    from_prefix: IPNetwork | None = None  # None: all
+    to: IPNetwork | None = None
+    invert: bool = False  # ``not``
+    action: str = "table"  # table | goto | blackhole | unreachable | prohibit | nop
+    table: int | None = None
+    goto: int | None = None
+    priority: int | None = None  # None: the kernel picks one
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    tos: int | None = None
+    suppress_prefixlength: int | None = None
+    suppress_ifgroup: int | None = None
+    protocol: int | None = None  # None: keepalived's own (18)
+    no_track: bool = False
+    loc: Location = _loc()
+
+
+@dataclass
 class Notify:
     """The notify scripts shared by instances and sync groups."""
 
@@ -186,6 +248,8 @@ class VrrpInstance:
     mcast_src_ip: IPAddress | None = None
     unicast_src_ip: IPAddress | None = None
     unicast_peer: tuple[UnicastPeer, ...] = ()
+    virtual_routes: tuple[Route, ...] = ()  # added on becoming MASTER, removed on leaving it
+    virtual_rules: tuple[Rule, ...] = ()
     garp_master_delay: int | None = None
     garp_master_repeat: int | None = None
     garp_master_refresh: int | None = None

@@ -13,6 +13,7 @@ from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
+from . import routes
 from .common import (
     POSITIVE,
     always_kw,
@@ -122,7 +123,7 @@ def _vip(item: Item) -> VirtualIp:
     return VirtualIp(address, brd, opts.get("dev"), scope, opts.get("label"), "no_track" in item.options, tok.loc)
 
 
-def _vips(stmt: Statement, diags: Diagnostics) -> tuple[VirtualIp, ...]:
+def vips(stmt: Statement, diags: Diagnostics) -> tuple[VirtualIp, ...]:
     out = []
     for item in stmt.children or ():
         try:
@@ -206,8 +207,8 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     flag_kw("preempt"),
     kw("preempt_delay", number, check=in_range(0, 1000)),
     kw("authentication", _auth, (0, 0), block=AUTHENTICATION),
-    kw("virtual_ipaddress", _vips, (0, 0), block=VIP_ITEM),
-    kw("virtual_ipaddress_excluded", _vips, (0, 0), block=VIP_ITEM),
+    kw("virtual_ipaddress", vips, (0, 0), block=VIP_ITEM),
+    kw("virtual_ipaddress_excluded", vips, (0, 0), block=VIP_ITEM),
     kw("track_interface", _track_items(INTERFACE_WEIGHT), (0, 0), block=TRACK_ITEM),
     kw("track_script", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
@@ -215,6 +216,8 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("mcast_src_ip", ip),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
+    kw("virtual_routes", routes.routes, (0, 0), block=routes.ROUTE_ITEM),
+    kw("virtual_rules", routes.rules, (0, 0), block=routes.RULE_ITEM),
     always_kw("check_unicast_src"),  # adverts from a non-peer are always dropped (vrrp/validate.py PEER)
     kw("garp_master_delay", integer, check=in_range(0, 255)),
     kw("garp_master_repeat", integer, check=in_range(1, 255)),
