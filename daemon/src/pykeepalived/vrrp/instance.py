@@ -22,6 +22,7 @@ from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VirtualIp, VrrpInstance
 from ..net.addresses import AddressManager, VipSpec, interface_info
 from ..net.arp import FrameSender, announcement
+from ..net.routes import RoutingManager
 from ..services.deadline import DeadlineTimer
 from ..services.fifo import NotifyFifos, fifo_line
 from ..services.notify import Notifier
@@ -31,6 +32,7 @@ from .from_config import router_config
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
+from .routing import virtual_routing
 from .timers import PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
@@ -60,6 +62,7 @@ class Runtime:
     def __init__(self, config: Config | None = None, state_dir: str | Path | None = None) -> None:
         g = config.global_defs if config is not None else GlobalDefs()
         self.addresses = AddressManager(Path(state_dir) / VIPS_NAME if state_dir is not None else None)
+        self.routing = RoutingManager()  # static_/virtual_ routes and rules (what we added only)
         self.sockets = SocketPool()
         self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
@@ -81,6 +84,7 @@ class Instance:
         self.name = spec.name
         self.log = _Named(logging.getLogger("pykeepalived.vrrp"), {"instance": spec.name})
         self.vips = vip_specs(spec)
+        self.routing = virtual_routing(spec)  # virtual_routes then virtual_rules, with the VIPs
         self.tracked: list[Tracked] = []
         self.router: VrrpRouter | None = None
         self.sock: VrrpSocket | None = None
@@ -235,7 +239,9 @@ class Instance:
             self._send(action)
         elif isinstance(action, AddAddresses):
             self.rt.addresses.add(self.vips)
+            self.rt.routing.add(self.routing)  # after the VIPs: a route may use one as its source
         elif isinstance(action, RemoveAddresses):
+            self.rt.routing.remove(self.routing)
             self.rt.addresses.remove(self.vips)
         elif isinstance(action, SendGratuitousArp):
             self._announce(action)

@@ -22,6 +22,7 @@ from .events import State
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
+from .routing import static_addresses, static_routing
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -63,6 +64,7 @@ class VrrpManager:
         if starting:
             self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
         await self._stop_going(plan)
+        self._apply_static(old, new)
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
             inst = self.instances[name]
             inst.spec, inst.config = new.vrrp_instances[name], new
@@ -87,6 +89,17 @@ class VrrpManager:
         for inst in self.instances.values():  # a reload ends every "resign" (docs/operations.md)
             inst.set_resigned(False)
         return plan.as_dict()
+
+    def _apply_static(self, old: Config, new: Config) -> None:
+        """keepalived's static_ipaddress/_routes/_rules: what left the config goes, what came
+        in is added (whatever the instances' states); unchanged ones are not touched."""
+        rt = self.runtime
+        old_routing, new_routing = static_routing(old), static_routing(new)
+        old_addrs, new_addrs = static_addresses(old), static_addresses(new)
+        rt.routing.remove([e for e in old_routing if e not in new_routing])
+        rt.addresses.remove([a for a in old_addrs if a not in new_addrs])
+        rt.addresses.add(new_addrs)
+        rt.routing.add(new_routing)
 
     async def _stop_going(self, plan: VrrpPlan) -> None:
         """Stop changed and removed instances, and the trackers and sync groups not kept."""
@@ -197,6 +210,9 @@ class VrrpManager:
         for tracker in (*self.scripts.values(), *self.files.values()):
             await tracker.stop()
         await self.links.stop()
+        self._apply_static(self.config, Config())
+        self.runtime.routing.remove_all()
+        self.runtime.routing.close()
         self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
         self.vip_filter.clear()
