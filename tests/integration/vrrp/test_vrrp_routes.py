@@ -1,0 +1,127 @@
+"""static_/virtual_ routes and rules on real hosts (lab "five": lb1, lb2).
+
+The virtual ones appear on the master only, move with the VIP when it fails
+over and back (a preempted master removes them while it keeps running), the
+static ones stay on both hosts while the daemons run, and everything goes at
+stop.  Routes and rules the operator put there before (one with the same
+destination as a virtual route, one unrelated) are never touched.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .vrrp_hosts import Daemon, conf, has_vip, wait_for, wait_vip
+
+LAB_TOPOLOGY = "five"
+VIP = "192.0.2.200"
+ADVERT = 0.2
+
+ROUTING = """    virtual_routes {
+        203.0.113.0/24 via 192.0.2.21 dev eth0
+        10.77.0.0/16 via 192.0.2.22 dev eth0 table 77
+        blackhole 10.66.0.0/16
+        src 192.0.2.200 10.55.0.0/16 via 192.0.2.21 dev eth0
+    }
+    virtual_rules {
+        from 192.0.2.200 table 77 priority 777
+    }
+"""
+
+
+def static(host_address: str) -> str:
+    return f"""static_ipaddress {{
+    {host_address}/32 dev eth0
+}}
+static_routes {{
+    10.88.0.0/16 via 192.0.2.21 dev eth0
+}}
+static_rules {{
+    from 10.88.0.0/16 table 88 priority 888
+}}
+"""
+
+
+VIRTUAL = {"203.0.113.0/24 via 192.0.2.21 dev eth0 proto keepalived",
+           "10.77.0.0/16 via 192.0.2.22 dev eth0 table 77 proto keepalived",
+           "blackhole 10.66.0.0/16 proto keepalived",
+           "10.55.0.0/16 via 192.0.2.21 dev eth0 proto keepalived src 192.0.2.200",
+           "777: from 192.0.2.200 lookup 77 proto keepalived"}
+STATIC = {"10.88.0.0/16 via 192.0.2.21 dev eth0 proto keepalived",
+          "888: from 10.88.0.0/16 lookup 88 proto keepalived"}
+# the operator's, put there before the daemons start: never ours, never removed
+OPERATORS = ({"10.66.0.0/16 via 192.0.2.22 dev eth0", "10.44.0.0/16 via 192.0.2.22 dev eth0",
+              "444: from 10.44.0.0/16 lookup 44"})
+
+
+def routing(lab, host: str) -> set[str]:
+    """The host's IPv4 routes (every table, non-local) and rules, one normalised line each."""
+    out = lab.exec(host, ["sh", "-c", "ip -4 route show table all; ip -4 rule"]).stdout
+    return {" ".join(line.split()) for line in out.splitlines()
+            if line and not line.startswith(("local ", "broadcast "))}
+
+
+def wait_routing(lab, host: str, present: set[str], absent: set[str] = frozenset(), timeout: float = 5) -> None:
+    def ok() -> bool:
+        now = routing(lab, host)
+        return present <= now and not (absent & now)
+    try:
+        wait_for(ok, timeout, "")
+    except AssertionError:
+        now = routing(lab, host)
+        raise AssertionError(f"{host}: missing {sorted(present - now)}, still there {sorted(absent & now)}") from None
+
+
+@pytest.fixture
+def hosts(lab, tmp_path: Path):
+    lab.exec("lb1", ["sh", "-c", "ip route add 10.66.0.0/16 via 192.0.2.22 dev eth0; "
+                                 "ip route add 10.44.0.0/16 via 192.0.2.22 dev eth0; "
+                                 "ip rule add from 10.44.0.0/16 table 44 priority 444"])
+    master = Daemon(lab, "lb1", "pykeepalived", "rt-m", static("198.51.100.11") +
+                    conf(70, 150, VIP, state="MASTER", advert_int=ADVERT, extra=ROUTING))
+    backup = Daemon(lab, "lb2", "pykeepalived", "rt-b", static("198.51.100.12") +
+                    conf(70, 100, VIP, advert_int=ADVERT, extra=ROUTING))
+    yield master, backup, tmp_path
+    for d in (master, backup):
+        if d.running():
+            d.stop()
+    lab.exec("lb1", ["sh", "-c", "ip route del 10.66.0.0/16 via 192.0.2.22 dev eth0; "
+                                 "ip route del 10.44.0.0/16; ip rule del priority 444"], check=False)
+
+
+def test_routes_and_rules_follow_the_master(lab, hosts) -> None:
+    master, backup, logs = hosts
+    ours_on_lb1 = VIRTUAL - {"blackhole 10.66.0.0/16 proto keepalived"}  # the operator's 10.66/16 was there
+    backup.start(logs)
+    master.start(logs)
+    wait_vip(lab, "lb1", VIP, 15)
+    wait_routing(lab, "lb1", ours_on_lb1 | STATIC | OPERATORS, {"blackhole 10.66.0.0/16 proto keepalived"})
+    wait_routing(lab, "lb2", STATIC, VIRTUAL)
+    for host, addr in (("lb1", "198.51.100.11"), ("lb2", "198.51.100.12")):
+        assert has_static(lab, host, addr)
+
+    # the master stops: its virtual routes and rules leave with the VIP, its static ones at exit
+    master.stop()
+    wait_vip(lab, "lb2", VIP, 5)
+    wait_routing(lab, "lb2", VIRTUAL | STATIC)
+    wait_routing(lab, "lb1", OPERATORS, VIRTUAL | STATIC)
+    assert not has_static(lab, "lb1", "198.51.100.11")
+
+    # it comes back and preempts: the running backup removes its virtual ones, keeps the static ones
+    master.start(logs)
+    wait_vip(lab, "lb1", VIP, 15)
+    wait_vip(lab, "lb2", VIP, 5, present=False)
+    wait_routing(lab, "lb2", STATIC, VIRTUAL)
+    wait_routing(lab, "lb1", ours_on_lb1 | STATIC | OPERATORS)
+
+    master.stop()
+    backup.stop()
+    for host in ("lb1", "lb2"):
+        wait_routing(lab, host, set(), VIRTUAL | STATIC, timeout=2)
+    assert OPERATORS <= routing(lab, "lb1"), "the operator's routes or rules were touched"
+    assert not has_static(lab, "lb2", "198.51.100.12")
+
+
+def has_static(lab, host: str, address: str) -> bool:
+    return f" {address}/32 " in lab.exec(host, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
