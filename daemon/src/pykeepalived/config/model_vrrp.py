@@ -60,8 +60,9 @@ class GlobalDefs:
     vrrp_garp_lower_prio_repeat: int | None = None  # None: vrrp_garp_master_repeat
     vrrp_lower_prio_no_advert: bool = False
     vrrp_higher_prio_send_advert: bool = False
-    vrrp_garp_interval: float = 0.0
-    vrrp_gna_interval: float = 0.0
+    vrrp_garp_interval: float = 0.0  # seconds between the GARPs of a burst (0: back to back)
+    vrrp_gna_interval: float = 0.0  # the same for unsolicited neighbour advertisements
+    vrrp_notify_priority_changes: bool = False
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     notify_fifo: str | None = None
@@ -261,6 +262,7 @@ class VrrpInstance:
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
+    notify_priority_changes: bool | None = None  # None: global_defs' vrrp_notify_priority_changes
     smtp_alert: bool | None = None
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

@@ -100,6 +100,11 @@ class Instance:
         self._handed_over = Event()  # set while no graceful handover is under way (vrrp/fsm.py)
         self._handed_over.set()
         self._timeouts = 0  # handovers_timed_out when last looked at (for the log line)
+        self._spaced: asyncio.TimerHandle | None = None  # the rest of a GARP/NA burst (vrrp_garp_interval)
+        g = config.global_defs
+        self._announce_interval = g.vrrp_gna_interval if spec.family == 6 else g.vrrp_garp_interval
+        self._notify_priority = g.vrrp_notify_priority_changes if spec.notify_priority_changes is None \
+            else spec.notify_priority_changes
 
     # -- setup --------------------------------------------------------------
     async def open(self, all_vips: set[IPAddress]) -> None:
@@ -165,7 +170,8 @@ class Instance:
 
     def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
         now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
-        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst)
+        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst,
+                            got.ttl)
         self._pump()
 
     def on_drop(self, reason: DropReason) -> None:
@@ -185,6 +191,10 @@ class Instance:
     def _recompute(self, pump: bool = True) -> None:
         prio, fault = effective(self.spec.priority, self.tracked)
         now = self._loop.time()
+        if self._notify_priority and prio != self.router.priority and self.router.state is not State.INITIALIZE:
+            # keepalived's notify_priority_changes: a fifo line only (no script), in the current state
+            kind = "MASTER_PRIORITY" if self.router.state is State.MASTER else "BACKUP_PRIORITY"
+            self.rt.fifos.write(fifo_line("INSTANCE", self.name, kind, prio))
         self.router.set_effective_priority(prio, now)
         self.router.set_fault(fault, now)
         if pump:
@@ -241,6 +251,7 @@ class Instance:
             self.rt.addresses.add(self.vips)
             self.rt.routing.add(self.routing)  # after the VIPs: a route may use one as its source
         elif isinstance(action, RemoveAddresses):
+            self._cancel_spaced()  # no more announcements of addresses we are giving up
             self.rt.routing.remove(self.routing)
             self.rt.addresses.remove(self.vips)
         elif isinstance(action, SendGratuitousArp):
@@ -254,10 +265,27 @@ class Instance:
             self.sock.send(action.advert, src, dst)
 
     def _announce(self, action: SendGratuitousArp) -> None:
-        for address in action.addresses:
-            frame = announcement(self.mac, address, self.link_local)
-            for _ in range(action.repeat if frame else 0):
+        """``repeat`` rounds over the addresses (keepalived's order); with vrrp_garp_interval
+        (vrrp_gna_interval for IPv6) that far apart, else back to back."""
+        frames = [f for f in (announcement(self.mac, a, self.link_local) for a in action.addresses) if f]
+        burst = frames * action.repeat
+        self._cancel_spaced()  # a new burst replaces what is left of the last one
+        if self._announce_interval <= 0:
+            for frame in burst:
                 self.frames.send(frame)
+        elif burst:
+            self._send_spaced(burst, 0)
+
+    def _send_spaced(self, burst: list[bytes], i: int) -> None:
+        self._spaced = None
+        self.frames.send(burst[i])
+        if i + 1 < len(burst):
+            self._spaced = self._loop.call_later(self._announce_interval, self._send_spaced, burst, i + 1)
+
+    def _cancel_spaced(self) -> None:
+        if self._spaced is not None:
+            self._spaced.cancel()
+            self._spaced = None
 
     def _state_changed(self, change: StateChanged) -> None:
         state = "STOP" if change.new is State.INITIALIZE else change.new.value.upper()
@@ -322,6 +350,7 @@ class Instance:
             r.shutdown(self._loop.time())
             self._perform_all(r.actions())
         self._timer.close()
+        self._cancel_spaced()
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
             self.rt.sockets.release(self.spec.interface, self.spec.family)

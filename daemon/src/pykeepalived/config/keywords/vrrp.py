@@ -231,6 +231,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
     *NOTIFY_KEYWORDS,
+    bool_kw("notify_priority_changes"),
     bool_kw("smtp_alert"),
     aliases={"no_preempt": "nopreempt"},
 )
