@@ -159,3 +159,21 @@ def test_render_round_trip() -> None:
     again, errors = load(render(config))
     assert not errors, errors
     assert again == config
+
+
+def test_virtual_routes_tracking_interfaces_and_the_warning_without_one() -> None:
+    from pykeepalived.vrrp.routing import tracked_route_interfaces
+
+    body = """    virtual_routes {
+        10.0.0.0/8 via 192.0.2.1 dev eth1
+        10.1.0.0/16 nexthop via 192.0.2.1 dev eth2 nexthop via 192.0.2.2 dev eth1
+        10.2.0.0/16 dev eth3 no_track
+        10.3.0.0/16 via 192.0.2.1
+        10.4.0.0/16 via 192.0.2.1 no_track
+    }"""
+    config, diags = loads_config(INSTANCE.format(body=body), "t.conf")
+    assert not diags.errors
+    assert [str(w) for w in diags.warnings] == [
+        "t.conf:11:9: warning: virtual route 10.3.0.0/16 names no interface: it is not tracked "
+        "(keepalived's -t refuses this; add 'dev IF' or 'no_track')"]
+    assert tracked_route_interfaces(config.vrrp_instances["VI_1"]) == ["eth1", "eth2"]

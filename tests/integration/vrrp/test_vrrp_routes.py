@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .vrrp_hosts import Daemon, conf, wait_for, wait_vip
+from .vrrp_hosts import Daemon, conf, has_vip, wait_for, wait_vip
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.200"
@@ -125,3 +125,42 @@ def test_routes_and_rules_follow_the_master(lab, hosts) -> None:
 
 def has_static(lab, host: str, address: str) -> bool:
     return f" {address}/32 " in lab.exec(host, ["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
+
+
+TRACKED = """    virtual_routes {
+        10.99.0.0/16 dev rt0
+        10.98.0.0/16 via 192.0.2.21 dev eth0 no_track
+    }
+"""
+
+
+def test_a_virtual_routes_interface_is_tracked(lab, tmp_path: Path) -> None:
+    """keepalived's rule: the route's interface down puts the instance in FAULT (the VIP moves);
+    back up, the master preempts again."""
+    for host in ("lb1", "lb2"):
+        lab.exec(host, ["sh", "-c", "ip link add rt0 type veth peer name rt0p && ip link set rt0p up "
+                                    "&& ip link set rt0 up"])
+    master = Daemon(lab, "lb1", "pykeepalived", "trk-m", conf(71, 150, VIP, state="MASTER", advert_int=ADVERT,
+                                                             extra=TRACKED))
+    backup = Daemon(lab, "lb2", "pykeepalived", "trk-b", conf(71, 100, VIP, advert_int=ADVERT, extra=TRACKED))
+    route = "10.99.0.0/16 dev rt0 proto keepalived scope link"
+    try:
+        backup.start(tmp_path)
+        master.start(tmp_path)
+        wait_vip(lab, "lb1", VIP, 15)
+        wait_routing(lab, "lb1", {route})
+        lab.exec("lb1", ["ip", "link", "set", "rt0", "down"])
+        wait_vip(lab, "lb2", VIP, 5)
+        wait_vip(lab, "lb1", VIP, 2, present=False)
+        wait_routing(lab, "lb2", {route})
+        lab.exec("lb1", ["ip", "link", "set", "rt0", "up"])
+        wait_vip(lab, "lb1", VIP, 5)
+        wait_routing(lab, "lb1", {route})
+        wait_routing(lab, "lb2", set(), {route})
+    finally:
+        for d in (master, backup):
+            if d.running():
+                d.stop()
+        for host in ("lb1", "lb2"):
+            lab.exec(host, ["ip", "link", "del", "rt0"], check=False)
+    assert not has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP)

@@ -22,7 +22,7 @@ from .events import State
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
-from .routing import static_addresses, static_routing
+from .routing import static_addresses, static_routing, tracked_route_interfaces
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -173,6 +173,7 @@ class VrrpManager:
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
+        links += [(dev, 0, False) for dev in tracked_route_interfaces(spec) if dev not in {n for n, _, _ in links}]
         for name, weight, reverse in links:
             # a link already watched is reported on change only: start from what is known of it
             tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight,

@@ -101,6 +101,17 @@ VIP_ITEM = ItemSpec("virtual_ipaddress", options={
 UNSUPPORTED_VIP_OPTIONS = frozenset(VIP_ITEM.options) - {"brd", "dev", "scope", "label", "no_track"}
 
 
+def _virtual_routes(stmt: Statement, diags: Diagnostics) -> tuple:
+    """virtual_routes lines; one naming no interface cannot be tracked (keepalived says so,
+    and its -t fails on that warning)."""
+    out = routes.routes(stmt, diags)
+    for r in out:
+        if not r.no_track and r.dev is None and not any(h.dev for h in r.nexthops):
+            diags.warning(r.loc, f"virtual route {r.dst} names no interface: it is not tracked "
+                          "(keepalived's -t refuses this; add 'dev IF' or 'no_track')")
+    return out
+
+
 def _vip(item: Item) -> VirtualIp:
     tok = item.head[0]
     try:
@@ -216,7 +227,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("mcast_src_ip", ip),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
-    kw("virtual_routes", routes.routes, (0, 0), block=routes.ROUTE_ITEM),
+    kw("virtual_routes", _virtual_routes, (0, 0), block=routes.ROUTE_ITEM),
     kw("virtual_rules", routes.rules, (0, 0), block=routes.RULE_ITEM),
     always_kw("check_unicast_src"),  # adverts from a non-peer are always dropped (vrrp/validate.py PEER)
     kw("garp_master_delay", integer, check=in_range(0, 255)),
