@@ -16,9 +16,13 @@ from .vrrp_hosts import Daemon, conf, has_vip, wait_for, wait_vip
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.200"
+EXCLUDED = "198.51.100.200"
 ADVERT = 0.2
 
-ROUTING = """    virtual_routes {
+ROUTING = """    virtual_ipaddress_excluded {
+        198.51.100.200/24
+    }
+    virtual_routes {
         203.0.113.0/24 via 192.0.2.21 dev eth0
         10.77.0.0/16 via 192.0.2.22 dev eth0 table 77
         blackhole 10.66.0.0/16
@@ -100,10 +104,12 @@ def test_routes_and_rules_follow_the_master(lab, hosts) -> None:
     wait_routing(lab, "lb2", STATIC, VIRTUAL)
     for host, addr in (("lb1", "198.51.100.11"), ("lb2", "198.51.100.12")):
         assert has_static(lab, host, addr)
+    assert has_vip(lab, "lb1", EXCLUDED) and not has_vip(lab, "lb2", EXCLUDED)  # virtual_ipaddress_excluded
 
     # the master stops: its virtual routes and rules leave with the VIP, its static ones at exit
     master.stop()
     wait_vip(lab, "lb2", VIP, 5)
+    wait_vip(lab, "lb2", EXCLUDED, 2)
     wait_routing(lab, "lb2", VIRTUAL | STATIC)
     wait_routing(lab, "lb1", OPERATORS, VIRTUAL | STATIC)
     assert not has_static(lab, "lb1", "198.51.100.11")
@@ -114,11 +120,19 @@ def test_routes_and_rules_follow_the_master(lab, hosts) -> None:
     wait_vip(lab, "lb2", VIP, 5, present=False)
     wait_routing(lab, "lb2", STATIC, VIRTUAL)
     wait_routing(lab, "lb1", ours_on_lb1 | STATIC | OPERATORS)
+    wait_vip(lab, "lb2", EXCLUDED, 2, present=False)
+
+    # a reload (HUP) that changes the static routes: the old one goes, the new one comes
+    backup.config = backup.config.replace("10.88.0.0/16 via", "10.87.0.0/16 via")
+    backup.write_config()
+    backup.kill("HUP")
+    moved = "10.87.0.0/16 via 192.0.2.21 dev eth0 proto keepalived"
+    wait_routing(lab, "lb2", {moved}, {"10.88.0.0/16 via 192.0.2.21 dev eth0 proto keepalived"})
 
     master.stop()
     backup.stop()
     for host in ("lb1", "lb2"):
-        wait_routing(lab, host, set(), VIRTUAL | STATIC, timeout=2)
+        wait_routing(lab, host, set(), VIRTUAL | STATIC | {moved}, timeout=2)
     assert routing(lab, "lb1") >= OPERATORS, "the operator's routes or rules were touched"
     assert not has_static(lab, "lb2", "198.51.100.12")
 
