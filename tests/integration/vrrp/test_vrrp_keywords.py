@@ -3,7 +3,8 @@
 * ``unicast_peer { ADDR min_ttl N max_ttl M }`` against Debian's keepalived:
   its unicast adverts arrive with TTL 255, so ``max_ttl 254`` drops every one
   (counted as ``ttl``) and our backup takes over; ``min_ttl 255`` keeps it backup;
-* ``vrrp_garp_interval`` spaces a master's gratuitous ARPs (seen on the client);
+* ``vrrp_garp_interval`` (``vrrp_gna_interval``) spaces a master's gratuitous ARPs (unsolicited
+  NAs), seen on the client;
 * ``notify_priority_changes`` writes keepalived's ``MASTER_PRIORITY`` fifo line.
 """
 from __future__ import annotations
@@ -89,9 +90,13 @@ def test_unicast_peer_ttl_bounds_against_keepalived(lab, tmp_path: Path) -> None
     assert not has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP)
 
 
-def garp_conf(interval: float) -> str:
+VIPS = {4: ("192.0.2.230", "192.0.2.231"), 6: ("2001:db8::230", "2001:db8::231")}
+
+
+def garp_conf(interval: float, family: int = 4) -> str:
+    a, b = VIPS[family]
     return f"""global_defs {{
-    vrrp_garp_interval {interval:g}
+    vrrp_{"garp" if family == 4 else "gna"}_interval {interval:g}
     vrrp_garp_master_delay 0
 }}
 vrrp_instance VI_81 {{
@@ -103,40 +108,41 @@ vrrp_instance VI_81 {{
     version 3
     garp_master_repeat 4
     virtual_ipaddress {{
-        {VIP}/24
-        192.0.2.231/24
+        {a}/{24 if family == 4 else 64}
+        {b}/{24 if family == 4 else 64}
     }}
 }}
 """
 
 
-def garp_times(lab, tmp_path: Path, interval: float) -> list[float]:
-    """Receive times on the client of the gratuitous ARPs of one takeover."""
-    daemon = Daemon(lab, "lb1", "pykeepalived", f"garp-{interval:g}", garp_conf(interval))
+def garp_times(lab, tmp_path: Path, interval: float, family: int = 4) -> list[float]:
+    """Receive times on the client of the gratuitous ARPs (IPv6: unsolicited NAs) of one takeover."""
+    daemon = Daemon(lab, "lb1", "pykeepalived", f"garp-{family}-{interval:g}", garp_conf(interval, family))
     try:
-        with lab.capture("client", "eth0", "arp") as cap:
+        with lab.capture("client", "eth0", "arp" if family == 4 else "icmp6") as cap:
             daemon.start(tmp_path)
-            wait_vip(lab, "lb1", VIP, 10)
-            wait_for(lambda: len(garps(cap.lines("-tt"))) >= 8, 5, "fewer than 8 gratuitous ARPs")
+            wait_for(lambda: len(garps(cap.lines("-tt"), family)) >= 8, 15, "fewer than 8 announcements")
     finally:
         daemon.stop()
-    return garps(cap.lines("-tt"))
+    return garps(cap.lines("-tt"), family)
 
 
-def garps(lines: list[str]) -> list[float]:
-    return [float(ln.split()[0]) for ln in lines
-            if re.search(r"who-has (192\.0\.2\.23[01]) (\(ff:ff:ff:ff:ff:ff\) )?tell \1,", ln)]
+def garps(lines: list[str], family: int = 4) -> list[float]:
+    pattern = (r"who-has (192\.0\.2\.23[01]) (\(ff:ff:ff:ff:ff:ff\) )?tell \1," if family == 4
+               else r"neighbor advertisement, tgt is 2001:db8::23[01],")
+    return [float(ln.split()[0]) for ln in lines if re.search(pattern, ln)]
 
 
-def test_garp_interval_spaces_the_burst(lab, tmp_path: Path) -> None:
-    spaced = garp_times(lab, tmp_path, 0.1)
+@pytest.mark.parametrize("family", [4, 6], ids=["garp", "gna"])
+def test_garp_interval_spaces_the_burst(lab, tmp_path: Path, family: int) -> None:
+    spaced = garp_times(lab, tmp_path, 0.1, family)
     gaps = [spaced[i + 1] - spaced[i] for i in range(len(spaced) - 1)]
     assert len(spaced) == 8, spaced  # 4 rounds over 2 VIPs
     assert min(gaps) >= 0.099, gaps  # never sooner than asked (a loaded machine may be later)
     assert spaced[-1] - spaced[0] < 7 * 0.1 + 2, gaps
-    back_to_back = garp_times(lab, tmp_path, 0)
+    back_to_back = garp_times(lab, tmp_path, 0, family)
     assert len(back_to_back) == 8 and back_to_back[-1] - back_to_back[0] < 0.5, back_to_back
-    print(f"\ngarp_interval 0.1: gaps {', '.join(f'{g * 1000:.0f}' for g in gaps)} ms; "
+    print(f"\nIPv{family} interval 0.1: gaps {', '.join(f'{g * 1000:.0f}' for g in gaps)} ms; "
           f"interval 0: burst over {(back_to_back[-1] - back_to_back[0]) * 1000:.1f} ms")
 
 
