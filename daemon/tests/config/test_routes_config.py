@@ -162,7 +162,7 @@ def test_render_round_trip() -> None:
 
 
 def test_virtual_routes_tracking_interfaces_and_the_warning_without_one() -> None:
-    from pykeepalived.vrrp.routing import tracked_route_interfaces
+    from pykeepalived.vrrp.from_config import tracked_route_interfaces
 
     body = """    virtual_routes {
         10.0.0.0/8 via 192.0.2.1 dev eth1

@@ -129,10 +129,24 @@ def test_routes_and_rules_follow_the_master(lab, hosts) -> None:
     moved = "10.87.0.0/16 via 192.0.2.21 dev eth0 proto keepalived"
     wait_routing(lab, "lb2", {moved}, {"10.88.0.0/16 via 192.0.2.21 dev eth0 proto keepalived"})
 
+    # a reload that changes only a virtual route: swapped in place, the master stays master
+    old_route = "203.0.113.0/24 via 192.0.2.21 dev eth0 proto keepalived"
+    new_route = "203.0.112.0/24 via 192.0.2.21 dev eth0 proto keepalived"
+    for d in (master, backup):
+        d.config = d.config.replace("203.0.113.0/24 via", "203.0.112.0/24 via")
+        d.write_config()
+        d.kill("HUP")
+    wait_routing(lab, "lb1", {new_route}, {old_route})
+    master_log = logs / "lb1-rt-m.log"
+    wait_for(lambda: "(VI_70) virtual routes/rules reloaded" in master_log.read_text(), 5, "no reload logged")
+    assert "(VI_70) changed: stopping" not in master_log.read_text()
+    assert has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP)
+    assert new_route not in routing(lab, "lb2")
+
     master.stop()
     backup.stop()
     for host in ("lb1", "lb2"):
-        wait_routing(lab, host, set(), VIRTUAL | STATIC | {moved}, timeout=2)
+        wait_routing(lab, host, set(), VIRTUAL | STATIC | {moved, new_route}, timeout=2)
     assert routing(lab, "lb1") >= OPERATORS, "the operator's routes or rules were touched"
     assert not has_static(lab, "lb2", "198.51.100.12")
 

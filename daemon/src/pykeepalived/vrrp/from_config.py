@@ -53,5 +53,18 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
     )
 
 
+def tracked_route_interfaces(inst: VrrpInstance) -> list[str]:
+    """The interfaces of the instance's virtual routes, tracked as an unweighted
+    track_interface (down: FAULT), keepalived's rule; ``no_track`` routes, and routes
+    naming no interface, are not tracked."""
+    out: list[str] = []
+    for r in inst.virtual_routes:
+        if not r.no_track:
+            for dev in (r.dev, *(h.dev for h in r.nexthops)):
+                if dev is not None and dev not in out:
+                    out.append(dev)
+    return out
+
+
 def multicast_group(inst: VrrpInstance, config: Config) -> IPAddress:
     return config.global_defs.vrrp_mcast_group4 if inst.family == 4 else config.global_defs.vrrp_mcast_group6

@@ -293,6 +293,16 @@ class Instance:
         self.rt.state_changed("INSTANCE", self.name, self.spec.notify, state, self.router.priority,
                               self.spec.smtp_alert)
 
+    def set_routing(self, entries: list) -> None:
+        """A reload changed only the virtual routes/rules: what left goes; what came is added
+        if the instance carries its VIPs (MASTER), else waits for AddAddresses."""
+        old, self.routing = self.routing, entries
+        self.rt.routing.remove([e for e in old if e not in entries])
+        r = self.router
+        if r is not None and r.state is State.MASTER and not r.handing_over:
+            self.rt.routing.add(entries)
+        self.log.info("virtual routes/rules reloaded")
+
     # -- stop, resign and status ------------------------------------------------------
     def shutdown(self) -> None:
         """Shutdown event: a master sends priority 0 (RFC 5798 6.4.3) and, with the graceful

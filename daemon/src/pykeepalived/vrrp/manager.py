@@ -19,10 +19,11 @@ from ..config.model import Config
 from ..net.links import LinkWatcher
 from ..net.vip_filter import VipFilter
 from .events import State
+from .from_config import tracked_route_interfaces
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
-from .routing import static_addresses, static_routing, tracked_route_interfaces
+from .routing import static_addresses, static_routing, virtual_routing
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -68,6 +69,8 @@ class VrrpManager:
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
             inst = self.instances[name]
             inst.spec, inst.config = new.vrrp_instances[name], new
+            if name in plan.routing_changed:
+                inst.set_routing(virtual_routing(inst.spec))
         self.config = new
         kept_scripts, kept_files = set(self.scripts), set(self.files)  # running already
         started = await self._open(plan.changed + plan.added, strict=starting)

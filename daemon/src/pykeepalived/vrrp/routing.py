@@ -45,19 +45,6 @@ def virtual_routing(inst: VrrpInstance) -> list:
     return routing(inst.virtual_routes, inst.virtual_rules)
 
 
-def tracked_route_interfaces(inst: VrrpInstance) -> list[str]:
-    """The interfaces of the instance's virtual routes, tracked as an unweighted
-    track_interface (down: FAULT), keepalived's rule; ``no_track`` routes, and routes
-    naming no interface, are not tracked."""
-    out: list[str] = []
-    for r in inst.virtual_routes:
-        if not r.no_track:
-            for dev in (r.dev, *(h.dev for h in r.nexthops)):
-                if dev is not None and dev not in out:
-                    out.append(dev)
-    return out
-
-
 def static_addresses(config: Config) -> list[VipSpec]:
     dev = config.global_defs.default_interface
     return [static_address(v, dev) for v in config.static_ipaddress]
