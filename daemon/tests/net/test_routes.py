@@ -93,6 +93,37 @@ def test_rule_inverted_blackhole_with_fwmark_and_iif() -> None:
     assert encode_rule(False, rule) == message(RTM_DELRULE, REQUEST_ACK, body)
 
 
+def test_requests_match_pyroute2s_own_encoder() -> None:
+    """The VRRP process does not import pyroute2 (memory); its requests are what pyroute2 would send."""
+    from pyroute2.netlink.rtnl.fibmsg import fibmsg
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+    def theirs(msg, kind: int, fields: dict, attrs: list) -> bytes:
+        for key, value in fields.items():
+            msg[key] = value
+        msg["attrs"] = attrs
+        msg["header"]["type"], msg["header"]["flags"] = kind, REQUEST_ACK | CREATE_EXCL
+        msg.encode()
+        return bytes(msg.data)
+
+    route = RouteSpec(4, ("198.51.100.0", 24), table=100, via="192.0.2.254", dev="eth0", src="192.0.2.1", metric=5)
+    assert encode_route(True, route, INDEX) == theirs(rtmsg(), RTM_NEWROUTE, {
+        "family": socket.AF_INET, "dst_len": 24, "table": 100, "proto": 18, "scope": 0, "type": 1}, [
+        ("RTA_TABLE", 100), ("RTA_DST", "198.51.100.0"), ("RTA_GATEWAY", "192.0.2.254"), ("RTA_OIF", 3),
+        ("RTA_PREFSRC", "192.0.2.1"), ("RTA_PRIORITY", 5)])
+    multipath = RouteSpec(4, ("10.1.0.0", 16), nexthops=(NexthopSpec("192.0.2.252", "eth0", 3),
+                                                         NexthopSpec("192.0.2.253", onlink=True)))
+    assert encode_route(True, multipath, INDEX) == theirs(rtmsg(), RTM_NEWROUTE, {
+        "family": socket.AF_INET, "dst_len": 16, "table": 254, "proto": 18, "scope": 0, "type": 1}, [
+        ("RTA_TABLE", 254), ("RTA_DST", "10.1.0.0"), ("RTA_MULTIPATH", [
+            {"hops": 2, "oif": 3, "attrs": [("RTA_GATEWAY", "192.0.2.252")]},
+            {"flags": 4, "hops": 0, "oif": 0, "attrs": [("RTA_GATEWAY", "192.0.2.253")]}])])
+    rule = RuleSpec(4, table=100, src=("192.0.2.0", 24), priority=1000)
+    assert encode_rule(True, rule) == theirs(fibmsg(), RTM_NEWRULE, {
+        "family": socket.AF_INET, "src_len": 24, "table": 100, "action": 1}, [
+        ("FRA_TABLE", 100), ("FRA_SRC", "192.0.2.0"), ("FRA_PRIORITY", 1000), ("FRA_PROTOCOL", 18)])
+
+
 @pytest.fixture(scope="module")
 def probe() -> dict:
     return run_probe("routes_probe.py")
