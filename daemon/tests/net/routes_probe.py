@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from pykeepalived.config.loader import loads_config
 from pykeepalived.net.routes import RoutingManager
@@ -71,6 +73,22 @@ def main() -> dict:
     manager.remove_all()
     out["removed_all"] = state()
     manager.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "routes.json"
+        crashed = RoutingManager(record)
+        crashed.add(entries)  # then "kill -9": never removed
+        out["recorded"] = len(json.loads(record.read_text())["added"])
+        ip("route", "del", "10.3.0.0/16")  # the operator removes one meanwhile
+        restarted = RoutingManager(record)
+        out["adopted"] = len(restarted.adopt())
+        out["owned_after_adopt"] = [restarted.owns(e) for e in entries]
+        restarted.remove_all()
+        out["after_adopted_removed"] = state()
+        out["record_after"] = json.loads(record.read_text())["added"]
+        record.write_text("{not json")
+        out["adopted_from_garbage"] = len(RoutingManager(record).adopt())
+        crashed.close()
+        restarted.close()
     return out
 
 

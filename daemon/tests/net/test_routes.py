@@ -160,3 +160,12 @@ def test_the_operators_entries_are_never_ours_nor_removed(probe: dict) -> None:
 def test_remove_and_remove_all_restore_what_was_there(probe: dict) -> None:
     assert probe["removed"] == probe["before"]
     assert probe["removed_all"] == probe["before"]
+
+
+@needs_netns
+def test_a_crashed_daemons_entries_are_adopted_then_removed(probe: dict) -> None:
+    # 14 of the 16 lines are ours (the operator's destination and the missing device are not)
+    assert probe["recorded"] == 14 and probe["adopted"] == 14
+    assert [i for i, owned in enumerate(probe["owned_after_adopt"]) if not owned] == [0, 7]
+    assert probe["after_adopted_removed"] == probe["before"]  # the one removed by hand: harmless
+    assert probe["record_after"] == [] and probe["adopted_from_garbage"] == 0

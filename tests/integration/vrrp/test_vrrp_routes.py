@@ -192,3 +192,27 @@ def test_a_virtual_routes_interface_is_tracked(lab, tmp_path: Path) -> None:
         for host in ("lb1", "lb2"):
             lab.exec(host, ["ip", "link", "del", "rt0"], check=False)
     assert not has_vip(lab, "lb1", VIP) and not has_vip(lab, "lb2", VIP)
+
+
+def test_a_crashed_masters_routes_are_adopted_and_removed(lab, hosts) -> None:
+    """kill -9 leaves the VIP and the virtual routes on lb1; restarted (now at a lower priority,
+    so a backup) it adopts what its record says it added and removes it; the operator's stay."""
+    master, backup, logs = hosts
+    ours_on_lb1 = VIRTUAL - {"blackhole 10.66.0.0/16 proto keepalived"}
+    backup.start(logs)
+    master.start(logs)
+    wait_vip(lab, "lb1", VIP, 15)
+    wait_routing(lab, "lb1", ours_on_lb1 | STATIC)
+    master.kill("KILL")
+    wait_vip(lab, "lb2", VIP, 5)
+    assert ours_on_lb1 | STATIC <= routing(lab, "lb1")  # what the crash left
+    restarted = Daemon(lab, "lb1", "pykeepalived", "rt-m", master.config.replace("priority 150", "priority 50")
+                       .replace("state MASTER", "state BACKUP"))
+    try:
+        restarted.start(logs)
+        wait_vip(lab, "lb1", VIP, 10, present=False)
+        wait_routing(lab, "lb1", STATIC | OPERATORS, VIRTUAL, timeout=10)
+        assert has_vip(lab, "lb2", VIP)
+    finally:
+        restarted.stop()
+    wait_routing(lab, "lb1", OPERATORS, VIRTUAL | STATIC, timeout=2)

@@ -7,7 +7,12 @@ the VRRP process' rtnetlink socket (net/rtnl.py, no pyroute2 there).
 
 Ownership, as for the VIPs (net/addresses.py): an add is exclusive, so the
 kernel answers "exists" for a route or rule someone else put there, and that
-one is never marked ours, never removed.  Everything is written with a
+one is never marked ours, never removed.  With a ``state`` file (the daemon
+uses ``RUNTIME_DIR/routes.json``) every entry is recorded before it is added
+and dropped after it is removed; ``adopt()`` at the next start takes the
+record back as ours, so what a crashed daemon left is removed in time (a
+delete of an entry that is gone is harmless, and one that names protocol 18
+cannot match an administrator's route).  Everything is written with a
 protocol (keepalived's own, 18, unless the config names one) and a delete
 names it: the kernel only matches a route or rule of that protocol
 (fib_table_delete, ip6_route_del, fib_rules' rule_find), so a delete cannot
@@ -15,13 +20,16 @@ take an administrator's entry with the same destination.
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
+import json
 import logging
 import os
 import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..compat import SLOTS, zip_strict
 
@@ -227,9 +235,38 @@ GONE = (0, errno.ESRCH, errno.ENOENT, errno.ENODEV)  # removed, or someone remov
 class RoutingManager:
     """Adds and removes routes and rules; remembers which ones it added (shared by all instances)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: Path | str | None = None) -> None:
         self._ours: set = set()  # RouteSpec and RuleSpec entries
         self._sock = None
+        self.state = Path(state) if state is not None else None
+
+    # -- the record of what we added (survives a crash) -------------------------
+    def _save(self, extra: frozenset | set = frozenset()) -> None:
+        if self.state is None:
+            return
+        entries = [{"kind": _kind(e), **dataclasses.asdict(e)} for e in self._ours | set(extra)]
+        entries.sort(key=lambda d: json.dumps(d, sort_keys=True))
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state.with_name(self.state.name + ".tmp")
+        tmp.write_text(json.dumps({"added": entries}))
+        os.replace(tmp, self.state)
+
+    def adopt(self) -> set:
+        """Take back what the record says a previous daemon added (a crash left it)."""
+        if self.state is None:
+            return set()
+        try:
+            data = json.loads(self.state.read_text())
+            adopted = {_entry(d) for d in data.get("added", [])}
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as err:
+            log.warning("%s unreadable (%s): adopting nothing", self.state, err)
+            return set()
+        for entry in sorted(adopted, key=str):
+            log.warning("%s %s: added by a previous daemon (crash?), adopted as ours", _kind(entry), entry)
+        self._ours |= adopted
+        return adopted
 
     def _send(self, messages: list[bytes]) -> list[int]:
         if self._sock is None:
@@ -265,6 +302,8 @@ class RoutingManager:
                 todo.append(entry)
             except OSError as err:  # no such interface
                 log.error("cannot add %s %s: %s", _kind(entry), entry, err.strerror or err)
+        if todo:
+            self._save(extra=set(todo))  # recorded before they exist: a crash cannot hide them
         results = self._send(messages) if messages else []
         for entry, err in zip_strict(todo, results):
             if err == 0:
@@ -274,6 +313,8 @@ class RoutingManager:
                 log.warning("%s %s exists already: not ours, will not remove it", _kind(entry), entry)
             else:
                 log.error("cannot add %s %s: %s", _kind(entry), entry, os.strerror(err))
+        if any(e not in self._ours for e in todo):
+            self._save()  # what we did not add leaves the record again
 
     def remove(self, entries: list) -> None:
         """Remove the routes/rules we added (rules first), in reverse order; others are never touched."""
@@ -293,6 +334,8 @@ class RoutingManager:
                     log.info("removed %s %s", _kind(entry), entry)
             else:
                 log.error("cannot remove %s %s: %s", _kind(entry), entry, os.strerror(err))
+        if mine:
+            self._save()
 
     def remove_all(self) -> None:
         self.remove(sorted(self._ours, key=lambda e: isinstance(e, RouteSpec)))
@@ -300,3 +343,19 @@ class RoutingManager:
 
 def _kind(entry) -> str:
     return "route" if isinstance(entry, RouteSpec) else "rule"
+
+
+def _prefix(value) -> Prefix | None:
+    return None if value is None else (str(value[0]), int(value[1]))
+
+
+def _entry(d: dict):
+    """A recorded entry back (JSON has lists where the specs have tuples)."""
+    d = dict(d)
+    kind = d.pop("kind")
+    for key in ("dst", "from_prefix") if kind == "route" else ("src", "dst"):  # a route's src is an address
+        d[key] = _prefix(d.get(key))
+    if kind == "route":
+        d["nexthops"] = tuple(NexthopSpec(**h) for h in d.get("nexthops", ()))
+        return RouteSpec(**d)
+    return RuleSpec(**d)

@@ -38,6 +38,7 @@ from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
 VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
+ROUTES_NAME = "routes.json"  # RUNTIME_DIR/routes.json: the routes and rules we added (net/routes.py)
 
 
 def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
@@ -62,7 +63,8 @@ class Runtime:
     def __init__(self, config: Config | None = None, state_dir: str | Path | None = None) -> None:
         g = config.global_defs if config is not None else GlobalDefs()
         self.addresses = AddressManager(Path(state_dir) / VIPS_NAME if state_dir is not None else None)
-        self.routing = RoutingManager()  # static_/virtual_ routes and rules (what we added only)
+        # static_/virtual_ routes and rules (what we added only)
+        self.routing = RoutingManager(Path(state_dir) / ROUTES_NAME if state_dir is not None else None)
         self.sockets = SocketPool()
         self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
@@ -150,6 +152,8 @@ class Instance:
                 self._adopted_pending = True
             else:
                 self._drop_adopted()
+        if self.router.state is not State.MASTER and not self._adopted_pending:
+            self.rt.routing.remove(self.routing)  # adopted virtual routes (a crash left them): not a backup's
         self._pump()
 
     def _drop_adopted(self) -> None:

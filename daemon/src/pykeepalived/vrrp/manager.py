@@ -64,6 +64,9 @@ class VrrpManager:
         plan = plan_vrrp(old, new, addresses)
         if starting:
             self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
+            adopted = self.runtime.routing.adopt()  # its routes and rules too; those no longer configured go
+            wanted = set(static_routing(new)) | {e for i in new.vrrp_instances.values() for e in virtual_routing(i)}
+            self.runtime.routing.remove([e for e in adopted if e not in wanted])
         await self._stop_going(plan)
         self._apply_static(old, new)
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
