@@ -104,3 +104,17 @@ def test_sync_group_moves_as_one() -> None:
     plan = plan_vrrp(old, new, ADDR)
     assert sorted(plan.changed) == ["VI_1", "VI_2"] and plan.unchanged == ["VI_3"] and plan.groups_kept == []
     assert plan_vrrp(old, old, ADDR).groups_kept == ["G1"]
+
+
+def test_virtual_routes_change_in_place_unless_their_tracked_interfaces_do() -> None:
+    routes = "    virtual_routes {{\n        10.0.0.0/8 via 192.0.2.1 dev {dev}\n        {extra}\n    }}\n"
+    old = conf(GLOBAL + inst("VI_1", 51, extra=routes.format(dev="eth0", extra="")) + inst("VI_2", 52))
+    swapped = conf(GLOBAL + inst("VI_1", 51, extra=routes.format(dev="eth0", extra="blackhole 10.9.0.0/16"))
+                   + inst("VI_2", 52, extra="    virtual_rules {\n        from 192.0.2.100 table 5\n    }\n"))
+    plan = plan_vrrp(old, swapped, ADDR)
+    assert plan.unchanged == ["VI_1", "VI_2"] and plan.routing_changed == ["VI_1", "VI_2"]
+    assert plan_vrrp(old, old, ADDR).routing_changed == []
+    # a route on another interface: that interface is tracked now, the instance reopens
+    moved = conf(GLOBAL + inst("VI_1", 51, extra=routes.format(dev="eth1", extra="")) + inst("VI_2", 52))
+    plan = plan_vrrp(old, moved, ADDR)
+    assert plan.changed == ["VI_1"] and plan.routing_changed == []

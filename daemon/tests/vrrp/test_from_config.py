@@ -79,3 +79,54 @@ def test_split_brain_garp_is_on_but_off_in_strict_mode_or_by_keyword() -> None:
         config, diags = loads_config(text)
         inst = next(iter(config.vrrp_instances.values()))
         assert not router_config(inst, config, address).split_brain_garp, globals_
+
+
+UNICAST = """
+vrrp_instance VI_U {
+    interface eth0
+    virtual_router_id 60
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12 min_ttl 254 max_ttl 255
+        192.0.2.13 max_ttl 200
+        192.0.2.14
+    }
+    virtual_ipaddress {
+        192.0.2.100
+    }
+}
+"""
+
+
+def test_unicast_peer_ttl_bounds_reach_the_router_config() -> None:
+    config, diags = loads_config(UNICAST)
+    assert not diags.errors, diags.sorted()
+    rc = router_config(config.vrrp_instances["VI_U"], config, IPv4Address("192.0.2.11"))
+    assert rc.unicast_peer_ttls == ((254, 255), (0, 200), (0, 255))
+
+
+def test_min_ttl_above_max_ttl_is_an_error_on_its_line() -> None:
+    _config, diags = loads_config(UNICAST.replace("max_ttl 200", "min_ttl 201 max_ttl 200"), "u.conf")
+    assert [str(e) for e in diags.errors] == [
+        "u.conf:8:9: error: unicast_peer 192.0.2.13: min_ttl 201 above max_ttl 200 "
+        "(every advert from it would be dropped)"]
+
+
+def test_virtual_and_static_routing_specs() -> None:
+    from pykeepalived.net.routes import NexthopSpec, RouteSpec, RuleSpec
+    from pykeepalived.vrrp.routing import static_addresses, static_routing, virtual_routing
+
+    text = ("global_defs {\n default_interface eth9\n}\n"
+            "static_ipaddress {\n 192.0.2.50/24\n 192.0.2.51 dev eth1 scope link\n}\n"
+            "static_routes {\n 10.0.0.0/8 via 192.0.2.1 or 192.0.2.2 dev eth0 table 5\n}\n"
+            "static_rules {\n from 10.0.0.0/8 table 5 protocol 4\n}\n"
+            + UNICAST.replace("    virtual_ipaddress {", "    virtual_routes {\n        blackhole 10.9.0.0/16\n"
+                              "    }\n    virtual_ipaddress {"))
+    config, diags = loads_config(text)
+    assert not diags.errors, diags.sorted()
+    assert [(str(a.address), a.dev, a.scope) for a in static_addresses(config)] == [
+        ("192.0.2.50/24", "eth9", None), ("192.0.2.51/32", "eth1", "link")]
+    assert static_routing(config) == [
+        RouteSpec(4, ("10.0.0.0", 8), table=5, nexthops=(NexthopSpec("192.0.2.1", "eth0"), NexthopSpec("192.0.2.2", "eth0"))),
+        RuleSpec(4, table=5, src=("10.0.0.0", 8), protocol=4)]
+    assert virtual_routing(config.vrrp_instances["VI_U"]) == [RouteSpec(4, ("10.9.0.0", 16), type="blackhole")]

@@ -205,6 +205,28 @@ def test_unicast_mode_accepts_only_configured_peers() -> None:
     assert r.config.destinations == (PEER,)
 
 
+def test_unicast_peer_ttl_bounds() -> None:
+    """keepalived's min_ttl/max_ttl: a peer's advert outside its bounds is dropped as ``ttl``;
+    a peer without bounds, or a caller that does not know the TTL, is not checked."""
+    other = IPv4Address("192.0.2.3")
+    r = elected(unicast_peers=(PEER, other), unicast_peer_ttls=((250, 255), (0, 255)))
+    assert r.config.peer_ttl_range(PEER) == (250, 255) and r.config.peer_ttl_range(other) == (0, 255)
+    r.receive(advert(priority=254), PEER, 1.0, dst=ME, ttl=249)  # one router too many
+    r.receive(advert(priority=254), other, 1.0, dst=ME, ttl=64)  # no bounds for this one: it counts
+    assert r.counters.drops[DropReason.TTL] == 1 and r.state is State.BACKUP
+    r = elected(unicast_peers=(PEER,), unicast_peer_ttls=((0, 254),))
+    r.receive(advert(priority=254), PEER, 1.0, dst=ME, ttl=255)
+    assert r.counters.drops[DropReason.TTL] == 1 and r.state is State.MASTER
+    r.receive(advert(priority=254), PEER, 1.0, dst=ME)  # TTL unknown: not checked
+    assert r.state is State.BACKUP
+
+
+@pytest.mark.parametrize("ttls", [((1, 255), (0, 255)), ((200, 100),), ((0, 256),)])
+def test_unicast_peer_ttls_must_fit_the_peers(ttls) -> None:
+    with pytest.raises(ValueError):
+        cfg(unicast_peers=(PEER,), unicast_peer_ttls=ttls)
+
+
 def test_simple_password_must_match() -> None:
     r = VrrpRouter(cfg(auth_type=AuthType.SIMPLE, auth_pass=b"s3cr3t"))
     r.start(0.0)

@@ -15,6 +15,7 @@ from .parser import parse
 from .preprocess import Preprocessor, default_config_id
 from .validate import validate
 
+STATIC = ("static_ipaddress", "static_routes", "static_rules")
 NAMED = ("vrrp_scripts", "track_files", "track_processes", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
 
 
@@ -65,6 +66,8 @@ def _from_tokens(tokens: list[Token], path: str, diags: Diagnostics) -> Config:
     for attr in NAMED:
         setattr(config, attr, _by_name(values.get(attr, []), attr, diags))
     config.virtual_servers = tuple(values.get("virtual_servers", []))
+    for attr in STATIC:  # each block may appear more than once: their lines, in order
+        setattr(config, attr, tuple(line for block in values.get(attr, []) for line in block))
     validate(config, diags, root_tok.loc)
     return config
 

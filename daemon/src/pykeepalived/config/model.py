@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .model_lvs import VirtualServer, VirtualServerGroup
 from .model_track_process import TrackProcess
-from .model_vrrp import GlobalDefs, TrackFile, VrrpInstance, VrrpScript, VrrpSyncGroup
+from .model_vrrp import GlobalDefs, Route, Rule, TrackFile, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
 
 
 @dataclass
@@ -21,3 +21,7 @@ class Config:
     vrrp_instances: dict[str, VrrpInstance] = field(default_factory=dict)
     virtual_server_groups: dict[str, VirtualServerGroup] = field(default_factory=dict)
     virtual_servers: tuple[VirtualServer, ...] = ()
+    # set by the VRRP process at its start, whatever the state (keepalived's static_* blocks)
+    static_ipaddress: tuple[VirtualIp, ...] = ()
+    static_routes: tuple[Route, ...] = ()
+    static_rules: tuple[Rule, ...] = ()

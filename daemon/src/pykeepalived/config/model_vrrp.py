@@ -15,6 +15,7 @@ from .errors import UNKNOWN_LOCATION, Location
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
 def _loc() -> Location:
@@ -59,8 +60,9 @@ class GlobalDefs:
     vrrp_garp_lower_prio_repeat: int | None = None  # None: vrrp_garp_master_repeat
     vrrp_lower_prio_no_advert: bool = False
     vrrp_higher_prio_send_advert: bool = False
-    vrrp_garp_interval: float = 0.0
-    vrrp_gna_interval: float = 0.0
+    vrrp_garp_interval: float = 0.0  # seconds between the GARPs of a burst (0: back to back)
+    vrrp_gna_interval: float = 0.0  # the same for unsolicited neighbour advertisements
+    vrrp_notify_priority_changes: bool = False
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     notify_fifo: str | None = None
@@ -154,6 +156,67 @@ class UnicastPeer:
 
 
 @dataclass
+class Nexthop:
+    """One path of a multipath route: ``nexthop [via ADDR] [dev IF] [weight N] [onlink]``."""
+
+    via: IPAddress | None = None
+    dev: str | None = None
+    weight: int = 1  # 1-256, the kernel's rtnh_hops + 1
+    onlink: bool = False
+
+
+@dataclass
+class Route:
+    """One ``static_routes`` / ``virtual_routes`` line, ip-route(8) words as keepalived reads them.
+
+    ``via A or B`` is keepalived's two-gateway multipath route: two ``nexthops``."""
+
+    dst: IPNetwork
+    type: str = "unicast"  # unicast | blackhole | unreachable | prohibit | throw
+    src: IPAddress | None = None  # the preferred source address (RTA_PREFSRC)
+    from_prefix: IPNetwork | None = None  # ``from PREFIX``: the source prefix (IPv6 source routing)
+    via: IPAddress | None = None
+    dev: str | None = None
+    nexthops: tuple[Nexthop, ...] = ()
+    table: int | None = None  # None: main
+    metric: int | None = None
+    scope: int | None = None  # None: the kernel's (link without a gateway, else global)
+    protocol: int | None = None  # None: keepalived's own (18)
+    onlink: bool = False
+    mtu: int | None = None
+    no_track: bool = False
+    loc: Location = _loc()
+
+    @property
+    def family(self) -> int:
+        return self.dst.version
+
+
+@dataclass
+class Rule:
+    """One ``static_rules`` / ``virtual_rules`` line, ip-rule(8) words as keepalived reads them."""
+
+    family: int = 4
+    from_prefix: IPNetwork | None = None  # None: all
+    to: IPNetwork | None = None
+    invert: bool = False  # ``not``
+    action: str = "table"  # table | goto | blackhole | unreachable | prohibit | nop
+    table: int | None = None
+    goto: int | None = None
+    priority: int | None = None  # None: the kernel picks one
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    tos: int | None = None
+    suppress_prefixlength: int | None = None
+    suppress_ifgroup: int | None = None
+    protocol: int | None = None  # None: keepalived's own (18)
+    no_track: bool = False
+    loc: Location = _loc()
+
+
+@dataclass
 class Notify:
     """The notify scripts shared by instances and sync groups."""
 
@@ -187,6 +250,8 @@ class VrrpInstance:
     mcast_src_ip: IPAddress | None = None
     unicast_src_ip: IPAddress | None = None
     unicast_peer: tuple[UnicastPeer, ...] = ()
+    virtual_routes: tuple[Route, ...] = ()  # added on becoming MASTER, removed on leaving it
+    virtual_rules: tuple[Rule, ...] = ()
     garp_master_delay: int | None = None
     garp_master_repeat: int | None = None
     garp_master_refresh: int | None = None
@@ -198,6 +263,7 @@ class VrrpInstance:
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
+    notify_priority_changes: bool | None = None  # None: global_defs' vrrp_notify_priority_changes
     smtp_alert: bool | None = None
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

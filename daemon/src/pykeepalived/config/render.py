@@ -12,12 +12,15 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .keywords import routes
 from .model import Config
 from .model_lvs import CheckerCommon, FileCheck, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
 from .model_track_process import TrackProcess
 from .model_vrrp import (
     GlobalDefs,
     Notify,
+    Route,
+    Rule,
     Script,
     TrackFile,
     TrackRef,
@@ -164,6 +167,49 @@ def _peer(p: UnicastPeer) -> list[str]:
     return words
 
 
+def _by_value(names: dict[str, int], value: int) -> str:
+    return next((n for n, v in names.items() if v == value), str(value))
+
+
+def _route(r: Route) -> list[str]:
+    words = [] if r.type == "unicast" else [r.type]
+    words.append(str(r.dst))
+    for name, value in (("src", r.src), ("from", r.from_prefix), ("via", r.via), ("dev", r.dev)):
+        if value is not None:
+            words += [name, quote(str(value))]
+    for name, value in (("table", r.table), ("metric", r.metric), ("mtu", r.mtu)):
+        if value is not None:
+            words += [name, str(value)]
+    if r.scope is not None:
+        words += ["scope", _by_value(routes.SCOPES, r.scope)]
+    if r.protocol is not None:
+        words += ["protocol", str(r.protocol)]
+    words += (["onlink"] if r.onlink else []) + (["no_track"] if r.no_track else [])
+    for hop in r.nexthops:  # last: a nexthop's options run to the next "nexthop" or the line's end
+        words += ["nexthop", *(["via", str(hop.via)] if hop.via is not None else []),
+                  *(["dev", quote(hop.dev)] if hop.dev is not None else []),
+                  *(["weight", str(hop.weight)] if hop.weight != 1 else []), *(["onlink"] if hop.onlink else [])]
+    return words
+
+
+def _rule(r: Rule) -> list[str]:
+    words = ["not"] if r.invert else []
+    for name, value in (("from", r.from_prefix), ("to", r.to)):
+        if value is not None:
+            words += [name, str(value)]
+    for name in ("iif", "oif"):
+        if getattr(r, name) is not None:
+            words += [name, quote(getattr(r, name))]
+    if r.fwmark is not None:
+        words += ["fwmark", f"{r.fwmark}" + (f"/{r.fwmask}" if r.fwmask is not None else "")]
+    for name in ("tos", "suppress_prefixlength", "suppress_ifgroup", "protocol", "priority", "table", "goto"):
+        if getattr(r, name) is not None:
+            words += [name, str(getattr(r, name))]
+    if r.action not in ("table", "goto"):
+        words.append(r.action)
+    return words + (["no_track"] if r.no_track else [])
+
+
 def _items(w: Writer, name: str, items, fmt_item) -> None:
     if items:
         with w.block(name):
@@ -177,7 +223,8 @@ def _notify(w: Writer, n: Notify) -> None:
 
 def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
-             "track_script": _track, "track_file": _track, "track_process": _track, "unicast_peer": _peer}
+             "track_script": _track, "track_file": _track, "track_process": _track, "unicast_peer": _peer,
+             "virtual_routes": _route, "virtual_rules": _rule}
     with w.block("vrrp_instance", quote(inst.name)):
         _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", "accept", *lists}))
         if inst.accept is not None:
@@ -270,6 +317,8 @@ def render(config: Config) -> str:
         render_track_file(w, t)
     for p in config.track_processes.values():
         render_track_process(w, p)
+    for name, fmt_item in (("static_ipaddress", _vip), ("static_routes", _route), ("static_rules", _rule)):
+        _items(w, name, getattr(config, name), fmt_item)
     for i in config.vrrp_instances.values():
         render_instance(w, i)
     for g in config.vrrp_sync_groups.values():

@@ -27,17 +27,17 @@ NOT_YET = "is not supported by pykeepalived yet (it would be ignored)"
 
 
 def _not_yet(config: Config, diags: Diagnostics) -> None:
-    gd = config.global_defs
-    for attr in ("vrrp_garp_interval", "vrrp_gna_interval"):
-        if getattr(gd, attr):
-            diags.error(gd.locs.get(attr, gd.loc), f"{attr} {NOT_YET}; remove it or set 0")
-    for inst in config.vrrp_instances.values():
-        for peer in inst.unicast_peer:
-            if peer.min_ttl is not None or peer.max_ttl is not None:
-                diags.error(peer.loc, f"unicast_peer min_ttl/max_ttl {NOT_YET}")
     for vs in config.virtual_servers:
         if vs.ha_suspend:
             diags.error(vs.locs.get("ha_suspend", vs.loc), f"ha_suspend {NOT_YET}")
+
+
+def _unicast_ttls(inst: VrrpInstance, diags: Diagnostics) -> None:
+    for peer in inst.unicast_peer:
+        lo, hi = peer.min_ttl or 0, 255 if peer.max_ttl is None else peer.max_ttl
+        if lo > hi:
+            diags.error(peer.loc, f"unicast_peer {peer.address}: min_ttl {lo} above max_ttl {hi} "
+                        "(every advert from it would be dropped)")
 
 
 def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCATION) -> None:
@@ -47,6 +47,7 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
                       "(a config collapsed onto one line after a '!' or '#' is all comment)")
     for inst in config.vrrp_instances.values():
         _instance(inst, config, diags)
+        _unicast_ttls(inst, diags)
     _vrid_duplicates(config, diags)
     _sync_groups(config, diags)
     services: dict[tuple, VirtualServer] = {}

@@ -16,7 +16,8 @@ package's namespace re-exports:
 * ``plan``: what a new config does to the running instances (start and reload).
 
 The asyncio adapter, which opens sockets and runs scripts: ``transport`` (raw
-sockets), ``instance`` (state machine + transport + VIPs + notify), ``track``
+sockets), ``instance`` (state machine + transport + VIPs + notify), ``routing``
+(static_/virtual_ routes, rules and static addresses as netlink specs), ``track``
 (vrrp_script, track_file), ``group`` (sync groups at run time) and ``manager``
 (every instance of a config: ``apply``, ``stop``).  Importing this package loads
 only the pure half; daemon/tests/vrrp/test_vrrp_purity.py holds it to that.

@@ -46,10 +46,24 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         higher_prio_send_advert=bool(inst.higher_prio_send_advert),
         check_addresses=not g.vrrp_skip_check_adv_addr,
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
+        unicast_peer_ttls=tuple((p.min_ttl or 0, 255 if p.max_ttl is None else p.max_ttl) for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
         graceful_handover=g.pykeepalived_graceful_handover,
         split_brain_garp=g.pykeepalived_split_brain_garp and not is_strict(inst, config),  # strict: RFC only
     )
+
+
+def tracked_route_interfaces(inst: VrrpInstance) -> list[str]:
+    """The interfaces of the instance's virtual routes, tracked as an unweighted
+    track_interface (down: FAULT), keepalived's rule; ``no_track`` routes, and routes
+    naming no interface, are not tracked."""
+    out: list[str] = []
+    for r in inst.virtual_routes:
+        if not r.no_track:
+            for dev in (r.dev, *(h.dev for h in r.nexthops)):
+                if dev is not None and dev not in out:
+                    out.append(dev)
+    return out
 
 
 def multicast_group(inst: VrrpInstance, config: Config) -> IPAddress:

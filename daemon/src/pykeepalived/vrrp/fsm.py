@@ -263,11 +263,13 @@ class VrrpRouter:
             self._garp(self.config.garp_master_repeat, GarpReason.SPLIT_BRAIN_HEALED)
             self._reannounce_at = None
 
-    def receive(self, advert: Advertisement, src: IPAddress, now: float, dst: IPAddress | None = None) -> None:
-        """Process a decoded advert from ``src`` to ``dst`` (RFC 5798 6.4.2 / 6.4.3)."""
+    def receive(self, advert: Advertisement, src: IPAddress, now: float, dst: IPAddress | None = None,
+                ttl: int | None = None) -> None:
+        """Process a decoded advert from ``src`` to ``dst`` that arrived with ``ttl`` (RFC 5798
+        6.4.2 / 6.4.3)."""
         if self.state not in (State.BACKUP, State.MASTER):
             return  # keepalived ignores adverts in FAULT and before start
-        reason = check_advert(self.config, advert, src, dst)
+        reason = check_advert(self.config, advert, src, dst, ttl)
         if reason is not None:
             self.counters.drop(reason)
             return

@@ -22,6 +22,7 @@ from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VirtualIp, VrrpInstance
 from ..net.addresses import AddressManager, VipSpec, interface_info
 from ..net.arp import FrameSender, announcement
+from ..net.routes import RoutingManager
 from ..services.deadline import DeadlineTimer
 from ..services.fifo import NotifyFifos, fifo_line
 from ..services.notify import Notifier
@@ -31,11 +32,13 @@ from .from_config import router_config
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
+from .routing import virtual_routing
 from .timers import PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
 VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
+ROUTES_NAME = "routes.json"  # RUNTIME_DIR/routes.json: the routes and rules we added (net/routes.py)
 
 
 def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
@@ -60,6 +63,8 @@ class Runtime:
     def __init__(self, config: Config | None = None, state_dir: str | Path | None = None) -> None:
         g = config.global_defs if config is not None else GlobalDefs()
         self.addresses = AddressManager(Path(state_dir) / VIPS_NAME if state_dir is not None else None)
+        # static_/virtual_ routes and rules (what we added only)
+        self.routing = RoutingManager(Path(state_dir) / ROUTES_NAME if state_dir is not None else None)
         self.sockets = SocketPool()
         self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
@@ -81,6 +86,7 @@ class Instance:
         self.name = spec.name
         self.log = _Named(logging.getLogger("pykeepalived.vrrp"), {"instance": spec.name})
         self.vips = vip_specs(spec)
+        self.routing = virtual_routing(spec)  # virtual_routes then virtual_rules, with the VIPs
         self.tracked: list[Tracked] = []
         self.router: VrrpRouter | None = None
         self.sock: VrrpSocket | None = None
@@ -96,6 +102,11 @@ class Instance:
         self._handed_over = Event()  # set while no graceful handover is under way (vrrp/fsm.py)
         self._handed_over.set()
         self._timeouts = 0  # handovers_timed_out when last looked at (for the log line)
+        self._spaced: asyncio.TimerHandle | None = None  # the rest of a GARP/NA burst (vrrp_garp_interval)
+        g = config.global_defs
+        self._announce_interval = g.vrrp_gna_interval if spec.family == 6 else g.vrrp_garp_interval
+        self._notify_priority = g.vrrp_notify_priority_changes if spec.notify_priority_changes is None \
+            else spec.notify_priority_changes
 
     # -- setup --------------------------------------------------------------
     async def open(self, all_vips: set[IPAddress]) -> None:
@@ -141,6 +152,8 @@ class Instance:
                 self._adopted_pending = True
             else:
                 self._drop_adopted()
+        if self.router.state is not State.MASTER and not self._adopted_pending:
+            self.rt.routing.remove(self.routing)  # adopted virtual routes (a crash left them): not a backup's
         self._pump()
 
     def _drop_adopted(self) -> None:
@@ -161,7 +174,8 @@ class Instance:
 
     def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
         now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
-        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst)
+        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst,
+                            got.ttl)
         self._pump()
 
     def on_drop(self, reason: DropReason) -> None:
@@ -181,6 +195,10 @@ class Instance:
     def _recompute(self, pump: bool = True) -> None:
         prio, fault = effective(self.spec.priority, self.tracked)
         now = self._loop.time()
+        if self._notify_priority and prio != self.router.priority and self.router.state is not State.INITIALIZE:
+            # keepalived's notify_priority_changes: a fifo line only (no script), in the current state
+            kind = "MASTER_PRIORITY" if self.router.state is State.MASTER else "BACKUP_PRIORITY"
+            self.rt.fifos.write(fifo_line("INSTANCE", self.name, kind, prio))
         self.router.set_effective_priority(prio, now)
         self.router.set_fault(fault, now)
         if pump:
@@ -235,7 +253,10 @@ class Instance:
             self._send(action)
         elif isinstance(action, AddAddresses):
             self.rt.addresses.add(self.vips)
+            self.rt.routing.add(self.routing)  # after the VIPs: a route may use one as its source
         elif isinstance(action, RemoveAddresses):
+            self._cancel_spaced()  # no more announcements of addresses we are giving up
+            self.rt.routing.remove(self.routing)
             self.rt.addresses.remove(self.vips)
         elif isinstance(action, SendGratuitousArp):
             self._announce(action)
@@ -248,16 +269,43 @@ class Instance:
             self.sock.send(action.advert, src, dst)
 
     def _announce(self, action: SendGratuitousArp) -> None:
-        for address in action.addresses:
-            frame = announcement(self.mac, address, self.link_local)
-            for _ in range(action.repeat if frame else 0):
+        """``repeat`` rounds over the addresses (keepalived's order); with vrrp_garp_interval
+        (vrrp_gna_interval for IPv6) that far apart, else back to back."""
+        frames = [f for f in (announcement(self.mac, a, self.link_local) for a in action.addresses) if f]
+        burst = frames * action.repeat
+        self._cancel_spaced()  # a new burst replaces what is left of the last one
+        if self._announce_interval <= 0:
+            for frame in burst:
                 self.frames.send(frame)
+        elif burst:
+            self._send_spaced(burst, 0)
+
+    def _send_spaced(self, burst: list[bytes], i: int) -> None:
+        self._spaced = None
+        self.frames.send(burst[i])
+        if i + 1 < len(burst):
+            self._spaced = self._loop.call_later(self._announce_interval, self._send_spaced, burst, i + 1)
+
+    def _cancel_spaced(self) -> None:
+        if self._spaced is not None:
+            self._spaced.cancel()
+            self._spaced = None
 
     def _state_changed(self, change: StateChanged) -> None:
         state = "STOP" if change.new is State.INITIALIZE else change.new.value.upper()
         self.log.info("%s -> %s (%s)", change.old.value.upper(), state, change.reason.value)
         self.rt.state_changed("INSTANCE", self.name, self.spec.notify, state, self.router.priority,
                               self.spec.smtp_alert)
+
+    def set_routing(self, entries: list) -> None:
+        """A reload changed only the virtual routes/rules: what left goes; what came is added
+        if the instance carries its VIPs (MASTER), else waits for AddAddresses."""
+        old, self.routing = self.routing, entries
+        self.rt.routing.remove([e for e in old if e not in entries])
+        r = self.router
+        if r is not None and r.state is State.MASTER and not r.handing_over:
+            self.rt.routing.add(entries)
+        self.log.info("virtual routes/rules reloaded")
 
     # -- stop, resign and status ------------------------------------------------------
     def shutdown(self) -> None:
@@ -316,6 +364,7 @@ class Instance:
             r.shutdown(self._loop.time())
             self._perform_all(r.actions())
         self._timer.close()
+        self._cancel_spaced()
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
             self.rt.sockets.release(self.spec.interface, self.spec.family)

@@ -19,10 +19,12 @@ from ..config.model import Config
 from ..net.links import LinkWatcher
 from ..net.vip_filter import VipFilter
 from .events import State
+from .from_config import tracked_route_interfaces
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
 from .process_watch import ProcessTracker, tracked_weight
+from .routing import static_addresses, static_routing, virtual_routing
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -64,10 +66,16 @@ class VrrpManager:
         plan = plan_vrrp(old, new, addresses)
         if starting:
             self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
+            adopted = self.runtime.routing.adopt()  # its routes and rules too; those no longer configured go
+            wanted = set(static_routing(new)) | {e for i in new.vrrp_instances.values() for e in virtual_routing(i)}
+            self.runtime.routing.remove([e for e in adopted if e not in wanted])
         await self._stop_going(plan)
+        self._apply_static(old, new)
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
             inst = self.instances[name]
             inst.spec, inst.config = new.vrrp_instances[name], new
+            if name in plan.routing_changed:
+                inst.set_routing(virtual_routing(inst.spec))
         self.config = new
         kept_scripts, kept_files, kept_procs = set(self.scripts), set(self.files), set(self.processes)  # running
         started = await self._open(plan.changed + plan.added, strict=starting)
@@ -89,6 +97,17 @@ class VrrpManager:
         for inst in self.instances.values():  # a reload ends every "resign" (docs/operations.md)
             inst.set_resigned(False)
         return plan.as_dict()
+
+    def _apply_static(self, old: Config, new: Config) -> None:
+        """keepalived's static_ipaddress/_routes/_rules: what left the config goes, what came
+        in is added (whatever the instances' states); unchanged ones are not touched."""
+        rt = self.runtime
+        old_routing, new_routing = static_routing(old), static_routing(new)
+        old_addrs, new_addrs = static_addresses(old), static_addresses(new)
+        rt.routing.remove([e for e in old_routing if e not in new_routing])
+        rt.addresses.remove([a for a in old_addrs if a not in new_addrs])
+        rt.addresses.add(new_addrs)
+        rt.routing.add(new_routing)
 
     async def _stop_going(self, plan: VrrpPlan) -> None:
         """Stop changed and removed instances, and the trackers and sync groups not kept."""
@@ -172,6 +191,7 @@ class VrrpManager:
         links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
+        links += [(dev, 0, False) for dev in tracked_route_interfaces(spec) if dev not in {n for n, _, _ in links}]
         for name, weight, reverse in links:
             # a link already watched is reported on change only: start from what is known of it
             tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight,
@@ -209,6 +229,9 @@ class VrrpManager:
         for tracker in (*self.scripts.values(), *self.files.values(), *self.processes.values()):
             await tracker.stop()
         await self.links.stop()
+        self._apply_static(self.config, Config())
+        self.runtime.routing.remove_all()
+        self.runtime.routing.close()
         self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
         self.vip_filter.clear()

@@ -88,7 +88,7 @@ class DropReason(StrEnum):
     LENGTH = "length"  # too short, or length disagrees with the address count
     VERSION = "version"  # not 2/3, v2 over IPv6, or not this instance's version
     TYPE = "type"  # not an ADVERTISEMENT
-    TTL = "ttl"  # TTL / hop limit is not 255 (multicast)
+    TTL = "ttl"  # TTL / hop limit is not 255 (multicast), or outside a unicast_peer's min_ttl..max_ttl
     CHECKSUM = "checksum"
     VRID = "vrid"  # VRID 0, or not this instance's VRID
     AUTH = "auth"  # unknown or refused (AH) auth type, or wrong password

@@ -5,16 +5,19 @@ changed / removed / added.  Unchanged = the model objects are equal (dataclass
 equality, locations excluded), the state machine's view (``router_config``) and
 multicast group are equal, and every vrrp_script / track_file it tracks is
 equal.  An unchanged instance keeps its state machine, timers, socket and VIPs:
-not one packet of it changes.  Start is the plan from an empty config (every
+not one packet of it changes.  Its ``virtual_routes``/``virtual_rules`` may
+differ, as long as the interfaces they track do not: ``routing_changed`` names
+those instances, whose routes and rules the manager swaps in place (keepalived's
+reload diffs them too).  Start is the plan from an empty config (every
 instance added); ``vrrp/manager.py`` carries a plan out.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config.model import Config
 from ..config.model_vrrp import VrrpInstance
-from .from_config import multicast_group, router_config
+from .from_config import multicast_group, router_config, tracked_route_interfaces
 from .packet import IPAddress
 
 
@@ -28,6 +31,7 @@ class VrrpPlan:
     files_kept: list[str] = field(default_factory=list)
     processes_kept: list[str] = field(default_factory=list)
     groups_kept: list[str] = field(default_factory=list)
+    routing_changed: list[str] = field(default_factory=list)  # unchanged, but new virtual routes/rules
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"unchanged": self.unchanged, "changed": self.changed, "removed": self.removed,
@@ -63,13 +67,24 @@ def plan_vrrp(old: Config, new: Config, addresses: dict[str, IPAddress] | None =
                 plan.unchanged.remove(member)
                 plan.changed.append(member)
     plan.groups_kept = [g for g in plan.groups_kept if not set(new_groups[g].group) - set(plan.unchanged)]
+    plan.routing_changed = [n for n in plan.unchanged if _routing(old.vrrp_instances[n]) != _routing(new.vrrp_instances[n])]
     return plan
+
+
+def _routing(inst: VrrpInstance) -> tuple:
+    return inst.virtual_routes, inst.virtual_rules
+
+
+def _without_routing(inst: VrrpInstance) -> VrrpInstance:
+    return replace(inst, virtual_routes=(), virtual_rules=())
 
 
 def _same(before: VrrpInstance, after: VrrpInstance, old: Config, new: Config, plan: VrrpPlan,
           address: IPAddress | None) -> bool:
-    if before != after:
+    if _without_routing(before) != _without_routing(after):
         return False
+    if tracked_route_interfaces(before) != tracked_route_interfaces(after):
+        return False  # the instance's link subscriptions change: reopen it
     if any(ref.name not in plan.scripts_kept for ref in after.track_script):
         return False
     if any(ref.name not in plan.files_kept for ref in after.track_file):

@@ -46,6 +46,8 @@ class RouterConfig:
     higher_prio_send_advert: bool = False
     check_addresses: bool = True  # False: keepalived's skip_check_adv_addr
     unicast_peers: tuple[IPAddress, ...] = ()  # unicast mode: adverts go to, and come only from, these
+    # (min_ttl, max_ttl) an advert from each unicast peer must arrive with (keepalived: 0..255)
+    unicast_peer_ttls: tuple[tuple[int, int], ...] = ()
     multicast_group: IPAddress | None = None  # multicast mode: None is 224.0.0.18 / ff02::12
     graceful_handover: bool = True  # ours: a leaving master keeps its addresses until a new one speaks
     handover_linger: float = HANDOVER_LINGER  # ours: and this long past the new master's first advert
@@ -82,6 +84,10 @@ class RouterConfig:
             raise ValueError(f"preempt_delay {self.preempt_delay} not in 0..1000")
         if any(type(p) is not family for p in self.unicast_peers):
             raise ValueError("unicast peers must have the family of the primary address")
+        if self.unicast_peer_ttls and len(self.unicast_peer_ttls) != len(self.unicast_peers):
+            raise ValueError("one (min_ttl, max_ttl) per unicast peer")
+        if any(not 0 <= lo <= hi <= 255 for lo, hi in self.unicast_peer_ttls):
+            raise ValueError("unicast peer TTL bounds must satisfy 0 <= min_ttl <= max_ttl <= 255")
         if self.initial_state not in (State.BACKUP, State.MASTER):
             raise ValueError("initial_state is BACKUP or MASTER")
 
@@ -91,6 +97,12 @@ class RouterConfig:
         if self.multicast_group is not None:
             return self.multicast_group
         return MCAST_IPV4 if type(self.address) is IPv4Address else MCAST_IPV6
+
+    def peer_ttl_range(self, peer: IPAddress) -> tuple[int, int]:
+        """The TTLs (hop limits) accepted from unicast ``peer``; any when not bounded."""
+        if self.unicast_peer_ttls and peer in self.unicast_peers:
+            return self.unicast_peer_ttls[self.unicast_peers.index(peer)]
+        return (0, 255)
 
     @property
     def destinations(self) -> tuple[IPAddress, ...]:

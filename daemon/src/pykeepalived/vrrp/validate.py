@@ -11,14 +11,17 @@ from .router_config import RouterConfig
 
 
 def check_advert(cfg: RouterConfig, advert: Advertisement, src: IPAddress,
-                 dst: IPAddress | None = None) -> DropReason | None:
+                 dst: IPAddress | None = None, ttl: int | None = None) -> DropReason | None:
     """Return why ``advert`` from ``src`` to ``dst`` must be dropped, or None to accept it.
 
     Who may speak: in unicast mode only a configured peer; in multicast mode
     only to the group (the codec has already required TTL 255 there, RFC 5798
     7.1). Without these an off-link host could send one advert with priority
     254 to the master's own address and take its VIP away. ``dst`` None (a
-    caller without the IP header) skips the destination check."""
+    caller without the IP header) skips the destination check.  ``ttl`` is the
+    received TTL / hop limit: a unicast peer's must lie in its ``min_ttl``..
+    ``max_ttl`` (keepalived's way to refuse a peer's adverts that crossed more
+    routers than expected); None skips that check."""
     if advert.version != cfg.version or type(src) is not type(cfg.address):
         return DropReason.VERSION
     if advert.vrid != cfg.vrid:
@@ -28,6 +31,10 @@ def check_advert(cfg: RouterConfig, advert: Advertisement, src: IPAddress,
     if cfg.unicast_peers:
         if src not in cfg.unicast_peers:
             return DropReason.PEER
+        if ttl is not None:
+            lo, hi = cfg.peer_ttl_range(src)
+            if not lo <= ttl <= hi:
+                return DropReason.TTL
     elif dst is not None and dst != cfg.group:
         return DropReason.DESTINATION  # unicast-addressed: TTL unchecked, maybe from off the link
     if cfg.version == 2:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..grammar import BlockSpec
 from ..known import BLOCKS
-from . import checkers, global_defs, lvs, track_process, vrrp
+from . import checkers, global_defs, lvs, routes, track_process, vrrp
 from .common import kw
 
 TOP = BlockSpec("the top level").add(
@@ -19,6 +19,10 @@ TOP = BlockSpec("the top level").add(
        block=vrrp.VRRP_SYNC_GROUP, repeat=True),
     kw("vrrp_instance", vrrp.build_vrrp_instance, (1, 1), field="vrrp_instances",
        block=vrrp.VRRP_INSTANCE, repeat=True),
+    # keepalived's static_* blocks: set at the VRRP process' start, whatever the state
+    kw("static_ipaddress", vrrp.vips, (0, 0), block=vrrp.VIP_ITEM, repeat=True),
+    kw("static_routes", routes.routes, (0, 0), block=routes.ROUTE_ITEM, repeat=True),
+    kw("static_rules", routes.rules, (0, 0), block=routes.RULE_ITEM, repeat=True),
     kw("virtual_server_group", lvs.build_vsg, (1, 1), field="virtual_server_groups",
        block=lvs.VSG_ITEM, repeat=True),
     kw("virtual_server", lvs.build_virtual_server, (1, 2), field="virtual_servers",

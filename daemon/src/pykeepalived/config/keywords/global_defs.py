@@ -118,6 +118,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_garp_interval", number, check=in_range(0, 1)),
     kw("vrrp_gna_interval", number, check=in_range(0, 1)),
     flag_kw("vrrp_skip_check_adv_addr"),
+    bool_kw("vrrp_notify_priority_changes"),
     always_kw("vrrp_check_unicast_src"),  # always on: vrrp/validate.py drops adverts from non-peers
     flag_kw("vrrp_strict"),
     kw("notify_fifo", text),

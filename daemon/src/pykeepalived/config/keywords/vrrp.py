@@ -13,6 +13,7 @@ from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
 from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
+from . import routes
 from .common import (
     POSITIVE,
     always_kw,
@@ -100,6 +101,17 @@ VIP_ITEM = ItemSpec("virtual_ipaddress", options={
 UNSUPPORTED_VIP_OPTIONS = frozenset(VIP_ITEM.options) - {"brd", "dev", "scope", "label", "no_track"}
 
 
+def _virtual_routes(stmt: Statement, diags: Diagnostics) -> tuple:
+    """virtual_routes lines; one naming no interface cannot be tracked (keepalived says so,
+    and its -t fails on that warning)."""
+    out = routes.routes(stmt, diags)
+    for r in out:
+        if not r.no_track and r.dev is None and not any(h.dev for h in r.nexthops):
+            diags.warning(r.loc, f"virtual route {r.dst} names no interface: it is not tracked "
+                          "(keepalived's -t refuses this; add 'dev IF' or 'no_track')")
+    return out
+
+
 def _vip(item: Item) -> VirtualIp:
     tok = item.head[0]
     try:
@@ -122,7 +134,7 @@ def _vip(item: Item) -> VirtualIp:
     return VirtualIp(address, brd, opts.get("dev"), scope, opts.get("label"), "no_track" in item.options, tok.loc)
 
 
-def _vips(stmt: Statement, diags: Diagnostics) -> tuple[VirtualIp, ...]:
+def vips(stmt: Statement, diags: Diagnostics) -> tuple[VirtualIp, ...]:
     out = []
     for item in stmt.children or ():
         try:
@@ -206,8 +218,8 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     flag_kw("preempt"),
     kw("preempt_delay", number, check=in_range(0, 1000)),
     kw("authentication", _auth, (0, 0), block=AUTHENTICATION),
-    kw("virtual_ipaddress", _vips, (0, 0), block=VIP_ITEM),
-    kw("virtual_ipaddress_excluded", _vips, (0, 0), block=VIP_ITEM),
+    kw("virtual_ipaddress", vips, (0, 0), block=VIP_ITEM),
+    kw("virtual_ipaddress_excluded", vips, (0, 0), block=VIP_ITEM),
     kw("track_interface", _track_items(INTERFACE_WEIGHT), (0, 0), block=TRACK_ITEM),
     kw("track_script", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
@@ -215,6 +227,8 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("mcast_src_ip", ip),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
+    kw("virtual_routes", _virtual_routes, (0, 0), block=routes.ROUTE_ITEM),
+    kw("virtual_rules", routes.rules, (0, 0), block=routes.RULE_ITEM),
     always_kw("check_unicast_src"),  # adverts from a non-peer are always dropped (vrrp/validate.py PEER)
     kw("garp_master_delay", integer, check=in_range(0, 255)),
     kw("garp_master_repeat", integer, check=in_range(1, 255)),
@@ -228,6 +242,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
     *NOTIFY_KEYWORDS,
+    bool_kw("notify_priority_changes"),
     bool_kw("smtp_alert"),
     aliases={"no_preempt": "nopreempt"},
 )
