@@ -45,6 +45,7 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h; 
 TIMESPEC = struct.Struct("@ll")
 STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
+MAX_DRAIN = 1024  # before a due timer: a second of 1,000 adverts/s queued during a pause
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -157,8 +158,12 @@ class VrrpSocket:
         return True
 
     # -- receive ------------------------------------------------------------
-    def _readable(self) -> None:
-        for _ in range(MAX_READS):
+    def drain(self) -> None:
+        """Read what the kernel has queued now (before a timer acts on a late wake-up)."""
+        self._readable(MAX_DRAIN)
+
+    def _readable(self, limit: int = MAX_READS) -> None:
+        for _ in range(limit):
             try:
                 if self.family == 4:
                     data, anc, _flags, _addr = self.sock.recvmsg(65535, STAMP_SPACE)
