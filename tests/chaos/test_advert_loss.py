@@ -81,9 +81,8 @@ def phase(lab, kinds: list[str], advert: float, seconds: float, log_dir: Path) -
         stop_all(*daemons)
 
 
+@pytest.mark.skipif(short(), reason="CHAOS_SHORT: the advert-loss phases last minutes (make chaos)")
 def test_advert_loss_spurious_takeovers(lab, with_keepalived: bool, write_table, tmp_path: Path) -> None:
-    if short():
-        pytest.skip("CHAOS_SHORT: the advert-loss phases last minutes (make chaos)")
     kinds = ["pykeepalived"] + (["keepalived 2.2.7"] if with_keepalived else [])
     long = loss_seconds()
     phases = [(1.0, long), (0.1, long / 2)]

@@ -6,7 +6,8 @@ in, lb1 fails one of three ways:
 - ``kill -9``: every process of the daemon (keepalived's parent and VRRP child, pykeepalived's
   parent and children) killed at once. The host lives on: its kernel keeps the VIP and answers for
   it until lb2's gratuitous ARP moves the client (a daemon crash is not a host crash);
-- ``SIGTERM``: a planned stop (priority-0 advert);
+- ``SIGTERM``: a planned stop (priority-0 advert), sent as each one's systemd unit sends it:
+  pykeepalived's parent only (KillMode=mixed), every keepalived process (Debian's unit, the default);
 - ``link down``: lb1's eth0 set down, so the client's requests to lb1's MAC go nowhere until lb2,
   hearing no advert for Master_Down_Interval (3 x 1 s + skew 0.61 s), takes over.
 
@@ -51,11 +52,11 @@ def fail(lab, master: Daemon, failure: str) -> float:
     """Fails lb1 in one command inside it; returns the wall-clock time stamped just before."""
     if failure == "link down":
         action = "ip link set eth0 down"
-    else:
+    elif failure == "SIGTERM" and master.kind == "pykeepalived":
+        pids = master.pids()  # the parent, as systemd stops it (pykeepalived.service: KillMode=mixed)
+    else:  # kill -9; keepalived's SIGTERM too (Debian's unit: every process of the service)
         pids = process_tree(lab, "lb1", master.pids()[0])
         assert pids, f"no process of {master.kind} found on lb1"
-        if master.kind == "keepalived":  # the VRRP child is not the parent's only child
-            pids = sorted(set(pids) | set(master.pids()))
         action = f"kill -{'KILL' if failure == 'kill -9' else 'TERM'} {' '.join(pids)}"
     out = lab.exec("lb1", ["sh", "-c", f"date +%s.%N; {action}"])
     return float(out.stdout.split()[0])
