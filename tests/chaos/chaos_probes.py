@@ -63,7 +63,9 @@ def vip_monitor(lab, hosts: tuple[str, ...], log_dir: Path, tag: str):
     """`ip monitor address` on each host's eth0 while the block runs; yields a counter of VIP additions."""
     files = {h: log_dir / f"monitor-{tag}-{h}.log" for h in hosts}
     handles = {h: f.open("w") for h, f in files.items()}
-    procs = [lab.popen(h, ["ip", "-4", "-o", "monitor", "address", "dev", "eth0"], stdout=handles[h],
+    # the first line is the monitor's pid inside the host: the launcher forks into the host's pid
+    # namespace, so killing the launcher would leave `ip monitor` running
+    procs = [lab.popen(h, ["sh", "-c", "echo $$; exec ip -4 -o monitor address dev eth0"], stdout=handles[h],
                        stderr=subprocess.STDOUT) for h in hosts]
 
     def added(vips: set[str] | str, host: str | None = None) -> int:
@@ -81,7 +83,10 @@ def vip_monitor(lab, hosts: tuple[str, ...], log_dir: Path, tag: str):
     try:
         yield added
     finally:
-        for p in procs:
+        for h, p in zip(hosts, procs, strict=False):
+            pid = (files[h].read_text().splitlines() or [""])[0]
+            if pid.isdigit():
+                lab.exec(h, ["kill", pid], check=False)
             p.kill()
             p.wait()
         for f in handles.values():

@@ -52,10 +52,11 @@ def fail(lab, master: Daemon, failure: str) -> float:
     """Fails lb1 in one command inside it; returns the wall-clock time stamped just before."""
     if failure == "link down":
         action = "ip link set eth0 down"
-    elif failure == "SIGTERM" and master.kind == "pykeepalived":
-        pids = master.pids()  # the parent, as systemd stops it (pykeepalived.service: KillMode=mixed)
-    else:  # kill -9; keepalived's SIGTERM too (Debian's unit: every process of the service)
-        pids = process_tree(lab, "lb1", master.pids()[0])
+    else:
+        if failure == "SIGTERM" and master.kind == "pykeepalived":
+            pids = master.pids()  # the parent, as systemd stops it (pykeepalived.service: KillMode=mixed)
+        else:  # kill -9; keepalived's SIGTERM too (Debian's unit: every process of the service)
+            pids = process_tree(lab, "lb1", master.pids()[0])
         assert pids, f"no process of {master.kind} found on lb1"
         action = f"kill -{'KILL' if failure == 'kill -9' else 'TERM'} {' '.join(pids)}"
     out = lab.exec("lb1", ["sh", "-c", f"date +%s.%N; {action}"])
