@@ -40,7 +40,7 @@ integration: venv
 # docs/reliability.md with date and command (tests/chaos/report.py): about
 # 70 minutes at CHAOS_RUNS=20 (16 at CHAOS_RUNS=3 with a 120 s soak).
 # `make integration` runs the short subset: CHAOS_SHORT_RUNS, one takeover
-# run per failure, a 10 s flap, no advert loss, no soak and no keepalived
+# run (link down), a 10 s flap, no advert loss, no soak and no keepalived
 # measurements (CHAOS_KEEPALIVED=0).
 CHAOS_RUNS ?= 20
 CHAOS_SHORT_RUNS ?= 3
