@@ -127,10 +127,11 @@ def test_soak_50_instances(lab, with_keepalived: bool, write_table, tmp_path: Pa
         rss0, rss1 = samples[0][key][1] / 1024, samples[-1][key][1] / 1024
         rows.append(f"| {kind} | {host} | {moves[kind]} | {gaps[kind]:.2f} | {rss0:.1f} | {rss1:.1f} "
                     f"| {cpu(key, 0, 1):.1f} | {cpu(key, -2, -1):.1f} | {'yes' if alive[kind] else 'NO'} |")
+    side_by_side = ", both implementations side by side" if len(kinds) > 1 else ""
     write_table("soak",
                 f"Soak: {INSTANCES} VRRPv3 instances at advert_int {ADVERT:g} s, {seconds:g} s once settled (the last VIP "
                 f"moved {since:.0f} s after the start: {', '.join(f'{k} {settle_moves[k]}' for k in kinds)} VIP "
-                f"additions before), master lb1 and backup lb2{', both implementations side by side' if len(kinds) > 1 else ''}; RSS and CPU over every process "
+                f"additions before), master lb1 and backup lb2{side_by_side}; RSS and CPU over every process "
                 f"of the daemon, CPU in the first and last of {WINDOWS} windows\n\n"
                 "| daemon | host | VIP moves | longest gap between lb1's adverts of a VRID, s | RSS first, MiB "
                 "| RSS last, MiB | CPU first, % of a core | CPU last, % of a core | alive |\n"
