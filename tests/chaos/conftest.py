@@ -31,6 +31,16 @@ def chaos_runs() -> int:
     return int(os.environ.get("CHAOS_RUNS", "3"))
 
 
+def keepalived_wanted() -> bool:
+    """keepalived 2.2.7 is installed and CHAOS_KEEPALIVED is not 0 (tests that run both side by side)."""
+    return Path(KEEPALIVED).exists() and os.environ.get("CHAOS_KEEPALIVED", "1") != "0"
+
+
+@pytest.fixture
+def with_keepalived() -> bool:
+    return keepalived_wanted()
+
+
 @pytest.fixture
 def keepalived_measured() -> None:
     """Skips a keepalived measurement when keepalived is missing or CHAOS_KEEPALIVED=0."""

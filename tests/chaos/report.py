@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M %Z")
     body = (f"{BEGIN}\nMeasured {stamp} on {platform.node()} ({platform.machine()}, "
             f"kernel {platform.release()}) with `{' '.join(argv) or 'make chaos'}`.\n\n"
-            + "\n".join(p.read_text() for p in tables) + END)
+            + "\n".join(p.read_text().rstrip() + "\n" for p in tables) + "\n" + END)  # a blank line ends each table
     head, rest = doc.split(BEGIN, 1)
     DOC.write_text(head + body + rest.split(END, 1)[1])
     print(f"{DOC}: {len(tables)} table(s) written")

