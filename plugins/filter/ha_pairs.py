@@ -16,13 +16,16 @@ description:
     (state, priority ladder, VRID, unicast source and peers).
   - C(mode=mb) gives one instance per pair mastered by the group's first host;
     C(mode=mm) gives one instance per VIP, VIP number I mastered by host I mod N.
-  - VRIDs derive from the instance name (stable when hosts are added); collisions on one
-    interface fail. C(vrid) in the pair and host_vars C(keepalived_vrids) /
-    C(keepalived_priorities) (keyed by instance name) win.
+  - VRIDs derive from the instance name (stable when hosts are added), salted by the VRID
+    domain when one is set (O(vrid_domain) or the pair's C(vrid_domain)); derived VRIDs skip
+    O(vrid_reserved). Two instances with one VRID on one segment (the domain, else the
+    interface) fail with an error naming both. C(vrid) in the pair and host_vars
+    C(keepalived_vrids) / C(keepalived_priorities) (keyed by instance name) win.
+  - A pair key the filter does not know fails, naming the key.
 options:
   _input:
     description: List of pairs, each with C(name), C(group), C(vips), optional C(mode) (mb/mm),
-      C(interface) (default eth0), C(vrid), C(priority_top) (master, 150), C(priority_backup)
+      C(interface) (default eth0), C(vrid), C(vrid_domain) (over O(vrid_domain)), C(priority_top) (master, 150), C(priority_backup)
       (first backup, 100), C(priority_step) (10, between further backups) and C(address_var)
       (the host variable with this pair's unicast addresses, over O(address_var); for a pair
       on another interface than the one C(ansible_host) is on).
@@ -44,6 +47,20 @@ options:
     description: Host variable holding the address used for unicast (a pair's C(address_var) wins).
     type: str
     default: ansible_host
+  vrid_domain:
+    description:
+      - The L2 segment's VRID domain, a salt for derived VRIDs (C(crc32(DOMAIN/NAME))); give every
+        cluster sharing a segment its own, so their derived VRIDs differ and collide only by chance,
+        which O(vrid_reserved) then settles.
+      - Instances of one domain are checked against each other whatever their interface; without a
+        domain, instances on the same interface name are.
+    type: str
+    default: ""
+  vrid_reserved:
+    description:
+      - VRIDs other routers use on the segment (a list for every segment, or a mapping domain -> list).
+      - A derived VRID that is reserved moves to the next free one; an explicit one fails.
+    type: raw
 """
 
 EXAMPLES = r"""
@@ -58,15 +75,55 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: Mapping host -> list of instances, or the list for I(host).
+  description:
+    - Mapping host -> list of instances, or the list for I(host).
+    - Each instance is a dict with the keys below.
   type: raw
+  contains:
+    name:
+      description: Instance name (the pair name for C(mb), C(PAIR_1), C(PAIR_2), ... for C(mm)).
+      type: str
+    pair:
+      description: Name of the pair the instance comes from.
+      type: str
+    mode:
+      description: The pair's mode, C(mb) or C(mm).
+      type: str
+    interface:
+      description: Interface the instance runs on.
+      type: str
+    vrid:
+      description: Virtual router ID, 1..255 (explicit, from host_vars, or derived).
+      type: int
+    vrid_domain:
+      description: VRID domain the VRID was derived and checked in (empty for none).
+      type: str
+    state:
+      description: C(MASTER) on the host with the top priority, C(BACKUP) on the others.
+      type: str
+    priority:
+      description: This host's priority, 1..254.
+      type: int
+    vips:
+      description: The instance's virtual IPs as given in the pair.
+      type: list
+      elements: raw
+    unicast_src_ip:
+      description: This host's unicast address (the pair's C(address_var), else O(address_var)).
+      type: str
+    unicast_peers:
+      description: The unicast addresses of the other hosts of the group, in inventory order.
+      type: list
+      elements: str
 """
 
 
-def ha_pairs_filter(pairs, groups, hostvars, host=None, address_var="ansible_host"):
+def ha_pairs_filter(pairs, groups, hostvars, host=None, address_var="ansible_host", vrid_domain="",
+                    vrid_reserved=None):
     """Jinja entry point."""
     try:
-        result = ha_pairs(list(pairs or []), dict(groups), dict(hostvars), address_var)
+        result = ha_pairs(list(pairs or []), dict(groups), dict(hostvars), address_var,
+                          vrid_domain=vrid_domain or "", vrid_reserved=vrid_reserved)
     except TopologyError as exc:
         raise AnsibleFilterError(f"ha_pairs: {exc}") from exc
     return result.get(host, []) if host is not None else result

@@ -51,26 +51,32 @@ def read_text(path):
         return None
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path``: temp file in the same directory, fsync, os.replace;
-    mode 0640, owner root when running as root."""
+def write_atomic(module, path, text):
+    """Write ``text`` to ``path``: temp file in the same directory, fsync, then
+    ``AnsibleModule.atomic_move`` (a rename; SELinux context and attributes as Ansible
+    keeps them); mode 0640, owner root when running as root."""
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         os.makedirs(parent, DIR_MODE)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
     try:
-        os.fchmod(fd, FILE_MODE)
-        if os.geteuid() == 0:
-            os.fchown(fd, 0, 0)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        # atomic_move gives a new file 0666 less the umask: a umask that leaves 0640, so the
+        # file is never readable by others, not even for a moment
+        umask = os.umask(0o777 & ~FILE_MODE)
+        try:
+            module.atomic_move(tmp, path)
+        finally:
+            os.umask(umask)
+        os.chmod(path, FILE_MODE)
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 class ConfigObject:
@@ -164,7 +170,7 @@ class ConfigObject:
                 if os.path.lexists(path):
                     os.unlink(path)
             else:
-                write_atomic(path, text)
+                write_atomic(self.module, path, text)
         for path in self.empty_dirs():
             if os.path.isdir(path) and not os.listdir(path):
                 os.rmdir(path)

@@ -38,6 +38,14 @@ SIMPLE = (
     ("lthreshold", "lthreshold", "value"),
     ("notify_up", "notify_up", "value"),
     ("notify_down", "notify_down", "value"),
+    ("virtualhost", "virtualhost", "value"),
+    ("smtp_alert", "smtp_alert", "onoff"),
+    ("connect_timeout", "connect_timeout", "value"),
+    ("retry", "retry", "value"),
+    ("delay_before_retry", "delay_before_retry", "value"),
+    ("warmup", "warmup", "value"),
+    ("delay_loop", "delay_loop", "value"),
+    ("alpha", "alpha", "onoff"),
 )
 CHECKER = (
     ("connect_ip", "connect_ip", "value"),
@@ -105,14 +113,24 @@ def argument_spec():
         lthreshold=dict(type="int"),
         notify_up=dict(type="str"),
         notify_down=dict(type="str"),
+        virtualhost=dict(type="str"),
+        smtp_alert=dict(type="bool"),
+        connect_timeout=dict(type="float"),
+        retry=dict(type="int"),
+        delay_before_retry=dict(type="float"),
+        warmup=dict(type="float"),
+        delay_loop=dict(type="float"),
+        alpha=dict(type="bool"),
         checker=dict(type="dict", options=checker_spec()),
+        checkers=dict(type="list", elements="dict", options=checker_spec()),
         wait=dict(type="bool", default=False),
         drain_timeout=dict(type="float", default=300.0),
     )
     return spec
 
 
-MODULE_KWARGS = dict(argument_spec=argument_spec(), supports_check_mode=True)
+MODULE_KWARGS = dict(argument_spec=argument_spec(), supports_check_mode=True,
+                     mutually_exclusive=[("checker", "checkers")])
 
 
 class RealServer(ConfigObject):
@@ -157,8 +175,7 @@ class RealServer(ConfigObject):
         block = Block("real_server", self.address, p["port"])
         block.add("weight", self.weight())
         apply_table(block, p, SIMPLE)
-        checker = p["checker"]
-        if checker:
+        for checker in ([p["checker"]] if p["checker"] else []) + list(p["checkers"] or []):
             check = block.block(checker["type"])
             for url in checker["urls"] or []:
                 url_block = check.block("url")

@@ -35,6 +35,7 @@ SIMPLE = (
     ("warmup", "warmup", "value"),
     ("virtualhost", "virtualhost", "value"),
     ("ha_suspend", "ha_suspend", "flag"),
+    ("smtp_alert", "smtp_alert", "onoff"),
     ("alpha", "alpha", "onoff"),
     ("omega", "omega", "onoff"),
     ("inhibit_on_failure", "inhibit_on_failure", "onoff"),
@@ -43,6 +44,7 @@ SIMPLE = (
     ("quorum_up", "quorum_up", "value"),
     ("quorum_down", "quorum_down", "value"),
 )
+SORRY_AT = 12  # sorry_server comes after virtualhost in the fragment
 
 
 def identity_spec():
@@ -80,6 +82,7 @@ def argument_spec():
         warmup=dict(type="float"),
         virtualhost=dict(type="str"),
         ha_suspend=dict(type="bool"),
+        smtp_alert=dict(type="bool"),
         alpha=dict(type="bool"),
         omega=dict(type="bool"),
         inhibit_on_failure=dict(type="bool"),
@@ -165,11 +168,11 @@ class VirtualServer(ConfigObject):
     def render(self):
         p = self.params
         block = Block(*self.service.head)
-        apply_table(block, p, SIMPLE[:12])
+        apply_table(block, p, SIMPLE[:SORRY_AT])
         if p["sorry_server"] is not None:
             block.add("sorry_server", _address(p["sorry_server"]), p["sorry_server_port"])
         block.flag("sorry_server_inhibit", p["sorry_server_inhibit"])
-        apply_table(block, p, SIMPLE[12:])
+        apply_table(block, p, SIMPLE[SORRY_AT:])
         block.include(f"{self.service.id}.d/*.conf")
         header = self.header + (f"Real servers: one file each in {self.service.id}.d/ (hapair.keepalived.real_server).",)
         return fragment_text(header, block)

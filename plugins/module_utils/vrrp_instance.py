@@ -29,15 +29,34 @@ SIMPLE = (
     ("advert_int", "advert_int", "value"),
     ("preempt_delay", "preempt_delay", "value"),
     ("unicast_src_ip", "unicast_src_ip", "value"),
+    ("mcast_src_ip", "mcast_src_ip", "value"),
+    ("dont_track_primary", "dont_track_primary", "flag"),
+    ("accept", "accept", "onoff"),
+    ("strict_mode", "strict_mode", "onoff"),
+    ("lower_prio_no_advert", "lower_prio_no_advert", "onoff"),
+    ("higher_prio_send_advert", "higher_prio_send_advert", "onoff"),
     ("garp_master_delay", "garp_master_delay", "value"),
     ("garp_master_repeat", "garp_master_repeat", "value"),
     ("garp_master_refresh", "garp_master_refresh", "value"),
     ("garp_master_refresh_repeat", "garp_master_refresh_repeat", "value"),
+    ("garp_lower_prio_delay", "garp_lower_prio_delay", "value"),
+    ("garp_lower_prio_repeat", "garp_lower_prio_repeat", "value"),
     ("notify_master", "notify_master", "value"),
     ("notify_backup", "notify_backup", "value"),
     ("notify_fault", "notify_fault", "value"),
     ("notify_stop", "notify_stop", "value"),
     ("notify", "notify", "value"),
+    ("smtp_alert", "smtp_alert", "onoff"),
+)
+# Where the rendering splits SIMPLE (the keepalived order of the daemon's renderer).
+HEAD_END, ADDRESSING_END = 6, 14
+SYNC_GROUP = (
+    ("notify_master", "notify_master", "value"),
+    ("notify_backup", "notify_backup", "value"),
+    ("notify_fault", "notify_fault", "value"),
+    ("notify_stop", "notify_stop", "value"),
+    ("notify", "notify", "value"),
+    ("smtp_alert", "smtp_alert", "onoff"),
 )
 VIP_KEYS = ("address", "brd", "dev", "scope", "label", "no_track")
 
@@ -58,7 +77,17 @@ def argument_spec():
         auth_pass=dict(type="str", no_log=True),
         vips=dict(type="list", elements="raw", default=[]),
         unicast_src_ip=dict(type="str"),
+        vips_excluded=dict(type="list", elements="raw", default=[]),
         unicast_peers=dict(type="list", elements="str", default=[]),
+        mcast_src_ip=dict(type="str"),
+        dont_track_primary=dict(type="bool"),
+        accept=dict(type="bool"),
+        strict_mode=dict(type="bool"),
+        lower_prio_no_advert=dict(type="bool"),
+        higher_prio_send_advert=dict(type="bool"),
+        garp_lower_prio_delay=dict(type="int"),
+        garp_lower_prio_repeat=dict(type="int"),
+        smtp_alert=dict(type="bool"),
         track_scripts=dict(type="list", elements="raw", default=[]),
         track_interfaces=dict(type="list", elements="raw", default=[]),
         track_files=dict(type="list", elements="raw", default=[]),
@@ -72,6 +101,8 @@ def argument_spec():
         garp_master_refresh=dict(type="int"),
         garp_master_refresh_repeat=dict(type="int"),
         sync_group=dict(type="str"),
+        sync_group_options=dict(type="dict", options={option: dict(type="bool" if kind == "onoff" else "str")
+                                                      for option, _keyword, kind in SYNC_GROUP}),
     )
     return spec
 
@@ -124,18 +155,19 @@ class VrrpInstance(ConfigObject):
     def render(self):
         p = self.params
         block = Block("vrrp_instance", self.name)
-        apply_table(block, p, SIMPLE[:6])
+        apply_table(block, p, SIMPLE[:HEAD_END])
         if p["preempt"] is False:
             block.flag("nopreempt", True)
-        apply_table(block, p, SIMPLE[6:8])
+        apply_table(block, p, SIMPLE[HEAD_END:ADDRESSING_END])
         if p["auth_pass"] is not None:
             block.block("authentication").add("auth_type", "PASS").add("auth_pass", p["auth_pass"])
         block.lines("virtual_ipaddress", [self.vip_words(v) for v in p["vips"]])
+        block.lines("virtual_ipaddress_excluded", [self.vip_words(v) for v in p["vips_excluded"]])
         block.lines("unicast_peer", [(peer,) for peer in p["unicast_peers"]])
         block.lines("track_interface", [self.weighted(t, "track_interfaces") for t in p["track_interfaces"]])
         block.lines("track_script", [self.weighted(t, "track_scripts") for t in p["track_scripts"]])
         block.lines("track_file", [self.weighted(t, "track_files") for t in p["track_files"]])
-        apply_table(block, p, SIMPLE[8:])
+        apply_table(block, p, SIMPLE[ADDRESSING_END:])
         return fragment_text(self.header, block)
 
     def render_member(self):
@@ -144,6 +176,7 @@ class VrrpInstance(ConfigObject):
     def render_group(self, group):
         block = Block("vrrp_sync_group", group)
         block.block("group").include(f"vrrp_sync_group-{group}.d/*.conf")
+        apply_table(block, self.params["sync_group_options"] or {}, SYNC_GROUP)
         header = self.header + (f"Members: one file per vrrp_instance in vrrp_sync_group-{group}.d/.",)
         return fragment_text(header, block)
 

@@ -12,8 +12,13 @@ description names an inventory group and the VIPs it carries:
   host *i mod n*, so the load is spread and each host backs up the others.
 
 VRIDs come from the instance name only (CRC-32, 1..255), so adding hosts never
-changes them; two instances that would share a VRID on the same interface
-fail with an error asking for an explicit ``vrid``. Unicast addresses come
+changes them. Clusters of different inventories that share one L2 segment each
+set a ``vrid_domain`` (the segment's salt: derived VRIDs hash ``DOMAIN/NAME``, and
+instances of one domain are checked against each other whatever their interface)
+and list the VRIDs used there by others in ``vrid_reserved`` (a derived VRID moves
+to the next free one, an explicit one fails). Two instances that would share a
+VRID on one segment (the domain, else the interface) fail with an error naming
+both and asking for an explicit ``vrid``. Unicast addresses come
 from the host variable ``address_var`` (``ansible_host`` unless the pair names
 another, e.g. for a pair on a second interface). Explicit VRIDs and
 priorities (in the pair, or in host_vars ``keepalived_vrids`` /
@@ -30,15 +35,34 @@ DEFAULT_PRIORITY_TOP = 150
 DEFAULT_PRIORITY_BACKUP = 100
 DEFAULT_PRIORITY_STEP = 10
 MODES = ("mb", "mm")
+PAIR_KEYS = ("name", "group", "mode", "vips", "interface", "vrid", "vrid_domain", "priority_top",
+             "priority_backup", "priority_step", "options", "address_var")
 
 
 class TopologyError(ValueError):
     """A pair description or inventory that cannot give a sound topology."""
 
 
-def derived_vrid(instance_name):
-    """A stable VRID in 1..255 from the instance name alone."""
-    return 1 + zlib.crc32(instance_name.encode("utf-8")) % 255
+def derived_vrid(instance_name, domain=""):
+    """A stable VRID in 1..255 from the instance name (salted by the VRID domain)."""
+    key = f"{domain}/{instance_name}" if domain else instance_name
+    return 1 + zlib.crc32(key.encode("utf-8")) % 255
+
+
+def _reserved(reserved, domain):
+    """The reserved VRIDs of one segment: ``reserved`` is a list (every segment) or a
+    mapping domain -> list."""
+    if isinstance(reserved, dict):
+        values = reserved.get(domain) or []
+    else:
+        values = reserved or []
+    out = set()
+    for value in values:
+        vrid = int(value)
+        if not 1 <= vrid <= 255:
+            raise TopologyError(f"vrid_reserved: {vrid} is outside 1..255")
+        out.add(vrid)
+    return out
 
 
 def _hosts(pair, groups):
@@ -97,40 +121,59 @@ def _priorities(pair, name, hosts, master_index, hostvars):
     return prio
 
 
-def _vrid(name, explicit, hosts, hostvars):
+def _vrid(name, explicit, hosts, hostvars, domain, reserved):
     per_host = {((hostvars.get(h) or {}).get("keepalived_vrids") or {}).get(name) for h in hosts} - {None}
     if len(per_host) > 1:
         raise TopologyError(f"instance {name!r}: host_vars give different VRIDs {sorted(per_host)}")
-    value = explicit if explicit is not None else (per_host.pop() if per_host else derived_vrid(name))
-    value = int(value)
-    if not 1 <= value <= 255:
-        raise TopologyError(f"instance {name!r}: vrid {value} is outside 1..255")
+    if explicit is None and per_host:
+        explicit = per_host.pop()
+    if explicit is not None:
+        value = int(explicit)
+        if not 1 <= value <= 255:
+            raise TopologyError(f"instance {name!r}: vrid {value} is outside 1..255")
+        if value in reserved:
+            raise TopologyError(f"instance {name!r}: vrid {value} is reserved on segment {domain!r} (vrid_reserved)")
+        return value
+    if len(reserved) >= 255:
+        raise TopologyError(f"instance {name!r}: every VRID of segment {domain!r} is reserved")
+    value = derived_vrid(name, domain)
+    while value in reserved:  # the next free one: stable as long as the reserved list is
+        value = value % 255 + 1
     return value
 
 
-def ha_pairs(pairs, groups, hostvars, address_var="ansible_host"):
+def ha_pairs(pairs, groups, hostvars, address_var="ansible_host", vrid_domain="", vrid_reserved=None):
     """Return {host: [instance, ...]}; each instance is a dict ready for the role."""
     result = {}
-    owners = {}  # (interface, vrid) -> instance name, to catch collisions
+    owners = {}  # (segment, vrid) -> (instance name, pair name), to catch collisions
     names = set()
     for pair in pairs:
         if not pair.get("name"):
             raise TopologyError("every pair needs a 'name'")
+        unknown = sorted(set(pair) - set(PAIR_KEYS))
+        if unknown:
+            raise TopologyError(f"pair {pair['name']!r}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                                f"known: {', '.join(PAIR_KEYS)}")
         if pair.get("mode", "mb") not in MODES:
             raise TopologyError(f"pair {pair['name']!r}: mode must be mb or mm, not {pair.get('mode')!r}")
         hosts = _hosts(pair, groups)
         interface = pair.get("interface", "eth0")
+        domain = str(pair.get("vrid_domain") or vrid_domain or "")
+        segment = ("domain", domain) if domain else ("interface", interface)
+        reserved = _reserved(vrid_reserved, domain)
         addresses = {h: _address(h, hostvars, pair.get("address_var") or address_var) for h in hosts}
         for name, vips, master_index, explicit in _instance_specs(pair):
             if name in names:
                 raise TopologyError(f"instance name {name!r} is used twice")
             names.add(name)
-            vrid = _vrid(name, explicit, hosts, hostvars)
-            key = (interface, vrid)
+            vrid = _vrid(name, explicit, hosts, hostvars, domain, reserved)
+            key = (segment, vrid)
             if key in owners:
-                raise TopologyError(f"VRID {vrid} on {interface} is taken by both {owners[key]!r} and {name!r}; "
-                                    "give one of them an explicit 'vrid'")
-            owners[key] = name
+                other, other_pair = owners[key]
+                where = f"VRID domain {domain!r}" if domain else f"interface {interface}"
+                raise TopologyError(f"VRID {vrid} on {where} is taken by both {other!r} (pair {other_pair!r}) "
+                                    f"and {name!r} (pair {pair['name']!r}); give one of them an explicit 'vrid'")
+            owners[key] = (name, pair["name"])
             prio = _priorities(pair, name, hosts, master_index, hostvars)
             best = max(prio.values())
             for host in hosts:
@@ -140,6 +183,7 @@ def ha_pairs(pairs, groups, hostvars, address_var="ansible_host"):
                     "mode": pair.get("mode", "mb"),
                     "interface": interface,
                     "vrid": vrid,
+                    "vrid_domain": domain,
                     "state": "MASTER" if prio[host] == best else "BACKUP",
                     "priority": prio[host],
                     "vips": list(vips),

@@ -202,7 +202,13 @@ def test_the_role_template_writes_through_the_rule(tmp_path: Path) -> None:
         "keepalived_ha_global_defs": {"notification_email_from": 'ops"x@example.com', "enable_script_security": True,
                                       "vrrp_garp_master_delay": 5},
         "keepalived_ha_vrrp_scripts": [{"name": "chk", "script": '/bin/sh -c "exit 0"', "interval": 2,
-                                        "weight": -10}],
+                                        "weight": -10},
+                                       {"name": "shipped", "content": "#!/bin/sh\n", "weight": 5, "weight_reverse": True,
+                                        "init_fail": True, "user": "nobody nogroup", "fall": 2}],
+        "keepalived_ha_script_dir": "/etc/my scripts",
+        "keepalived_ha_track_files": [{"name": "maint", "file": "/run/maint file", "weight": -3, "init_file": True}],
+        "keepalived_ha_virtual_server_groups": [{"name": "web", "members": [{"address": "192.0.2.10-20", "port": 80},
+                                                                           {"fwmark": 7, "family": "inet"}]}],
     }))
     (tmp_path / "play.yml").write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
@@ -219,8 +225,15 @@ def test_the_role_template_writes_through_the_rule(tmp_path: Path) -> None:
     assert 'router_id "lb one"\n' in text
     assert '    script "/bin/sh -c \\"exit 0\\""\n' in text
     assert "    vrrp_garp_master_delay 5\n" in text
+    assert ('vrrp_script shipped {\n    script "\\"/etc/my scripts/shipped\\""\n    fall 2\n    weight 5 reverse\n'
+            "    init_fail\n    user nobody nogroup\n}\n") in text
+    assert 'track_file maint {\n    file "/run/maint file"\n    weight -3\n    init_file\n}\n' in text
+    assert "virtual_server_group web {\n    192.0.2.10-20 80\n    fwmark 7 inet\n}\n" in text
     (tmp_path / "conf.d").mkdir()
     config, _diags = load_config(str(tmp_path / "keepalived.conf"))
     assert config.global_defs.router_id == "lb one"
     assert config.global_defs.notification_email_from == 'ops"x@example.com'
     assert config.vrrp_scripts["chk"].script.argv == ("/bin/sh", "-c", "exit 0")
+    assert config.vrrp_scripts["shipped"].script.argv == ("/etc/my scripts/shipped",)
+    assert config.track_files["maint"].file == "/run/maint file"
+    assert [e.fwmark for e in config.virtual_server_groups["web"].entries] == [None, 7]

@@ -128,7 +128,8 @@ def test_a_pair_on_a_second_interface_takes_its_unicast_addresses_from_address_v
 
 @pytest.mark.parametrize(("pairs", "message"), [
     ([{"name": "a", "group": "lb", "vips": ["192.0.2.1"], "vrid": 7},
-      {"name": "b", "group": "lb", "vips": ["192.0.2.2"], "vrid": 7}], "VRID 7 on eth0 is taken by both 'a' and 'b'"),
+      {"name": "b", "group": "lb", "vips": ["192.0.2.2"], "vrid": 7}], "VRID 7 on interface eth0 is taken by both 'a' (pair 'a') and 'b' (pair 'b')"),
+    ([{"name": "a", "group": "lb", "vips": ["192.0.2.1"], "prio_top": 150}], "pair 'a': unknown key(s) 'prio_top'"),
     ([{"name": "a", "group": "solo", "vips": ["192.0.2.1"]}], "needs at least two hosts"),
     ([{"name": "a", "group": "lb", "vips": []}], "'vips' must list at least one address"),
     ([{"name": "a", "group": "lb", "vips": ["192.0.2.1"], "mode": "ab"}], "mode must be mb or mm"),
@@ -139,6 +140,50 @@ def test_refusals_say_what_is_wrong(pairs, message) -> None:
     groups = {"lb": ["lb1", "lb2"], "solo": ["lb1"]}
     with pytest.raises(topology.TopologyError, match=message.replace("(", r"\(").replace(")", r"\)")):
         topology.ha_pairs(pairs, groups, {})
+
+
+def test_a_vrid_domain_salts_derived_vrids_and_checks_every_pair_of_the_segment() -> None:
+    groups = {"lb": ["lb1", "lb2"], "lb_b": ["lb3", "lb4"]}
+    pair = {"name": "web", "group": "lb", "vips": ["192.0.2.1/24"]}
+    plain = topology.ha_pairs([pair], groups, {})["lb1"][0]
+    salted = topology.ha_pairs([pair], groups, {}, vrid_domain="dc1-front")["lb1"][0]
+    assert plain["vrid"] == topology.derived_vrid("web")
+    assert salted["vrid"] == topology.derived_vrid("web", "dc1-front") != plain["vrid"]
+    assert salted["vrid_domain"] == "dc1-front"
+    # one domain = one segment: two groups on different interface names still collide, named both
+    pairs = [{"name": "a", "group": "lb", "vips": ["192.0.2.1"], "vrid": 9, "interface": "eth0"},
+             {"name": "b", "group": "lb_b", "vips": ["192.0.2.2"], "vrid": 9, "interface": "ens3"}]
+    with pytest.raises(topology.TopologyError,
+                       match=r"VRID 9 on VRID domain 'seg' is taken by both 'a' \(pair 'a'\) and 'b' \(pair 'b'\)"):
+        topology.ha_pairs(pairs, groups, {}, vrid_domain="seg")
+    # different domains on the same interface name are different segments
+    pairs[1]["vrid_domain"] = "other"
+    assert topology.ha_pairs(pairs, groups, {}, vrid_domain="seg")["lb3"][0]["vrid"] == 9
+
+
+def test_reserved_vrids_move_derived_ones_and_refuse_explicit_ones() -> None:
+    groups = {"lb": ["lb1", "lb2"]}
+    pair = {"name": "web", "group": "lb", "vips": ["192.0.2.1/24"]}
+    derived = topology.derived_vrid("web", "seg")
+    moved = topology.ha_pairs([pair], groups, {}, vrid_domain="seg", vrid_reserved=[derived])["lb1"][0]["vrid"]
+    assert moved == derived % 255 + 1
+    by_domain = topology.ha_pairs([pair], groups, {}, vrid_domain="seg", vrid_reserved={"seg": [derived]})
+    assert by_domain["lb1"][0]["vrid"] == moved
+    assert topology.ha_pairs([pair], groups, {}, vrid_domain="seg",
+                             vrid_reserved={"elsewhere": [derived]})["lb1"][0]["vrid"] == derived
+    with pytest.raises(topology.TopologyError, match=r"instance 'web': vrid 5 is reserved on segment 'seg'"):
+        topology.ha_pairs([dict(pair, vrid=5)], groups, {}, vrid_domain="seg", vrid_reserved=[5])
+    with pytest.raises(topology.TopologyError, match=r"vrid_reserved: 300 is outside 1..255"):
+        topology.ha_pairs([pair], groups, {}, vrid_reserved=[300])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 255), max_size=254), st.text(min_size=1, max_size=8))
+def test_a_derived_vrid_is_never_reserved(reserved, domain) -> None:
+    groups = {"lb": ["lb1", "lb2"]}
+    res = topology.ha_pairs([{"name": "web", "group": "lb", "vips": ["192.0.2.1/24"]}], groups, {},
+                            vrid_domain=domain, vrid_reserved=reserved)
+    assert res["lb1"][0]["vrid"] not in reserved
 
 
 def test_filter_in_a_real_playbook(tmp_path: Path) -> None:
