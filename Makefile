@@ -97,7 +97,7 @@ collection-link:
 	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/hapair/keepalived
 
 # Molecule scenarios on the lab (extensions/molecule/, docs/role.md).
-MOLECULE_SCENARIOS ?= master_backup master_master distros
+MOLECULE_SCENARIOS ?= master_backup master_master distros role_contract
 molecule: venv collection-link
 	for s in $(MOLECULE_SCENARIOS); do $(ANSIBLE_ENV) $(BIN)/molecule test -s $$s || exit 1; done
 
