@@ -45,7 +45,12 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # asm-generic/socket.h; 
 TIMESPEC = struct.Struct("@ll")
 STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 MAX_READS = 64  # per wake-up, so one busy socket cannot starve the loop
-MAX_DRAIN = 1024  # before a due timer: a second of 1,000 adverts/s queued during a pause
+MAX_DRAIN = 4096  # before a due timer: what a pause of a busy loop left queued
+# The kernel queues at most this much for us (the default, ~200 kB, is ~270 adverts: half a
+# second of 50 instances at 0.1 s); when full it drops the newest adverts, the ones that keep a
+# paused backup from taking over. 4 MiB holds ~5,000 (SO_RCVBUFFORCE: we run as root).
+RCVBUF = 4 << 20
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -80,6 +85,10 @@ class VrrpSocket:
         self.sock.setblocking(False)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        except PermissionError:  # not root (tests): as much as net.core.rmem_max allows
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         if family == 4:
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
