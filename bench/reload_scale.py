@@ -5,14 +5,16 @@ For N x 20 (N virtual servers of 20 real servers each, wrr, no checkers) the
 real daemon (``pykeepalived -n``, supervisor and children) runs in a private
 network namespace of its own (``unshare --net``: nothing leaves it, the
 addresses are never contacted). The bench times how long the table takes to
-appear, then changes one real server's weight in the file and times
-``pykeepalivedctl reload`` (wall time of the command, which returns when the
-children have reloaded) until the kernel shows the new weight. A second,
-in-process part times the plane's reconcile for the same change
-(``LoadBalancer.reload``: desired-state build + diff + nft transaction).
+appear, then sends SIGHUP to the parent after four kinds of edits and times
+HUP -> kernel updated: (a) the file unchanged (until the parent logs "reload
+done"), (b) one real server's weight changed (until ``nft get element`` shows
+it), (c) one real server added to one virtual server, (d) one virtual server
+(of 20 real servers) added. (c) and (d) are undone (HUP, waited for) before
+the next run. A second, in-process part (``--reconcile-max``) times the
+plane's reconcile of (b) (``LoadBalancer.reload``: desired state + nft).
 
-    .venv/bin/python bench/reload_scale.py [--sizes 100,200,500,1000,2000] [--runs 3] [--up-timeout 90]
-                                           [--reconcile-max N]
+    .venv/bin/python bench/reload_scale.py [--sizes 100,1000,2000] [--runs 3] [--up-timeout 90]
+                                           [--reconcile-max N] [--wait 120]
 
 Needs root (unshare, nft). Prints a markdown table.
 """
@@ -36,18 +38,25 @@ BIN = Path(sys.executable).parent
 INNER = "PYK_RELOAD_SCALE_INNER"
 
 
-def config(n_vs: int, n_rs: int, bump: int = 0) -> str:
-    """N wrr virtual servers x n_rs real servers without checkers; ``bump`` changes one weight."""
-    vbase = int(ipaddress.IPv4Address("10.1.0.0"))
-    rbase = int(ipaddress.IPv4Address("10.128.0.0"))
+VBASE = int(ipaddress.IPv4Address("10.1.0.0"))
+RBASE = int(ipaddress.IPv4Address("10.128.0.0"))
+EXTRA_RS = ipaddress.IPv4Address("10.250.0.1")  # (c): the real server added
+
+
+def config(n_vs: int, n_rs: int, bump: int = 0, add_rs: bool = False, add_vs: bool = False) -> str:
+    """N wrr virtual servers x n_rs real servers without checkers; ``bump`` changes one weight,
+    ``add_rs`` adds one real server to the middle virtual server, ``add_vs`` one virtual server."""
+    vbase, rbase = VBASE, RBASE
     out = ["global_defs {\n    lb_backend nftables\n}\n"]
-    for v in range(n_vs):
+    for v in range(n_vs + add_vs):
         out.append(f"virtual_server {ipaddress.IPv4Address(vbase + v)} 80 {{\n    lb_algo wrr\n    lb_kind NAT\n"
                    "    protocol TCP\n")
         for r in range(n_rs):
             w = 1 + r % 5 + (bump if v == n_vs // 2 and r == 0 else 0)
             out.append(f"    real_server {ipaddress.IPv4Address(rbase + v * n_rs + r)} 8080 {{\n"
                        f"        weight {w}\n    }}\n")
+        if add_rs and v == n_vs // 2:
+            out.append(f"    real_server {EXTRA_RS} 8080 {{\n        weight 3\n    }}\n")
         out.append("}\n")
     return "".join(out)
 
@@ -61,11 +70,15 @@ def services_in_kernel() -> int:
     return r.stdout.count('comment "pyk ') if r.returncode == 0 else 0
 
 
-def weight_in_kernel(n_vs: int, n_rs: int) -> int | None:
-    """The watched real server's weight as the kernel holds it (its service's w_ map)."""
-    vip = ipaddress.IPv4Address(int(ipaddress.IPv4Address("10.1.0.0")) + n_vs // 2)
-    rip = ipaddress.IPv4Address(int(ipaddress.IPv4Address("10.128.0.0")) + (n_vs // 2) * n_rs)
-    name = "w_tcp_" + str(vip).replace(".", "_") + "_80"
+def wmap(v: int) -> str:
+    return "w_tcp_" + str(ipaddress.IPv4Address(VBASE + v)).replace(".", "_") + "_80"
+
+
+def weight_in_kernel(n_vs: int, n_rs: int, rip: ipaddress.IPv4Address | None = None) -> int | None:
+    """A real server's weight as the kernel holds it (its service's w_ map); by default the
+    middle virtual server's first one (the one ``bump`` changes)."""
+    rip = rip or ipaddress.IPv4Address(RBASE + (n_vs // 2) * n_rs)
+    name = wmap(n_vs // 2)
     r = nft("get", "element", "inet", "pykeepalived", name, f"{{ {rip} . 8080 }}")
     if r.returncode != 0:
         return None
@@ -73,16 +86,53 @@ def weight_in_kernel(n_vs: int, n_rs: int) -> int | None:
     return int(m.group(1), 0) if m else None
 
 
-def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float) -> dict:
+DONE_MARKS = ("reload done", "reload: not applied", "rejected")
+
+
+def _reloads_logged(log_path: Path) -> int:
+    text = log_path.read_text(errors="replace")
+    return sum(text.count(m) for m in DONE_MARKS)
+
+
+def _hup(pid: int, log_path: Path, seen, wait: float) -> tuple[float | None, float | None]:
+    """SIGHUP the parent; (s until ``seen()`` holds, s until the parent logs the reload's end)."""
+    before = _reloads_logged(log_path)
+    t = time.perf_counter()
+    os.kill(pid, signal.SIGHUP)
+    kernel = done = None
+    while time.perf_counter() - t < wait and (kernel is None or done is None):
+        now = time.perf_counter() - t
+        if kernel is None and seen():
+            kernel = now
+        if done is None and _reloads_logged(log_path) > before:
+            done = now
+        time.sleep(0.02)
+    return kernel, done
+
+
+def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"reload-scale-{n_vs}-"))
     conf = tmp / "keepalived.conf"
     conf.write_text(config(n_vs, n_rs))
     run = tmp / "run"
-    log = open(tmp / "daemon.log", "w")  # noqa: SIM115 (closed below)
+    log_path = tmp / "daemon.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "pykeepalived"), "-n", "-l", "-f", str(conf), "--runtime-dir", str(run)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    out: dict = {"n": n_vs, "up_s": None, "reload_s": [], "reload_ok": 0, "warnings": 0}
+    out: dict = {"n": n_vs, "up_s": None, "warnings": 0, "ok": 0, "tries": 0,
+                 **{k: [] for k in ("a", "b", "c", "d")}}
+
+    def record(case: str, kernel: float | None, done: float | None, kernel_wanted: bool = True) -> None:
+        got = kernel if kernel_wanted else done
+        out[case].append(got)
+        out["tries"] += 1
+        out["ok"] += got is not None and done is not None
+
+    def undo() -> None:  # back to the base file, waited for
+        conf.write_text(config(n_vs, n_rs))
+        _hup(proc.pid, log_path, lambda: True, wait)
+
     try:
         while time.perf_counter() - t0 < up_timeout:
             if services_in_kernel() >= n_vs:
@@ -93,32 +143,35 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float) -> dict:
             return out
         time.sleep(1.0)  # let the children settle (status, metrics) before timing reloads
         for i in range(runs):
-            bump = 1 + i % 2  # 1, 2, 1: the weight changes every run
+            _, done = _hup(proc.pid, log_path, lambda: True, wait)  # (a) unchanged
+            record("a", None, done, kernel_wanted=False)
+            bump = 1 + i % 2  # (b) 1, 2, 1: the weight changes every run
             conf.write_text(config(n_vs, n_rs, bump))
-            want = 1 + bump
-            t = time.perf_counter()
-            r = subprocess.run([str(BIN / "pykeepalivedctl"), "reload", "--runtime-dir", str(run)],
-                               capture_output=True, text=True, check=False)
-            wall = time.perf_counter() - t
-            while weight_in_kernel(n_vs, n_rs) != want and time.perf_counter() - t < 60:
-                time.sleep(0.05)
-            seen = time.perf_counter() - t
-            out["reload_s"].append((wall, seen, r.returncode))
-            out["reload_ok"] += r.returncode == 0 and weight_in_kernel(n_vs, n_rs) == want
+            record("b", *_hup(proc.pid, log_path, lambda b=bump: weight_in_kernel(n_vs, n_rs) == 1 + b, wait))
+            conf.write_text(config(n_vs, n_rs, bump, add_rs=True))  # (c)
+            record("c", *_hup(proc.pid, log_path, lambda: weight_in_kernel(n_vs, n_rs, EXTRA_RS) == 3, wait))
+            undo()
+            conf.write_text(config(n_vs, n_rs, bump, add_vs=True))  # (d)
+            record("d", *_hup(proc.pid, log_path, lambda: nft("list", "map", "inet", "pykeepalived",
+                                                              wmap(n_vs)).returncode == 0, wait))
+            undo()
         return out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=60)
+            proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-        text = (tmp / "daemon.log").read_text(errors="replace")
+        text = log_path.read_text(errors="replace")
         out["warnings"] = text.count("RuntimeWarning")
-        out["stall_kills"] = text.count("stalled") + text.count("not answering")
+        out["stall_kills"] = text.count(": killing it")  # the supervisor's line for a stalled child
         nft("delete", "table", "inet", "pykeepalived")
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("PYK_RELOAD_SCALE_KEEP"):
+            print(f"(kept {tmp})", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
@@ -169,44 +222,47 @@ def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
     return med
 
 
+def _med(xs: list) -> str:
+    got = [x for x in xs if x is not None]
+    if not got:
+        return "-"
+    med = f"{statistics.median(got):.2f}"
+    return med if len(got) == len(xs) else f"{med} ({len(xs) - len(got)} timed out)"
+
+
 def inner(a: argparse.Namespace) -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     sizes = [int(s) for s in a.sizes.split(",")]
     rows = []
-    print(f"\nnftables plane, N virtual servers x {a.rs} real servers (wrr, no checkers), one weight changed; "
-          f"median of {a.runs}\n")
-    print("| N x 20 | daemon up s | ctl reload wall s | reload -> kernel s | reloads ok | "
-          "reconcile ms | compute ms | dump ms | apply ms | first apply ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print(f"\nnftables plane, N virtual servers x {a.rs} real servers (wrr, no checkers); HUP -> kernel "
+          f"updated, s, median of {a.runs}: (a) unchanged (-> reload done), (b) one weight, (c) one real "
+          f"server added, (d) one virtual server added\n")
+    print("| N x 20 | daemon up s | (a) unchanged | (b) weight | (c) +1 real | (d) +1 virtual | reloads ok | "
+          "stall kills | reconcile ms | compute ms | apply ms | first apply ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for n in sizes:
-        d = daemon_case(n, a.rs, a.runs, a.up_timeout)
+        d = daemon_case(n, a.rs, a.runs, a.up_timeout, a.wait)
         rec = reconcile_case(n, a.rs, a.runs) if n <= a.reconcile_max else None
         rows.append((d, rec))
-        if d["up_s"] is None:
-            up = f"not up in {a.up_timeout:g} s"
-            wall = seen = "-"
-        else:
-            up = f"{d['up_s']:.2f}"
-            wall = f"{statistics.median(w for w, _, _ in d['reload_s']):.2f}"
-            seen = f"{statistics.median(s for _, s, _ in d['reload_s']):.2f}"
-        ok = f"{d['reload_ok']}/{len(d['reload_s'])}" if d["up_s"] is not None else "-"
-        if rec is None:
-            cols = ["-"] * 5
-        else:
-            cols = [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "dump", "apply", "first")]
-        print(f"| {d['n']:,} | {up} | {wall} | {seen} | {ok} | " + " | ".join(cols) + " |", flush=True)
+        up = f"{d['up_s']:.2f}" if d["up_s"] is not None else f"not up in {a.up_timeout:g} s"
+        cases = [_med(d[k]) for k in ("a", "b", "c", "d")]
+        ok = f"{d['ok']}/{d['tries']}"
+        cols = ["-"] * 4 if rec is None else [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "apply", "first")]
+        print(f"| {d['n']:,} | {up} | " + " | ".join(cases) + f" | {ok} | {d.get('stall_kills', 0)} | "
+              + " | ".join(cols) + " |", flush=True)
     warn = sum(d["warnings"] for d, _ in rows)
     print(f"\nRuntimeWarnings in the daemons' logs: {warn}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="100,200,500,1000,2000")
+    ap.add_argument("--sizes", default="100,1000,2000")
     ap.add_argument("--rs", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--up-timeout", type=float, default=90)
-    ap.add_argument("--reconcile-max", type=int, default=100000,
-                    help="skip the in-process reconcile above this N (the old code's start is quadratic)")
+    ap.add_argument("--reconcile-max", type=int, default=0,
+                    help="time the in-process reconcile up to this N (0: not at all)")
+    ap.add_argument("--wait", type=float, default=120, help="s to wait for each reload")
     a = ap.parse_args()
     if os.environ.get(INNER) == "1":
         inner(a)

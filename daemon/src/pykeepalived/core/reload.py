@@ -16,6 +16,7 @@ import pickle
 import sys
 
 from ..compat.aio import TIMEOUT_ERRORS
+from . import snapshot
 from .judge import Verdict
 
 log = logging.getLogger("pykeepalived.reload")
@@ -29,7 +30,9 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
 
     The running loop only waits on a pipe: a file that takes seconds to parse
     cannot stall VRRP (or the supervisor's liveness check); one that takes
-    longer than ``timeout``, or a judge that dies, is a refused reload."""
+    longer than ``timeout``, or a judge that dies, is a refused reload.  The
+    accepted config comes as the snapshot's bytes (``Verdict.snapshot``): this
+    process unpickles only the virtual servers it does not hold already."""
     argv = [sys.executable, "-m", "pykeepalived.core.judge", path, *(["--lb-backend"] if lb_backend else [])]
     try:
         proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
@@ -45,12 +48,16 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
     except asyncio.CancelledError:  # the daemon is stopping: the judge goes with it
         proc.kill()
         raise
+    why = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
     try:
         got = pickle.loads(out) if proc.returncode == 0 else None
+        if isinstance(got, Verdict) and got.snapshot is not None:  # only what changed is unpickled
+            got.config = snapshot.decode(got.snapshot, path)
+    except snapshot.SnapshotError as exc:
+        got, why = None, [str(exc)]
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         got = None
     if not isinstance(got, Verdict):
-        why = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
         return Verdict(None, [f"{path}: error: the judge failed: {why[0]}"])
     for line in got.warnings:
         log.warning("%s", line)

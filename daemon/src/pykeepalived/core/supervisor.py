@@ -209,7 +209,7 @@ class Supervisor:
                 if judged.config is None:
                     result = self._refused(judged.errors)
                 else:
-                    result = await self._apply(judged.config)
+                    result = await self._apply(judged.config, judged.snapshot)
             finally:
                 self.sd.ready(self.status_line())
             self.last_reload = {"time": time.time(), **result}
@@ -223,8 +223,9 @@ class Supervisor:
                   self.config_path, len(errors), "s" if len(errors) != 1 else "")
         return {"reloaded": False, "errors": errors}
 
-    async def _apply(self, config: Config) -> dict[str, object]:
-        snapshot.save(self.files.dir, config)
+    async def _apply(self, config: Config, encoded: bytes | None = None) -> dict[str, object]:
+        """``encoded``: the snapshot's bytes as the judge made them (written as they are)."""
+        snapshot.save_encoded(self.files.dir, encoded if encoded is not None else snapshot.encode(config))
         self.config, self.handover = config, handover_bound(config)
         started = self.start_needed(config)
         # a new or restarting child starts from the snapshot: only running ones are asked
