@@ -99,8 +99,9 @@ class Child:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    def reporting(self, now: float, stall: float) -> bool:
-        return self.alive and self.last_ping is not None and now - self.last_ping <= stall
+    def reporting(self, now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> bool:
+        """Its loop has pinged once and it pings or works (busy) now: systemd's WATCHDOG=1 goes on."""
+        return self.alive and self.ever_ready and stalled(self, now, stall, busy_limit) is None
 
 
 # argv(role, ping_fd): the child's command line (the supervisor's, it knows the paths)

@@ -221,7 +221,9 @@ class Supervisor:
                 return {"reloaded": False, "errors": ["daemon is stopping"]}
             self.sd.reloading()
             try:
+                began = time.monotonic()
                 judged = await load_new(self.config_path)
+                log.info("reload: %s judged in %.2f s", self.config_path, time.monotonic() - began)
                 if judged.config is None:
                     result = self._refused(judged.errors)
                 else:
