@@ -94,6 +94,14 @@ def _reloads_logged(log_path: Path) -> int:
     return sum(text.count(m) for m in DONE_MARKS)
 
 
+JUDGED_RE = re.compile(r"judged in ([0-9.]+) s")
+
+
+def judged(log_path: Path) -> list[float]:
+    """The parent's "judged in X s" lines (the judge's share of each reload)."""
+    return [float(x) for x in JUDGED_RE.findall(log_path.read_text(errors="replace"))]
+
+
 def _hup(pid: int, log_path: Path, seen, wait: float) -> tuple[float | None, float | None]:
     """SIGHUP the parent; (s until ``seen()`` holds, s until the parent logs the reload's end)."""
     before = _reloads_logged(log_path)
@@ -126,6 +134,8 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float)
     def record(case: str, kernel: float | None, done: float | None, kernel_wanted: bool = True) -> None:
         got = kernel if kernel_wanted else done
         out[case].append(got)
+        times = judged(log_path)
+        out.setdefault("judge_" + case, []).append(times[-1] if times else None)
         out["tries"] += 1
         out["ok"] += got is not None and done is not None
 
@@ -236,7 +246,8 @@ def inner(a: argparse.Namespace) -> None:
     rows = []
     print(f"\nnftables plane, N virtual servers x {a.rs} real servers (wrr, no checkers); HUP -> kernel "
           f"updated, s, median of {a.runs}: (a) unchanged (-> reload done), (b) one weight, (c) one real "
-          f"server added, (d) one virtual server added\n")
+          f"server added, (d) one virtual server added; in parentheses the judge's share (parse and "
+          f"validation, the parent's \"judged in\" log line)\n")
     print("| N x 20 | daemon up s | (a) unchanged | (b) weight | (c) +1 real | (d) +1 virtual | reloads ok | "
           "stall kills | reconcile ms | compute ms | apply ms | first apply ms |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
@@ -245,7 +256,8 @@ def inner(a: argparse.Namespace) -> None:
         rec = reconcile_case(n, a.rs, a.runs) if n <= a.reconcile_max else None
         rows.append((d, rec))
         up = f"{d['up_s']:.2f}" if d["up_s"] is not None else f"not up in {a.up_timeout:g} s"
-        cases = [_med(d[k]) for k in ("a", "b", "c", "d")]
+        cases = [_med(d[k]) + (f" ({_med(d['judge_' + k])})" if d.get("judge_" + k) else "")
+                 for k in ("a", "b", "c", "d")]
         ok = f"{d['ok']}/{d['tries']}"
         cols = ["-"] * 4 if rec is None else [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "apply", "first")]
         print(f"| {d['n']:,} | {up} | " + " | ".join(cases) + f" | {ok} | {d.get('stall_kills', 0)} | "
