@@ -102,3 +102,12 @@ def test_a_failed_apply_diffs_everything_next_time(tmp_path: Path, kernel) -> No
     r = lb.reload(as_child(child, text(3, bump=1)))
     assert [op.action for op in r.ops] == ["set"] and lb._clean
     same_as_full(lb)
+
+
+def test_a_start_after_a_stop_writes_everything_again(tmp_path: Path, kernel) -> None:
+    k = kernel()
+    lb = LoadBalancer(conf(text(2)), k.backend, tmp_path)
+    lb.start()
+    lb.stop()
+    assert weights(k.view()) == {}
+    assert len(lb.start().ops) == 2 + 2 * 3 and len(weights(k.view())) == 2

@@ -97,6 +97,7 @@ class LoadBalancer:
     def start(self) -> Result:
         """First reconcile; with global_defs lvs_flush the whole kernel table is flushed first."""
         result = Result()
+        self._clean = False  # a start compares every service with what the kernel has
         if self.config.global_defs.lvs_flush:
             result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump(counts=False).values()])
         later = self.reconcile()
@@ -176,6 +177,7 @@ class LoadBalancer:
 
     def stop(self) -> Result:
         """Remove our services (flush_on_stop) or leave them for the next start to adopt."""
+        self._clean = False  # the table changes under the desired state: the next start diffs it all
         if not self.flush_on_stop:
             return Result()
         actual = self.backend.dump(counts=False)
