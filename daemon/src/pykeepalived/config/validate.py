@@ -169,10 +169,13 @@ _LEAVES = (str, int, float, Location, ipaddress.IPv4Address, ipaddress.IPv6Addre
 _FIELDS: dict[type, tuple[str, ...] | None] = {}  # per class: its dataclass field names, None if not one
 
 
+_POSITIONS = ("loc", "locs")  # every model class's file:line:col fields (model_vrrp._loc, _locs): no Script there
+
+
 def _field_names(cls: type) -> tuple[str, ...] | None:
     names = _FIELDS.get(cls, ())
     if names == ():
-        names = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(cls))
+        names = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(cls) if f.name not in _POSITIONS)
                                 if dataclasses.is_dataclass(cls) else None)
     return names
 
@@ -195,7 +198,7 @@ def _scripts(obj: object, seen: set[int], out: list[Script]) -> None:
     else:
         return
     for v in values:
-        if not isinstance(v, _LEAVES):
+        if v and not isinstance(v, _LEAVES):  # empty containers and None hold nothing either
             _scripts(v, seen, out)
 
 
