@@ -5,14 +5,17 @@ For N x 20 (N virtual servers of 20 real servers each, wrr, no checkers) the
 real daemon (``pykeepalived -n``, supervisor and children) runs in a private
 network namespace of its own (``unshare --net``: nothing leaves it, the
 addresses are never contacted). The bench times how long the table takes to
-appear, then changes one real server's weight in the file and times
-``pykeepalivedctl reload`` (wall time of the command, which returns when the
-children have reloaded) until the kernel shows the new weight. A second,
-in-process part times the plane's reconcile for the same change
-(``LoadBalancer.reload``: desired-state build + diff + nft transaction).
+appear, then sends SIGHUP to the parent after four kinds of edits and times
+HUP -> kernel updated: (a) the file unchanged (until the parent logs "reload
+done"), (b) one real server's weight changed, (c) one real server added to
+one virtual server, (d) one virtual server (of 20 real servers) added; for
+(b)-(d) until the checker child logs its first kernel op of the reload (it
+logs after ``nft -f`` returned), then checked once in the kernel (``nft``). (c) and (d) are undone (HUP, waited for) before
+the next run. A second, in-process part (``--reconcile-max``) times the
+plane's reconcile of (b) (``LoadBalancer.reload``: desired state + nft).
 
-    .venv/bin/python bench/reload_scale.py [--sizes 100,200,500,1000,2000] [--runs 3] [--up-timeout 90]
-                                           [--reconcile-max N]
+    .venv/bin/python bench/reload_scale.py [--sizes 100,1000,2000] [--runs 3] [--up-timeout 90]
+                                           [--reconcile-max N] [--wait 120]
 
 Needs root (unshare, nft). Prints a markdown table.
 """
@@ -30,24 +33,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 INNER = "PYK_RELOAD_SCALE_INNER"
 
 
-def config(n_vs: int, n_rs: int, bump: int = 0) -> str:
-    """N wrr virtual servers x n_rs real servers without checkers; ``bump`` changes one weight."""
-    vbase = int(ipaddress.IPv4Address("10.1.0.0"))
-    rbase = int(ipaddress.IPv4Address("10.128.0.0"))
+VBASE = int(ipaddress.IPv4Address("10.1.0.0"))
+RBASE = int(ipaddress.IPv4Address("10.128.0.0"))
+EXTRA_RS = ipaddress.IPv4Address("10.250.0.1")  # (c): the real server added
+
+
+def config(n_vs: int, n_rs: int, bump: int = 0, add_rs: bool = False, add_vs: bool = False) -> str:
+    """N wrr virtual servers x n_rs real servers without checkers; ``bump`` changes one weight,
+    ``add_rs`` adds one real server to the middle virtual server, ``add_vs`` one virtual server."""
+    vbase, rbase = VBASE, RBASE
     out = ["global_defs {\n    lb_backend nftables\n}\n"]
-    for v in range(n_vs):
+    for v in range(n_vs + add_vs):
         out.append(f"virtual_server {ipaddress.IPv4Address(vbase + v)} 80 {{\n    lb_algo wrr\n    lb_kind NAT\n"
                    "    protocol TCP\n")
         for r in range(n_rs):
             w = 1 + r % 5 + (bump if v == n_vs // 2 and r == 0 else 0)
             out.append(f"    real_server {ipaddress.IPv4Address(rbase + v * n_rs + r)} 8080 {{\n"
                        f"        weight {w}\n    }}\n")
+        if add_rs and v == n_vs // 2:
+            out.append(f"    real_server {EXTRA_RS} 8080 {{\n        weight 3\n    }}\n")
         out.append("}\n")
     return "".join(out)
 
@@ -61,11 +72,15 @@ def services_in_kernel() -> int:
     return r.stdout.count('comment "pyk ') if r.returncode == 0 else 0
 
 
-def weight_in_kernel(n_vs: int, n_rs: int) -> int | None:
-    """The watched real server's weight as the kernel holds it (its service's w_ map)."""
-    vip = ipaddress.IPv4Address(int(ipaddress.IPv4Address("10.1.0.0")) + n_vs // 2)
-    rip = ipaddress.IPv4Address(int(ipaddress.IPv4Address("10.128.0.0")) + (n_vs // 2) * n_rs)
-    name = "w_tcp_" + str(vip).replace(".", "_") + "_80"
+def wmap(v: int) -> str:
+    return "w_tcp_" + str(ipaddress.IPv4Address(VBASE + v)).replace(".", "_") + "_80"
+
+
+def weight_in_kernel(n_vs: int, n_rs: int, rip: ipaddress.IPv4Address | None = None) -> int | None:
+    """A real server's weight as the kernel holds it (its service's w_ map); by default the
+    middle virtual server's first one (the one ``bump`` changes)."""
+    rip = rip or ipaddress.IPv4Address(RBASE + (n_vs // 2) * n_rs)
+    name = wmap(n_vs // 2)
     r = nft("get", "element", "inet", "pykeepalived", name, f"{{ {rip} . 8080 }}")
     if r.returncode != 0:
         return None
@@ -73,16 +88,66 @@ def weight_in_kernel(n_vs: int, n_rs: int) -> int | None:
     return int(m.group(1), 0) if m else None
 
 
-def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float) -> dict:
+DONE_MARKS = ("reload done", "reload: not applied", "rejected")
+JUDGED_RE = re.compile(r"judged in ([0-9.]+) s")
+STAMP_RE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def _stamp(line: str) -> float | None:
+    m = STAMP_RE.match(line)
+    return datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() if m else None  # noqa: DTZ007 (local, as logged)
+
+
+def _hup(pid: int, log_path: Path, seen, wait: float) -> tuple[float | None, float | None, float | None]:
+    """SIGHUP the parent; (s until the checker child logged its first kernel op, s until the parent
+    logged the reload's end, the judge's s), from the daemon's own log lines: polling the kernel
+    (``nft get element`` loads every set, 1-2 s at 2,000 x 20) would load the machine and blur the
+    time.  ``seen()`` then checks, once, that the kernel holds what the edit asked for (else the
+    kernel time is None)."""
+    offset = log_path.stat().st_size
+    t0 = time.time()
+    os.kill(pid, signal.SIGHUP)
+    new = ""
+    while time.time() - t0 < wait and not any(m in new for m in DONE_MARKS):
+        time.sleep(0.05)
+        with log_path.open(errors="replace") as f:
+            f.seek(offset)
+            new = f.read()
+    lines = new.splitlines()
+    done = next((_stamp(ln) for ln in lines if any(m in ln for m in DONE_MARKS)), None)
+    kernel = next((_stamp(ln) for ln in lines if " check: reload: " in ln and " dest " in ln or
+                   " check: reload: add service" in ln), None)
+    judged = [float(x) for x in JUDGED_RE.findall(new)]
+    ok = done is not None and seen()
+    return (kernel - t0 if kernel is not None and ok else None, done - t0 if done is not None else None,
+            judged[0] if judged else None)
+
+
+def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"reload-scale-{n_vs}-"))
     conf = tmp / "keepalived.conf"
     conf.write_text(config(n_vs, n_rs))
     run = tmp / "run"
-    log = open(tmp / "daemon.log", "w")  # noqa: SIM115 (closed below)
+    log_path = tmp / "daemon.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "pykeepalived"), "-n", "-l", "-f", str(conf), "--runtime-dir", str(run)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    out: dict = {"n": n_vs, "up_s": None, "reload_s": [], "reload_ok": 0, "warnings": 0}
+    out: dict = {"n": n_vs, "up_s": None, "warnings": 0, "ok": 0, "tries": 0,
+                 **{k: [] for k in ("a", "b", "c", "d")}}
+
+    def record(case: str, kernel: float | None, done: float | None, judge: float | None,
+               kernel_wanted: bool = True) -> None:
+        got = kernel if kernel_wanted else done
+        out[case].append(got)
+        out.setdefault("judge_" + case, []).append(judge)
+        out["tries"] += 1
+        out["ok"] += got is not None and done is not None
+
+    def undo() -> None:  # back to the base file, waited for
+        conf.write_text(config(n_vs, n_rs))
+        _hup(proc.pid, log_path, lambda: True, wait)
+
     try:
         while time.perf_counter() - t0 < up_timeout:
             if services_in_kernel() >= n_vs:
@@ -93,46 +158,50 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float) -> dict:
             return out
         time.sleep(1.0)  # let the children settle (status, metrics) before timing reloads
         for i in range(runs):
-            bump = 1 + i % 2  # 1, 2, 1: the weight changes every run
+            record("a", *_hup(proc.pid, log_path, lambda: True, wait), kernel_wanted=False)  # (a) unchanged
+            bump = 1 + i % 2  # (b) 1, 2, 1: the weight changes every run
             conf.write_text(config(n_vs, n_rs, bump))
-            want = 1 + bump
-            t = time.perf_counter()
-            r = subprocess.run([str(BIN / "pykeepalivedctl"), "reload", "--runtime-dir", str(run)],
-                               capture_output=True, text=True, check=False)
-            wall = time.perf_counter() - t
-            while weight_in_kernel(n_vs, n_rs) != want and time.perf_counter() - t < 60:
-                time.sleep(0.05)
-            seen = time.perf_counter() - t
-            out["reload_s"].append((wall, seen, r.returncode))
-            out["reload_ok"] += r.returncode == 0 and weight_in_kernel(n_vs, n_rs) == want
+            record("b", *_hup(proc.pid, log_path, lambda b=bump: weight_in_kernel(n_vs, n_rs) == 1 + b, wait))
+            conf.write_text(config(n_vs, n_rs, bump, add_rs=True))  # (c)
+            record("c", *_hup(proc.pid, log_path, lambda: weight_in_kernel(n_vs, n_rs, EXTRA_RS) == 3, wait))
+            undo()
+            conf.write_text(config(n_vs, n_rs, bump, add_vs=True))  # (d)
+            record("d", *_hup(proc.pid, log_path, lambda: nft("list", "map", "inet", "pykeepalived",
+                                                              wmap(n_vs)).returncode == 0, wait))
+            undo()
         return out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=60)
+            proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-        text = (tmp / "daemon.log").read_text(errors="replace")
+        text = log_path.read_text(errors="replace")
         out["warnings"] = text.count("RuntimeWarning")
-        out["stall_kills"] = text.count("stalled") + text.count("not answering")
+        out["stall_kills"] = text.count(": killing it")  # the supervisor's line for a stalled child
         nft("delete", "table", "inet", "pykeepalived")
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("PYK_RELOAD_SCALE_KEEP"):
+            print(f"(kept {tmp})", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
-    """The plane in this process: start, then a one-weight reload, phase by phase."""
+    """The plane in this process: start, then a one-weight reload, phase by phase (compute = the
+desired state, ``LoadBalancer._compute``; apply = the nft transaction)."""
     from pykeepalived.config.loader import loads_config
-    from pykeepalived.lb import plane as plane_mod
+    from pykeepalived.core.snapshot import Decoder
     from pykeepalived.lb.nftables import NftBackend
     from pykeepalived.lb.plane import LoadBalancer
 
     configs = []
+    child = Decoder()  # as a child gets them: unchanged blocks handed over as the same objects
     for bump in (0, 1, 2):
         cfg, diags = loads_config(config(n_vs, n_rs, bump))
         assert not diags.errors, [str(e) for e in diags.errors[:3]]
-        configs.append(cfg)
+        configs.append(child.decode(Decoder().encode(cfg)))
     backend = NftBackend()
     with tempfile.TemporaryDirectory() as d:
         lb = LoadBalancer(configs[0], backend, d)
@@ -141,7 +210,7 @@ def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
         first = time.perf_counter() - t
         assert not r.errors, r.errors[:3]
         phases: dict[str, list[float]] = {"compute": [], "dump": [], "apply": [], "total": []}
-        real = (plane_mod.compute, backend.dump, backend.apply)
+        real = (lb._compute, backend.dump, backend.apply)  # noqa: SLF001 (the phase timed)
 
         def timed(name, fn):
             def wrapper(*a, **k):
@@ -152,7 +221,7 @@ def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
                     phases[name].append(time.perf_counter() - t0)
             return wrapper
 
-        plane_mod.compute = timed("compute", real[0])
+        lb._compute = timed("compute", real[0])
         backend.dump = timed("dump", real[1])
         backend.apply = timed("apply", real[2])
         try:
@@ -162,51 +231,56 @@ def reconcile_case(n_vs: int, n_rs: int, runs: int) -> dict:
                 phases["total"].append(time.perf_counter() - t)
                 assert not r.errors and len(r.ops) == 1, (r.errors[:3], [str(o) for o in r.ops[:3]])
         finally:
-            plane_mod.compute, backend.dump, backend.apply = real
+            lb._compute, backend.dump, backend.apply = real
         lb.stop()
     med = {k: statistics.median(v) for k, v in phases.items()}
     med["first"] = first
     return med
 
 
+def _med(xs: list) -> str:
+    got = [x for x in xs if x is not None]
+    if not got:
+        return "-"
+    med = f"{statistics.median(got):.2f}"
+    return med if len(got) == len(xs) else f"{med} ({len(xs) - len(got)} timed out)"
+
+
 def inner(a: argparse.Namespace) -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     sizes = [int(s) for s in a.sizes.split(",")]
     rows = []
-    print(f"\nnftables plane, N virtual servers x {a.rs} real servers (wrr, no checkers), one weight changed; "
-          f"median of {a.runs}\n")
-    print("| N x 20 | daemon up s | ctl reload wall s | reload -> kernel s | reloads ok | "
-          "reconcile ms | compute ms | dump ms | apply ms | first apply ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print(f"\nnftables plane, N virtual servers x {a.rs} real servers (wrr, no checkers); HUP -> kernel "
+          f"updated, s, median of {a.runs}: (a) unchanged (-> reload done), (b) one weight, (c) one real "
+          f"server added, (d) one virtual server added; in parentheses the judge's share (parse and "
+          f"validation, the parent's \"judged in\" log line)\n")
+    print("| N x 20 | daemon up s | (a) unchanged | (b) weight | (c) +1 real | (d) +1 virtual | reloads ok | "
+          "stall kills | reconcile ms | compute ms | apply ms | first apply ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for n in sizes:
-        d = daemon_case(n, a.rs, a.runs, a.up_timeout)
+        d = daemon_case(n, a.rs, a.runs, a.up_timeout, a.wait)
         rec = reconcile_case(n, a.rs, a.runs) if n <= a.reconcile_max else None
         rows.append((d, rec))
-        if d["up_s"] is None:
-            up = f"not up in {a.up_timeout:g} s"
-            wall = seen = "-"
-        else:
-            up = f"{d['up_s']:.2f}"
-            wall = f"{statistics.median(w for w, _, _ in d['reload_s']):.2f}"
-            seen = f"{statistics.median(s for _, s, _ in d['reload_s']):.2f}"
-        ok = f"{d['reload_ok']}/{len(d['reload_s'])}" if d["up_s"] is not None else "-"
-        if rec is None:
-            cols = ["-"] * 5
-        else:
-            cols = [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "dump", "apply", "first")]
-        print(f"| {d['n']:,} | {up} | {wall} | {seen} | {ok} | " + " | ".join(cols) + " |", flush=True)
+        up = f"{d['up_s']:.2f}" if d["up_s"] is not None else f"not up in {a.up_timeout:g} s"
+        cases = [_med(d[k]) + (f" ({_med(d['judge_' + k])})" if d.get("judge_" + k) else "")
+                 for k in ("a", "b", "c", "d")]
+        ok = f"{d['ok']}/{d['tries']}"
+        cols = ["-"] * 4 if rec is None else [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "apply", "first")]
+        print(f"| {d['n']:,} | {up} | " + " | ".join(cases) + f" | {ok} | {d.get('stall_kills', 0)} | "
+              + " | ".join(cols) + " |", flush=True)
     warn = sum(d["warnings"] for d, _ in rows)
     print(f"\nRuntimeWarnings in the daemons' logs: {warn}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="100,200,500,1000,2000")
+    ap.add_argument("--sizes", default="100,1000,2000")
     ap.add_argument("--rs", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--up-timeout", type=float, default=90)
-    ap.add_argument("--reconcile-max", type=int, default=100000,
-                    help="skip the in-process reconcile above this N (the old code's start is quadratic)")
+    ap.add_argument("--reconcile-max", type=int, default=0,
+                    help="time the in-process reconcile up to this N (0: not at all)")
+    ap.add_argument("--wait", type=float, default=120, help="s to wait for each reload")
     a = ap.parse_args()
     if os.environ.get(INNER) == "1":
         inner(a)

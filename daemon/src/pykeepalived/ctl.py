@@ -37,6 +37,9 @@ def _req(args: argparse.Namespace) -> dict:
     return req
 
 
+RELOAD_WAIT = 300.0  # s: above JUDGE_TIMEOUT (120) + the children's apply (core/supervisor.py, 150)
+
+
 def run_command(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int:
     try:
         req = _req(args)
@@ -45,6 +48,8 @@ def run_command(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int
         print(f"pykeepalivedctl: {why}", file=err)
         return 2
     timeout = 10.0 + (args.timeout if args.command in ("wait-drain", "real-server") else 0.0)
+    if args.command == "reload":  # the daemon's own bounds (judge, then the children) end a reload first
+        timeout = RELOAD_WAIT
     try:
         reply = request(args.runtime_dir, req, timeout=timeout)
     except (OSError, ValueError) as exc:

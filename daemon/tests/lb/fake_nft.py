@@ -1,7 +1,7 @@
 """An ``nft`` stand-in for unit tests: it keeps our table as nft would and lists it back as nft -j would.
 
 It understands exactly the statements nft_render writes that parse() needs:
-the ``w_`` weight maps (declared with elements, or changed by add/delete
+the ``w_`` weight maps (declared with elements, also by ``add map``, or changed by add/delete
 element) and the ``pyk`` rule comments of each chain (declared in a table
 block, or flushed and re-added), so a transaction that loses information
 fails here; the real nft runs the same paths in the lab
@@ -66,8 +66,10 @@ class FakeNft(NftBackend):
                         elems[key] = int(w)
                     else:
                         del elems[key]
-            elif line.startswith("add map"):
-                maps.setdefault(words[4], {})
+            elif line.startswith("add map"):  # with elements: a map declared whole (after its delete)
+                body = line.split("elements = ", 1)
+                elems = {(a, int(p)): int(w) for a, p, w in ELEM.findall(body[1])} if len(body) == 2 else {}
+                maps[words[4]] = {**maps.get(words[4], {}), **elems}
             elif line.startswith(("add chain", "flush chain")):
                 chains[words[4]] = []
             elif line.startswith("add rule"):

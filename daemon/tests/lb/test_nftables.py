@@ -85,14 +85,15 @@ def test_backend_round_trip_and_idempotence() -> None:
     assert nft.script_text is None  # empty: the table itself is deleted
 
 
-def test_weight_change_is_element_updates_and_one_service_chain() -> None:
+def test_weight_change_is_one_service_map_and_chain() -> None:
     old = table()
     new = table()
     new[WRR.key] = service(WRR, Dest("198.51.100.11", 8080, weight=5), *D[1:])
     text = nft_render.update(old, new, set(old))  # every service touched: only the changed one is named
     assert text.splitlines() == [
-        "delete element inet pykeepalived w_tcp_192_0_2_80_80 { 198.51.100.11 . 8080 }",
-        "add element inet pykeepalived w_tcp_192_0_2_80_80 { 198.51.100.11 . 8080 : 5 }",
+        "delete map inet pykeepalived w_tcp_192_0_2_80_80",
+        "add map inet pykeepalived w_tcp_192_0_2_80_80 { type ipv4_addr . inet_service : mark; "
+        "elements = { 198.51.100.11 . 8080 : 5, 198.51.100.12 . 8080 : 2, 198.51.100.13 . 8080 : 0 } }",
         "flush chain inet pykeepalived s_tcp_192_0_2_80_80",
         "add rule inet pykeepalived s_tcp_192_0_2_80_80 ip daddr 192.0.2.80 tcp dport 80 dnat ip addr . port to "
         "numgen inc mod 7 map { 0-4 : 198.51.100.11 . 8080, 5-6 : 198.51.100.12 . 8080 } "
@@ -108,7 +109,8 @@ def test_service_added_and_removed_rewrite_prerouting_only() -> None:
     extra = ServiceSpec(ServiceKey.ip("TCP", "192.0.2.83", 80), "rr")
     new[extra.key] = service(extra, D[0])
     lines = nft_render.update(old, new, {EMPTY.key, extra.key}).splitlines()
-    assert lines[:2] == ["add map inet pykeepalived w_tcp_192_0_2_83_80 { type ipv4_addr . inet_service : mark; }",
+    assert lines[:2] == ["add map inet pykeepalived w_tcp_192_0_2_83_80 { type ipv4_addr . inet_service : mark; "
+                         "elements = { 198.51.100.11 . 8080 : 3 } }",
                          "add chain inet pykeepalived s_tcp_192_0_2_83_80"]
     assert "flush chain inet pykeepalived prerouting" in lines and "flush chain inet pykeepalived forward" not in lines
     assert lines[-3:] == ["flush chain inet pykeepalived s_tcp_192_0_2_82_80",

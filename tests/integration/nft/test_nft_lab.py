@@ -199,7 +199,8 @@ def test_weight_change_is_a_small_transaction(env) -> None:
     assert [str(o) for o in r.ops] == [f"set dest {VS} -> {IP['web1']}:8080"] and not r.errors
     script = env.backend.last_script
     assert "flush table" not in script and "prerouting" not in script, script
-    assert f"add element inet pykeepalived w_tcp_192_0_2_80_80 {{ {IP['web1']} . 8080 : 4 }}" in script
+    assert "delete map inet pykeepalived w_tcp_192_0_2_80_80\n" in script  # the service's map declared again
+    assert f"w_tcp_192_0_2_80_80 {{ type ipv4_addr . inet_service : mark; elements = {{ {IP['web1']} . 8080 : 4," in script
     assert env.kernel() == {VS: {"198.51.100.11:8080": 4, "198.51.100.12:8080": 1, "198.51.100.13:8080": 1}}
     assert env.fetch(12) == Counter({"web1": 8, "web2": 2, "web3": 2})
     assert env.backend.listings == listings  # what we wrote is remembered, not listed back
@@ -210,7 +211,7 @@ def test_table_deleted_behind_our_back_is_rewritten(env, lab) -> None:
     env.reset(conf("rr"))
     lab.exec("lb", ["nft", "delete", "table", "inet", "pykeepalived"])
     env.lb.drain(IP["web2"])
-    r = env.lb.reconcile()  # the element update fails: the backend lists, then writes the whole table
+    r = env.lb.reconcile()  # the map update fails: the backend lists, then writes the whole table
     assert not r.errors, r.errors
     assert env.kernel() == {VS: {"198.51.100.11:8080": 1, "198.51.100.12:8080": 0, "198.51.100.13:8080": 1}}
     assert env.fetch(4) == Counter({"web1": 2, "web3": 2})

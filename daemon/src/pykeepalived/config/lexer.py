@@ -68,20 +68,25 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocesso
     """
     tokens: list[Token] = []
     append = tokens.append
-    lines = pre.lines(text, filename, diags) if pre is not None and ("$" in text or "@" in text) \
-        else _plain_lines(text)
+    new = tuple.__new__  # Token(...) and Location(...) without their Python-level __new__: 2 per token
+    tok_cls, loc_cls = Token, Location
+    preprocessed = pre is not None and ("$" in text or "@" in text)
+    lines = pre.lines(text, filename, diags) if preprocessed else _plain_lines(text)
+    # one scan of the file, not one per line (substituted lines may bring what the text lacks)
+    any_bad = preprocessed or _BAD_CHAR_RE.search(text) is not None
+    finditer = _TOKEN_RE.finditer
     for lineno, line in lines:
         if diags.gave_up:  # too many errors: the parser stops too
             break
         first = True
         start = len(tokens)
-        suspect = _BAD_CHAR_RE.search(line) is not None
-        for m in _TOKEN_RE.finditer(line):
+        suspect = any_bad and _BAD_CHAR_RE.search(line) is not None
+        for m in finditer(line):
             raw = m.group()
             c = raw[0]
             if c == "!" or c == "#":
                 break
-            loc = Location(filename, lineno, m.start() + 1)
+            loc = new(loc_cls, (filename, lineno, m.start() + 1))
             if c == '"' and (len(raw) < 2 or raw[-1] != '"' or _odd_backslashes(raw)):
                 diags.error(loc, "unterminated quoted string")
                 if suspect:
@@ -92,13 +97,13 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocesso
                 if diags.gave_up:
                     break
             if c == '"':
-                append(Token(STRING, _ESCAPE_RE.sub(r"\1", raw[1:-1]), loc, first))
+                append(new(tok_cls, (STRING, _ESCAPE_RE.sub(r"\1", raw[1:-1]), loc, first)))
             elif c == "{":
-                append(Token(LBRACE, raw, loc, first))
+                append(new(tok_cls, (LBRACE, raw, loc, first)))
             elif c == "}":
-                append(Token(RBRACE, raw, loc, first))
+                append(new(tok_cls, (RBRACE, raw, loc, first)))
             else:
-                append(Token(WORD, raw, loc, first))
+                append(new(tok_cls, (WORD, raw, loc, first)))
             first = False
         if stack is not None and len(tokens) > start and tokens[start].kind is WORD \
                 and tokens[start].text == "include":

@@ -8,9 +8,9 @@ where the config is legal but probably not what was meant.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import shutil
-from collections.abc import Iterator
 
 from .effective import effective_instance, effective_version, is_strict
 from .errors import UNKNOWN_LOCATION, Diagnostics, Location
@@ -172,29 +172,52 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
         diags.error(vs.sorry_server.loc, "sorry_server is not the virtual server's address family")
 
 
-def _scripts(obj: object, seen: set[int]) -> Iterator[Script]:
+# hold no Script: not walked (a big config has ~10^6 of them)
+_LEAVES = (str, int, float, Location, ipaddress.IPv4Address, ipaddress.IPv6Address, type(None))
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # per class: its dataclass field names, None if not one
+
+
+_POSITIONS = ("loc", "locs")  # every model class's file:line:col fields (model_vrrp._loc, _locs): no Script there
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    names = _FIELDS.get(cls, ())
+    if names == ():
+        names = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(cls) if f.name not in _POSITIONS)
+                                if dataclasses.is_dataclass(cls) else None)
+    return names
+
+
+def _scripts(obj: object, seen: set[int], out: list[Script]) -> None:
+    """Depth first, each object once; leaves are skipped before the call (most values are)."""
     if id(obj) in seen:
         return
     seen.add(id(obj))
     if isinstance(obj, Script):
-        yield obj
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from _scripts(getattr(obj, f.name), seen)
+        out.append(obj)
+        return
+    names = _field_names(type(obj))
+    if names is not None:
+        values = [getattr(obj, name) for name in names]
     elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _scripts(v, seen)
+        values = obj.values()
     elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            if not isinstance(v, (str, int, float)):
-                yield from _scripts(v, seen)
+        values = obj
+    else:
+        return
+    for v in values:
+        if v and not isinstance(v, _LEAVES):  # empty containers and None hold nothing either
+            _scripts(v, seen, out)
 
 
 def scripts(config: object) -> list[Script]:
     """Every Script in the config model (notify_*, vrrp_script, MISC_CHECK, notify_fifo_script,
     quorum_up/down, ...): the one list, for the existence warnings here and for script
     security (services/security.py)."""
-    return list(_scripts(config, set()))
+    out: list[Script] = []
+    if not isinstance(config, _LEAVES):
+        _scripts(config, set(), out)
+    return out
 
 
 def _script_exists(script: Script, diags: Diagnostics) -> None:

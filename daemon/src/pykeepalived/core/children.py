@@ -8,8 +8,20 @@ after a back-off (``next_backoff``); one whose pings stop for ``stall``
 seconds, or that sends nothing for ``START_TIMEOUT``, is SIGKILLed by its
 pid and restarted like a dead one (``kill_stalled``).
 
-The child's half lives here too: ``child_setup`` (die with the parent) and
-``ping``.
+Work that is long because it is large (a child's start: the snapshot and
+the data plane's first full apply; a reload of a big config) blocks the
+child's loop, so its pings stop.  Around such work the child runs
+``Busy``: a thread that sends ``{"busy": WHAT}`` lines every
+``PING_PERIOD``.  The parent counts them as liveness (not as readiness:
+the VRRP child still waits for the checker child's first loop ping) for
+at most ``BUSY_LIMIT`` seconds per piece of work; past it the child is
+killed as stuck.  A child that never got to its loop (killed while
+starting, silent or busy past the limit) is not restarted: the same start
+would do the same again, for ever; the supervisor stops with that error
+(``gave_up``), and systemd decides what comes next.
+
+The child's half lives here too: ``child_setup`` (die with the parent),
+``ping`` and ``Busy``.
 """
 from __future__ import annotations
 
@@ -20,6 +32,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +47,8 @@ INITIAL_BACKOFF = 0.1
 MAX_BACKOFF = 30.0
 STABLE = 10.0
 STALL = 5.0
-START_TIMEOUT = 30.0
+START_TIMEOUT = 30.0  # s of silence before a child's first line (busy or ping)
+BUSY_LIMIT = 300.0  # s one piece of busy work may take (a first apply of 2,000 x 20 takes ~10 s loaded)
 PING_PERIOD = 0.25
 PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
 ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid")}
@@ -75,13 +89,19 @@ class Child:
     backoff: float = INITIAL_BACKOFF
     last_exit: str | None = None
     reader: asyncio.Task | None = None
+    busy: str | None = None  # what the child said it is busy with (its loop is blocked on it)
+    busy_since: float | None = None
+    last_busy: float | None = None  # its last busy line
+    ever_ready: bool = False  # it has pinged from its loop once (this run)
+    gave_up: str | None = None  # why it is not restarted (a start that cannot finish)
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    def reporting(self, now: float, stall: float) -> bool:
-        return self.alive and self.last_ping is not None and now - self.last_ping <= stall
+    def reporting(self, now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> bool:
+        """Its loop has pinged once and it pings or works (busy) now: systemd's WATCHDOG=1 goes on."""
+        return self.alive and self.ever_ready and stalled(self, now, stall, busy_limit) is None
 
 
 # argv(role, ping_fd): the child's command line (the supervisor's, it knows the paths)
@@ -103,6 +123,8 @@ async def spawn(child: Child, argv: Argv) -> None:
     finally:
         os.close(wfd)
     child.started, child.last_ping, child.status = time.monotonic(), None, ""
+    child.busy = child.busy_since = child.last_busy = None
+    child.ever_ready = False
     log.info("%s child started, pid %d", child.role, child.proc.pid)
     child.reader = asyncio.get_running_loop().create_task(read_pings(child, rfd))
 
@@ -118,17 +140,34 @@ async def read_pings(child: Child, rfd: int) -> None:
                 msg = json.loads(line)
             except ValueError:
                 continue
-            child.last_ping = time.monotonic()
-            child.status = str(msg.get("status", ""))
+            heard(child, msg, time.monotonic())
     except (ValueError, ConnectionError):
         pass
     finally:
         transport.close()
 
 
-async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable[[], bool]) -> None:
+def heard(child: Child, msg: object, now: float) -> None:
+    """One line from the child: a loop ping (alive and ready) or a busy line (alive, working)."""
+    if not isinstance(msg, dict):
+        return
+    if msg.get("busy") is not None:
+        what = str(msg["busy"])
+        if what != child.busy:  # a new piece of work: its own BUSY_LIMIT
+            child.busy, child.busy_since = what, now
+        child.last_busy = now
+        return
+    child.busy = child.busy_since = child.last_busy = None
+    child.last_ping, child.ever_ready = now, True
+    child.status = str(msg.get("status", ""))
+
+
+async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable[[], bool],
+               give_up: Callable[[Child], None] = lambda child: None) -> None:
     """Run one child for ever: start, wait for its exit, back off, start again.  ``stopping()``
-    is true once SIGTERM went out to the children (an exit then is the stop, not a death)."""
+    is true once SIGTERM went out to the children (an exit then is the stop, not a death).
+    A child killed before its loop ever ran (``kill_stalled`` set ``gave_up``) is not started
+    again: ``give_up(child)`` tells the supervisor."""
     while not stop.is_set():
         await spawn(child, argv)
         if child.proc is not None:
@@ -136,6 +175,10 @@ async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable
             ran = time.monotonic() - child.started
             child.last_exit = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
             if stop.is_set() or stopping():  # stopping: SIGTERM went out already
+                break
+            if child.gave_up is not None:
+                log.error("%s child could not start: %s; not restarting it", child.role, child.gave_up)
+                give_up(child)
                 break
             child.backoff = next_backoff(child.backoff, ran)
             log.error("%s child (pid %d) died (%s) after %.1f s: restarting in %.1f s", child.role,
@@ -147,18 +190,33 @@ async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable
             await asyncio.wait_for(stop.wait(), delay)
 
 
-def kill_stalled(children: dict[str, Child], now: float, stall: float) -> None:
-    """SIGKILL (by pid, our own children) every child silent for too long; ``keep`` restarts it."""
+def stalled(child: Child, now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> str | None:
+    """Why ``child`` counts as stuck at ``now`` (pure), or None while it pings or works."""
+    if child.busy is not None and child.last_busy is not None and now - child.last_busy <= stall:
+        took = now - child.busy_since
+        return f"busy ({child.busy}) for {took:.1f} s, more than {busy_limit:g} s" if took > busy_limit else None
+    last = max((t for t in (child.last_ping, child.last_busy) if t is not None), default=None)
+    if last is None:
+        silent = now - child.started
+        return f"never reported for {silent:.1f} s" if silent > START_TIMEOUT else None
+    return f"stalled for {now - last:.1f} s" if now - last > stall else None
+
+
+def kill_stalled(children: dict[str, Child], now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> None:
+    """SIGKILL (by pid, our own children) every child stuck (``stalled``); ``keep`` restarts
+    it, unless it never got to its loop: that start is given up (``Child.gave_up``)."""
     for child in children.values():
         if not child.alive:
             continue
-        silent = now - (child.last_ping if child.last_ping is not None else child.started)
-        limit = stall if child.last_ping is not None else START_TIMEOUT
-        if silent > limit:
-            log.error("%s child (pid %d) %s for %.1f s: killing it", child.role, child.proc.pid,
-                      "stalled" if child.last_ping is not None else "never reported", silent)
-            child.proc.kill()  # our own child, by its pid
-            child.last_ping, child.last_exit = None, "stalled"
+        why = stalled(child, now, stall, busy_limit)
+        if why is None:
+            continue
+        log.error("%s child (pid %d) %s: killing it", child.role, child.proc.pid, why)
+        child.proc.kill()  # our own child, by its pid
+        if not child.ever_ready:
+            child.gave_up = why
+        child.last_ping, child.last_exit = None, "stalled"
+        child.busy = child.busy_since = child.last_busy = None
 
 
 def status_line(children: dict[str, Child]) -> str:
@@ -191,5 +249,42 @@ def child_setup(ping_fd: int) -> None:
 
 def ping(fd: int, status: str) -> None:
     """One line to the parent; a full pipe (the parent is stuck) drops it."""
+    _send(fd, {"ready": True, "status": status})
+
+
+def _send(fd: int, msg: dict) -> None:
     with contextlib.suppress(BlockingIOError, BrokenPipeError):
-        os.write(fd, json.dumps({"ready": True, "status": status}).encode() + b"\n")
+        os.write(fd, json.dumps(msg).encode() + b"\n")  # one short write: whole on a pipe
+
+
+class Busy:
+    """``with Busy(fd, "first apply of the data plane"):`` a thread says so every PING_PERIOD
+    while the loop is blocked on that work (no-op without a ping fd: not supervised)."""
+
+    def __init__(self, fd: int | None, what: str) -> None:
+        self.fd, self.what = fd, what
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Busy:
+        if self.fd is not None and self._thread is None:
+            _send(self.fd, {"busy": self.what})
+            self._thread = threading.Thread(target=self._run, name="busy-ping", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._done.wait(PING_PERIOD):
+            _send(self.fd, {"busy": self.what})
+
+    def stop(self) -> None:
+        """Idempotent; the thread has sent its last line when this returns."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Busy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

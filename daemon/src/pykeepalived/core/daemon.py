@@ -27,7 +27,7 @@ from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
 from . import commands, dumps, snapshot
-from .children import PING_PERIOD, child_setup, child_socket, ping
+from .children import PING_PERIOD, Busy, child_setup, child_socket, ping
 from .control import ControlServer
 from .judge import load_for_child, load_for_start
 from .reload import load_new
@@ -65,6 +65,7 @@ class Daemon:
         self._stop = Event()
         self._reload_lock = Lock()
         self._tasks: set[asyncio.Task] = set()
+        self.starting: Busy | None = None  # a supervised child: busy lines until its loop pings
         self.started = time.time()
         self.reloads = 0
         self.reload_failures = 0
@@ -100,30 +101,34 @@ class Daemon:
                 return {"reloaded": False, "errors": ["daemon is stopping"]}
             self.sd.reloading()
             try:
-                config, errors = await self._next_config()
-                if config is None:
-                    self.reload_failures += 1
-                    for err in errors:
-                        log.error("%s", err)
-                    log.error("reload: %s rejected (%d error%s); still running the previous configuration",
-                              self.config_path, len(errors), "s" if len(errors) != 1 else "")
-                    result: dict[str, object] = {"reloaded": False, "errors": errors}
-                else:
-                    result = {"reloaded": True, "errors": []}
-                    if self.vrrp is not None:
-                        result["vrrp"] = await self.vrrp.apply(config)
-                    if self.lb is not None:
-                        result["lb"] = await self.lb.reload(config)
-                    self.config = config
-                    self.reloads += 1
-                    heap.settle()  # the replaced config and instances can be reclaimed now
-                    # supervised, the parent logs "reload done" for the whole daemon
-                    moved = json.dumps({k: v for k, v in result.items() if k != "errors"}, sort_keys=True)
-                    log.info("reload %s: %s", "applied" if self.ping_fd is not None else "done", moved)
+                with Busy(self.ping_fd, "reload"):  # a big config blocks this loop a while: alive meanwhile
+                    config, errors = await self._next_config()
+                    result = await self._apply(config, errors)
             finally:
                 self.sd.ready(self.status_line())
             self.last_reload = {"time": time.time(), **result}
             return result
+
+    async def _apply(self, config: Config | None, errors: list[str]) -> dict[str, object]:
+        if config is None:
+            self.reload_failures += 1
+            for err in errors:
+                log.error("%s", err)
+            log.error("reload: %s rejected (%d error%s); still running the previous configuration",
+                      self.config_path, len(errors), "s" if len(errors) != 1 else "")
+            return {"reloaded": False, "errors": errors}
+        result: dict[str, object] = {"reloaded": True, "errors": []}
+        if self.vrrp is not None:
+            result["vrrp"] = await self.vrrp.apply(config)
+        if self.lb is not None:
+            result["lb"] = await self.lb.reload(config)
+        self.config = config
+        self.reloads += 1
+        heap.settle()  # the replaced config and instances can be reclaimed now
+        # supervised, the parent logs "reload done" for the whole daemon
+        moved = json.dumps({k: v for k, v in result.items() if k != "errors"}, sort_keys=True)
+        log.info("reload %s: %s", "applied" if self.ping_fd is not None else "done", moved)
+        return result
 
     async def _next_config(self) -> tuple[Config | None, list[str]]:
         """A supervised child applies what its parent judged and accepted (the snapshot); a
@@ -199,12 +204,16 @@ class Daemon:
                 await self.metrics.start()
             self.sd.ready(self.status_line())
             heap.settle()
+            if self.starting is not None:  # from here the loop pings (its first ping: ready)
+                self.starting.stop()
             self._spawn(self._tick())
             await self._stop.wait()
         except OSError as err:
             log.error("cannot start: %s", err)
             rc = 1
         finally:
+            if self.starting is not None:
+                self.starting.stop()
             self.sd.stopping()
             for task in list(self._tasks):
                 task.cancel()
@@ -225,21 +234,27 @@ class Daemon:
 def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,
                vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> int:
     """Entry point for ``pykeepalived -f FILE -n -P|-C``; refuses a config with errors."""
+    starting = None
     if ping_fd is not None:
         child_setup(ping_fd)
+        # the start (snapshot, first full apply of the data plane) blocks the loop: busy lines say so
+        starting = Busy(ping_fd, "start").start()
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
     if ping_fd is None:
         config = load_for_start(config_path, lb_backend=check)
     else:  # the parent judged the file and left what it accepted in the runtime dir
         config = load_for_child(runtime_dir, lb_backend=check)
     if config is None:
+        if starting is not None:
+            starting.stop()
         return 1
     from ..services import sched  # noqa: PLC0415 (global_defs vrrp_*/checker_* scheduling keywords)
     sched.apply(sched.for_role(config.global_defs, "vrrp" if vrrp else "checker"), config.global_defs)
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
     try:
-        return asyncio.run(Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check,
-                                  ping_fd=ping_fd).run())
+        daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, ping_fd=ping_fd)
+        daemon.starting = starting
+        return asyncio.run(daemon.run())
     finally:
         files.remove_pid()

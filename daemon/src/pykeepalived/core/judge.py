@@ -8,8 +8,9 @@ The callers differ only in where they report: ``-t`` (cli.py) and a start
 print to stderr and refuse, a reload logs and keeps the running config
 (core/reload.py).
 
-A reload is judged in a process of its own (``python -m
-pykeepalived.core.judge FILE``, which prints a pickled ``Verdict``): a file
+A reload is judged in a process of its own (forked by core/reload.py, or
+``python -m pykeepalived.core.judge FILE``; it answers a pickled ``Verdict``,
+the accepted config in it encoded as the snapshot, core/snapshot.py): a file
 that takes seconds to parse must not stall a running daemon's loop, and a
 judge that crashes or hangs is a rejected reload, not a dead daemon.
 
@@ -72,6 +73,7 @@ class Verdict:
     config: Config | None  # None: refused
     errors: list[str] = field(default_factory=list)  # FILE:LINE:COL: error: ... (why refused)
     warnings: list[str] = field(default_factory=list)
+    snapshot: bytes | None = None  # the accepted config as core/snapshot.py encodes it (the judge's own work)
 
 
 def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
@@ -88,15 +90,24 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
     return Verdict(judged.config, [], warnings)
 
 
-def main(argv: list[str]) -> int:
-    """``python -m pykeepalived.core.judge FILE [--lb-backend]``: a pickled Verdict on stdout."""
-    path = argv[0]
+def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
+    """What a judge process answers: the pickled Verdict, an accepted config in it as the
+    snapshot's bytes (the parent writes them as they are, core/snapshot.py)."""
     os.nice(10)  # the daemon that asked keeps the CPU first
     try:
-        out = verdict(path, lb_backend="--lb-backend" in argv[1:])
+        out = verdict(path, lb_backend=lb_backend)
+        if out.config is not None:
+            from .snapshot import encode  # noqa: PLC0415
+
+            out.snapshot, out.config = encode(out.config), None
     except Exception as err:  # noqa: BLE001 (a bug of ours: the reload is refused and says so)
         out = Verdict(None, [f"{path}: error: the configuration could not be judged: {err!r}"])
-    sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pykeepalived.core.judge FILE [--lb-backend]``: a pickled Verdict on stdout."""
+    sys.stdout.buffer.write(verdict_bytes(argv[0], lb_backend="--lb-backend" in argv[1:]))
     return 0
 
 

@@ -2,24 +2,39 @@
 
 The parent judges the file (at start, and off its loop at each reload,
 core/reload.py) and writes what it accepted to ``RUNTIME_DIR/config.snapshot``
-(pickled, 0600, replaced atomically).  A child (re)started by the supervisor
+(0600, replaced atomically).  A child (re)started by the supervisor
 and a child asked to reload read that, never the file on disk: after a
 rejected reload the file holds what was refused, and a child killed then
 must come back with the configuration the pair is running.
+
+Format: the pickled tuple ``(version, head, [(digest, blob), ...])`` where
+``head`` is the config without its virtual servers and each blob one
+virtual server, pickled apart and named by its digest.  A process keeps the
+objects it decoded last by digest (``Decoder``): a reload that changed one
+virtual server unpickles that one, and hands the others over as the same
+objects (lb/plane.py then skips their desired state).  A blob also holds
+its file:line:col locations, so an edit that moves the lines after it
+(one big file) re-decodes those; one file per object (conf.d) keeps a
+change local.  The judge (core/judge.py) encodes, off the parent's loop;
+the parent writes the bytes as they came.
 
 The snapshot is written and read by one build of the daemon, the version is
 checked anyway: a stale file from another build is refused, not guessed at.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import pickle
 from pathlib import Path
 
 from .. import __version__
+from ..config.loader import bulk_allocation
 from ..config.model import Config
 
 SNAPSHOT_NAME = "config.snapshot"
+PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 class SnapshotError(Exception):
@@ -30,26 +45,83 @@ def snapshot_path(runtime_dir: str | Path) -> Path:
     return Path(runtime_dir) / SNAPSHOT_NAME
 
 
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+class Decoder:
+    """Snapshot bytes -> Config, reusing the objects of the previous decode whose blob is unchanged."""
+
+    def __init__(self) -> None:
+        self.known: dict[bytes, object] = {}  # digest -> object, of the last encode or decode only
+
+    def encode(self, config: Config) -> bytes:
+        with bulk_allocation():
+            head = pickle.dumps(dataclasses.replace(config, virtual_servers=()), protocol=PROTOCOL)
+            parts = [(_digest(b), b) for b in (pickle.dumps(vs, protocol=PROTOCOL) for vs in config.virtual_servers)]
+            # what this process holds now is what an equal blob will decode to
+            self.known = {_digest(head): config, **{d: vs for (d, _), vs in zip(parts, config.virtual_servers)}}
+            return pickle.dumps((__version__, head, parts), protocol=PROTOCOL)
+
+    def decode(self, data: bytes, where: object = "snapshot") -> Config:
+        try:
+            with bulk_allocation():
+                version, head, parts = pickle.loads(data)  # noqa: S301 (root's 0600 file / our own judge)
+                if version != __version__:
+                    raise SnapshotError(f"{where}: written by pykeepalived {version}, this is {__version__}")
+                known, self.known = self.known, {}
+                hd = _digest(head)
+                base = known.get(hd)
+                base = base if isinstance(base, Config) else pickle.loads(head)  # noqa: S301
+                servers = []
+                for digest, blob in parts:
+                    vs = known.get(digest)
+                    servers.append(vs if vs is not None else pickle.loads(blob))  # noqa: S301
+                    self.known[digest] = servers[-1]
+        except SnapshotError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
+            raise SnapshotError(f"{where}: cannot read the last good configuration: {err}") from None
+        if not isinstance(base, Config):
+            raise SnapshotError(f"{where}: not a configuration")
+        config = dataclasses.replace(base, virtual_servers=tuple(servers))
+        self.known[hd] = config
+        return config
+
+
+DECODER = Decoder()  # this process's: the parent's reloads, a child's start and reloads
+
+
+def encode(config: Config) -> bytes:
+    return DECODER.encode(config)
+
+
+def decode(data: bytes, where: object = "snapshot") -> Config:
+    return DECODER.decode(data, where)
+
+
 def save(runtime_dir: str | Path, config: Config) -> None:
+    save_encoded(runtime_dir, encode(config))
+
+
+def save_encoded(runtime_dir: str | Path, data: bytes) -> None:
+    """Write what ``encode`` (here or in the judge) made."""
     path = snapshot_path(runtime_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        pickle.dump((__version__, config), f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.write(data)
     os.replace(tmp, path)
 
 
 def load(runtime_dir: str | Path) -> Config:
     path = snapshot_path(runtime_dir)
     try:
-        with path.open("rb") as f:
-            version, config = pickle.load(f)  # noqa: S301 (root's 0600 file in root's runtime dir)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
+        data = path.read_bytes()
+    except OSError as err:
         raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
-    if version != __version__ or not isinstance(config, Config):
-        raise SnapshotError(f"{path}: written by pykeepalived {version}, this is {__version__}")
-    return config
+    return decode(data, path)
 
 
 def remove(runtime_dir: str | Path) -> None:

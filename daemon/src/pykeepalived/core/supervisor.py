@@ -17,6 +17,12 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   on each quick death up to 30 s; from 0.1 s again after a stable run of 10 s);
   a child whose pings stop for ``stall`` seconds (5 s; under a systemd watchdog
   at most half of it, at least 1 s) is SIGKILLed and restarted like a dead one.
+  A child whose loop is blocked on long work (its start: the snapshot and the
+  data plane's first full apply; a big reload) says so from a thread
+  (``children.Busy``): that counts as alive for at most ``BUSY_LIMIT`` (300 s)
+  per piece of work.  A child killed before its loop ever ran is not
+  restarted: the daemon stops with that error and exit status 1 (the same
+  start would fail again, for ever).
 - **systemd**: the parent alone talks to ``$NOTIFY_SOCKET`` (the children get
   no NOTIFY_SOCKET): READY=1 when both children have pinged once, STATUS=
   the children's status lines joined ("VI_1 MASTER, 3/3 real servers up",
@@ -68,7 +74,7 @@ from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
 from . import children as kids
 from . import proxy, snapshot
-from .children import ROLES, STALL, Child, child_socket, needed_roles, program
+from .children import BUSY_LIMIT, ROLES, STALL, Child, child_socket, needed_roles, program
 from .control import ControlServer
 from .metrics import MetricsServer
 from .reload import load_new
@@ -76,6 +82,7 @@ from .reload import load_new
 log = logging.getLogger("pykeepalived.supervisor")
 
 PLANE_WAIT = 10.0  # the VRRP child's first start waits at most this for the checker child's first ping
+CHILD_RELOAD_TIMEOUT = 150.0  # a child applying a big config is watched by the stall check meanwhile
 STOP_TIMEOUT = 10.0
 SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.service)
 
@@ -93,8 +100,10 @@ class Supervisor:
 
     def __init__(self, config: Config, config_path: str, runtime_dir: str, pidfile: str | None = None,
                  detail: bool = False, *, stall: float | None = None, sd: SdNotify | None = None,
-                 roles: tuple[str, ...] | None = None) -> None:
+                 roles: tuple[str, ...] | None = None, busy_limit: float = BUSY_LIMIT) -> None:
         self.config, self.config_path, self.detail = config, config_path, detail
+        self.busy_limit = busy_limit
+        self.failed: str | None = None  # a child that could not start: the daemon stops with it
         metrics_listen = config.global_defs.metrics_listen
         roles = needed_roles(config) if roles is None else roles
         self.handover = handover_bound(config)  # the VRRP child may take that long to stop
@@ -137,14 +146,21 @@ class Supervisor:
     async def _keep(self, child: Child) -> None:
         if child.role == "vrrp":
             await self._data_plane_first()
-        await kids.keep(child, self.argv, self._stop, lambda: self._forwarded)
+        await kids.keep(child, self.argv, self._stop, lambda: self._forwarded, self._gave_up)
+
+    def _gave_up(self, child: Child) -> None:
+        """A child's start cannot finish: stop everything, once, with that error (exit status 1)."""
+        self.failed = f"{child.role} child could not start: {child.gave_up}"
+        log.error("%s; stopping", self.failed)
+        self.forward_stop()
+        self._stop.set()
 
     async def _monitor(self) -> None:
         """Stalled or never-started children are killed (then restarted); sd_notify from here."""
         period = min(self.sd.watchdog_interval() or 0.5, 0.5)
         while not self._stop.is_set():
             now = time.monotonic()
-            kids.kill_stalled(self.children, now, self.stall)
+            kids.kill_stalled(self.children, now, self.stall, self.busy_limit)
             healthy = all(c.reporting(now, self.stall) for c in self.children.values())
             if healthy and not self._ready_sent:
                 self._ready_sent = True
@@ -205,11 +221,13 @@ class Supervisor:
                 return {"reloaded": False, "errors": ["daemon is stopping"]}
             self.sd.reloading()
             try:
+                began = time.monotonic()
                 judged = await load_new(self.config_path)
+                log.info("reload: %s judged in %.2f s", self.config_path, time.monotonic() - began)
                 if judged.config is None:
                     result = self._refused(judged.errors)
                 else:
-                    result = await self._apply(judged.config)
+                    result = await self._apply(judged.config, judged.snapshot)
             finally:
                 self.sd.ready(self.status_line())
             self.last_reload = {"time": time.time(), **result}
@@ -223,13 +241,15 @@ class Supervisor:
                   self.config_path, len(errors), "s" if len(errors) != 1 else "")
         return {"reloaded": False, "errors": errors}
 
-    async def _apply(self, config: Config) -> dict[str, object]:
-        snapshot.save(self.files.dir, config)
+    async def _apply(self, config: Config, encoded: bytes | None = None) -> dict[str, object]:
+        """``encoded``: the snapshot's bytes as the judge made them (written as they are)."""
+        snapshot.save_encoded(self.files.dir, encoded if encoded is not None else snapshot.encode(config))
         self.config, self.handover = config, handover_bound(config)
         started = self.start_needed(config)
         # a new or restarting child starts from the snapshot: only running ones are asked
         roles = [r for r, c in self.children.items() if r not in started and c.alive]
-        results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}) for r in roles), return_exceptions=True)
+        results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}, CHILD_RELOAD_TIMEOUT) for r in roles),
+                                       return_exceptions=True)
         out: dict[str, object] = {"reloaded": True, "errors": []}
         for role, res in zip_strict(roles, results):
             if isinstance(res, Exception):  # a restarting child comes back with the snapshot anyway
@@ -312,7 +332,7 @@ class Supervisor:
         self.sd.close()
         restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
-        return 0
+        return 1 if self.failed else 0
 
     async def _stop_children(self) -> None:
         """Wait for the children in order, VRRP first; with the graceful handover the checker

@@ -17,7 +17,7 @@ Quorum state is carried explicitly (in and out) so hysteresis stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -119,48 +119,88 @@ def _dest(spec: ServiceSpec, vs: VirtualServer, addr: object, port: int | None, 
                 (rs.uthreshold or 0) if rs else 0, (rs.lthreshold or 0) if rs else 0)
 
 
+@dataclass
+class VsPart:
+    """One virtual_server block's share of the desired state (what ``compute_vs`` returns)."""
+
+    vkey: str
+    services: dict[ServiceKey, Service]
+    keys: list[ServiceKey]  # its kernel services, in config order
+    quorum: bool | None  # None: no services (an error)
+    events: list[QuorumChange]
+    views: list[RsView]
+    errors: list[str]
+    addrs: frozenset[str]  # its real servers' addresses (which operator selectors can touch it)
+
+
+def compute_vs(vs: VirtualServer, groups: Mapping, health: Mapping[tuple[str, RsKey], Health],
+               overrides: Overrides, prev: bool | None) -> VsPart:
+    vkey = vs.key
+    addrs = frozenset(norm_addr(rs.ip) for rs in vs.real_servers)
+    try:
+        specs = service_specs(vs, groups)
+    except ValueError as exc:
+        return VsPart(vkey, {}, [], None, [], [], [f"{vkey}: {exc}"], addrs)
+    part = VsPart(vkey, {}, [s.key for s in specs], None, [], [], [], addrs)
+    live: list[tuple[RealServer, int, bool]] = []  # (rs, weight, alive)
+    views: list[RsView] = []
+    weight_sum = 0
+    for rs in vs.real_servers:
+        h = health.get((vkey, rs_key(rs))) or default_health(vs, rs)
+        w, drained = _weight(vkey, rs, h, overrides)
+        live.append((rs, w, h.up))
+        weight_sum += w if h.up else 0
+        views.append(RsView(vkey, rs_key(rs), h.up, rs.weight, w, drained, False))
+    up = part.quorum = next_quorum(prev, weight_sum, vs.quorum, vs.hysteresis)
+    if prev is not None and prev != up:
+        part.events.append(QuorumChange(vkey, up, weight_sum, vs.quorum, vs.hysteresis))
+    sorry_active = vs.sorry_server is not None and not up
+    present: set[RsKey] = set()
+    for spec in specs:
+        svc = part.services.setdefault(spec.key, Service(spec))
+        for rs, w, alive in live:
+            inhibit = bool(effective("inhibit_on_failure", None, rs, vs))
+            if alive and not sorry_active:
+                d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, w, rs)
+            elif inhibit:
+                d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, 0, rs)
+            else:
+                continue
+            svc.dests.setdefault(d.key, d)
+            present.add(rs_key(rs))
+        ss = vs.sorry_server
+        if ss is not None and (sorry_active or vs.sorry_server_inhibit):
+            d = _dest(spec, vs, ss.ip, ss.port, None, 1 if sorry_active else 0)
+            svc.dests.setdefault(d.key, d)
+    part.views = [replace(v, in_table=v.rs in present) for v in views]
+    return part
+
+
+def assemble(parts: Iterable[VsPart]) -> Desired:
+    """The parts, in config order, as one Desired; two blocks naming one service share it
+    (their destinations merged, the first block's first), as keepalived does."""
+    out = Desired({}, {}, [], [])
+    for part in parts:
+        out.errors += part.errors
+        if part.quorum is None:
+            continue
+        out.services[part.vkey] = part.keys
+        out.quorum[part.vkey] = part.quorum
+        out.events += part.events
+        for key, svc in part.services.items():
+            have = out.table.get(key)
+            if have is None:
+                out.table[key] = svc  # shared with the part: read only
+            else:
+                merged = Service(have.spec, dict(have.dests))
+                for dk, d in svc.dests.items():
+                    merged.dests.setdefault(dk, d)
+                out.table[key] = merged
+        out.servers += part.views
+    return out
+
+
 def compute(config: Config, health: Mapping[tuple[str, RsKey], Health], overrides: Overrides,
             quorum: Mapping[str, bool]) -> Desired:
-    out = Desired({}, {}, [], [])
-    for vs in config.virtual_servers:
-        vkey = vs.key
-        try:
-            specs = service_specs(vs, config.virtual_server_groups)
-        except ValueError as exc:
-            out.errors.append(f"{vkey}: {exc}")
-            continue
-        out.services[vkey] = [s.key for s in specs]
-        live: list[tuple[RealServer, int, bool]] = []  # (rs, weight, alive)
-        views: list[RsView] = []
-        weight_sum = 0
-        for rs in vs.real_servers:
-            h = health.get((vkey, rs_key(rs))) or default_health(vs, rs)
-            w, drained = _weight(vkey, rs, h, overrides)
-            live.append((rs, w, h.up))
-            weight_sum += w if h.up else 0
-            views.append(RsView(vkey, rs_key(rs), h.up, rs.weight, w, drained, False))
-        prev = quorum.get(vkey)
-        up = next_quorum(prev, weight_sum, vs.quorum, vs.hysteresis)
-        out.quorum[vkey] = up
-        if prev is not None and prev != up:
-            out.events.append(QuorumChange(vkey, up, weight_sum, vs.quorum, vs.hysteresis))
-        sorry_active = vs.sorry_server is not None and not up
-        present: set[RsKey] = set()
-        for spec in specs:
-            svc = out.table.setdefault(spec.key, Service(spec))
-            for rs, w, alive in live:
-                inhibit = bool(effective("inhibit_on_failure", None, rs, vs))
-                if alive and not sorry_active:
-                    d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, w, rs)
-                elif inhibit:
-                    d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, 0, rs)
-                else:
-                    continue
-                svc.dests.setdefault(d.key, d)
-                present.add(rs_key(rs))
-            ss = vs.sorry_server
-            if ss is not None and (sorry_active or vs.sorry_server_inhibit):
-                d = _dest(spec, vs, ss.ip, ss.port, None, 1 if sorry_active else 0)
-                svc.dests.setdefault(d.key, d)
-        out.servers += [replace(v, in_table=v.rs in present) for v in views]
-    return out
+    return assemble(compute_vs(vs, config.virtual_server_groups, health, overrides, quorum.get(vs.key))
+                    for vs in config.virtual_servers)

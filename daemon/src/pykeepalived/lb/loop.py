@@ -103,8 +103,10 @@ class LbLoop:
                  self.lb.backend.name)
 
     async def reload(self, config: Config) -> dict[str, object]:
-        old = {(v.key, rs_key(r)) for v in self.config.virtual_servers for r in v.real_servers}
-        new = {(v.key, rs_key(r)) for v in config.virtual_servers for r in v.real_servers}
+        # blocks handed over unchanged (core/snapshot.py: the same objects) add and remove nothing
+        kept = {id(v) for v in self.config.virtual_servers} & {id(v) for v in config.virtual_servers}
+        old = {(v.key, rs_key(r)) for v in self.config.virtual_servers if id(v) not in kept for r in v.real_servers}
+        new = {(v.key, rs_key(r)) for v in config.virtual_servers if id(v) not in kept for r in v.real_servers}
         self.config = config
         self._prune_overrides()
         if config.global_defs != self.mailer.g:
@@ -256,7 +258,7 @@ class LbLoop:
             log.info("restored %d operator override(s) from %s", self.store.count(), self.store.path)
 
     def _prune_overrides(self) -> None:
-        if self.store.prune(live(self.config)):
+        if self.store.count() and self.store.prune(live(self.config)):
             log.info("dropped operator overrides for real servers no longer configured")
 
     # -- status -----------------------------------------------------------------

@@ -20,8 +20,9 @@ Layout (one chain and one weight map per service):
 
 :func:`render` writes the whole table (start, adopt, recovery after a
 failed transaction). :func:`update` writes only what a change touches:
-``add``/``delete element`` on ``w_<svc>`` for weights, drains and added or
-removed real servers, a flush and rewrite of that service's own chain
+that service's ``w_<svc>`` declared again with its elements (deleted and
+added in the transaction) for weights, drains and added or removed real
+servers, a flush and rewrite of that service's own chain
 ``s_<svc>`` (its slots follow the weights), and ``prerouting`` only when
 services come or go. Its cost follows the change, not the table.
 
@@ -216,10 +217,6 @@ def dispatch(key: ServiceKey) -> str:
     return f"{_match(key)} jump {chain(key)}"
 
 
-def _wkey(af: int, d: Dest) -> str:
-    return f"{_addr(af, d.addr)} . {d.port}"
-
-
 def service_rules(svc: Service) -> list[str]:
     """The rules of chain ``s_<svc>``: persistence lookup, then scheduling (its comment is the spec)."""
     _, rules, _ = _persist(svc)
@@ -302,7 +299,7 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey]) -> str:
         o, n = old.get(key), new.get(key)
         if o == n:
             continue
-        name, af = kname(key), key.af
+        name = kname(key)
         op_, np_ = _pmap(o), _pmap(n)
         if op_ != np_:
             fwd = True
@@ -314,17 +311,14 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey]) -> str:
             pre = True
             tail[:0] = [f"flush chain {t} {chain(key)}", f"delete chain {t} {chain(key)}", f"delete map {t} w_{name}"]
             continue
+        weights = f"add map {t} {_weights(n).removeprefix('map ')}"
         if o is None:
             pre = True
-            addr = "ipv6_addr" if af == 6 else "ipv4_addr"
-            head += [f"add map {t} w_{name} {{ type {addr} . inet_service : mark; }}", f"add chain {t} {chain(key)}"]
-        have = o.dests if o is not None else {}
-        gone = [d for k, d in have.items() if k not in n.dests or n.dests[k].weight != d.weight]
-        come = [d for k, d in n.dests.items() if k not in have or have[k].weight != d.weight]
-        if gone:
-            elems.append(f"delete element {t} w_{name} {{ {', '.join(_wkey(af, d) for d in gone)} }}")
-        if come:
-            elems.append(f"add element {t} w_{name} {{ {', '.join(f'{_wkey(af, d)} : {d.weight}' for d in come)} }}")
+            head += [weights, f"add chain {t} {chain(key)}"]
+        elif {k: d.weight for k, d in o.dests.items()} != {k: d.weight for k, d in n.dests.items()}:
+            # the service's map replaced whole: nft loads every set's elements first for an element
+            # update (1.7 s at 2,000 x 20), not for a map declared with its elements (~30 ms)
+            elems += [f"delete map {t} w_{name}", weights]
         want = service_rules(n)
         if o is None or service_rules(o) != want:
             if o is not None:

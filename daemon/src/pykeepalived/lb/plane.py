@@ -9,17 +9,27 @@
 Nothing here reaches the kernel except through the backend, and nothing
 happens between calls: the daemon decides when to reconcile (e.g. once per
 loop iteration after health changes).
+
+A reconcile costs what changed, not the whole config: each virtual server's
+share of the desired state (``desired.compute_vs``) is kept and used again
+while its inputs are the same (the same VirtualServer object, which a
+reload hands over for an unchanged block, core/snapshot.py; no health
+change for it; no operator selector naming one of its addresses; its
+quorum as computed). With a backend that owns its table (nftables: what it
+reports is what it wrote) only services whose desired object changed are
+diffed; after a failed apply, or with IPVS (the kernel's listing may have
+moved under us), every service is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
 from .backend import Applied, Backend
-from .desired import Desired, Health, Overrides, QuorumChange, RsKey, Selector, compute
+from .desired import Desired, Health, Overrides, QuorumChange, RsKey, Selector, VsPart, assemble, compute, compute_vs
 from .ownership import load_owned, save_owned
 from .reconcile import reconcile
 from .services import rs_key
@@ -57,11 +67,16 @@ class LoadBalancer:
         self.quorum: dict[str, bool] = {}
         self.owned: set[ServiceKey] = load_owned(self.dir)
         self.desired: Desired | None = None
+        self._parts: dict[int, tuple[VirtualServer, object, VsPart]] = {}  # id(vs) -> (vs, its group, part)
+        self._dirty: set[str] = set()  # virtual servers whose health changed since their part
+        self._ov_seen: tuple[frozenset[Selector], dict[Selector, int]] | None = None
+        self._clean = False  # the last apply did all it was asked: unchanged services need no diff
 
     # -- inputs -------------------------------------------------------------
     def set_health(self, vs: VirtualServer | str, rs: RealServer | RsKey, up: bool,
                    weight: int | None = None) -> None:
         self.health[(_vkey(vs), _rkey(rs))] = Health(up, weight)
+        self._dirty.add(_vkey(vs))
 
     def drain(self, addr: str, port: int | None = None, vs: VirtualServer | str | None = None,
               drained: bool = True) -> None:
@@ -82,6 +97,7 @@ class LoadBalancer:
     def start(self) -> Result:
         """First reconcile; with global_defs lvs_flush the whole kernel table is flushed first."""
         result = Result()
+        self._clean = False  # a start compares every service with what the kernel has
         if self.config.global_defs.lvs_flush:
             result.applied += self.backend.apply([Op("del", s.spec) for s in self.backend.dump(counts=False).values()])
         later = self.reconcile()
@@ -92,19 +108,66 @@ class LoadBalancer:
     def reload(self, config: Config) -> Result:
         """New config; health of real servers that still exist is kept."""
         self.config = config
-        keep = {(vs.key, rs_key(rs)) for vs in config.virtual_servers for rs in vs.real_servers}
-        self.health = {k: h for k, h in self.health.items() if k in keep}
-        vkeys = {v for v, _ in keep}  # once: built inside the comprehension it made a reload quadratic
+        if self.health:  # only blocks that changed can have lost a real server
+            same = {vs.key for vs in config.virtual_servers if self._cached(vs) is not None}
+            keep = {(vs.key, rs_key(rs)) for vs in config.virtual_servers if vs.key not in same
+                    for rs in vs.real_servers}
+            self.health = {k: h for k, h in self.health.items() if k[0] in same or k in keep}
+        vkeys = {vs.key for vs in config.virtual_servers if vs.real_servers}
         self.quorum = {k: q for k, q in self.quorum.items() if k in vkeys}
         return self.reconcile()
 
+    def _cached(self, vs: VirtualServer) -> VsPart | None:
+        got = self._parts.get(id(vs))
+        if got is None or got[0] is not vs or got[1] is not self._group(vs):
+            return None
+        return got[2]
+
+    def _group(self, vs: VirtualServer) -> object:
+        return self.config.virtual_server_groups.get(vs.group) if vs.group is not None else None
+
+    def _touched_addrs(self) -> set[str] | None:
+        """Addresses named by operator selectors changed since the last compute (None: all)."""
+        ov, seen = self.overrides, self._ov_seen
+        self._ov_seen = (frozenset(ov.drained), dict(ov.weights))
+        if seen is None:
+            return None
+        drained, weights = seen
+        sels = (drained ^ ov.drained) | {s for s in weights.keys() | ov.weights.keys()
+                                         if weights.get(s) != ov.weights.get(s)}
+        return {addr for _, addr, _ in sels}
+
+    def _compute(self) -> Desired:
+        """``desired.compute``, each virtual server's part used again while its inputs are the same."""
+        touched = self._touched_addrs()
+        parts: dict[int, tuple[VirtualServer, object, VsPart]] = {}
+        out = []
+        for vs in self.config.virtual_servers:
+            vkey, prev = vs.key, self.quorum.get(vs.key)
+            part = self._cached(vs)
+            if part is None or touched is None or vkey in self._dirty or part.quorum != prev \
+                    or part.addrs & touched:
+                part = compute_vs(vs, self.config.virtual_server_groups, self.health, self.overrides, prev)
+            out.append(part)
+            # its events were reported once: an unchanged part used again reports none
+            parts[id(vs)] = (vs, self._group(vs), replace(part, events=[]) if part.events else part)
+        self._parts, self._dirty = parts, set()
+        return assemble(out)
+
     def reconcile(self) -> Result:
-        desired = compute(self.config, self.health, self.overrides, self.quorum)
+        before = self.desired.table if self.desired is not None and self._clean else None
+        desired = self._compute()
         self.desired = desired
         self.quorum = desired.quorum
         actual = self.backend.dump(counts=False)  # connection counts are for status only
         owned = self.owned | (set(actual) if self.backend.owns_table else set())
-        applied = self.backend.apply(reconcile(desired.table, actual, owned))
+        want = desired.table
+        if before is not None and self.backend.owns_table:  # only the services whose desired state moved
+            want = {k: s for k, s in desired.table.items() if before.get(k) is not s}
+            names = want.keys() | (before.keys() - desired.table.keys())
+            actual = {k: actual[k] for k in names if k in actual}
+        applied = self.backend.apply(reconcile(want, actual, owned))
+        self._clean = all(a.ok for a in applied)
         failed = {(a.op.action, a.op.service.key) for a in applied if a.op.kind == "service" and not a.ok}
         # own what is there now: desired ones we could add (or found), plus ones we failed to delete
         self._own({k for k in desired.table if ("add", k) not in failed}
@@ -114,6 +177,7 @@ class LoadBalancer:
 
     def stop(self) -> Result:
         """Remove our services (flush_on_stop) or leave them for the next start to adopt."""
+        self._clean = False  # the table changes under the desired state: the next start diffs it all
         if not self.flush_on_stop:
             return Result()
         actual = self.backend.dump(counts=False)

@@ -1,0 +1,105 @@
+"""A child slow because its work is large is not a stalled child (core/children.py ``Busy``);
+a start that cannot finish fails once, with its reason, instead of being restarted for ever.
+
+The rules are pure (``stalled``, ``heard``: explicit ``now``); the supervisor is then run for
+real, its children being small programs that use the real ``Busy`` over the real ping pipe
+in place of a start whose work is large (the data plane's first apply) or never ends."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from pykeepalived.config.loader import loads_config
+from pykeepalived.core import children as kids
+from pykeepalived.core import supervisor as sv
+
+CONF = "global_defs {\n    router_id busy\n}\n"
+
+
+def child(started: float = 0.0) -> kids.Child:
+    c = kids.Child("check")
+    c.started = started
+    return c
+
+
+def test_busy_lines_are_liveness_within_the_limit_not_readiness() -> None:
+    c = child()
+    kids.heard(c, {"busy": "start"}, 1.0)
+    assert c.last_ping is None and not c.ever_ready  # the VRRP child still waits for a loop ping
+    for now in (2.0, 50.0, 200.0):
+        kids.heard(c, {"busy": "start"}, now - 0.2)
+        assert kids.stalled(c, now, stall=5.0, busy_limit=300.0) is None
+    kids.heard(c, {"busy": "start"}, 301.5)
+    why = kids.stalled(c, 302.0, stall=5.0, busy_limit=300.0)
+    assert why == "busy (start) for 301.0 s, more than 300 s"
+
+
+def test_busy_lines_that_stop_are_a_stall_and_a_loop_ping_ends_the_busy_work() -> None:
+    c = child()
+    kids.heard(c, {"busy": "reload"}, 10.0)
+    assert kids.stalled(c, 16.0, stall=5.0) == "stalled for 6.0 s"  # the thread is gone too: stuck
+    kids.heard(c, {"ready": True, "status": "ok"}, 11.0)
+    assert c.busy is None and c.ever_ready and c.status == "ok"
+    kids.heard(c, {"busy": "reload"}, 12.0)
+    kids.heard(c, {"busy": "other work"}, 13.0)  # new work: its own limit from now
+    assert c.busy_since == 13.0
+
+
+def test_silence_at_start_is_bounded_by_start_timeout() -> None:
+    c = child(started=100.0)
+    assert kids.stalled(c, 100.0 + kids.START_TIMEOUT - 1, stall=5.0) is None
+    assert kids.stalled(c, 100.0 + kids.START_TIMEOUT + 1, stall=5.0).startswith("never reported for")
+    kids.heard(c, {"not": "a busy line"}, 101.0)  # any other line is a loop ping
+    assert c.ever_ready
+
+
+def program(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "child.py"
+    path.write_text("import sys, time\nfrom pykeepalived.core.children import Busy, ping\n"
+                    "fd = int(sys.argv[1])\n" + body)
+    return path
+
+
+def run_supervisor(tmp_path: Path, body: str, *, busy_limit: float, timeout: float) -> tuple[int, sv.Supervisor]:
+    conf = tmp_path / "k.conf"
+    conf.write_text(CONF)
+    script = program(tmp_path, body)
+
+    async def main() -> tuple[int, sv.Supervisor]:
+        sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(conf), str(tmp_path / "run"), stall=1.0,
+                            roles=("check",), busy_limit=busy_limit)
+        sup.argv = lambda role, fd: [sys.executable, str(script), str(fd)]
+        task = asyncio.get_running_loop().create_task(sup.run())
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:  # still running: the child came up; stop it the usual way
+            sup.request_stop("test")
+            return await task, sup
+        return task.result(), sup
+
+    return asyncio.run(main())
+
+
+def test_a_start_that_cannot_finish_fails_once_with_its_reason(tmp_path: Path, caplog) -> None:
+    """Busy for ever (a first apply that never ends): killed at the limit, not restarted, exit 1."""
+    body = "Busy(fd, 'first apply of the data plane').start()\ntime.sleep(3600)\n"
+    t0 = time.monotonic()
+    rc, sup = run_supervisor(tmp_path, body, busy_limit=2.0, timeout=60)
+    assert rc == 1
+    assert sup.failed.startswith("check child could not start: busy (first apply of the data plane) for ")
+    assert sup.children["check"].restarts == 0 and not sup.children["check"].alive
+    assert time.monotonic() - t0 < 60
+    kills = [r for r in caplog.records if "killing it" in r.getMessage()]
+    assert len(kills) == 1, [r.getMessage() for r in kills]
+
+
+def test_a_slow_start_is_not_a_stall(tmp_path: Path, caplog) -> None:
+    """Busy for 4 s (four times the stall limit), then the loop pings: never killed."""
+    body = ("with Busy(fd, 'first apply of the data plane'):\n    time.sleep(4)\n"
+            "while True:\n    ping(fd, 'up')\n    time.sleep(0.25)\n")
+    rc, sup = run_supervisor(tmp_path, body, busy_limit=30.0, timeout=8)
+    assert rc == 0 and sup.failed is None
+    c = sup.children["check"]
+    assert c.ever_ready and c.restarts == 0 and c.status == "up"
+    assert not [r for r in caplog.records if "killing it" in r.getMessage()]
