@@ -49,6 +49,7 @@ NEEDS: dict[str, str] = {
     "ss": "iproute2",
     "sysctl": "procps",
     "kill": "procps",
+    "pgrep": "procps",
     "modprobe": "kmod",
     "insmod": "kmod",
     "systemd": "systemd",
