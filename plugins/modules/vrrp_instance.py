@@ -50,11 +50,13 @@ options:
     description: C(priority), 1-255 (255 = address owner).
     type: int
   initial_state:
-    description: C(state), the initial state, V(MASTER) or V(BACKUP).
+    description: C(state), the initial state.
     type: str
+    choices: [MASTER, BACKUP]
   version:
-    description: VRRP C(version), 2 or 3.
+    description: VRRP C(version).
     type: int
+    choices: [2, 3]
   advert_int:
     description: C(advert_int) in seconds (fractions only with version 3).
     type: float
