@@ -91,7 +91,7 @@ def test_every_example_runs_as_shown(runner: Runner):
     sock = runner.runtime_dir / "control.sock"
     not_running = (f"pykeepalived is not running: no control socket at {sock}",  # keepalived_info
                    f"no pykeepalived daemon running: {sock} does not exist")  # real_server_state
-    for task, result in zip(tasks, results):
+    for task, result in zip(tasks, results, strict=True):
         if module_of(task) not in RUNTIME_MODULES:
             assert not result.get("failed"), (task["name"], result)
             continue
