@@ -91,7 +91,7 @@ def test_every_example_runs_as_shown(runner: Runner):
     sock = runner.runtime_dir / "control.sock"
     not_running = (f"pykeepalived is not running: no control socket at {sock}",  # keepalived_info
                    f"no pykeepalived daemon running: {sock} does not exist")  # real_server_state
-    for task, result in zip(tasks, results, strict=True):
+    for task, result in zip(tasks[:-1], results, strict=True):  # the last task writes the results
         if module_of(task) not in RUNTIME_MODULES:
             assert not result.get("failed"), (task["name"], result)
             continue
