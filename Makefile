@@ -8,6 +8,11 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # cache, Molecule's ephemeral scenario dirs) goes under the checkout's .cache/,
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
+# The temp dir of tasks run with connection local (Molecule's localhost plays,
+# the module tests) is the "remote" one, ~/.ansible/tmp of the real home by
+# default (tools/home-guard.sh caught it); on a lab host the same path lands in
+# the host's private overlay.
+export ANSIBLE_REMOTE_TMP := $(CURDIR)/.cache/ansible/tmp
 
 .PHONY: venv test unit integration chaos pyversions pyversions-local lint ansible-matrix clean lab-down collection-link molecule demo fuzz system-deps
 

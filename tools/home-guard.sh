@@ -7,7 +7,8 @@
 #
 #   tools/home-guard.sh COMMAND [ARGS...]
 #
-# - HOME=REPO/.cache/home-guard/HOME, emptied first. The user's XDG config and
+# - HOME=REPO/.cache/home-guard/HOME.XXXXXX, new and empty for each command
+#   (so parallel make jobs do not share one), removed after the check. The user's XDG config and
 #   cache dirs stay the real ones (pip's configuration and download cache are
 #   the user's to keep), so only writes that go through $HOME are caught there.
 # - The real ~/.ansible is checked for files changed during the run: in CI
@@ -20,11 +21,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 real_home=$HOME
 guard=$repo/.cache/home-guard
-fake_home=$guard/HOME
 mkdir -p "$guard"
-rm -rf "$fake_home"
-mkdir -p "$fake_home"
-stamp=$guard/stamp
+fake_home=$(mktemp -d "$guard/HOME.XXXXXX")
+stamp=$fake_home.stamp
+trap 'rm -rf "$fake_home" "$stamp"' EXIT
 touch "$stamp"
 
 rc=0

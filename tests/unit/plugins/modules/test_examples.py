@@ -10,8 +10,8 @@ The config modules must succeed and leave a config the daemon's checker accepts.
 runtime modules (keepalived_info, real_server_state) talk to a running daemon; here
 there is none, so each of their tasks must fail with the one "not running" line and
 nothing else (their arguments passed validation); their until/retries are dropped (one
-try each) and so is keepalived_info's debug of the result. With a daemon they run in
-tests/integration/modules/.
+try each) and so is keepalived_info's debug of the result. With a daemon, keepalived_info's
+EXAMPLES run as shown in Molecule (extensions/molecule/shared/info_examples.yml).
 """
 
 from __future__ import annotations
