@@ -55,7 +55,7 @@ ensure_venv() {
 # timed LOG CMD...: run CMD with its output in LOG; prints "ok|FAILED WALL CPU" (CPU: user+sys, children included).
 timed() {
     local log=$1; shift
-    local times=$cache/.times status=ok TIMEFORMAT='%R %U %S'
+    local times=$log.times status=ok TIMEFORMAT='%R %U %S'
     { time "$@" >"$log" 2>&1; } 2>"$times" || status=FAILED
     awk -v status="$status" '{ printf "%s %.0fs %.0fs\n", status, $1, $2 + $3 }' "$times"
 }
