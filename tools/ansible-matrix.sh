@@ -52,12 +52,20 @@ ensure_venv() {
     echo "$req" >"$venv/.stamp"
 }
 
-# timed LOG CMD...: run CMD with its output in LOG; prints "ok|FAILED WALL CPU" (CPU: user+sys, children included).
+# timed LOG CMD...: run CMD with its output in LOG; prints "ok|FAILED WALL CPU".
+# CPU: user + sys of the finished children, from the `times` builtin run in
+# this shell before and after (its second line; a command substitution would
+# count its own subshell's children instead).
 timed() {
     local log=$1; shift
-    local times=$log.times status=ok TIMEFORMAT='%R %U %S'
-    { time "$@" >"$log" 2>&1; } 2>"$times" || status=FAILED
-    awk -v status="$status" '{ printf "%s %.0fs %.0fs\n", status, $1, $2 + $3 }' "$times"
+    local status=ok start=$EPOCHREALTIME
+    times >"$log.t0"
+    "$@" >"$log" 2>&1 || status=FAILED
+    times >"$log.t1"
+    awk -v status="$status" -v start="$start" -v end="$EPOCHREALTIME" '
+        FNR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); cpu[FILENAME] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+        END { printf "%s %.0fs %.0fs\n", status, end - start, cpu[ARGV[2]] - cpu[ARGV[1]] }' "$log.t0" "$log.t1"
+    rm -f "$log.t0" "$log.t1"
 }
 
 mkdir -p "$cache"
