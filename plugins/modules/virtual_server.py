@@ -19,8 +19,8 @@ description:
     whole config before the live file is replaced atomically; a rejected change fails with the
     daemon's C(FILE:LINE:COL) error lines and leaves every file as it was. After a change the
     running daemon is reloaded with C(SIGHUP), never restarted.
-  - The fragment holds exactly the options given. Values are checked by the daemon, not by this
-    module (see C(docs/config-reference.md)).
+  - The fragment holds exactly the options given. The module checks only the options with
+    choices; every other value is checked by the daemon (see C(docs/config-reference.md)).
 extends_documentation_fragment:
   - hapair.keepalived.common
   - ansible.builtin.action_common_attributes
