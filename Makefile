@@ -8,8 +8,13 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # cache, Molecule's ephemeral scenario dirs) goes under the checkout's .cache/,
 # not ~/.ansible; tools/ansible-test.sh does the same for ansible-test.
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
+# The temp dir of tasks run with connection local (Molecule's localhost plays,
+# the module tests) is the "remote" one, ~/.ansible/tmp of the real home by
+# default (tools/home-guard.sh caught it); on a lab host the same path lands in
+# the host's private overlay.
+export ANSIBLE_REMOTE_TMP := $(CURDIR)/.cache/ansible/tmp
 
-.PHONY: venv test unit integration chaos pyversions pyversions-local lint clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration chaos pyversions pyversions-local lint ansible-matrix clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -25,7 +30,7 @@ $(VENV)/.stamp: daemon/pyproject.toml requirements-dev.txt | system-deps
 	$(BIN)/pip install -q -r requirements-dev.txt -e daemon
 	touch $@
 
-test: venv unit integration pyversions molecule lint
+test: venv unit integration pyversions molecule lint ansible-matrix
 
 unit: venv
 	$(PYTEST) -q daemon/tests tests/unit
@@ -81,13 +86,27 @@ fuzz: venv
 SANITY_ARGS ?=
 # The venv's bin first, so ansible-lint and antsibull-changelog find
 # ansible-playbook/ansible-doc without an activated venv.
+# Ansible's parts run with HOME pointed at an empty dir under .cache/ and fail
+# if they wrote into it or (in CI) into the real ~/.ansible (tools/home-guard.sh).
+HOME_GUARD := bash tools/home-guard.sh
 LINT_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" VENV_BIN="$(CURDIR)/$(BIN)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
 
 lint: venv collection-link
 	$(BIN)/ruff check $(wildcard daemon lab bench tests plugins)
-	$(LINT_ENV) $(BIN)/ansible-lint
-	$(LINT_ENV) $(BIN)/antsibull-changelog lint
-	$(LINT_ENV) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
+	$(LINT_ENV) $(HOME_GUARD) $(BIN)/ansible-lint
+	$(LINT_ENV) $(HOME_GUARD) $(BIN)/antsibull-changelog lint
+	$(LINT_ENV) $(HOME_GUARD) bash tools/ansible-test.sh sanity $(SANITY_ARGS)
+
+# ansible-test sanity and the module unit tests on every ansible-core of
+# meta/runtime.yml (2.16-2.19), one cached venv each under .cache/ansible-matrix/
+# (tools/ansible-matrix.sh; full sanity on 2.19, the version-dependent tests on
+# the older ones: docs/development.md). ANSIBLE_MATRIX="2.16" narrows it.
+# `make test` leaves 2.19 out: lint (full sanity) and unit (the module tests)
+# already run it on the project's .venv, which is 2.19.
+ANSIBLE_MATRIX ?= 2.16 2.17 2.18 2.19
+test: ANSIBLE_MATRIX = 2.16 2.17 2.18
+ansible-matrix: venv
+	ANSIBLE_MATRIX="$(ANSIBLE_MATRIX)" $(HOME_GUARD) bash tools/ansible-matrix.sh
 
 # The work tree as the collection hapair.keepalived (a link under .cache/), for
 # ansible-playbook, ansible-lint and molecule.
@@ -99,7 +118,7 @@ collection-link:
 # Molecule scenarios on the lab (extensions/molecule/, docs/role.md).
 MOLECULE_SCENARIOS ?= master_backup master_master distros role_contract
 molecule: venv collection-link
-	for s in $(MOLECULE_SCENARIOS); do $(ANSIBLE_ENV) $(BIN)/molecule test -s $$s || exit 1; done
+	for s in $(MOLECULE_SCENARIOS); do $(ANSIBLE_ENV) $(HOME_GUARD) $(BIN)/molecule test -s $$s || exit 1; done
 
 # The lab, site.yml, VIPs, failover and a drain, step by step (tools/demo.sh).
 demo: venv collection-link

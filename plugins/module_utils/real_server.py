@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.hapair.keepalived.plugins.module_utils import control
+from ansible_collections.hapair.keepalived.plugins.module_utils import choices, control
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
     ConfigObject,
     common_argument_spec,
@@ -79,10 +79,12 @@ URL = (
     ("virtualhost", "virtualhost", "value"),
 )
 
+CHECKER_CHOICES = dict(http_protocol=dict(choices=choices.HTTP_PROTOCOLS), dns_type=dict(choices=choices.DNS_TYPES))
+
 
 def checker_spec():
     spec = dict(
-        type=dict(type="str", required=True),
+        type=dict(type="str", required=True, choices=choices.CHECKER_TYPES),
         urls=dict(type="list", elements="dict", options=dict(
             path=dict(type="str", required=True),
             status_code=dict(type="list", elements="str"),
@@ -95,7 +97,7 @@ def checker_spec():
     floats = {"connect_timeout", "delay_before_retry", "warmup", "delay_loop", "misc_timeout"}
     for option, _keyword, kind in CHECKER:
         kind_type = "int" if option in ints else "float" if option in floats else kinds[kind]
-        spec[option] = dict(type=kind_type)
+        spec[option] = dict(type=kind_type, **CHECKER_CHOICES.get(option, {}))
     return spec
 
 
@@ -107,7 +109,7 @@ def argument_spec():
         port=dict(type="int"),
         state=dict(type="str", default="present", choices=["present", "absent", "drained"]),
         weight=dict(type="int"),
-        lb_kind=dict(type="str"),
+        lb_kind=dict(type="str", choices=choices.FORWARDING_METHODS),
         inhibit_on_failure=dict(type="bool"),
         uthreshold=dict(type="int"),
         lthreshold=dict(type="int"),

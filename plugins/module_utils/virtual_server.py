@@ -14,6 +14,7 @@ import glob
 import ipaddress
 import os
 
+from ansible_collections.hapair.keepalived.plugins.module_utils import choices
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
     ConfigObject,
     common_argument_spec,
@@ -54,7 +55,7 @@ def identity_spec():
         port=dict(type="int"),
         fwmark=dict(type="int"),
         group=dict(type="str"),
-        protocol=dict(type="str"),
+        protocol=dict(type="str", choices=choices.PROTOCOLS),
     )
 
 
@@ -70,11 +71,11 @@ def argument_spec():
     spec.update(identity_spec())
     spec.update(
         state=dict(type="str", default="present", choices=["present", "absent"]),
-        lb_algo=dict(type="str"),
-        lb_kind=dict(type="str"),
+        lb_algo=dict(type="str", choices=choices.SCHEDULERS),
+        lb_kind=dict(type="str", choices=choices.FORWARDING_METHODS),
         persistence_timeout=dict(type="int"),
         persistence_granularity=dict(type="str"),
-        ip_family=dict(type="str"),
+        ip_family=dict(type="str", choices=choices.IP_FAMILIES),
         delay_loop=dict(type="float"),
         connect_timeout=dict(type="float"),
         retry=dict(type="int"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 
+from ansible_collections.hapair.keepalived.plugins.module_utils import choices
 from ansible_collections.hapair.keepalived.plugins.module_utils.fragments import (
     ConfigObject,
     common_argument_spec,
@@ -69,8 +70,8 @@ def argument_spec():
         interface=dict(type="str"),
         vrid=dict(type="int"),
         priority=dict(type="int"),
-        initial_state=dict(type="str"),
-        version=dict(type="int"),
+        initial_state=dict(type="str", choices=choices.VRRP_STATES),
+        version=dict(type="int", choices=choices.VRRP_VERSIONS),
         advert_int=dict(type="float"),
         preempt=dict(type="bool"),
         preempt_delay=dict(type="float"),

@@ -57,6 +57,7 @@ options:
       protocol:
         description: The service's protocol, when not TCP (it is part of the service's fragment name).
         type: str
+        choices: [TCP, UDP, SCTP]
   address:
     description: Address of the real server.
     type: str
@@ -78,8 +79,9 @@ options:
     description: C(weight), 0-65535 (daemon default 1). Ignored with O(state=drained).
     type: int
   lb_kind:
-    description: Forwarding method of this real server (C(lb_kind)), V(NAT), V(DR) or V(TUN).
+    description: Forwarding method of this real server (C(lb_kind)).
     type: str
+    choices: [NAT, DR, TUN]
   inhibit_on_failure:
     description: C(inhibit_on_failure on|off) for this real server.
     type: bool
@@ -114,10 +116,10 @@ options:
     suboptions:
       type:
         description:
-          - Checker block name, V(TCP_CHECK), V(HTTP_GET), V(SSL_GET), V(SMTP_CHECK),
-            V(DNS_CHECK), V(MISC_CHECK) or V(PING_CHECK).
+          - Checker block name.
         type: str
         required: true
+        choices: [TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, PING_CHECK]
       urls:
         description: C(url) blocks of C(HTTP_GET)/C(SSL_GET).
         type: list
@@ -180,8 +182,9 @@ options:
         description: C(virtualhost), Host header for HTTP_GET/SSL_GET.
         type: str
       http_protocol:
-        description: C(http_protocol), V(1.0), V(1.0C) or V(1.1).
+        description: C(http_protocol) of HTTP_GET/SSL_GET.
         type: str
+        choices: ['1.0', '1.0C', '1.1']
       fast_recovery:
         description: C(fast_recovery on|off).
         type: bool
@@ -192,8 +195,9 @@ options:
         description: C(helo_name) of SMTP_CHECK.
         type: str
       dns_type:
-        description: C(type) of DNS_CHECK's query, for example V(A), V(AAAA), V(SOA).
+        description: C(type) of DNS_CHECK's query.
         type: str
+        choices: [A, NS, CNAME, SOA, MX, TXT, AAAA]
       dns_name:
         description: C(name) of DNS_CHECK's query.
         type: str
@@ -240,6 +244,14 @@ EXAMPLES = r"""
     port: 8080
     state: drained
     wait: true
+
+- name: The UDP DNS service its backends belong to (a real server needs its virtual server)
+  hapair.keepalived.virtual_server:
+    address: 192.0.2.53
+    port: 53
+    protocol: UDP
+    lb_algo: rr
+    lb_kind: NAT
 
 - name: DNS backend of a UDP service
   hapair.keepalived.real_server:

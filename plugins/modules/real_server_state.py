@@ -65,6 +65,7 @@ options:
       protocol:
         description: The service's protocol, when not TCP.
         type: str
+        choices: [TCP, UDP, SCTP]
   state:
     description:
       - V(drained) gives the server weight 0 at once (no new connections; established ones go on).

@@ -19,8 +19,8 @@ description:
     whole config before the live file is replaced atomically; a rejected change fails with the
     daemon's C(FILE:LINE:COL) error lines and leaves every file as it was. After a change the
     running daemon is reloaded with C(SIGHUP), never restarted.
-  - The fragment holds exactly the options given. Values are checked by the daemon, not by this
-    module (see C(docs/config-reference.md)).
+  - The fragment holds exactly the options given. The module checks only the options with
+    choices; every other value is checked by the daemon (see C(docs/config-reference.md)).
 extends_documentation_fragment:
   - hapair.keepalived.common
   - ansible.builtin.action_common_attributes
@@ -45,19 +45,22 @@ options:
     description: Name of a C(virtual_server_group) defined in the main config (C(virtual_server group NAME)).
     type: str
   protocol:
-    description: C(protocol), V(TCP), V(UDP) or V(SCTP); the daemon's default is TCP.
+    description: C(protocol); the daemon's default is TCP.
     type: str
+    choices: [TCP, UDP, SCTP]
   state:
     description: V(present) writes the fragment; V(absent) removes it together with its real server fragments.
     type: str
     choices: [present, absent]
     default: present
   lb_algo:
-    description: Scheduler (C(lb_algo)), for example V(rr), V(wrr), V(lc), V(wlc), V(sh), V(mh).
+    description: Scheduler (C(lb_algo)).
     type: str
+    choices: [rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh, fo, ovf, twos]
   lb_kind:
-    description: Forwarding method (C(lb_kind)), V(NAT), V(DR) or V(TUN).
+    description: Forwarding method (C(lb_kind)).
     type: str
+    choices: [NAT, DR, TUN]
   persistence_timeout:
     description: C(persistence_timeout) in seconds.
     type: int
@@ -65,8 +68,9 @@ options:
     description: C(persistence_granularity), a netmask.
     type: str
   ip_family:
-    description: C(ip_family), V(inet) or V(inet6) (for fwmark and group services).
+    description: C(ip_family) (for fwmark and group services).
     type: str
+    choices: [inet, inet6]
   delay_loop:
     description: Seconds between health checks (inherited by the real servers' checkers).
     type: float

@@ -16,8 +16,8 @@ description:
     C(FILE:LINE:COL) error lines and leaves every file as it was.
   - After a change the running daemon is reloaded with C(SIGHUP), never restarted.
   - The fragment holds exactly the options given; an option left out is left out of the
-    fragment (the daemon's default applies). Values are checked by the daemon, not by this
-    module (see C(docs/config-reference.md)).
+    fragment (the daemon's default applies). The module checks only the options with choices;
+    every other value is checked by the daemon (see C(docs/config-reference.md)).
   - With O(sync_group) the instance is a member of C(vrrp_sync_group NAME), kept in
     C(conf.d/vrrp_sync_group-NAME.conf) (created with the first member, removed with the last).
 extends_documentation_fragment:
@@ -50,11 +50,13 @@ options:
     description: C(priority), 1-255 (255 = address owner).
     type: int
   initial_state:
-    description: C(state), the initial state, V(MASTER) or V(BACKUP).
+    description: C(state), the initial state.
     type: str
+    choices: [MASTER, BACKUP]
   version:
-    description: VRRP C(version), 2 or 3.
+    description: VRRP C(version).
     type: int
+    choices: [2, 3]
   advert_int:
     description: C(advert_int) in seconds (fractions only with version 3).
     type: float

@@ -12,11 +12,22 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 REQUIRED = ("daemon/pyproject.toml", "daemon/src/pykeepalived/__init__.py")
+
+# The artifact's top level, exactly (galaxy.yml build_ignore keeps the project's tooling out).
+TOP_LEVEL = {"COPYING", "FILES.json", "MANIFEST.json", "README.md", "changelogs", "daemon", "docs", "examples",
+             "meta", "plugins", "roles"}
+# What a user of the collection needs from it, beyond REQUIRED.
+SHIPPED = ("daemon/README.md", "daemon/src/pykeepalived/data/pykeepalived.service", "meta/runtime.yml",
+           "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt",
+           "roles/keepalived_ha/tasks/main.yml", "plugins/modules/real_server.py", "docs/modules.md")
 
 # Directory names that must never appear anywhere in the artifact.
 JUNK_DIRS = {
@@ -80,10 +91,27 @@ def _junk(members: list[str]) -> list[str]:
 def test_build_of_work_tree_ships_daemon_without_clutter(tmp_path):
     members = _members(ROOT, tmp_path / "dist")
 
-    for path in REQUIRED:
+    for path in REQUIRED + SHIPPED:
         assert path in members
-    assert "MANIFEST.json" in members
     assert not _junk(members)
+    assert {name.split("/", 1)[0] for name in members} == TOP_LEVEL
+    assert not [name for name in members if name.startswith("daemon/") and "/tests" in name]
+    assert {name for name in members if name.startswith("docs/")} == {
+        f"docs/{doc.name}" for doc in (ROOT / "docs").glob("*.md")}
+
+
+def _requirements(text: str) -> set[str]:
+    return {line.replace(" ", "") for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def test_execution_environment_requirements_are_the_daemons():
+    """The EE's Python requirements are the daemon's build backend and dependencies."""
+    ee = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
+    python = (ROOT / ee["dependencies"]["python"]).read_text()
+    assert (ROOT / ee["dependencies"]["system"]).read_text().strip()
+    project = tomllib.loads((ROOT / "daemon" / "pyproject.toml").read_text())
+    wanted = set(project["project"]["dependencies"]) | set(project["build-system"]["requires"])
+    assert _requirements(python) == {r.replace(" ", "") for r in wanted}
 
 
 def test_build_ignore_drops_planted_clutter(tmp_path):

@@ -57,15 +57,17 @@ def test_real_server_rejections_leave_files(runner):
         rs(dict(RS, weight=70000)),                                              # daemon: out of range
         rs(dict(RS, checker={"type": "TCP_CHECK", "urls": [{"path": "/x"}]})),   # daemon: url is not a TCP_CHECK keyword
         rs(dict(RS, virtual_server={"address": "192.0.2.100", "port": 81})),     # no such virtual server fragment
-        vs(dict(VS, lb_algo="fastest")),                                         # daemon: unknown scheduler
+        vs(dict(VS, persistence_granularity="255.0.0.256")),                     # daemon: not an address
+        vs(dict(VS, lb_algo="fastest")),                                         # module: not in choices
         rs(dict(RS, virtual_server={"address": "192.0.2.100", "port": 81}), check=True),
     )
-    vs_made, rs_made, weight, url, missing_vs, algo, check_missing = r
+    vs_made, rs_made, weight, url, missing_vs, granularity, algo, check_missing = r
     rs_frag = runner.fragment("virtual_server-192.0.2.100_80.d/real_server-10.0.0.11_8080.conf")
     assert weight["failed"] and any(e.startswith(f"{rs_frag}:") and ": error: " in e for e in weight["errors"]), weight
     assert url["failed"] and any(e.startswith(f"{rs_frag}:") for e in url["errors"]), url
     assert missing_vs["failed"] and "virtual_server-192.0.2.100_81.conf does not exist" in missing_vs["msg"]
-    assert algo["failed"] and any("virtual_server-192.0.2.100_80.conf:" in e for e in algo["errors"]), algo
+    assert granularity["failed"] and any("virtual_server-192.0.2.100_80.conf:" in e for e in granularity["errors"]), granularity
+    assert algo["failed"] and "lb_algo must be one of: rr, wrr," in algo["msg"] and "got: fastest" in algo["msg"], algo
     assert not check_missing.get("failed") and check_missing["changed"] is True
     assert any("does not exist" in w for w in check_missing["warnings"])
     # the rejected changes left the files as the first two steps wrote them
