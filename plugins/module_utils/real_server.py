@@ -72,7 +72,12 @@ CHECKER = (
     ("misc_timeout", "misc_timeout", "value"),
     ("misc_dynamic", "misc_dynamic", "flag"),
     ("user", "user", "value"),
+    ("min_reply_length", "min_reply_length", "value"),
+    ("max_reply_length", "max_reply_length", "value"),
+    ("track_file", "track_file", "value"),
+    ("file_dynamic", "dynamic", "flag"),
 )
+HEX = ("payload", "require_reply")  # UDP_CHECK: keepalived's hex words, one argument each
 URL = (
     ("path", "path", "value"),
     ("digest", "digest", "value"),
@@ -93,11 +98,13 @@ def checker_spec():
         )),
     )
     kinds = dict(value="str", onoff="bool", flag="bool")
-    ints = {"connect_port", "bind_port", "fwmark", "retry"}
+    ints = {"connect_port", "bind_port", "fwmark", "retry", "min_reply_length", "max_reply_length"}
     floats = {"connect_timeout", "delay_before_retry", "warmup", "delay_loop", "misc_timeout"}
     for option, _keyword, kind in CHECKER:
         kind_type = "int" if option in ints else "float" if option in floats else kinds[kind]
         spec[option] = dict(type=kind_type, **CHECKER_CHOICES.get(option, {}))
+    spec.update(payload=dict(type="str"), require_reply=dict(type="str"),
+                file_weight=dict(type="int"), file_reverse=dict(type="bool"))
     return spec
 
 
@@ -186,6 +193,11 @@ class RealServer(ConfigObject):
                     url_block.add("status_code", *url["status_code"])
                 apply_table(url_block, url, URL[1:])
             apply_table(check, checker, CHECKER)
+            for option in HEX:
+                if checker[option] is not None:
+                    check.add(option, *checker[option].split())
+            if checker["file_weight"] is not None:
+                check.add("weight", checker["file_weight"], *(["reverse"] if checker["file_reverse"] else []))
         header = self.header + (f"Real server of {self.service.id}.conf (hapair.keepalived.real_server).",)
         return fragment_text(header, block)
 

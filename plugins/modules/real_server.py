@@ -119,7 +119,7 @@ options:
           - Checker block name.
         type: str
         required: true
-        choices: [TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, PING_CHECK]
+        choices: [TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, PING_CHECK, UDP_CHECK, FILE_CHECK]
       urls:
         description: C(url) blocks of C(HTTP_GET)/C(SSL_GET).
         type: list
@@ -213,6 +213,172 @@ options:
       user:
         description: C(user) (and group) the MISC_CHECK command runs as.
         type: str
+      min_reply_length:
+        description: C(min_reply_length) of UDP_CHECK's reply.
+        type: int
+      max_reply_length:
+        description: C(max_reply_length) of UDP_CHECK's reply.
+        type: int
+      payload:
+        description: C(payload) UDP_CHECK sends, keepalived's free-format hex (V(0a0b 0c), two digits a byte).
+        type: str
+      require_reply:
+        description:
+          - C(require_reply) of UDP_CHECK, hex as O(checker.payload); V(x) is a nibble of any value.
+          - An empty string requires a reply of any content.
+        type: str
+      track_file:
+        description: C(track_file) of FILE_CHECK, the C(track_file) block whose value is read.
+        type: str
+      file_weight:
+        description: C(weight) of FILE_CHECK (the file's value times it is added to the weight; 0 makes a non-zero value down).
+        type: int
+      file_reverse:
+        description: C(reverse) after FILE_CHECK's weight.
+        type: bool
+      file_dynamic:
+        description: C(dynamic) of FILE_CHECK.
+        type: bool
+  virtualhost: {description: C(virtualhost) of this server's HTTP checkers., type: str}
+  smtp_alert: {description: C(smtp_alert on|off)., type: bool}
+  connect_timeout: {description: C(connect_timeout) for this server's checkers., type: float}
+  retry: {description: C(retry) for this server's checkers., type: int}
+  delay_before_retry: {description: C(delay_before_retry)., type: float}
+  warmup: {description: C(warmup)., type: float}
+  delay_loop: {description: C(delay_loop) for this server., type: float}
+  alpha: {description: C(alpha on|off)., type: bool}
+  checkers:
+    description:
+      - Several checker blocks (keepalived allows more than one per real server), each with the
+        suboptions of O(checker); mutually exclusive with O(checker).
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description:
+          - Checker block name.
+        type: str
+        required: true
+        choices: [TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, PING_CHECK, UDP_CHECK, FILE_CHECK]
+      urls:
+        description: C(url) blocks of C(HTTP_GET)/C(SSL_GET).
+        type: list
+        elements: dict
+        suboptions:
+          path:
+            description: C(path) to request (starts with C(/)).
+            type: str
+            required: true
+          status_code:
+            description: Accepted status codes, each V(NNN) or a range V(NNN-NNN) (default 200-299).
+            type: list
+            elements: str
+          digest:
+            description: MD5 of the body (32 hex digits, see genhash).
+            type: str
+          virtualhost:
+            description: Host header for this URL.
+            type: str
+      connect_ip:
+        description: C(connect_ip), address to check instead of the real server's.
+        type: str
+      connect_port:
+        description: C(connect_port), port to check instead of the real server's.
+        type: int
+      bindto:
+        description: C(bindto), source address of the checks.
+        type: str
+      bind_port:
+        description: C(bind_port), source port of the checks.
+        type: int
+      bind_if:
+        description: C(bind_if), interface for IPv6 link-local checks.
+        type: str
+      fwmark:
+        description: C(fwmark) set on check packets.
+        type: int
+      connect_timeout:
+        description: C(connect_timeout) in seconds.
+        type: float
+      retry:
+        description: C(retry), failures before the server is marked down.
+        type: int
+      delay_before_retry:
+        description: C(delay_before_retry) in seconds.
+        type: float
+      warmup:
+        description: C(warmup) in seconds.
+        type: float
+      delay_loop:
+        description: C(delay_loop), seconds between checks.
+        type: float
+      alpha:
+        description: C(alpha on|off).
+        type: bool
+      log_all_failures:
+        description: C(log_all_failures on|off).
+        type: bool
+      virtualhost:
+        description: C(virtualhost), Host header for HTTP_GET/SSL_GET.
+        type: str
+      http_protocol:
+        description: C(http_protocol) of HTTP_GET/SSL_GET.
+        type: str
+        choices: ['1.0', '1.0C', '1.1']
+      fast_recovery:
+        description: C(fast_recovery on|off).
+        type: bool
+      enable_sni:
+        description: C(enable_sni) when true (SSL_GET).
+        type: bool
+      helo_name:
+        description: C(helo_name) of SMTP_CHECK.
+        type: str
+      dns_type:
+        description: C(type) of DNS_CHECK's query.
+        type: str
+        choices: [A, NS, CNAME, SOA, MX, TXT, AAAA]
+      dns_name:
+        description: C(name) of DNS_CHECK's query.
+        type: str
+      misc_path:
+        description: C(misc_path), the MISC_CHECK command (run without a shell).
+        type: str
+      misc_timeout:
+        description: C(misc_timeout) in seconds.
+        type: float
+      misc_dynamic:
+        description: C(misc_dynamic) when true (exit code sets the weight).
+        type: bool
+      user:
+        description: C(user) (and group) the MISC_CHECK command runs as.
+        type: str
+      min_reply_length:
+        description: C(min_reply_length) of UDP_CHECK's reply.
+        type: int
+      max_reply_length:
+        description: C(max_reply_length) of UDP_CHECK's reply.
+        type: int
+      payload:
+        description: C(payload) UDP_CHECK sends, keepalived's free-format hex (V(0a0b 0c), two digits a byte).
+        type: str
+      require_reply:
+        description:
+          - C(require_reply) of UDP_CHECK, hex as O(checker.payload); V(x) is a nibble of any value.
+          - An empty string requires a reply of any content.
+        type: str
+      track_file:
+        description: C(track_file) of FILE_CHECK, the C(track_file) block whose value is read.
+        type: str
+      file_weight:
+        description: C(weight) of FILE_CHECK (the file's value times it is added to the weight; 0 makes a non-zero value down).
+        type: int
+      file_reverse:
+        description: C(reverse) after FILE_CHECK's weight.
+        type: bool
+      file_dynamic:
+        description: C(dynamic) of FILE_CHECK.
+        type: bool
 notes:
   - Connection counts are the kernel's (IPVS entries, or conntrack with nftables), read for this server only.
 seealso:

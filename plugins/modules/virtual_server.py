@@ -122,6 +122,9 @@ options:
   quorum_down:
     description: Command run when the quorum is lost.
     type: str
+  smtp_alert:
+    description: C(smtp_alert on|off).
+    type: bool
 seealso:
   - module: hapair.keepalived.real_server
   - module: hapair.keepalived.vrrp_instance

@@ -129,6 +129,48 @@ options:
   garp_master_refresh_repeat:
     description: C(garp_master_refresh_repeat).
     type: int
+  vips_excluded:
+    description: C(virtual_ipaddress_excluded), addresses moved with the instance but not in its adverts; items as in O(vips).
+    type: list
+    elements: raw
+    default: []
+  mcast_src_ip:
+    description: C(mcast_src_ip), source address of multicast adverts.
+    type: str
+  dont_track_primary:
+    description: C(dont_track_primary), ignore faults of the instance's own interface.
+    type: bool
+  accept:
+    description: C(accept on|off), Accept_Mode.
+    type: bool
+  strict_mode:
+    description: C(strict_mode on|off).
+    type: bool
+  lower_prio_no_advert:
+    description: C(lower_prio_no_advert on|off).
+    type: bool
+  higher_prio_send_advert:
+    description: C(higher_prio_send_advert on|off).
+    type: bool
+  garp_lower_prio_delay:
+    description: C(garp_lower_prio_delay) in seconds.
+    type: int
+  garp_lower_prio_repeat:
+    description: C(garp_lower_prio_repeat).
+    type: int
+  smtp_alert:
+    description: C(smtp_alert on|off).
+    type: bool
+  sync_group_options:
+    description: Settings of the O(sync_group) block (every member should pass the same).
+    type: dict
+    suboptions:
+      notify_master: {description: C(notify_master) script of the group., type: str}
+      notify_backup: {description: C(notify_backup) script of the group., type: str}
+      notify_fault: {description: C(notify_fault) script of the group., type: str}
+      notify_stop: {description: C(notify_stop) script of the group., type: str}
+      notify: {description: C(notify) script of the group., type: str}
+      smtp_alert: {description: C(smtp_alert on|off) of the group., type: bool}
   sync_group:
     description:
       - Name of the C(vrrp_sync_group) this instance belongs to. Unset means no sync group

@@ -92,3 +92,23 @@ def test_fwmark_group_and_udp_services(runner):
     assert names == ["virtual_server-2001:db8::53_53-udp.conf", "virtual_server-2001:db8::53_53-udp.d",
                      "virtual_server-2001:db8::53_53.conf", "virtual_server-fwmark-7.conf", "virtual_server-group-VG.conf"]
     assert runner.check_config().returncode == 0
+
+
+def test_udp_and_file_checks(runner):
+    """UDP_CHECK (hex payload and reply pattern) and FILE_CHECK written by the module, accepted by the daemon."""
+    (runner.config_dir / "keepalived.conf").write_text(
+        'track_file ready {\n    file "/run/ready"\n}\ninclude conf.d/*.conf\n')
+    udp = {"address": "192.0.2.53", "port": 53, "protocol": "UDP", "lb_algo": "rr"}
+    r = runner.play(vs(udp),
+                    rs({"virtual_server": {"address": "192.0.2.53", "port": 53, "protocol": "UDP"},
+                        "address": "10.0.0.53", "port": 53,
+                        "checkers": [{"type": "UDP_CHECK", "payload": "0a0b 0c", "require_reply": "0ax0",
+                                      "min_reply_length": 2, "max_reply_length": 512},
+                                     {"type": "FILE_CHECK", "track_file": "ready", "file_weight": -10,
+                                      "file_reverse": True}]}))
+    assert all(x["changed"] for x in r) and not any(x.get("failed") for x in r), r
+    text = (runner.config_dir / "conf.d" / "virtual_server-192.0.2.53_53-udp.d").glob("*.conf")
+    rendered = "".join(p.read_text() for p in text)
+    assert "payload 0a0b 0c" in rendered and "require_reply 0ax0" in rendered
+    assert "track_file ready" in rendered and "weight -10 reverse" in rendered
+    assert runner.check_config().returncode == 0
