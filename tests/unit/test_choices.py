@@ -97,3 +97,17 @@ def choice_paths(options: dict, key: str, prefix: str = "") -> dict:
 def test_documentation_lists_the_checked_choices(collection, module):
     spec = collection(f"module_utils.{module}").MODULE_KWARGS["argument_spec"]
     assert choice_paths(documented_options(module), "suboptions") == choice_paths(spec, "options")
+
+
+def test_the_roles_enumerations_are_the_modules(collection):
+    """meta/argument_specs.yml of keepalived_ha checks the same values the modules do (a role run fails
+    at its argument check, naming the variable, instead of inside a module task)."""
+    choices = collection("module_utils.choices")
+    spec = yaml.safe_load((ROOT / "roles" / "keepalived_ha" / "meta" / "argument_specs.yml").read_text())
+    servers = spec["argument_specs"]["main"]["options"]["keepalived_ha_virtual_servers"]["options"]
+    real = servers["real_servers"]["options"]
+    assert servers["protocol"]["choices"] == choices.PROTOCOLS
+    assert servers["lb_algo"]["choices"] == choices.SCHEDULERS
+    assert servers["lb_kind"]["choices"] == real["lb_kind"]["choices"] == choices.FORWARDING_METHODS
+    assert servers["ip_family"]["choices"] == choices.IP_FAMILIES
+    assert sorted(real["checker"]["options"]["type"]["choices"]) == sorted(choices.CHECKER_TYPES)
