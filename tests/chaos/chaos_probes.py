@@ -6,48 +6,14 @@ Lab hosts share the machine's kernel, so wall-clock times printed inside a host 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
-SENT = re.compile(r"(\d+) packets transmitted")
 
 
 def short() -> bool:
     """The ``make integration`` subset (CHAOS_SHORT=1): fewer runs, long scenarios skipped."""
     return os.environ.get("CHAOS_SHORT", "0") == "1"
-
-
-@dataclass
-class Probe:
-    sent: int
-    replies: list[tuple[float, int]]  # (time, icmp_seq)
-
-    @property
-    def failed(self) -> int:
-        return self.sent - len({seq for _, seq in self.replies})
-
-    @property
-    def longest_gap(self) -> float:
-        times = sorted(t for t, _ in self.replies)
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
-
-
-def start_ping(lab, vip: str, interval: float, count: int) -> subprocess.Popen:
-    """A ping every ``interval`` from the client; -D stamps each reply, -W 1 bounds the last wait."""
-    return lab.popen("client", ["ping", "-n", "-D", "-i", f"{interval:g}", "-c", str(count), "-W", "1", vip],
-                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def finish_ping(proc: subprocess.Popen, timeout: float) -> Probe:
-    out, _ = proc.communicate(timeout=timeout)
-    sent = SENT.search(out)
-    assert sent, f"ping printed no summary:\n{out}"
-    replies = [(float(m.group(1)), int(m.group(2))) for line in out.splitlines() if (m := REPLY.match(line))]
-    return Probe(int(sent.group(1)), replies)
 
 
 def vip_appears(lab, host: str, vip: str, timeout: float) -> subprocess.Popen:

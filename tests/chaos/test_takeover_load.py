@@ -25,7 +25,8 @@ from pathlib import Path
 from statistics import median
 
 import pytest
-from chaos_probes import Probe, finish_ping, gone, process_tree, short, start_ping, vip_appears
+from chaos_probes import gone, process_tree, short, vip_appears
+from vrrp.ping_probe import Probe, finish_ping, start_ping
 from vrrp.vrrp_cases import global_defs, instance, stop_all, vips, wait_vips
 from vrrp.vrrp_hosts import Daemon, wait_for
 

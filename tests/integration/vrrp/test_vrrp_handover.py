@@ -10,16 +10,15 @@ Numbers: docs/performance.md "Planned stop".
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
 import pytest
 
+from .ping_probe import Probe, finish_ping, start_ping
 from .vrrp_cases import global_defs, instance, stop_all, vips, vrrp_instance, wait_vips
 from .vrrp_hosts import KEEPALIVED, Daemon, wait_for
 
@@ -31,36 +30,14 @@ INTERVAL = 0.02  # one echo request every 20 ms
 COUNT = 200  # 4 s of probing: the stop comes at 1 s, the backup takes over 0.61 s later
 RUNS = int(os.environ.get("HANDOVER_RUNS", "3"))  # more for a table: HANDOVER_RUNS=10
 CTL = str(Path(sys.executable).with_name("pykeepalivedctl"))
-REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
-
-
-@dataclass
-class Probe:
-    sent: int
-    replies: list[tuple[float, int]]  # (time, icmp_seq)
-
-    @property
-    def failed(self) -> int:
-        return self.sent - len({seq for _, seq in self.replies})
-
-    @property
-    def longest_gap(self) -> float:
-        times = sorted(t for t, _ in self.replies)
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=float("inf"))
 
 
 def start_probe(lab) -> subprocess.Popen:
-    # -D: a timestamp per reply; -W 1: the last request waits 1 s for its answer
-    return lab.popen("client", ["ping", "-n", "-D", "-i", f"{INTERVAL:g}", "-c", str(COUNT), "-W", "1", VIP],
-                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return start_ping(lab, VIP, INTERVAL, COUNT)
 
 
 def finish_probe(proc: subprocess.Popen) -> Probe:
-    out, _ = proc.communicate(timeout=COUNT * INTERVAL + 30)
-    sent = re.search(r"(\d+) packets transmitted", out)
-    assert sent, f"ping printed no summary:\n{out}"
-    replies = [(float(m.group(1)), int(m.group(2))) for line in out.splitlines() if (m := REPLY.match(line))]
-    return Probe(int(sent.group(1)), replies)
+    return finish_ping(proc, COUNT * INTERVAL + 30)
 
 
 def pair(lab, kind: str, name: str, extra: str = "") -> tuple[Daemon, Daemon]:
