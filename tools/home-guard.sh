@@ -10,7 +10,9 @@
 # - HOME=REPO/.cache/home-guard/HOME.XXXXXX, new and empty for each command
 #   (so parallel make jobs do not share one), removed after the check. The user's XDG config and
 #   cache dirs stay the real ones (pip's configuration and download cache are
-#   the user's to keep), so only writes that go through $HOME are caught there.
+#   the user's to keep), and so do rustup's and cargo's homes (pip's isolated builds run the
+#   rustup proxy, which writes ~/.rustup/settings.toml into a HOME that lacks it), so only
+#   writes that go through $HOME are caught there.
 # - The real ~/.ansible is checked for files changed during the run: in CI
 #   (CI=true, a machine of its own) that fails the run; on a shared
 #   development machine other people's runs write there too, so it only warns.
@@ -29,6 +31,7 @@ touch "$stamp"
 
 rc=0
 HOME=$fake_home XDG_CONFIG_HOME=${XDG_CONFIG_HOME:-$real_home/.config} XDG_CACHE_HOME=${XDG_CACHE_HOME:-$real_home/.cache} \
+    RUSTUP_HOME=${RUSTUP_HOME:-$real_home/.rustup} CARGO_HOME=${CARGO_HOME:-$real_home/.cargo} \
     "$@" || rc=$?
 
 written=$(find "$fake_home" -mindepth 1 -printf '  ~/%P\n' | sort)
