@@ -10,9 +10,10 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 # The temp dir of tasks run with connection local (Molecule's localhost plays,
 # the module tests) is the "remote" one, ~/.ansible/tmp of the real home by
-# default (tools/home-guard.sh caught it); on a lab host the same path lands in
-# the host's private overlay.
-export ANSIBLE_REMOTE_TMP := $(CURDIR)/.cache/ansible/tmp
+# default (tools/home-guard.sh caught it). It is a path every host can create:
+# under /tmp (the controller's, and each lab host's own), not under the checkout,
+# which lab hosts on another Debian root see read-only (the distros scenario).
+export ANSIBLE_REMOTE_TMP := /tmp/hapair-ansible-tmp
 
 .PHONY: venv test unit integration chaos pyversions pyversions-local lint ansible-matrix clean lab-down collection-link molecule demo fuzz system-deps
 
