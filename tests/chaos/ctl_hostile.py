@@ -29,7 +29,8 @@ MALFORMED = [b"not json", b"[1, 2]", b'"a string"', b"{}", b'{"v": 2, "cmd": "st
 
 def status(runtime: str, ctl: str) -> tuple[bool, float]:
     t0 = time.monotonic()
-    out = subprocess.run([ctl, "status", "--runtime-dir", runtime], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([ctl, "status", "--runtime-dir", runtime], capture_output=True, text=True, timeout=30,
+                         check=False)
     return out.returncode == 0 and "VI_1" in out.stdout, time.monotonic() - t0
 
 
@@ -123,7 +124,7 @@ def attack(runtime: str, ctl: str) -> dict:
     check("non-root clients")
     out["10 MB line"] = big_line(path)
     check("10 MB line")
-    idle = [connect(path) for _ in range(IDLE)]
+    idle = [connect(path) for _n in range(IDLE)]
     for n in range(10):
         check(f"{IDLE} idle clients ({n + 1})")
     out["malformed"] = malformed(path, 200)

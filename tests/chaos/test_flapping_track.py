@@ -38,8 +38,8 @@ def pair(lab, kind: str) -> tuple[Daemon, Daemon]:
     track = "    track_script {\n        flip\n    }\n"
     master = Daemon(lab, "lb1", daemon, f"{name}-lb1",
                     global_defs() + script + instance("VI_1", vrid, 200, f"{vip}/24", advert=ADVERT, extra=track))
-    backup = Daemon(lab, "lb2", daemon, f"{name}-lb2", global_defs() + instance("VI_1", vrid, 100, f"{vip}/24",
-                                                                                 advert=ADVERT))
+    backup_config = global_defs() + instance("VI_1", vrid, 100, f"{vip}/24", advert=ADVERT)
+    backup = Daemon(lab, "lb2", daemon, f"{name}-lb2", backup_config)
     return master, backup
 
 

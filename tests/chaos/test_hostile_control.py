@@ -65,8 +65,8 @@ def test_hostile_control_clients(lab, write_table, tmp_path: Path) -> None:
                                                   f"(slowest {slowest:.2f} s, 10 of them with 100 idle clients)"),
             ("VIP added on lb1 or lb2 during the attacks", str(moves)),
             ("lb1's transitions during the attacks", str(st["counters"]["transitions"] - before)),
-            ("stop (SIGTERM) with a client connected", f"client: {held}, then {closed}; "
-                                                        f"tracebacks logged: {log.count('Traceback')}")]
+            ("stop (SIGTERM) with a client connected",
+             f"client: {held}, then {closed}; tracebacks logged: {log.count('Traceback')}")]
     write_table("hostile_control",
                 "Hostile control-socket clients, pykeepalived master (keepalived has no control socket)\n\n"
                 "| attack | what happened |\n| --- | --- |\n"

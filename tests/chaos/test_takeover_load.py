@@ -84,7 +84,7 @@ def one_run(lab, kind: str, failure: str, n: int, log_dir: Path) -> Takeover:
         parent = master.pids()[0]
         failed_at = fail(lab, master, failure)
         probe = finish_ping(ping, COUNT * INTERVAL + 30)
-        out, _ = watch.communicate(timeout=30)
+        out = watch.communicate(timeout=30)[0]
         assert watch.returncode == 0, f"{kind}: lb2 never took the VIP after {failure}"
         return Takeover(kind, failure, probe, float(out.split()[-1]) - failed_at)
     finally:

@@ -207,8 +207,8 @@ def test_the_role_template_writes_through_the_rule(tmp_path: Path) -> None:
                                         "init_fail": True, "user": "nobody nogroup", "fall": 2}],
         "keepalived_ha_script_dir": "/etc/my scripts",
         "keepalived_ha_track_files": [{"name": "maint", "file": "/run/maint file", "weight": -3, "init_file": True}],
-        "keepalived_ha_virtual_server_groups": [{"name": "web", "members": [{"address": "192.0.2.10-20", "port": 80},
-                                                                           {"fwmark": 7, "family": "inet"}]}],
+        "keepalived_ha_virtual_server_groups": [
+            {"name": "web", "members": [{"address": "192.0.2.10-20", "port": 80}, {"fwmark": 7, "family": "inet"}]}],
     }))
     (tmp_path / "play.yml").write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"

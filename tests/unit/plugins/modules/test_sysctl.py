@@ -18,8 +18,8 @@ def kernel(root: Path, key: str) -> str:
 
 
 def test_set_record_before_drop_a_key_and_undo_everything(runner, tmp_path):
-    proc = proc_tree(tmp_path / "proc", {"net.ipv4.ip_forward": 0, "net.ipv4.ip_nonlocal_bind": 0,
-                                          "net.ipv4.tcp_rmem": "4096\t131072\t6291456"})
+    proc = proc_tree(tmp_path / "proc", {
+        "net.ipv4.ip_forward": 0, "net.ipv4.ip_nonlocal_bind": 0, "net.ipv4.tcp_rmem": "4096\t131072\t6291456"})
     conf = tmp_path / "60-pykeepalived.conf"
     both = {"net.ipv4.ip_forward": 1, "net.ipv4.ip_nonlocal_bind": True, "net.ipv4.tcp_rmem": "4096 131072  6291456"}
 
@@ -43,6 +43,6 @@ def test_set_record_before_drop_a_key_and_undo_everything(runner, tmp_path):
 
 def test_a_bad_key_fails_naming_it(runner, tmp_path):
     proc = proc_tree(tmp_path / "proc", {})
-    r = runner.play(dict(module="sysctl", bare=True, args=dict(path=str(tmp_path / "x.conf"), proc_root=str(proc),
-                                                                 values={"net.ipv4.no_such_key": 1})))
+    args = dict(path=str(tmp_path / "x.conf"), proc_root=str(proc), values={"net.ipv4.no_such_key": 1})
+    r = runner.play(dict(module="sysctl", bare=True, args=args))
     assert r[0]["failed"] and "net.ipv4.no_such_key" in r[0]["msg"], r
