@@ -24,8 +24,8 @@ INHERITED_DEFAULTS = {
 
 
 @dataclass
-class CheckerCommon:
-    """Options every checker accepts (MISC_CHECK only the timing ones)."""
+class CheckerConnection:
+    """Where a check connects from and to (a checker's, or an SMTP_CHECK ``host { }``'s)."""
 
     connect_ip: IPAddress | None = None
     connect_port: int | None = None
@@ -34,6 +34,12 @@ class CheckerCommon:
     bind_if: str | None = None
     fwmark: int | None = None
     connect_timeout: float | None = None
+
+
+@dataclass
+class CheckerCommon(CheckerConnection):
+    """Options every checker accepts (MISC_CHECK only the timing ones)."""
+
     retry: int | None = None
     delay_before_retry: float | None = None
     warmup: float | None = None
@@ -82,16 +88,9 @@ class SmtpCheck(CheckerCommon):
 
 
 @dataclass
-class SmtpHost:
+class SmtpHost(CheckerConnection):
     """keepalived's deprecated ``host { ... }`` inside SMTP_CHECK: one more SMTP checker."""
 
-    connect_ip: IPAddress | None = None
-    connect_port: int | None = None
-    bindto: IPAddress | None = None
-    bind_port: int | None = None
-    bind_if: str | None = None
-    fwmark: int | None = None
-    connect_timeout: float | None = None
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 
