@@ -411,3 +411,17 @@ def test_resign_without_graceful_handover_is_immediate() -> None:
     acts = r.actions()
     assert acts[0] == SendAdvert(0, r.config.advertisement(0)) and acts[1] == RemoveAddresses(VIPS)
     assert acts[2] == StateChanged(State.MASTER, State.BACKUP, TransitionReason.RESIGN)
+
+
+def test_a_fault_while_lingering_leaves_no_new_master_for_the_next_handover() -> None:
+    r = handing_over()
+    r.actions()
+    r.receive(advert(50), PEER, 10.7)  # the new master: we linger
+    r.set_fault(True, 10.71)  # a fault ends the handover at once
+    assert not r.handing_over and r.state is State.FAULT
+    r.set_fault(False, 11.0)
+    r.handle_timer(11.0 + r.master_down_interval)  # nobody else: master again
+    assert r.state is State.MASTER
+    r.shutdown(20.0)
+    r.handle_timer(20.0 + r.master_down_interval)  # this handover is not answered: it times out
+    assert r.counters.handovers_timed_out == 1 and r.state is State.INITIALIZE

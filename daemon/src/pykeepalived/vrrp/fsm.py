@@ -440,3 +440,4 @@ class VrrpRouter:
     def _cancel_timers(self) -> None:
         self._down_at = self._advert_at = self._garp_at = None
         self._garp_lower_at = self._refresh_at = self._handover_at = self._reannounce_at = None
+        self._new_master = None  # a lingering handover ends with its deadline
