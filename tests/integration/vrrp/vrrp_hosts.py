@@ -6,6 +6,7 @@ its pid file, and the lab teardown removes whatever is left.
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ from lab import Lab
 
 RUN_DIR = "/run/hk-vrrp-test"
 PYKEEPALIVED = str(Path(sys.executable).with_name("pykeepalived"))
+PYKEEPALIVEDCTL = str(Path(sys.executable).with_name("pykeepalivedctl"))
+# How long a start may take before the test gives up: a guard, not a measure
+# (a Python start under a load average of 15 takes seconds; the VRRP bounds the
+# tests check are timed from readiness, not from the fork).
+START_LIMIT = 60.0
 KEEPALIVED = "/usr/sbin/keepalived"
 
 
@@ -64,8 +70,19 @@ class Daemon:
                     "-p", f"{self.dir}/keepalived.pid", "-r", f"{self.dir}/vrrp.pid"]
         log = (log_dir / f"{self.host}-{self.name}.log").open("ab")
         self.lab.popen(self.host, argv, stdout=log, stderr=log)
-        wait_for(lambda: bool(self.pids()), 10, f"{self.kind} on {self.host} wrote no pid file")
+        wait_for(self.ready, START_LIMIT, f"{self.kind} on {self.host} did not come up (see {log.name})")
         return self
+
+    def ready(self) -> bool:
+        """keepalived: both pid files (its VRRP child writes its own when it runs).
+        pykeepalived: its VRRP child answers on the control socket, which it opens
+        after its instances have started."""
+        if not self.pids():
+            return False
+        if self.kind == "keepalived":
+            return True
+        out = self.lab.exec(self.host, [PYKEEPALIVEDCTL, "status", "--json", "--runtime-dir", self.dir], check=False)
+        return out.returncode == 0 and "vrrp" in json.loads(out.stdout)["result"]["subsystems"]
 
     def write_config(self) -> None:
         self.lab.exec(self.host, ["tee", f"{self.dir}/keepalived.conf"], input=self.config)
