@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pykeepalived.config.model_lvs import Tunnel
 from pykeepalived.lb.ipvs import IpvsBackend, dest_from_attrs, spec_from_attrs, to_dest, to_service
 from pykeepalived.lb.table import Dest, Op, ServiceKey, ServiceSpec
 
@@ -45,3 +46,16 @@ def test_update_is_refused_not_sent() -> None:
     backend = IpvsBackend.__new__(IpvsBackend)  # no socket: the check happens before any send
     [applied] = backend._apply([Op("update", ServiceSpec(ServiceKey.mark(4, 1)))])
     assert not applied.ok and "update" in applied.error
+
+
+@pytest.mark.parametrize("tunnel,raw", [
+    (Tunnel(), (0, 0, 0)),
+    (Tunnel("gue", 6080, "csum"), (1, 0xC017, 1)),  # the port goes out big-endian: 6080 = 0x17C0
+    (Tunnel("gue", 5555, "remcsum"), (1, 0xB315, 2)),
+    (Tunnel("gre", 0, "csum"), (2, 0, 1)),
+])
+def test_tunnel_options_sent_and_read_back(tunnel: Tunnel, raw: tuple[int, int, int]) -> None:
+    sent = attrs(to_dest(Dest("10.1.0.1", 80, "TUN", 1, tunnel=tunnel)))
+    assert (sent["IPVS_DEST_ATTR_TUN_TYPE"], sent["IPVS_DEST_ATTR_TUN_PORT"], sent["IPVS_DEST_ATTR_TUN_FLAGS"]) == raw
+    back = dest_from_attrs({**sent, "IPVS_DEST_ATTR_FWD_METHOD": 2})
+    assert back == Dest("10.1.0.1", 80, "TUN", 1, tunnel=tunnel)

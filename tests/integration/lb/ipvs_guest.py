@@ -24,6 +24,7 @@ from pyroute2 import netns  # noqa: E402
 from lab.checks.ipvs_table import ipvsadm_dests  # noqa: E402
 from lab.core import Lab  # noqa: E402
 from pykeepalived.config.loader import load_config  # noqa: E402
+from pykeepalived.config.model_lvs import Tunnel  # noqa: E402
 from pykeepalived.lb.ipvs import IpvsBackend  # noqa: E402
 from pykeepalived.lb.plane import LoadBalancer  # noqa: E402
 
@@ -39,6 +40,14 @@ for _ in range(int(sys.argv[2])):
     except Exception as exc:
         out.append("ERR " + type(exc).__name__)
 print(" ".join(out))
+"""
+
+
+TUN_VS = """virtual_server 192.0.2.82 8080 {
+  lvs_method TUN type gue port 6080 csum
+  real_server 198.51.100.11 8080 { }
+  real_server 198.51.100.12 8080 { lvs_method TUN type gre }
+}
 """
 
 
@@ -160,6 +169,16 @@ def run(g: Guest) -> None:
     raw = IpvsBackend().dump()  # pyroute2, raw fwd_method attribute
     methods = {d.method for s in raw.values() for d in s.dests.values() if s.key.addr == "192.0.2.81"}
     g.check("pyroute2_dump_reads_dr_raw", methods == {"DR"}, methods)
+
+    # TUN with keepalived's tunnel options: the kernel holds them, a dump reads them back equal
+    lb.reload(g.config("tun", conf(dr=True) + TUN_VS))
+    t = g.lab.exec("lb", ["ipvsadm", "-Ln", "--tun-info", "-t", "192.0.2.82:8080"]).stdout
+    tun = {d.addr: d.tunnel for s in IpvsBackend().dump().values() for d in s.dests.values()
+           if s.key.addr == "192.0.2.82"}
+    want = {"198.51.100.11": Tunnel("gue", 6080, "csum"), "198.51.100.12": Tunnel("gre", 0, "nocsum")}
+    g.check("tun_options_in_kernel", tun == want and "gue" in t and "6080" in t, (tun, t))
+    g.check("tun_second_reconcile_is_noop", lb.reconcile().ops == [], "")
+    lb.reload(g.config("dr", conf(dr=True)))
 
     st = lb.status()["virtual_servers"][0]["real_servers"]
     g.check("status_has_kernel_counters", all(len(rs["kernel"]) == 1 for rs in st) and

@@ -157,12 +157,33 @@ class Timing:
     smtp_alert: bool | None = None
 
 
+TUNNEL_TYPES = ("ipip", "gue", "gre")
+TUNNEL_CSUMS = ("nocsum", "csum", "remcsum")
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """``lvs_method TUN type ipip|gue|gre [port N] [nocsum|csum|remcsum]`` (IPVS, Linux 5.2/5.3)."""
+
+    type: str = "ipip"
+    port: int = 0  # the GUE port (gue only)
+    csum: str = "nocsum"
+
+    def words(self) -> list[str]:
+        """As written after ``lvs_method TUN`` (nothing for plain ipip)."""
+        if self == Tunnel():
+            return []
+        return ["type", self.type, *(["port", str(self.port)] if self.port else []),
+                *([self.csum] if self.csum != "nocsum" else [])]
+
+
 @dataclass
 class RealServer:
     ip: IPAddress
     port: int | None = None
     weight: int = 1
     lvs_method: str | None = None  # None: the virtual server's
+    tunnel: Tunnel | None = None  # with lvs_method TUN: its options (None: ipip)
     notify_up: Script | None = None
     notify_down: Script | None = None
     uthreshold: int | None = None
@@ -194,6 +215,7 @@ class VirtualServer:
     group: str | None = None
     lvs_sched: str = "wlc"
     lvs_method: str = "NAT"
+    tunnel: Tunnel | None = None  # with lvs_method TUN: its options (None: ipip)
     protocol: str = "TCP"
     persistence_timeout: int | None = None
     persistence_granularity: IPAddress | None = None

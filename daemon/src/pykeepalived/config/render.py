@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .keywords import routes
 from .model import Config
-from .model_lvs import CheckerCommon, FileCheck, RealServer, Url, VirtualServer, VirtualServerGroup, VsgEntry
+from .model_lvs import CheckerCommon, FileCheck, RealServer, Tunnel, Url, VirtualServer, VirtualServerGroup, VsgEntry
 from .model_track_process import TrackProcess
 from .model_vrrp import (
     GlobalDefs,
@@ -281,10 +281,16 @@ def render_url(w: Writer, u: Url) -> None:
             w.line("status_code", *(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in u.status_code))
 
 
+def _method(w: Writer, method: str | None, tunnel: Tunnel | None) -> None:
+    if method is not None:
+        w.line("lvs_method", method, *(tunnel.words() if tunnel is not None else []))
+
+
 def render_real_server(w: Writer, rs: RealServer) -> None:
     head = [str(rs.ip), *([str(rs.port)] if rs.port is not None else [])]
     with w.block("real_server", *head):
-        _scalars(w, rs, frozenset({"ip", "port", "timing", "checkers"}))
+        _scalars(w, rs, frozenset({"ip", "port", "timing", "checkers", "lvs_method", "tunnel"}))
+        _method(w, rs.lvs_method, rs.tunnel)
         _scalars(w, rs.timing)
         for c in rs.checkers:
             render_checker(w, c)
@@ -298,7 +304,10 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
     else:
         head = [str(vs.ip), *([str(vs.port)] if vs.port is not None else [])]
     with w.block("virtual_server", *head):
-        _scalars(w, vs, frozenset({"ip", "port", "fwmark", "group", "timing", "real_servers", "sorry_server"}))
+        _scalars(w, vs, frozenset({"ip", "port", "fwmark", "group", "timing", "real_servers", "sorry_server",
+                                   "lvs_method", "tunnel"}))
+        if vs.lvs_method != "NAT" or vs.tunnel is not None:
+            _method(w, vs.lvs_method, vs.tunnel)
         if vs.sorry_server is not None:
             s = vs.sorry_server
             w.line("sorry_server", str(s.ip), *([str(s.port)] if s.port is not None else []))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..config.model import Config
-from ..config.model_lvs import RealServer, VirtualServer, effective
+from ..config.model_lvs import RealServer, Tunnel, VirtualServer, effective
 from .services import rs_key, service_specs
 from .table import Dest, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
@@ -115,8 +115,11 @@ def _dest(spec: ServiceSpec, vs: VirtualServer, addr: object, port: int | None, 
           weight: int, rs: RealServer | None = None) -> Dest:
     if port is None:
         port = spec.key.port
-    return Dest(norm_addr(addr), port, method or vs.lvs_method, weight,
-                (rs.uthreshold or 0) if rs else 0, (rs.lthreshold or 0) if rs else 0)
+    tunnel = (rs.tunnel if rs is not None and method else vs.tunnel) or Tunnel()
+    method = method or vs.lvs_method
+    return Dest(norm_addr(addr), port, method, weight,
+                (rs.uthreshold or 0) if rs else 0, (rs.lthreshold or 0) if rs else 0,
+                tunnel if method == "TUN" else Tunnel())
 
 
 @dataclass

@@ -20,10 +20,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from socket import AF_INET, AF_INET6
+from socket import AF_INET, AF_INET6, htons, ntohs
 
 from pyroute2 import IPVS, IPVSDest, IPVSService
 
+from ..config.model_lvs import Tunnel
 from .backend import Applied
 from .table import LOCAL, Dest, Op, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
@@ -33,6 +34,8 @@ FWD_NUM = {"NAT": 0, "TUN": 2, "DR": 3}
 FWD_NAME = {0: "NAT", 1: LOCAL, 2: "TUN", 3: "DR"}
 FWD_MASK = 0x7  # IP_VS_CONN_F_FWD_MASK
 F_PERSISTENT = 0x1  # IP_VS_SVC_F_PERSISTENT
+TUN_TYPE = {"ipip": 0, "gue": 1, "gre": 2}  # IP_VS_CONN_F_TUNNEL_TYPE_*
+TUN_CSUM = {"nocsum": 0, "csum": 1, "remcsum": 2}  # IP_VS_TUNNEL_ENCAP_FLAG_*
 AF = {4: AF_INET, 6: AF_INET6}
 
 
@@ -65,8 +68,18 @@ def to_service(spec: ServiceSpec, full: bool = True) -> IPVSService:
 
 
 def to_dest(d: Dest) -> IPVSDest:
+    # pyroute2 declares the tunnel port a host-order uint16; the kernel reads it big-endian
     return IPVSDest(addr=d.addr, port=d.port, fwd_method=FWD_NUM.get(d.method, 0), weight=d.weight,
-                    u_thresh=d.u_thresh, l_thresh=d.l_thresh)
+                    u_thresh=d.u_thresh, l_thresh=d.l_thresh, tun_type=TUN_TYPE[d.tunnel.type],
+                    tun_port=htons(d.tunnel.port), tun_flags=TUN_CSUM[d.tunnel.csum])
+
+
+def _tunnel_in(a: dict) -> Tunnel:
+    types = {v: k for k, v in TUN_TYPE.items()}
+    csums = {v: k for k, v in TUN_CSUM.items()}
+    return Tunnel(types.get(a.get("IPVS_DEST_ATTR_TUN_TYPE") or 0, "ipip"),
+                  ntohs(a.get("IPVS_DEST_ATTR_TUN_PORT") or 0),
+                  csums.get(a.get("IPVS_DEST_ATTR_TUN_FLAGS") or 0, "nocsum"))
 
 
 def spec_from_attrs(a: dict) -> ServiceSpec:
@@ -85,7 +98,7 @@ def dest_from_attrs(a: dict) -> Dest:
     fwd = a.get("IPVS_DEST_ATTR_FWD_METHOD", 0) & FWD_MASK
     return Dest(norm_addr(a["IPVS_DEST_ATTR_ADDR"]), a.get("IPVS_DEST_ATTR_PORT", 0),
                 FWD_NAME.get(fwd, str(fwd)), a.get("IPVS_DEST_ATTR_WEIGHT", 0),
-                a.get("IPVS_DEST_ATTR_U_THRESH", 0), a.get("IPVS_DEST_ATTR_L_THRESH", 0),
+                a.get("IPVS_DEST_ATTR_U_THRESH", 0), a.get("IPVS_DEST_ATTR_L_THRESH", 0), _tunnel_in(a),
                 a.get("IPVS_DEST_ATTR_ACTIVE_CONNS", 0), a.get("IPVS_DEST_ATTR_INACT_CONNS", 0),
                 a.get("IPVS_DEST_ATTR_PERSIST_CONNS", 0))
 

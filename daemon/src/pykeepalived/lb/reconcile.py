@@ -16,13 +16,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .table import LOCAL, Dest, Op, Service, ServiceKey, Table
 
 
 def same_dest(want: Dest, have: Dest) -> bool:
     if have.method == LOCAL:  # the kernel says LOCAL for its own addresses, whatever we asked
-        have = Dest(have.addr, have.port, want.method, have.weight, have.u_thresh, have.l_thresh)
+        have = replace(have, method=want.method)
     return want == have
 
 

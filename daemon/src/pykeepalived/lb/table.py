@@ -12,6 +12,8 @@ import functools
 import ipaddress
 from dataclasses import dataclass, field
 
+from ..config.model_lvs import Tunnel
+
 METHODS = ("NAT", "DR", "TUN")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 # The kernel reports LOCAL for a destination that is one of its own addresses,
@@ -84,6 +86,7 @@ class Dest:
     weight: int = 1
     u_thresh: int = 0
     l_thresh: int = 0
+    tunnel: Tunnel = Tunnel()  # TUN's encapsulation (the kernel reports ipip for every method)
     active: int = field(default=0, compare=False)
     inactive: int = field(default=0, compare=False)
     persistent: int = field(default=0, compare=False)

@@ -12,7 +12,17 @@ import ipaddress
 from ..build import collect
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
-from ..model_lvs import RealServer, SorryServer, Timing, VirtualServer, VirtualServerGroup, VsgEntry
+from ..model_lvs import (
+    TUNNEL_CSUMS,
+    TUNNEL_TYPES,
+    RealServer,
+    SorryServer,
+    Timing,
+    Tunnel,
+    VirtualServer,
+    VirtualServerGroup,
+    VsgEntry,
+)
 from .checkers import CHECKER_KEYWORDS, TIMING_KEYWORDS
 from .common import (
     arg,
@@ -36,11 +46,53 @@ METHODS = ("NAT", "DR", "TUN")
 TIMING_FIELDS = frozenset(Timing.__dataclass_fields__)
 
 
-def _method(stmt: Statement, _d: Diagnostics) -> str:
-    if len(stmt.args) > 1:
-        raise ConfigError("TUN tunnel options (type gue/gre, csum) are not supported by pykeepalived",
-                          stmt.args[1].loc)
-    return choice(*METHODS)(stmt, _d)
+def _method(stmt: Statement, _d: Diagnostics) -> tuple[str, Tunnel | None]:
+    """``NAT|DR``, or ``TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`` in any order
+    (keepalived's rules: gue and only gue has a port; ipip takes no checksum option, gre no
+    remcsum).  Returns the method and its tunnel options; split by :func:`_split_method`."""
+    method = choice(*METHODS)(stmt, _d)
+    words = stmt.args[1:]
+    if not words:
+        return method, None
+    if method != "TUN":
+        raise ConfigError(f"{method} takes no options (tunnel options are for TUN)", words[0].loc)
+    opts: dict[str, object] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = "csum" if word.text in TUNNEL_CSUMS else word.text
+        if name in opts:
+            raise ConfigError(f"tunnel option {name} given twice", word.loc)
+        if name == "csum":
+            opts[name] = word.text
+        elif name in ("type", "port"):
+            if i + 1 == len(words):
+                raise ConfigError(f"tunnel {name} needs a value", word.loc)
+            value = words[i + 1]
+            if name == "type" and value.text not in TUNNEL_TYPES:
+                raise ConfigError(f"unknown tunnel type {value.text!r} (one of {', '.join(TUNNEL_TYPES)})", value.loc)
+            if name == "port" and port(value) == 0:
+                raise ConfigError("the gue port must be 1..65535", value.loc)
+            opts[name] = value.text if name == "type" else port(value)
+            i += 1
+        else:
+            raise ConfigError(f"unknown tunnel option {word.text!r} (type, port, {', '.join(TUNNEL_CSUMS)})",
+                              word.loc)
+        i += 1
+    tunnel = Tunnel(str(opts.get("type", "ipip")), int(opts.get("port", 0)), str(opts.get("csum", "nocsum")))
+    if (tunnel.type == "gue") != bool(tunnel.port):
+        raise ConfigError("a gue tunnel needs a port, and only gue takes one", words[0].loc)
+    if tunnel.type == "ipip" and tunnel.csum != "nocsum":
+        raise ConfigError("ipip tunnels take no checksum option", words[0].loc)
+    if tunnel.type == "gre" and tunnel.csum == "remcsum":
+        raise ConfigError("gre tunnels do not support remcsum", words[0].loc)
+    return method, (tunnel if tunnel != Tunnel() else None)  # one spelling of plain ipip
+
+
+def _split_method(values: dict) -> None:
+    """lvs_method's (method, tunnel) into the model's two fields."""
+    if "lvs_method" in values:
+        values["lvs_method"], values["tunnel"] = values["lvs_method"]
 
 
 def _persistence_timeout(stmt: Statement, _d: Diagnostics) -> int:
@@ -82,6 +134,7 @@ def build_real_server(stmt: Statement, diags: Diagnostics) -> RealServer:
     addr, port_ = _ip_port(stmt)
     values, locs = collect(stmt, diags)
     timing = _split_timing(values)
+    _split_method(values)
     values["checkers"] = tuple(values.get("checkers", ()))
     return RealServer(addr, port_, timing=timing, **values, loc=stmt.loc, locs=locs)
 
@@ -127,6 +180,7 @@ def build_virtual_server(stmt: Statement, diags: Diagnostics) -> VirtualServer:
         head["ip"], head["port"] = _ip_port(stmt)
     values, locs = collect(stmt, diags)
     timing = _split_timing(values)
+    _split_method(values)
     values["real_servers"] = tuple(values.get("real_servers", ()))
     return VirtualServer(**head, timing=timing, **values, loc=stmt.loc, locs=locs)
 
