@@ -16,6 +16,9 @@ saw (``timeout``: no answer within --timeout, e.g. a lost SYN or a reply that ne
 came back; ``reset``/``refused``: a RST, e.g. a host that holds the VIP without NAT
 rules for it; ``other``) and its time is kept (seconds on CLOCK_MONOTONIC, which
 every lab host shares, so a step can compare it with the moment it acted).
+With --out FILE, progress.json beside it has the counts so far ({"requests", "failed"}),
+rewritten at once on a failure and at least every second: a caller waits on it rather
+than on a sleep.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-RESULT, PID, LOG = "result.json", "pid", "log"
+RESULT, PID, LOG, PROGRESS = "result.json", "pid", "log", "progress.json"
 
 
 def summarize(samples, started, stopped):
@@ -98,10 +101,15 @@ def run(url, interval, timeout, out):
     samples = []
     started = time.monotonic()
     tick = started
+    failed = written = 0
     while not stop:
         begin = time.monotonic()
         answer, why = one_request(url, timeout)
         samples.append((begin, time.monotonic(), answer, why))
+        failed += why is not None
+        if out and (why is not None or begin - written >= 1.0):  # who waits on a failure sees it at once
+            write_atomic(Path(out).with_name(PROGRESS), json.dumps({"requests": len(samples), "failed": failed}))
+            written = begin
         tick += interval
         pause = tick - time.monotonic()
         if pause > 0:
@@ -109,13 +117,16 @@ def run(url, interval, timeout, out):
         else:
             tick = time.monotonic()  # late: restart the schedule, no burst to catch up
     result = dict(summarize(samples, started, time.monotonic()), url=url, interval=interval)
-    text = json.dumps(result, sort_keys=True)
     if out:
-        tmp = Path(str(out) + ".part")
-        tmp.write_text(text + "\n")
-        tmp.replace(out)
+        write_atomic(Path(out), json.dumps(result, sort_keys=True))
     print(table(result))
     return result
+
+
+def write_atomic(path, text):
+    tmp = Path(str(path) + ".part")
+    tmp.write_text(text + "\n")
+    tmp.replace(path)
 
 
 def start(args):

@@ -59,3 +59,11 @@ def test_tunnel_options_sent_and_read_back(tunnel: Tunnel, raw: tuple[int, int, 
     assert (sent["IPVS_DEST_ATTR_TUN_TYPE"], sent["IPVS_DEST_ATTR_TUN_PORT"], sent["IPVS_DEST_ATTR_TUN_FLAGS"]) == raw
     back = dest_from_attrs({**sent, "IPVS_DEST_ATTR_FWD_METHOD": 2})
     assert back == Dest("10.1.0.1", 80, "TUN", 1, tunnel=tunnel)
+
+
+def test_service_flags_sent_with_persistence_and_read_back() -> None:
+    spec = ServiceSpec(ServiceKey.ip("UDP", "192.0.2.1", 53), "sh", True, 60, 32, 0x4 | 0x10)
+    sent = attrs(to_service(spec))
+    assert sent["IPVS_SVC_ATTR_FLAGS"]["flags"] == 0x1 | 0x4 | 0x10
+    sent["IPVS_SVC_ATTR_FLAGS"] = {"flags": sent["IPVS_SVC_ATTR_FLAGS"]["flags"] | 0x2}  # + the kernel's HASHED
+    assert spec_from_attrs(sent) == spec

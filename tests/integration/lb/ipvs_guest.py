@@ -51,6 +51,17 @@ TUN_VS = """virtual_server 192.0.2.82 8080 {
 """
 
 
+FLAGS_VS = """virtual_server 192.0.2.82 53 {
+  protocol UDP
+  lb_algo sh
+  sh-fallback
+  sh-port
+  ops
+  real_server 198.51.100.11 53 { }
+}
+"""
+
+
 def conf(sched: str = "rr", weights=(1, 1, 1), extra: str = "", dr: bool = False) -> str:
     rs = "".join(f"  real_server 198.51.100.1{i + 1} 8080 {{ weight {w} }}\n" for i, w in enumerate(weights))
     text = (f"virtual_server 192.0.2.80 80 {{\n  lb_algo {sched}\n  lb_kind NAT\n"
@@ -178,6 +189,12 @@ def run(g: Guest) -> None:
     want = {"198.51.100.11": Tunnel("gue", 6080, "csum"), "198.51.100.12": Tunnel("gre", 0, "nocsum")}
     g.check("tun_options_in_kernel", tun == want and "gue" in t and "6080" in t, (tun, t))
     g.check("tun_second_reconcile_is_noop", lb.reconcile().ops == [], "")
+
+    # ops and scheduler flags: set on the kernel's service, read back equal
+    lb.reload(g.config("flags", conf(dr=True) + FLAGS_VS))
+    t = g.lab.exec("lb", ["ipvsadm", "-Ln", "-u", "192.0.2.82:53"]).stdout
+    g.check("service_flags_in_kernel", "sh (sh-fallback,sh-port)" in t and " ops" in t, t)
+    g.check("flags_second_reconcile_is_noop", lb.reconcile().ops == [], "")
     lb.reload(g.config("dr", conf(dr=True)))
 
     st = lb.status()["virtual_servers"][0]["real_servers"]

@@ -214,6 +214,8 @@ class VirtualServer:
     fwmark: int | None = None
     group: str | None = None
     lvs_sched: str = "wlc"
+    sched_flags: tuple[str, ...] = ()  # flag-1..3, sh-port, sh-fallback, mh-port, mh-fallback, as written
+    ops: bool = False  # one-packet scheduling (UDP or fwmark)
     lvs_method: str = "NAT"
     tunnel: Tunnel | None = None  # with lvs_method TUN: its options (None: ipip)
     protocol: str = "TCP"

@@ -305,7 +305,9 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
         head = [str(vs.ip), *([str(vs.port)] if vs.port is not None else [])]
     with w.block("virtual_server", *head):
         _scalars(w, vs, frozenset({"ip", "port", "fwmark", "group", "timing", "real_servers", "sorry_server",
-                                   "lvs_method", "tunnel"}))
+                                   "lvs_method", "tunnel", "sched_flags"}))
+        for flag in vs.sched_flags:
+            w.line(flag)
         if vs.lvs_method != "NAT" or vs.tunnel is not None:
             _method(w, vs.lvs_method, vs.tunnel)
         if vs.sorry_server is not None:

@@ -34,6 +34,7 @@ FWD_NUM = {"NAT": 0, "TUN": 2, "DR": 3}
 FWD_NAME = {0: "NAT", 1: LOCAL, 2: "TUN", 3: "DR"}
 FWD_MASK = 0x7  # IP_VS_CONN_F_FWD_MASK
 F_PERSISTENT = 0x1  # IP_VS_SVC_F_PERSISTENT
+F_SETTABLE = 0x4 | 0x8 | 0x10 | 0x20  # ONEPACKET, SCHED1-3 (ServiceSpec.flags); HASHED is the kernel's
 TUN_TYPE = {"ipip": 0, "gue": 1, "gre": 2}  # IP_VS_CONN_F_TUNNEL_TYPE_*
 TUN_CSUM = {"nocsum": 0, "csum": 1, "remcsum": 2}  # IP_VS_TUNNEL_ENCAP_FLAG_*
 AF = {4: AF_INET, 6: AF_INET6}
@@ -62,7 +63,7 @@ def to_service(spec: ServiceSpec, full: bool = True) -> IPVSService:
         kw.update(addr=key.addr, port=key.port, protocol=PROTO_NUM[key.protocol])
     if full:
         kw.update(sched_name=spec.sched, timeout=spec.timeout,
-                  flags={"flags": F_PERSISTENT if spec.persistent else 0, "mask": 0xFFFF},
+                  flags={"flags": (F_PERSISTENT if spec.persistent else 0) | spec.flags, "mask": 0xFFFF},
                   netmask=_netmask_out(key.af, spec.netmask))
     return IPVSService(**kw)
 
@@ -91,7 +92,8 @@ def spec_from_attrs(a: dict) -> ServiceSpec:
         key = ServiceKey(af, proto, norm_addr(a["IPVS_SVC_ATTR_ADDR"]), a.get("IPVS_SVC_ATTR_PORT", 0))
     flags = (a.get("IPVS_SVC_ATTR_FLAGS") or {}).get("flags", 0)
     return ServiceSpec(key, a.get("IPVS_SVC_ATTR_SCHED_NAME", ""), bool(flags & F_PERSISTENT),
-                       a.get("IPVS_SVC_ATTR_TIMEOUT", 0), _netmask_in(af, a.get("IPVS_SVC_ATTR_NETMASK")))
+                       a.get("IPVS_SVC_ATTR_TIMEOUT", 0), _netmask_in(af, a.get("IPVS_SVC_ATTR_NETMASK")),
+                       flags & F_SETTABLE)
 
 
 def dest_from_attrs(a: dict) -> Dest:

@@ -10,7 +10,9 @@ the kernel; nothing is ever silently replaced by something close:
   fo, ovf, twos need per-destination connection counts at scheduling time);
 - forwarding methods other than NAT (DR and TUN), on the virtual server or a
   real server;
-- uthreshold / lthreshold (connection limits per real server).
+- uthreshold / lthreshold (connection limits per real server);
+- ops (one-packet scheduling) and the scheduler flags (flag-1..3, sh-port,
+  sh-fallback, mh-port, mh-fallback).
 
     backend = select_backend(config, kernel_has_ipvs())
     if isinstance(backend, list):    # errors: FILE:LINE:COL: error: MESSAGE
@@ -77,6 +79,11 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
         if vs.lvs_method != "NAT":
             err(vs, vs.locs.get("lvs_method", vs.loc), f"lb_kind {vs.lvs_method}",
                 "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+        if vs.sched_flags:
+            err(vs, vs.locs.get("sched_flags", vs.loc), "scheduler flags " + " ".join(vs.sched_flags),
+                "remove them, or use lb_backend ipvs")
+        if vs.ops:
+            err(vs, vs.locs.get("ops", vs.loc), "ops", "remove it, or use lb_backend ipvs")
         for rs in vs.real_servers:
             if rs.lvs_method not in (None, "NAT"):
                 err(vs, rs.locs.get("lvs_method", rs.loc), f"real_server {rs.ip}: lb_kind {rs.lvs_method}",

@@ -41,10 +41,19 @@ def _netmask(vs: VirtualServer, af: int) -> int:
     return 128 if af == 6 else 32  # IPv6 granularity: not supported by the config model (yet)
 
 
+# IP_VS_SVC_F_*: ops, and the scheduler flags ipvsadm -b names (flag-1 is sh-fallback and
+# mh-fallback, flag-2 sh-port and mh-port: each scheduler reads its own meaning into them)
+SERVICE_FLAGS = {"ops": 0x4, "flag-1": 0x8, "sh-fallback": 0x8, "mh-fallback": 0x8,
+                 "flag-2": 0x10, "sh-port": 0x10, "mh-port": 0x10, "flag-3": 0x20}
+
+
 def _spec(vs: VirtualServer, key: ServiceKey) -> ServiceSpec:
     persistent = vs.persistence_timeout is not None
+    flags = 0
+    for name in (*vs.sched_flags, *(["ops"] if vs.ops else [])):
+        flags |= SERVICE_FLAGS[name]
     return ServiceSpec(key, vs.lvs_sched, persistent, vs.persistence_timeout or 0,
-                       _netmask(vs, key.af) if persistent else 0)
+                       _netmask(vs, key.af) if persistent else 0, flags)
 
 
 def _entry_keys(vs: VirtualServer, entry: VsgEntry) -> Iterator[ServiceKey]:

@@ -43,6 +43,8 @@ from .common import (
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos")
 METHODS = ("NAT", "DR", "TUN")
+# ipvsadm -b: flag-1 is sh-fallback and mh-fallback, flag-2 sh-port and mh-port (lb/services.py)
+SCHED_FLAGS = ("flag-1", "flag-2", "flag-3", "sh-fallback", "sh-port", "mh-fallback", "mh-port")
 TIMING_FIELDS = frozenset(Timing.__dataclass_fields__)
 
 
@@ -95,6 +97,10 @@ def _split_method(values: dict) -> None:
         values["lvs_method"], values["tunnel"] = values["lvs_method"]
 
 
+def _sched_flag(stmt: Statement, _d: Diagnostics) -> str:
+    return stmt.keyword.text
+
+
 def _persistence_timeout(stmt: Statement, _d: Diagnostics) -> int:
     return parse_int(arg(stmt)) if stmt.args else 360  # keepalived: bare keyword = 6 minutes
 
@@ -141,6 +147,8 @@ def build_real_server(stmt: Statement, diags: Diagnostics) -> RealServer:
 
 VIRTUAL_SERVER = BlockSpec("virtual_server").add(
     kw("lvs_sched", choice(*SCHEDULERS, fold=str.lower)),
+    *[kw(name, _sched_flag, (0, 0), field="sched_flags", repeat=True) for name in SCHED_FLAGS],
+    flag_kw("ops"),
     kw("lvs_method", _method, (1, 6)),
     kw("protocol", choice("TCP", "UDP", "SCTP")),
     kw("persistence_timeout", _persistence_timeout, (0, 1), check=in_range(1, 2**31 - 1)),
@@ -182,6 +190,7 @@ def build_virtual_server(stmt: Statement, diags: Diagnostics) -> VirtualServer:
     timing = _split_timing(values)
     _split_method(values)
     values["real_servers"] = tuple(values.get("real_servers", ()))
+    values["sched_flags"] = tuple(values.get("sched_flags", ()))
     return VirtualServer(**head, timing=timing, **values, loc=stmt.loc, locs=locs)
 
 
