@@ -75,3 +75,35 @@ def test_a_nat_real_server_under_a_tun_service_has_no_tunnel() -> None:
     dests = {d.addr: (d.method, d.tunnel) for s in compute(config, {}, Overrides(), {}).table.values()
              for d in s.dests.values()}
     assert dests["198.51.100.11"] == ("NAT", Tunnel())
+
+
+SORRY = """virtual_server 192.0.2.80 80 {{
+    protocol TCP
+    lvs_method DR
+    sorry_server 198.51.100.20 80
+{sorry}
+    real_server 198.51.100.10 80 {{
+    }}
+}}
+"""
+
+
+def test_sorry_server_lvs_method_with_tunnel_options() -> None:
+    config, diags = loads_config(SORRY.format(sorry="    sorry_server_lvs_method TUN type gre csum"), "t.conf")
+    assert not diags.errors, [str(e) for e in diags.errors]
+    ss = config.virtual_servers[0].sorry_server
+    assert (ss.lvs_method, ss.tunnel) == ("TUN", Tunnel("gre", 0, "csum"))
+    again, diags = loads_config(render(config), "again.conf")
+    back = again.virtual_servers[0].sorry_server
+    assert not diags.errors and (back.ip, back.lvs_method, back.tunnel) == (ss.ip, ss.lvs_method, ss.tunnel)
+    for rs in config.virtual_servers[0].real_servers:
+        rs.weight = 0  # quorum lost: the sorry server is in the table, with its own method and tunnel
+    [svc] = compute(config, {}, Overrides(), {}).table.values()
+    sorry = svc.dests[("198.51.100.20", 80)]
+    assert (sorry.method, sorry.tunnel) == ("TUN", Tunnel("gre", 0, "csum"))
+
+
+def test_sorry_server_lvs_method_needs_a_sorry_server() -> None:
+    _, diags = loads_config(SORRY.format(sorry="    sorry_server_lvs_method NAT").replace(
+        "    sorry_server 198.51.100.20 80\n", ""), "t.conf")
+    assert [str(e) for e in diags.errors] == ["t.conf:4:5: error: sorry_server_lvs_method without a sorry_server"]

@@ -202,6 +202,8 @@ class RealServer:
 class SorryServer:
     ip: IPAddress
     port: int | None = None
+    lvs_method: str | None = None  # sorry_server_lvs_method; None: the virtual server's
+    tunnel: Tunnel | None = None
     loc: Location = _loc()
 
 

@@ -313,6 +313,8 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
         if vs.sorry_server is not None:
             s = vs.sorry_server
             w.line("sorry_server", str(s.ip), *([str(s.port)] if s.port is not None else []))
+            if s.lvs_method is not None:
+                w.line("sorry_server_lvs_method", s.lvs_method, *(s.tunnel.words() if s.tunnel else []))
         _scalars(w, vs.timing)
         for rs in vs.real_servers:
             render_real_server(w, rs)

@@ -171,7 +171,8 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
             diags.error(rs.locs.get("lthreshold", rs.loc), "lthreshold is above uthreshold")
         if method == "DR" and vs.port is not None and rs.port not in (None, vs.port):
             diags.warning(rs.loc, f"with DR the real server port ({rs.port}) is ignored; the VIP's port {vs.port} is used")
-    if vs.sorry_server is not None and vs.ip is not None and vs.lvs_method != "TUN" \
+    if vs.sorry_server is not None and vs.ip is not None \
+            and (vs.sorry_server.lvs_method or vs.lvs_method) != "TUN" \
             and vs.sorry_server.ip.version != vs.ip.version:
         diags.error(vs.sorry_server.loc, "sorry_server is not the virtual server's address family")
 

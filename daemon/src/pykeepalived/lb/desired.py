@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..config.model import Config
-from ..config.model_lvs import RealServer, Tunnel, VirtualServer, effective
+from ..config.model_lvs import RealServer, SorryServer, Tunnel, VirtualServer, effective
 from .services import rs_key, service_specs
 from .table import Dest, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
@@ -111,15 +111,13 @@ def next_quorum(prev: bool | None, weight_sum: int, quorum: int, hysteresis: int
     return weight_sum >= quorum + hysteresis and weight_sum > 0
 
 
-def _dest(spec: ServiceSpec, vs: VirtualServer, addr: object, port: int | None, method: str | None,
-          weight: int, rs: RealServer | None = None) -> Dest:
-    if port is None:
-        port = spec.key.port
-    tunnel = (rs.tunnel if rs is not None and method else vs.tunnel) or Tunnel()
-    method = method or vs.lvs_method
-    return Dest(norm_addr(addr), port, method, weight,
-                (rs.uthreshold or 0) if rs else 0, (rs.lthreshold or 0) if rs else 0,
-                tunnel if method == "TUN" else Tunnel())
+def _dest(spec: ServiceSpec, vs: VirtualServer, server: RealServer | SorryServer, weight: int) -> Dest:
+    port = spec.key.port if server.port is None else server.port
+    # a server naming its own method brings its own tunnel options; one that does not inherits both
+    method, tunnel = (server.lvs_method, server.tunnel) if server.lvs_method else (vs.lvs_method, vs.tunnel)
+    limits = (server.uthreshold or 0, server.lthreshold or 0) if isinstance(server, RealServer) else (0, 0)
+    return Dest(norm_addr(server.ip), port, method, weight, *limits,
+                (tunnel or Tunnel()) if method == "TUN" else Tunnel())
 
 
 @dataclass
@@ -164,16 +162,16 @@ def compute_vs(vs: VirtualServer, groups: Mapping, health: Mapping[tuple[str, Rs
         for rs, w, alive in live:
             inhibit = bool(effective("inhibit_on_failure", None, rs, vs))
             if alive and not sorry_active:
-                d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, w, rs)
+                d = _dest(spec, vs, rs, w)
             elif inhibit:
-                d = _dest(spec, vs, rs.ip, rs.port, rs.lvs_method, 0, rs)
+                d = _dest(spec, vs, rs, 0)
             else:
                 continue
             svc.dests.setdefault(d.key, d)
             present.add(rs_key(rs))
         ss = vs.sorry_server
         if ss is not None and (sorry_active or vs.sorry_server_inhibit):
-            d = _dest(spec, vs, ss.ip, ss.port, None, 1 if sorry_active else 0)
+            d = _dest(spec, vs, ss, 1 if sorry_active else 0)
             svc.dests.setdefault(d.key, d)
     part.views = [replace(v, in_table=v.rs in present) for v in views]
     return part

@@ -79,6 +79,10 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
         if vs.lvs_method != "NAT":
             err(vs, vs.locs.get("lvs_method", vs.loc), f"lb_kind {vs.lvs_method}",
                 "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+        ss = vs.sorry_server
+        if ss is not None and ss.lvs_method not in (None, "NAT"):
+            err(vs, vs.locs.get("sorry_server_lvs_method", ss.loc), f"sorry_server_lvs_method {ss.lvs_method}",
+                "it does NAT only; use NAT, or lb_backend ipvs")
         if vs.sched_flags:
             err(vs, vs.locs.get("sched_flags", vs.loc), "scheduler flags " + " ".join(vs.sched_flags),
                 "remove them, or use lb_backend ipvs")

@@ -8,6 +8,7 @@ Schedulers and forwarding methods are the kernel's IPVS ones (ipvsadm(8));
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 
 from ..build import collect
 from ..errors import ConfigError, Diagnostics, shown
@@ -164,6 +165,7 @@ VIRTUAL_SERVER = BlockSpec("virtual_server").add(
     kw("quorum_down", script, (1, 3)),
     kw("ip_family", choice("inet", "inet6", fold=str.lower)),
     kw("sorry_server", _sorry, (1, 2)),
+    kw("sorry_server_lvs_method", _method, (1, 6)),
     flag_kw("sorry_server_inhibit"),
     bool_kw("inhibit_on_failure"),
     *[k for k in TIMING_KEYWORDS if k.name != "log_all_failures"],
@@ -190,6 +192,11 @@ def build_virtual_server(stmt: Statement, diags: Diagnostics) -> VirtualServer:
     timing = _split_timing(values)
     _split_method(values)
     values["real_servers"] = tuple(values.get("real_servers", ()))
+    if "sorry_server_lvs_method" in values:
+        method, tunnel = values.pop("sorry_server_lvs_method")
+        if "sorry_server" not in values:
+            raise ConfigError("sorry_server_lvs_method without a sorry_server", locs["sorry_server_lvs_method"])
+        values["sorry_server"] = replace(values["sorry_server"], lvs_method=method, tunnel=tunnel)
     values["sched_flags"] = tuple(values.get("sched_flags", ()))
     return VirtualServer(**head, timing=timing, **values, loc=stmt.loc, locs=locs)
 
