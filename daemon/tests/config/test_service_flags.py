@@ -57,3 +57,21 @@ def test_nftables_plane_refuses_them_where_written() -> None:
     config, errors = load("    sh-port\n    ops")
     assert not errors, errors
     assert [e.split(": error: ")[0] for e in nftables_errors(config)] == ["t.conf:4:5", "t.conf:5:5"]
+
+
+def test_persistence_engine_sip() -> None:
+    config, errors = load("    persistence_engine sip\n    persistence_timeout 60", head="192.0.2.80 5060", port="5060")
+    assert not errors, errors
+    [spec] = service_specs(config.virtual_servers[0], {})
+    assert (spec.pe_name, spec.persistent) == ("sip", True)
+    assert "persistence_engine sip" in render(config)
+    assert [e.split(": error: ")[0] for e in nftables_errors(config)] == ["t.conf:4:5"]
+
+
+def test_persistence_engine_without_persistence_warns_and_unknown_is_refused() -> None:
+    text = CONF.format(head="192.0.2.80 5060", proto="UDP", sched="rr", flags="    persistence_engine sip", port="5060")
+    _, diags = loads_config(text, "t.conf")
+    assert [str(w) for w in diags.warnings] == ["t.conf:4:5: warning: virtual_server 192.0.2.80:5060: "
+                                                "persistence_engine sip does nothing without persistence_timeout"]
+    assert load("    persistence_engine http")[1] == ["t.conf:4:24: error: persistence_engine: must be one of sip, "
+                                                      "got 'http'"]

@@ -67,3 +67,11 @@ def test_service_flags_sent_with_persistence_and_read_back() -> None:
     assert sent["IPVS_SVC_ATTR_FLAGS"]["flags"] == 0x1 | 0x4 | 0x10
     sent["IPVS_SVC_ATTR_FLAGS"] = {"flags": sent["IPVS_SVC_ATTR_FLAGS"]["flags"] | 0x2}  # + the kernel's HASHED
     assert spec_from_attrs(sent) == spec
+
+
+def test_persistence_engine_sent_only_when_set_and_read_back() -> None:
+    sip = ServiceSpec(ServiceKey.ip("UDP", "192.0.2.1", 5060), "rr", True, 60, 32, 0, "sip")
+    sent = attrs(to_service(sip))
+    assert sent["IPVS_SVC_ATTR_PE_NAME"] == "sip" and spec_from_attrs(sent) == sip
+    plain = attrs(to_service(ServiceSpec(ServiceKey.ip("UDP", "192.0.2.1", 5060), "rr", True, 60)))
+    assert "IPVS_SVC_ATTR_PE_NAME" not in plain  # absent: a set drops the kernel's engine

@@ -59,6 +59,12 @@ FLAGS_VS = """virtual_server 192.0.2.82 53 {
   ops
   real_server 198.51.100.11 53 { }
 }
+virtual_server 192.0.2.82 5060 {
+  protocol UDP
+  persistence_timeout 60
+  persistence_engine sip
+  real_server 198.51.100.11 5060 { }
+}
 """
 
 
@@ -194,6 +200,8 @@ def run(g: Guest) -> None:
     lb.reload(g.config("flags", conf(dr=True) + FLAGS_VS))
     t = g.lab.exec("lb", ["ipvsadm", "-Ln", "-u", "192.0.2.82:53"]).stdout
     g.check("service_flags_in_kernel", "sh (sh-fallback,sh-port)" in t and " ops" in t, t)
+    t = g.lab.exec("lb", ["ipvsadm", "-Ln", "-u", "192.0.2.82:5060"]).stdout
+    g.check("persistence_engine_in_kernel", "pe sip" in t and "persistent 60" in t, t)
     g.check("flags_second_reconcile_is_noop", lb.reconcile().ops == [], "")
     lb.reload(g.config("dr", conf(dr=True)))
 

@@ -223,6 +223,7 @@ class VirtualServer:
     protocol: str = "TCP"
     persistence_timeout: int | None = None
     persistence_granularity: IPAddress | None = None
+    persistence_engine: str | None = None  # IPVS persistence engine (the kernel has "sip")
     ha_suspend: bool = False
     omega: bool = False
     quorum: int = 1

@@ -149,6 +149,9 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
         diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
     if vs.ip is not None and vs.port is None and vs.persistence_timeout is None:
         diags.error(vs.loc, f"virtual_server {vs.name}: the port may only be omitted for a persistent service")
+    if vs.persistence_engine is not None and vs.persistence_timeout is None:
+        diags.warning(vs.locs["persistence_engine"], f"virtual_server {vs.name}: persistence_engine "
+                      f"{vs.persistence_engine} does nothing without persistence_timeout")
     if vs.ops and vs.ip is not None and vs.protocol != "UDP":
         # keepalived logs "one packet scheduling requires UDP - resetting" and drops it
         diags.error(vs.locs.get("ops", vs.loc), f"virtual_server {vs.name}: ops (one-packet scheduling) "

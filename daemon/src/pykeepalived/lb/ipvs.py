@@ -65,6 +65,8 @@ def to_service(spec: ServiceSpec, full: bool = True) -> IPVSService:
         kw.update(sched_name=spec.sched, timeout=spec.timeout,
                   flags={"flags": (F_PERSISTENT if spec.persistent else 0) | spec.flags, "mask": 0xFFFF},
                   netmask=_netmask_out(key.af, spec.netmask))
+        if spec.pe_name:  # left out, the kernel drops the engine (a "set" removes it)
+            kw.update(pe_name=spec.pe_name)
     return IPVSService(**kw)
 
 
@@ -93,7 +95,7 @@ def spec_from_attrs(a: dict) -> ServiceSpec:
     flags = (a.get("IPVS_SVC_ATTR_FLAGS") or {}).get("flags", 0)
     return ServiceSpec(key, a.get("IPVS_SVC_ATTR_SCHED_NAME", ""), bool(flags & F_PERSISTENT),
                        a.get("IPVS_SVC_ATTR_TIMEOUT", 0), _netmask_in(af, a.get("IPVS_SVC_ATTR_NETMASK")),
-                       flags & F_SETTABLE)
+                       flags & F_SETTABLE, a.get("IPVS_SVC_ATTR_PE_NAME") or "")
 
 
 def dest_from_attrs(a: dict) -> Dest:

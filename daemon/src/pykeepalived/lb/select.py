@@ -86,6 +86,9 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
         if vs.sched_flags:
             err(vs, vs.locs.get("sched_flags", vs.loc), "scheduler flags " + " ".join(vs.sched_flags),
                 "remove them, or use lb_backend ipvs")
+        if vs.persistence_engine is not None:
+            err(vs, vs.locs["persistence_engine"], f"persistence_engine {vs.persistence_engine}",
+                "remove it, or use lb_backend ipvs")
         if vs.ops:
             err(vs, vs.locs.get("ops", vs.loc), "ops", "remove it, or use lb_backend ipvs")
         for rs in vs.real_servers:

@@ -53,7 +53,7 @@ def _spec(vs: VirtualServer, key: ServiceKey) -> ServiceSpec:
     for name in (*vs.sched_flags, *(["ops"] if vs.ops else [])):
         flags |= SERVICE_FLAGS[name]
     return ServiceSpec(key, vs.lvs_sched, persistent, vs.persistence_timeout or 0,
-                       _netmask(vs, key.af) if persistent else 0, flags)
+                       _netmask(vs, key.af) if persistent else 0, flags, vs.persistence_engine or "")
 
 
 def _entry_keys(vs: VirtualServer, entry: VsgEntry) -> Iterator[ServiceKey]:

@@ -71,6 +71,7 @@ class ServiceSpec:
     timeout: int = 0  # persistence timeout, seconds
     netmask: int = 0  # persistence granularity as a prefix length; 0: the whole address
     flags: int = 0  # IPVS one-packet and scheduler flags (lb/services.py SERVICE_FLAGS), persistence apart
+    pe_name: str = ""  # persistence engine ("sip"), "" for none
 
     def __post_init__(self) -> None:
         if not self.netmask:  # one spelling for "whole address", so specs compare equal

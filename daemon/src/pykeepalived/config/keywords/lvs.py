@@ -154,6 +154,7 @@ VIRTUAL_SERVER = BlockSpec("virtual_server").add(
     kw("protocol", choice("TCP", "UDP", "SCTP")),
     kw("persistence_timeout", _persistence_timeout, (0, 1), check=in_range(1, 2**31 - 1)),
     kw("persistence_granularity", ip),
+    kw("persistence_engine", choice("sip", fold=str.lower)),
     flag_kw("ha_suspend"),
     obsolete_kw("nat_mask", (1, 1), "the reverse-NAT mask of Linux 2.2's IPVS"),
     kw("virtualhost", text),
