@@ -108,7 +108,7 @@ def _persistence_timeout(stmt: Statement, _d: Diagnostics) -> int:
 
 def _sorry(stmt: Statement, _d: Diagnostics) -> SorryServer:
     port_ = port(arg(stmt, 1)) if len(stmt.args) > 1 else None
-    return SorryServer(parse_ip(arg(stmt)), port_, stmt.loc)
+    return SorryServer(parse_ip(arg(stmt)), port_, loc=stmt.loc)
 
 
 def _split_timing(values: dict) -> Timing:
