@@ -309,6 +309,8 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
 
 def render(config: Config) -> str:
     w = Writer()
+    if config.net_namespace is not None:
+        w.line("net_namespace", quote(config.net_namespace))
     if config.global_defs != GlobalDefs():
         render_global_defs(w, config.global_defs)
     for s in config.vrrp_scripts.values():

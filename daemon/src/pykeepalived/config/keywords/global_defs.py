@@ -13,6 +13,15 @@ from .common import POSITIVE, always_kw, arg, bool_kw, choice, flag_kw, in_range
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
 
+def netns_name(stmt: Statement, _d: Diagnostics) -> str:
+    """``net_namespace NAME``: a name ip-netns(8) can hold (a file in /var/run/netns)."""
+    tok = arg(stmt)
+    if tok.text in (".", "..") or "/" in tok.text or len(tok.text) > 255:
+        raise ConfigError(f"'{shown(tok.text)}' is not a namespace name (a file name in "
+                          "/var/run/netns)", tok.loc)
+    return tok.text
+
+
 def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
     out = []
     for item in stmt.children or ():
