@@ -145,6 +145,7 @@ class TrackRef:
     weight: int | None = None
     reverse: bool = False
     loc: Location = _loc()
+    sync_group: str | None = None  # put on the instance by its vrrp_sync_group (config/sync_tracking.py)
 
 
 @dataclass
@@ -282,5 +283,10 @@ class VrrpSyncGroup:
     group: tuple[str, ...]
     notify: Notify = field(default_factory=Notify)
     smtp_alert: bool | None = None
+    # each also lands on every member, marked with the group (config/sync_tracking.py)
+    track_interface: tuple[TrackRef, ...] = ()
+    track_script: tuple[TrackRef, ...] = ()
+    track_file: tuple[TrackRef, ...] = ()
+    track_process: tuple[TrackRef, ...] = ()
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

@@ -234,14 +234,20 @@ def render_instance(w: Writer, inst: VrrpInstance) -> None:
                 w.line("auth_type", inst.auth_type)
                 w.line("auth_pass", quote(inst.auth_pass or ""))
         for name, fmt_item in lists.items():
-            _items(w, name, getattr(inst, name), fmt_item)
+            items = getattr(inst, name)
+            if name.startswith("track_"):  # those its sync group put there are written in the group
+                items = [ref for ref in items if ref.sync_group is None]
+            _items(w, name, items, fmt_item)
         _notify(w, inst.notify)
 
 
 def render_sync_group(w: Writer, g: VrrpSyncGroup) -> None:
     with w.block("vrrp_sync_group", quote(g.name)):
         _items(w, "group", g.group, lambda n: [quote(n)])
-        _scalars(w, g, frozenset({"name", "group", "notify"}))
+        tracking = ("track_interface", "track_script", "track_file", "track_process")
+        _scalars(w, g, frozenset({"name", "group", "notify", *tracking}))
+        for name in tracking:
+            _items(w, name, getattr(g, name), _track)
         _notify(w, g.notify)
 
 
