@@ -114,7 +114,9 @@ def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
         if gd.smtp_server is not None:
             w.line("smtp_server", quote(gd.smtp_server), *([str(gd.smtp_port)] if gd.smtp_port != 25 else []))
         cpus = ("vrrp_cpu_affinity", "checker_cpu_affinity")
-        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", *cpus}))
+        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", "lvs_sync_daemon", *cpus}))
+        if gd.lvs_sync_daemon is not None:
+            w.line("lvs_sync_daemon", *map(quote, gd.lvs_sync_daemon.words()))
         for name in cpus:
             if getattr(gd, name):
                 w.line(name, *map(str, getattr(gd, name)))

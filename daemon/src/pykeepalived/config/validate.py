@@ -52,6 +52,9 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
     _vrid_duplicates(config, diags)
     _sync_groups(config, diags)
     move_group_tracking(config, diags)  # before anything reads the members' tracking
+    syncd = config.global_defs.lvs_sync_daemon
+    if syncd is not None and syncd.instance not in config.vrrp_instances:
+        diags.error(syncd.loc, f"lvs_sync_daemon: '{syncd.instance}' is not a defined vrrp_instance")
     services: dict[tuple, VirtualServer] = {}
     for vs in config.virtual_servers:
         _virtual_server(vs, config, diags)
