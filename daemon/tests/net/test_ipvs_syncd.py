@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
+import shutil
 import struct
+import subprocess
 
-from pykeepalived.config.loader import loads_config
+import pytest
+
+from pykeepalived.config.loader import load_config, loads_config
 from pykeepalived.config.render import render
 from pykeepalived.net import ipvs_syncd as sd
 
+KEEPALIVED = "/usr/sbin/keepalived"
 SPEC = sd.DaemonSpec("eth1", 51, maxlen=1400, port=8849, ttl=2, group=ipaddress.ip_address("224.0.0.82"))
 
 
@@ -125,8 +131,6 @@ def test_keyword_forms_and_sync_id_default() -> None:
     assert (s.interface, s.instance, s.sync_id, s.maxlen, s.port, s.ttl, str(s.group)) == \
         ("eth1", "VI_1", 7, 1400, 8849, 2, "224.0.0.82")
     assert "lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82" in render(cfg)
-    old, _ = loads_config("global_defs {\n    lvs_sync_daemon eth1 VI_1 9\n}\n" + INSTANCE)  # keepalived 1.x form
-    assert old.global_defs.lvs_sync_daemon.sync_id == 9
     plain, _ = loads_config("global_defs {\n    lvs_sync_daemon eth1 inst VI_1\n}\n" + INSTANCE)
     control = sd.sync_daemon_control(plain)
     assert control is not None and control.spec == sd.DaemonSpec("eth1", 51)  # the VRID
@@ -139,9 +143,36 @@ def test_keyword_errors_are_located() -> None:
         "lvs_sync_daemon eth1 VI_1 group 192.0.2.1":
             "k.conf:2:37: error: lvs_sync_daemon: group 192.0.2.1 is not a multicast address",
         "lvs_sync_daemon eth1": "k.conf:2:5: error: lvs_sync_daemon: lvs_sync_daemon needs the vrrp_instance",
+        "lvs_sync_daemon eth1 VI_1 9": "k.conf:2:31: error: lvs_sync_daemon: write the sync id as 'id 9'",
         "lvs_sync_daemon abcdefghijklmnop VI_1":
             "k.conf:2:21: error: lvs_sync_daemon: interface name 'abcdefghijklmnop' longer than 15",
     }
     for line, want in cases.items():
         _, diags = loads_config(f"global_defs {{\n    {line}\n}}\n" + INSTANCE, "k.conf")
         assert len(diags.errors) == 1 and str(diags.errors[0]).startswith(want), (line, [str(d) for d in diags.errors])
+
+
+# The same verdict as keepalived 2.2.7's -t (an undefined INSTANCE is the one place we are stricter).
+VERDICTS = {
+    "lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82": True,
+    "lvs_sync_daemon eth1 inst VI_1": True,
+    "lvs_sync_daemon eth1 VI_1 ttl 0": False,
+    "lvs_sync_daemon eth1 VI_1 group 192.0.2.1": False,
+    "lvs_sync_daemon eth1 VI_1 9": False,
+}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not os.access(KEEPALIVED, os.X_OK),
+                    reason="keepalived -t needs root, unshare(1) and Debian's keepalived")
+@pytest.mark.parametrize("line", sorted(VERDICTS))
+def test_same_verdict_as_keepalived(line: str, tmp_path) -> None:
+    path = tmp_path / "k.conf"
+    path.write_text(f"global_defs {{\n    {line}\n}}\n" + INSTANCE.replace("    interface eth0\n",
+                                                                        "    interface eth0\n    priority 100\n"))
+    links = "ip link add eth0 type veth peer name p0 && ip link add eth1 type veth peer name p1 || exit 90"
+    proc = subprocess.run(["unshare", "--net", "sh", "-c", f'{links}; exec {KEEPALIVED} -t -l -n -f "$0"', str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 90, proc.stderr
+    assert (proc.returncode == 0) == VERDICTS[line], proc.stdout
+    _, diags = load_config(str(path))
+    assert (not diags.errors) == VERDICTS[line], [str(d) for d in diags.errors]

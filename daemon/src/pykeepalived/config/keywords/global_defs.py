@@ -27,8 +27,8 @@ IP_VS_IFNAME_MAXLEN = 16  # the kernel's, with its NUL
 
 
 def _lvs_sync_daemon(stmt: Statement, _d: Diagnostics):
-    """keepalived 2.2's syntax, old positional form included: IFACE [INSTANCE [SYNC_ID]] then
-    ``inst NAME``, ``id N`` (0-255), ``maxlen N``, ``port N``, ``ttl N``, ``group IP``."""
+    """keepalived 2.2's syntax: IFACE INSTANCE (or ``inst NAME``), ``id N`` (0-255), ``maxlen N``,
+    ``port N``, ``ttl N``, ``group IP``; 1.x's positional SYNC_ID is an error, as in keepalived's -t."""
     toks = stmt.args
     if len(toks[0].text) >= IP_VS_IFNAME_MAXLEN:
         raise ConfigError(f"interface name '{shown(toks[0].text)}' longer than {IP_VS_IFNAME_MAXLEN - 1} "
@@ -60,10 +60,8 @@ def _lvs_sync_daemon(stmt: Statement, _d: Diagnostics):
             continue
         if positional == 0 and "inst" not in found:  # keepalived before 2.0: IFACE INSTANCE [SYNC_ID]
             found["inst"] = word
-        elif positional == 1 and "id" not in found:
-            found["id"] = parse_int(toks[i])
-            if not 0 <= found["id"] <= 255:
-                raise ConfigError(f"id {found['id']} out of range 0..255", toks[i].loc)
+        elif positional == 1:  # keepalived 2.2.7's -t refuses the 1.x positional SYNC_ID too
+            raise ConfigError(f"write the sync id as 'id {shown(word)}'", toks[i].loc)
         else:
             raise ConfigError(f"unknown lvs_sync_daemon option '{shown(word)}' (inst, id, maxlen, port, ttl, "
                               "group)", toks[i].loc)
