@@ -31,11 +31,11 @@ WORK = Path("/tmp/lbsyncd")
 VIP = "192.0.2.80"
 
 
-def config(name: str, priority: int) -> str:
+def config(name: str, priority: int, sync: bool = True) -> str:
+    syncd = "    lvs_sync_daemon eth1 VI_1\n" if sync else ""
     return f"""global_defs {{
     router_id {name}
-    lvs_sync_daemon eth1 VI_1
-}}
+{syncd}}}
 vrrp_instance VI_1 {{
     state BACKUP
     interface eth0
@@ -66,6 +66,7 @@ class Guest:
         self.lab = Lab.attach(os.environ["HAPAIR_LAB"])
         self.checks: dict[str, list] = {}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.stopped: list[subprocess.Popen] = []
         WORK.mkdir(exist_ok=True)
 
     def check(self, name: str, ok: bool, detail: object) -> None:
@@ -83,13 +84,18 @@ class Guest:
     def out(self, host: str, *argv: str) -> str:
         return self.lab.exec(host, list(argv), check=False).stdout
 
-    def start_lb(self, host: str, priority: int) -> None:
+    def start_lb(self, host: str, priority: int, sync: bool = True) -> None:
         conf = WORK / f"{host}.conf"
-        conf.write_text(config(host, priority))
+        conf.write_text(config(host, priority, sync))
         log = (WORK / f"{host}.log").open("w")
         self.procs[host] = self.lab.popen(host, [str(BIN / "pykeepalived"), "-f", str(conf), "-n", "-l",
                                                  "--runtime-dir", str(WORK / host)], stdout=log,
                                           stderr=subprocess.STDOUT)
+
+    def stop(self, host: str) -> None:
+        proc = self.procs.pop(host)
+        proc.terminate()
+        self.stopped.append(proc)
 
     def has_vip(self, host: str) -> bool:
         return f"{VIP}/24" in self.out(host, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
@@ -133,7 +139,7 @@ def run(g: Guest) -> None:
     ok = g.wait(lambda: synced(g.conns("lb2")), 20)
     g.check("backup_table_has_the_synced_entry", ok, g.conns("lb2"))
 
-    g.procs.pop("lb1").terminate()  # failover
+    g.stop("lb1")  # failover
     ok = g.wait(lambda: g.has_vip("lb2") and not g.has_vip("lb1"), 20)
     g.check("lb2_takes_the_vips", ok, g.log("lb2"))
     ok = g.wait(lambda: "master sync daemon" in g.daemons("lb2") and "backup" not in g.daemons("lb2"), 20)
@@ -149,9 +155,31 @@ def run(g: Guest) -> None:
                                                       g.out("client", "ip", "neigh"), g.out("web1", "ip", "neigh"),
                                                       g.out("lb2", "ip", "-o", "addr"),
                                                       g.out("web1", "ss", "-tn"), g.out("client", "ss", "-tn")])
-    g.procs.pop("lb2").terminate()
+    g.stop("lb2")
     g.wait(lambda: "sync daemon" not in g.daemons("lb2"), 20)
     g.check("stop_leaves_no_sync_daemon", "sync daemon" not in g.daemons("lb2"), g.daemons("lb2"))
+    control(g)
+
+
+def control(g: Guest) -> None:
+    """The same failover without lvs_sync_daemon: the connection does not survive it."""
+    for proc in g.stopped:  # the first run's daemons are gone before the second's start
+        proc.wait(timeout=30)
+    g.start_lb("lb2", 100, sync=False)
+    g.start_lb("lb1", 150, sync=False)
+    ok = g.wait(lambda: g.has_vip("lb1") and "192.0.2.11:80" in g.out("lb2", "ipvsadm", "-Ln"), 60)
+    out, release = WORK / "slow2.out", WORK / "slow2.release"
+    client = g.lab.popen("client", [sys.executable, str(CLIENT), "--slow", f"http://{VIP}/slow?s=90&until={release}",
+                                    str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    g.procs["client2"] = client
+    ok = ok and g.wait(lambda: out.exists() and out.read_text().startswith("web1"), 20)
+    g.stop("lb1")
+    ok = ok and g.wait(lambda: g.has_vip("lb2"), 20)
+    time.sleep(2)
+    release.write_text("")
+    ended = g.wait(lambda: client.poll() is not None, 40)
+    g.check("control_without_sync_the_connection_breaks", ok and ended and "DONE" not in out.read_text(),
+            [ok, ended, client.poll(), out.read_text()[-200:]])
 
 
 def main() -> int:
@@ -163,7 +191,7 @@ def main() -> int:
     else:
         g.check("guest_ran_to_end", True, "")
     finally:
-        for proc in g.procs.values():
+        for proc in [*g.procs.values(), *g.stopped]:
             proc.kill()
     share = Path(os.environ.get("HAPAIR_SHARE", "/tmp"))
     (share / "syncd-checks.json").write_text(json.dumps(g.checks, default=str))
