@@ -80,8 +80,8 @@ def test_errors_are_located() -> None:
     assert "must stand alone" in diags.errors[0].message and diags.errors[0].location.line == 3
     _, diags = lines("$M=a \\")
     assert "never ends" in diags.errors[0].message
-    _, diags = lines("  ~SEQ(X, 0, 3) 10.0.${X}.1\n")
-    assert str(diags.errors[0]).startswith("/etc/k/k.conf:1:3: error: keepalived's ~SEQ(...)")
+    _, diags = lines("  ~SEQ(X, 0, 0, 3) 10.0.${X}.1\n")
+    assert str(diags.errors[0]).startswith("/etc/k/k.conf:1:11: error: ~SEQ step 0 never gets from 0 to 3")
 
 
 def test_undefined_parameter_as_a_statement_is_an_error() -> None:

@@ -179,11 +179,13 @@ def test_nftables_refuses_what_it_cannot_express_with_locations() -> None:
         f"<string>:3:3: error: virtual_server 192.0.2.1:80: lb_algo wlc {why}; "
         "use one of rr, wrr, sh, dh, mh, or lb_backend ipvs",
         f"<string>:4:3: error: virtual_server 192.0.2.1:80: lb_kind DR {why}; "
-        "it does NAT only; use lb_kind NAT, or lb_backend ipvs",
+        "it does NAT only: a DR rewrite of the destination MAC (fwd) exists only in the netdev ingress hook, "
+        "before conntrack, so established connections could not be kept on their server; "
+        "use lb_kind NAT, or lb_backend ipvs",
         f"<string>:5:29: error: virtual_server 192.0.2.1:80: real_server 10.1.0.1: uthreshold {why}; "
         "remove it, or use lb_backend ipvs",
         f"<string>:6:29: error: virtual_server 192.0.2.1:80: real_server 10.1.0.2: lb_kind TUN {why}; "
-        "it does NAT only; use lb_kind NAT, or lb_backend ipvs",
+        "it does NAT only: it has no IP-in-IP encapsulation; use lb_kind NAT, or lb_backend ipvs",
     ]
 
 

@@ -70,7 +70,7 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocesso
     append = tokens.append
     new = tuple.__new__  # Token(...) and Location(...) without their Python-level __new__: 2 per token
     tok_cls, loc_cls = Token, Location
-    preprocessed = pre is not None and ("$" in text or "@" in text)
+    preprocessed = pre is not None and ("$" in text or "@" in text or "~" in text)
     lines = pre.lines(text, filename, diags) if preprocessed else _plain_lines(text)
     # one scan of the file, not one per line (substituted lines may bring what the text lacks)
     any_bad = preprocessed or _BAD_CHAR_RE.search(text) is not None

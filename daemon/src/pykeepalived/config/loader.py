@@ -65,6 +65,7 @@ def _from_tokens(tokens: list[Token], path: str, diags: Diagnostics) -> Config:
     config = Config()
     if "global_defs" in values:
         config.global_defs = values["global_defs"]
+    config.net_namespace = values.get("net_namespace")
     for attr in NAMED:
         setattr(config, attr, _by_name(values.get(attr, []), attr, diags))
     config.virtual_servers = tuple(values.get("virtual_servers", []))

@@ -25,3 +25,4 @@ class Config:
     static_ipaddress: tuple[VirtualIp, ...] = ()
     static_routes: tuple[Route, ...] = ()
     static_rules: tuple[Rule, ...] = ()
+    net_namespace: str | None = None  # keepalived's top-level net_namespace: run in /var/run/netns/NAME

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from .errors import UNKNOWN_LOCATION, Location
+from .model_syncd import LvsSyncDaemon
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
@@ -82,6 +83,7 @@ class GlobalDefs:
     vrrp_cpu_affinity: tuple[int, ...] = ()
     checker_cpu_affinity: tuple[int, ...] = ()
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
+    lvs_sync_daemon: LvsSyncDaemon | None = None  # model_syncd.py
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
     pykeepalived_split_brain_garp: bool = True  # pykeepalived's own: re-announce when a split brain heals
@@ -145,6 +147,7 @@ class TrackRef:
     weight: int | None = None
     reverse: bool = False
     loc: Location = _loc()
+    sync_group: str | None = None  # put on the instance by its vrrp_sync_group (config/sync_tracking.py)
 
 
 @dataclass
@@ -282,5 +285,10 @@ class VrrpSyncGroup:
     group: tuple[str, ...]
     notify: Notify = field(default_factory=Notify)
     smtp_alert: bool | None = None
+    # each also lands on every member, marked with the group (config/sync_tracking.py)
+    track_interface: tuple[TrackRef, ...] = ()
+    track_script: tuple[TrackRef, ...] = ()
+    track_file: tuple[TrackRef, ...] = ()
+    track_process: tuple[TrackRef, ...] = ()
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

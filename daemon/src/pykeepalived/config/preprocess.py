@@ -9,7 +9,7 @@ each line before it splits words:
 - ``$NAME=VALUE`` (only blanks before the ``$``, no blank before ``=``)
   defines a parameter; a VALUE ending in ``\\`` continues on the next line
   (a multi-line definition, used alone on a line of its own).
-- ``${NAME}`` anywhere, or ``$NAME`` followed by a blank or the line end, is
+- ``${NAME}`` anywhere, or ``$NAME`` followed by a blank, ``,``, ``)`` or the line end, is
   replaced by the value at the time of use, recursively; an undefined name
   is left as written (so a ``$`` in an existing script survives).
 - Predefined: ``${_PWD}`` (the current file's directory), ``${_INSTANCE}``
@@ -19,8 +19,9 @@ Lines keep their own line numbers, so every later error names the line the
 user wrote; the ``@ID`` prefix is blanked rather than cut, so columns stay
 true on lines without substitution. Lines produced by a multi-line
 parameter carry the line number of the ``$NAME`` that produced them.
-~SEQ and ~LST blocks and ``${_RANDOM}`` are not implemented: a line starting
-``~SEQ(`` or ``~LST(`` is an error that says so.
+- ``~SEQ(...)`` / ``~LST(...)`` repeat the rest of their line once per
+  value (config/loops.py), nested loops and all.
+``${_RANDOM}`` is not implemented (left as written).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import Diagnostics, Location
+from .loops import LoopError, is_loop, parse_lst, parse_seq_head, seq_values
 
 CONFIG_ID_ENV = "PYKEEPALIVED_CONFIG_ID"  # set by `pykeepalived -i`; inherited by its children and judges
 MAX_DEPTH = 32  # nested substitutions before we call it a loop
@@ -41,7 +43,8 @@ MAX_LINE = 65536
 MAX_EXPANDED_LINES = 200_000
 
 _DEFINE_RE = re.compile(r"[ \t]*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)")
-_USE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
+# keepalived ends a bare $NAME at a blank, ',', ')' or the line end (the last two for ~SEQ's arguments)
+_USE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|$)")
 _ALONE_RE = re.compile(r"[ \t]*(?:\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*))[ \t]*")
 _COND_RE = re.compile(r"([ \t]*)@(\^?)([^ \t]*)")
 
@@ -101,11 +104,9 @@ class Preprocessor:
         if d:
             self._define(d.group(1), d.group(2))
             return
-        stripped = line.lstrip()
-        if stripped.startswith(("~SEQ", "~LST")):
-            diags.error(Location(loc.file, loc.line, len(line) - len(stripped) + 1),
-                        f"keepalived's {stripped[:4]}(...) blocks are not supported by pykeepalived; "
-                        "write the lines out or generate them")
+        stripped = line.lstrip(" \t")
+        if is_loop(stripped):
+            yield from self._loop(line, len(line) - len(stripped), lineno, loc, pwd, diags, depth)
             return
         if "$" not in line:
             yield lineno, line
@@ -129,6 +130,33 @@ class Preprocessor:
             diags.error(loc, f"parameter substitution makes a line longer than {MAX_LINE} characters")
             return
         yield from self._line(new, lineno, loc, pwd, diags, depth + 1)
+
+    def _loop(self, line: str, start: int, lineno: int, loc: Location, pwd: str, diags: Diagnostics,
+              depth: int) -> Iterator[tuple[int, str]]:
+        """``~SEQ``/``~LST`` (config/loops.py): the rest of the line once per value, the name(s) set each time."""
+        try:
+            if line.startswith("~LST", start):
+                lst = parse_lst(line, start)
+                names, rounds, body_at = lst.names, lst.rounds, lst.body_offset
+            else:
+                name, hex_out, args, args_at, body_at = parse_seq_head(line, start)
+                # keepalived substitutes $PARAM in the numbers when it reads the line, not per round
+                args = _USE_RE.sub(lambda u: self._one_line(u, pwd, loc, diags), args)
+                names = (name,)
+                rounds = ((format(n, "x") if hex_out else str(n),) for n in seq_values(args, hex_out, args_at))
+        except LoopError as err:
+            diags.error(Location(loc.file, loc.line, err.offset + 1), str(err))
+            return
+        body = " " * body_at + line[body_at:]  # blanks keep the body's columns
+        for values in rounds:
+            self._expanded += 1
+            if self._expanded > MAX_EXPANDED_LINES:
+                diags.error(Location(loc.file, loc.line, start + 1),
+                            f"~SEQ/~LST and multi-line parameters expand to more than {MAX_EXPANDED_LINES} lines")
+                return
+            for name, value in zip(names, values):
+                self.params[name] = [value]  # still set after the loop, as in keepalived
+            yield from self._line(body, lineno, loc, pwd, diags, depth + 1)
 
     def _define(self, name: str, value: str) -> None:
         if value.rstrip().endswith("\\"):

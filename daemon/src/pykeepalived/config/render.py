@@ -114,7 +114,9 @@ def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
         if gd.smtp_server is not None:
             w.line("smtp_server", quote(gd.smtp_server), *([str(gd.smtp_port)] if gd.smtp_port != 25 else []))
         cpus = ("vrrp_cpu_affinity", "checker_cpu_affinity")
-        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", *cpus}))
+        _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", "lvs_sync_daemon", *cpus}))
+        if gd.lvs_sync_daemon is not None:
+            w.line("lvs_sync_daemon", *map(quote, gd.lvs_sync_daemon.words()))
         for name in cpus:
             if getattr(gd, name):
                 w.line(name, *map(str, getattr(gd, name)))
@@ -234,14 +236,20 @@ def render_instance(w: Writer, inst: VrrpInstance) -> None:
                 w.line("auth_type", inst.auth_type)
                 w.line("auth_pass", quote(inst.auth_pass or ""))
         for name, fmt_item in lists.items():
-            _items(w, name, getattr(inst, name), fmt_item)
+            items = getattr(inst, name)
+            if name.startswith("track_"):  # those its sync group put there are written in the group
+                items = [ref for ref in items if ref.sync_group is None]
+            _items(w, name, items, fmt_item)
         _notify(w, inst.notify)
 
 
 def render_sync_group(w: Writer, g: VrrpSyncGroup) -> None:
     with w.block("vrrp_sync_group", quote(g.name)):
         _items(w, "group", g.group, lambda n: [quote(n)])
-        _scalars(w, g, frozenset({"name", "group", "notify"}))
+        tracking = ("track_interface", "track_script", "track_file", "track_process")
+        _scalars(w, g, frozenset({"name", "group", "notify", *tracking}))
+        for name in tracking:
+            _items(w, name, getattr(g, name), _track)
         _notify(w, g.notify)
 
 
@@ -322,6 +330,8 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
 
 def render(config: Config) -> str:
     w = Writer()
+    if config.net_namespace is not None:
+        w.line("net_namespace", quote(config.net_namespace))
     if config.global_defs != GlobalDefs():
         render_global_defs(w, config.global_defs)
     for s in config.vrrp_scripts.values():

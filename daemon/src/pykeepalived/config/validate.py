@@ -17,6 +17,7 @@ from .errors import UNKNOWN_LOCATION, Diagnostics, Location
 from .model import Config
 from .model_lvs import VirtualServer
 from .model_vrrp import Script, VrrpInstance
+from .sync_tracking import move_group_tracking
 
 V3_MAX_ADVERT = 40.95  # 12-bit centisecond field, RFC 5798 §5.2.7
 
@@ -50,6 +51,10 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
         _unicast_ttls(inst, diags)
     _vrid_duplicates(config, diags)
     _sync_groups(config, diags)
+    move_group_tracking(config, diags)  # before anything reads the members' tracking
+    syncd = config.global_defs.lvs_sync_daemon
+    if syncd is not None and syncd.instance not in config.vrrp_instances:
+        diags.error(syncd.loc, f"lvs_sync_daemon: '{syncd.instance}' is not a defined vrrp_instance")
     services: dict[tuple, VirtualServer] = {}
     for vs in config.virtual_servers:
         _virtual_server(vs, config, diags)

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ..compat.aio import Event, Lock
 from ..config.model import Config
 from ..services import heap
 from ..services.logs import setup_logging
+from ..services.netns import join_for
 from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
@@ -242,6 +244,12 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
     if ping_fd is None:
         config = load_for_start(config_path, lb_backend=check)
+        if config is not None:  # net_namespace (services/netns.py); a supervised child is in it already
+            try:
+                runtime_dir = join_for(config.net_namespace, runtime_dir)
+            except OSError as err:
+                print(f"pykeepalived: {err.strerror}, not starting", file=sys.stderr)
+                return 1
     else:  # the parent judged the file and left what it accepted in the runtime dir
         config = load_for_child(runtime_dir, lb_backend=check)
     if config is None:

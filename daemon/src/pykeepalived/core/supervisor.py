@@ -62,6 +62,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -356,11 +357,17 @@ class Supervisor:
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
     from ..services.logs import setup_logging  # noqa: PLC0415
+    from ..services.netns import join_for  # noqa: PLC0415
     from .judge import load_for_start  # noqa: PLC0415
 
     setup_logging(detail, "parent")
     config = load_for_start(config_path)  # the data plane is the checker child's to judge
     if config is None:
+        return 1
+    try:  # keepalived's net_namespace: before any socket; the children inherit it
+        runtime_dir = join_for(config.net_namespace, runtime_dir)
+    except OSError as err:
+        print(f"pykeepalived: {err.strerror}, not starting", file=sys.stderr)
         return 1
     sup = Supervisor(config, str(Path(config_path)), runtime_dir, pidfile, detail)
     sup.files.write_pid()

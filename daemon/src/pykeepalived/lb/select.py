@@ -60,6 +60,14 @@ def backend_name(config: Config, has_ipvs: bool) -> str:
     return choice
 
 
+# Why nftables does NAT only (docs/load-balancing.md, "DR and TUN on nftables").
+NOT_NAT = {
+    "DR": "it does NAT only: a DR rewrite of the destination MAC (fwd) exists only in the netdev "
+          "ingress hook, before conntrack, so established connections could not be kept on their server",
+    "TUN": "it does NAT only: it has no IP-in-IP encapsulation",
+}
+
+
 def _why(choice: str) -> str:
     return "lb_backend nftables" if choice == "nftables" else "lb_backend auto, and the kernel has no IPVS"
 
@@ -78,11 +86,11 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
                 f"use one of {', '.join(SCHEDULERS)}, or lb_backend ipvs")
         if vs.lvs_method != "NAT":
             err(vs, vs.locs.get("lvs_method", vs.loc), f"lb_kind {vs.lvs_method}",
-                "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+                f"{NOT_NAT[vs.lvs_method]}; use lb_kind NAT, or lb_backend ipvs")
         ss = vs.sorry_server
         if ss is not None and ss.lvs_method not in (None, "NAT"):
             err(vs, vs.locs.get("sorry_server_lvs_method", ss.loc), f"sorry_server_lvs_method {ss.lvs_method}",
-                "it does NAT only; use NAT, or lb_backend ipvs")
+                f"{NOT_NAT[ss.lvs_method]}; use NAT, or lb_backend ipvs")
         if vs.sched_flags:
             err(vs, vs.locs.get("sched_flags", vs.loc), "scheduler flags " + " ".join(vs.sched_flags),
                 "remove them, or use lb_backend ipvs")
@@ -94,7 +102,7 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
         for rs in vs.real_servers:
             if rs.lvs_method not in (None, "NAT"):
                 err(vs, rs.locs.get("lvs_method", rs.loc), f"real_server {rs.ip}: lb_kind {rs.lvs_method}",
-                    "it does NAT only; use lb_kind NAT, or lb_backend ipvs")
+                    f"{NOT_NAT[rs.lvs_method]}; use lb_kind NAT, or lb_backend ipvs")
             for kw in ("uthreshold", "lthreshold"):
                 if getattr(rs, kw):
                     err(vs, rs.locs.get(kw, rs.loc), f"real_server {rs.ip}: {kw}",

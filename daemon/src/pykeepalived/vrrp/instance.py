@@ -22,6 +22,7 @@ from ..config.model import Config
 from ..config.model_vrrp import GlobalDefs, Notify, VirtualIp, VrrpInstance
 from ..net.addresses import AddressManager, VipSpec, interface_info
 from ..net.arp import FrameSender, announcement
+from ..net.ipvs_syncd import sync_daemon_control
 from ..net.routes import RoutingManager
 from ..services.deadline import DeadlineTimer
 from ..services.fifo import NotifyFifos, fifo_line
@@ -69,6 +70,7 @@ class Runtime:
         self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
         self.mailer = Mailer(g)
+        self.syncd = sync_daemon_control(config)  # lvs_sync_daemon (read at start, as the fifos)
 
     def state_changed(self, kind: str, name: str, notify: Notify, state: str, priority: int,
                       smtp_alert: bool | None) -> None:
@@ -76,6 +78,8 @@ class Runtime:
         if not (kind == "GROUP" and state == "STOP"):  # STOP applies to instances only
             self.notifier.state_changed(notify, kind, name, state, priority)
         self.fifos.write(fifo_line(kind, name, state, priority))
+        if self.syncd is not None and kind == "INSTANCE":
+            self.syncd.follow(name, state)
         if state != "STOP" and self.mailer.enabled(smtp_alert):
             self.mailer.alert(kind, name, state)
 

@@ -161,21 +161,25 @@ class VrrpManager:
     def _wire(self, inst: Instance) -> None:
         """Subscribe ``inst`` to its vrrp_scripts and interfaces (RFC-external, keepalived)."""
         spec = inst.spec
-        # keepalived: a sync group member's tracking weights are forced to 0 (FAULT), so
-        # the members never disagree on who should be master
-        synced = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+        # keepalived: a sync group member's own tracking weights are forced to 0 (FAULT), so
+        # the members never disagree on who should be master; the group's tracking keeps its
+        # weights (it moves every member alike: config/sync_tracking.py)
+        in_group = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+
+        def synced(ref) -> bool:
+            return in_group and ref.sync_group is None
         subs = self._unsubscribe.setdefault(inst.name, [])
         for ref in spec.track_file:
             tf = self.config.track_files[ref.name]
             ftracker = self.files.setdefault(ref.name, FileTracker(tf))
-            weight = 0 if synced else file_weight(tf, ref.weight, ref.reverse)
+            weight = 0 if synced(ref) else file_weight(tf, ref.weight, ref.reverse)
             ftracked = FileTracked(f"file:{ref.name}", weight, value=ftracker.value)
             inst.add_tracked(ftracked)
             subs.append(ftracker.listen(lambda v, t=ftracked: inst.tracked_value(t, v)))
         for ref in spec.track_script:
             vs = self.config.vrrp_scripts[ref.name]
             tracker = self.scripts.setdefault(ref.name, ScriptTracker(vs))
-            weight = 0 if synced else script_weight(vs, ref.weight, ref.reverse)
+            weight = 0 if synced(ref) else script_weight(vs, ref.weight, ref.reverse)
             tracked = Tracked(f"script:{ref.name}", weight, tracker.up)
             inst.add_tracked(tracked)
             subs.append(tracker.listen(lambda up, t=tracked: inst.tracked_changed(t, up)))
@@ -185,16 +189,16 @@ class VrrpManager:
                 self.processes[ref.name] = ProcessTracker(tp)
             ptracker = self.processes[ref.name]
             weight, invert = tracked_weight(tp, ref.weight, ref.reverse)
-            ptracked = Tracked(f"process:{ref.name}", 0 if synced else weight, ptracker.up != invert)
+            ptracked = Tracked(f"process:{ref.name}", 0 if synced(ref) else weight, ptracker.up != invert)
             inst.add_tracked(ptracked)
             subs.append(ptracker.listen(lambda up, t=ptracked, i=invert: inst.tracked_changed(t, up != i)))
-        links = [(ref.name, ref.weight or 0, ref.reverse) for ref in spec.track_interface]
+        links = [(ref.name, 0 if synced(ref) else ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
         links += [(dev, 0, False) for dev in tracked_route_interfaces(spec) if dev not in {n for n, _, _ in links}]
         for name, weight, reverse in links:
             # a link already watched is reported on change only: start from what is known of it
-            tracked = Tracked(f"interface:{name}", 0 if synced else -weight if reverse else weight,
+            tracked = Tracked(f"interface:{name}", -weight if reverse else weight,
                               self.links.state.get(name, True))
             inst.add_tracked(tracked)
             subs.append(self.links.watch(name, lambda up, t=tracked: inst.tracked_changed(t, up)))

@@ -9,6 +9,7 @@ from .common import kw
 
 TOP = BlockSpec("the top level").add(
     kw("global_defs", global_defs.build_global_defs, (0, 0), block=global_defs.GLOBAL_DEFS),
+    kw("net_namespace", global_defs.netns_name, (1, 1)),  # top level only, as in keepalived
     kw("vrrp_script", vrrp.build_vrrp_script, (1, 1), field="vrrp_scripts",
        block=vrrp.VRRP_SCRIPT, repeat=True),
     kw("track_file", vrrp.build_track_file, (1, 1), field="track_files",

@@ -7,10 +7,78 @@ import re
 
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, ItemSpec, Statement
+from ..model_syncd import LvsSyncDaemon
 from ..model_vrrp import GlobalDefs
 from .common import POSITIVE, always_kw, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
+
+
+def netns_name(stmt: Statement, _d: Diagnostics) -> str:
+    """``net_namespace NAME``: a name ip-netns(8) can hold (a file in /var/run/netns)."""
+    tok = arg(stmt)
+    if tok.text in (".", "..") or "/" in tok.text or len(tok.text) > 255:
+        raise ConfigError(f"'{shown(tok.text)}' is not a namespace name (a file name in "
+                          "/var/run/netns)", tok.loc)
+    return tok.text
+
+
+IP_VS_IFNAME_MAXLEN = 16  # the kernel's, with its NUL
+
+
+def _lvs_sync_daemon(stmt: Statement, _d: Diagnostics):
+    """keepalived 2.2's syntax: IFACE INSTANCE (or ``inst NAME``), ``id N`` (0-255), ``maxlen N``,
+    ``port N``, ``ttl N``, ``group IP``; 1.x's positional SYNC_ID is an error, as in keepalived's -t."""
+    toks = stmt.args
+    if len(toks[0].text) >= IP_VS_IFNAME_MAXLEN:
+        raise ConfigError(f"interface name '{shown(toks[0].text)}' longer than {IP_VS_IFNAME_MAXLEN - 1} "
+                          "characters", toks[0].loc)
+    found: dict = {}
+    limits = {"id": (0, 255), "maxlen": (1, 65535 - 20 - 8), "port": (1, 65535), "ttl": (1, 255)}
+    i, positional = 1, 0
+    while i < len(toks):
+        word = toks[i].text
+        if word in ("inst", "group", *limits):
+            if i + 1 >= len(toks):
+                raise ConfigError(f"'{word}' needs a value", toks[i].loc)
+            value_tok = toks[i + 1]
+            if word in found:
+                raise ConfigError(f"'{word}' given twice", toks[i].loc)
+            if word == "inst":
+                found[word] = value_tok.text
+            elif word == "group":
+                addr = _ip(value_tok)
+                if not addr.is_multicast:
+                    raise ConfigError(f"group {addr} is not a multicast address", value_tok.loc)
+                found[word] = addr
+            else:
+                found[word] = parse_int(value_tok)
+                lo, hi = limits[word]
+                if not lo <= found[word] <= hi:
+                    raise ConfigError(f"{word} {found[word]} out of range {lo}..{hi}", value_tok.loc)
+            i += 2
+            continue
+        if positional == 0 and "inst" not in found:  # keepalived before 2.0: IFACE INSTANCE [SYNC_ID]
+            found["inst"] = word
+        elif positional == 1:  # keepalived 2.2.7's -t refuses the 1.x positional SYNC_ID too
+            raise ConfigError(f"write the sync id as 'id {shown(word)}'", toks[i].loc)
+        else:
+            raise ConfigError(f"unknown lvs_sync_daemon option '{shown(word)}' (inst, id, maxlen, port, ttl, "
+                              "group)", toks[i].loc)
+        positional += 1
+        i += 1
+    if "inst" not in found:
+        raise ConfigError("lvs_sync_daemon needs the vrrp_instance whose state it follows: "
+                          "lvs_sync_daemon IFACE INSTANCE [id N] ...", stmt.loc)
+    return LvsSyncDaemon(toks[0].text, found["inst"], found.get("id"), found.get("maxlen"), found.get("port"),
+                         found.get("ttl"), found.get("group"), loc=stmt.loc)
+
+
+def _ip(tok):
+    try:
+        return ipaddress.ip_address(tok.text)
+    except ValueError:
+        raise ConfigError(f"'{shown(tok.text)}' is not an IP address", tok.loc) from None
 
 
 def _email(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
@@ -128,6 +196,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     flag_kw("lvs_flush"),
     # ours, not keepalived's: which kernel data plane balances traffic
     kw("lb_backend", choice("ipvs", "nftables", "auto", fold=str.lower)),
+    kw("lvs_sync_daemon", _lvs_sync_daemon, (1, 14)),
     # ours: the Prometheus endpoint (core/metrics.py), off unless given
     kw("metrics_listen", _listen),
     # ours: a stopping or resigning master keeps its VIPs until the new master speaks (vrrp/fsm.py)

@@ -73,3 +73,4 @@ def build_track_process(stmt: Statement, diags: Diagnostics) -> TrackProcess:
 
 TRACK_PROCESS_REF = kw("track_process", vrrp._track_items(PROCESS_WEIGHT), (0, 0), block=vrrp.TRACK_ITEM)
 vrrp.VRRP_INSTANCE.add(TRACK_PROCESS_REF)
+vrrp.VRRP_SYNC_GROUP.add(TRACK_PROCESS_REF)  # added to every member (config/sync_tracking.py)

@@ -270,6 +270,10 @@ GROUP_ITEM = ItemSpec("group")
 
 VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
     kw("group", lambda s, d: tuple(i.head[0].text for i in s.children or ()), (0, 0), block=GROUP_ITEM),
+    # added to every member (config/sync_tracking.py); track_process: keywords/track_process.py
+    kw("track_interface", _track_items(INTERFACE_WEIGHT), (0, 0), block=TRACK_ITEM),
+    kw("track_script", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
+    kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     *NOTIFY_KEYWORDS,
     bool_kw("smtp_alert"),
 )

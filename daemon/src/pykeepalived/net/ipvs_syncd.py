@@ -1,0 +1,206 @@
+"""The kernel's IPVS connection sync daemon, over generic netlink (family "IPVS").
+
+keepalived's ``lvs_sync_daemon`` (its ipvs_syncd_master/backup): while the
+named VRRP instance is MASTER the kernel runs a *master* sync daemon that
+multicasts the balancer's connection table on IFACE; otherwise a *backup*
+daemon that fills this kernel's table from a peer's, so the connections
+survive a failover. Starting one state first stops the other. The codec
+(IPVS_CMD_NEW_DAEMON / IPVS_CMD_DEL_DAEMON with the IPVS_DAEMON_ATTR_*
+attributes of linux/ip_vs.h) is pure; ``Netlink`` sends it.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import os
+import socket
+import struct
+from dataclasses import dataclass
+
+log = logging.getLogger("pykeepalived.vrrp")
+
+NETLINK_GENERIC = 16
+GENL_ID_CTRL = 0x10
+CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
+NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+NLMSG_ERROR = 2
+NLA_F_NESTED = 0x8000
+IPVS_GENL_NAME, IPVS_GENL_VERSION = "IPVS", 1
+IPVS_CMD_NEW_DAEMON, IPVS_CMD_DEL_DAEMON = 9, 10
+IPVS_CMD_ATTR_DAEMON = 3
+(DAEMON_STATE, DAEMON_MCAST_IFN, DAEMON_SYNC_ID, DAEMON_SYNC_MAXLEN, DAEMON_MCAST_GROUP,
+ DAEMON_MCAST_GROUP6, DAEMON_MCAST_PORT, DAEMON_MCAST_TTL) = range(1, 9)
+MASTER, BACKUP = 1, 2  # IP_VS_STATE_MASTER / IP_VS_STATE_BACKUP
+
+
+@dataclass(frozen=True)
+class DaemonSpec:
+    interface: str
+    sync_id: int
+    maxlen: int | None = None
+    port: int | None = None
+    ttl: int | None = None
+    group: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+
+
+def _attr(kind: int, payload: bytes) -> bytes:
+    head = struct.pack("=HH", 4 + len(payload), kind)
+    return head + payload + b"\0" * (-len(payload) % 4)
+
+
+def _message(family: int, cmd: int, attrs: bytes, seq: int, version: int = IPVS_GENL_VERSION) -> bytes:
+    body = struct.pack("=BBH", cmd, version, 0) + attrs
+    return struct.pack("=IHHII", 16 + len(body), family, NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
+
+
+def encode_start(family: int, state: int, spec: DaemonSpec, seq: int = 1) -> bytes:
+    """IPVS_CMD_NEW_DAEMON: state, interface, sync id and the optional multicast settings."""
+    inner = (_attr(DAEMON_STATE, struct.pack("=I", state))
+             + _attr(DAEMON_MCAST_IFN, spec.interface.encode() + b"\0")
+             + _attr(DAEMON_SYNC_ID, struct.pack("=I", spec.sync_id)))
+    if spec.maxlen is not None:
+        inner += _attr(DAEMON_SYNC_MAXLEN, struct.pack("=H", spec.maxlen))
+    if spec.group is not None:
+        kind = DAEMON_MCAST_GROUP if spec.group.version == 4 else DAEMON_MCAST_GROUP6
+        inner += _attr(kind, spec.group.packed)
+    if spec.port is not None:
+        inner += _attr(DAEMON_MCAST_PORT, struct.pack("=H", spec.port))
+    if spec.ttl is not None:
+        inner += _attr(DAEMON_MCAST_TTL, struct.pack("=B", spec.ttl))
+    return _message(family, IPVS_CMD_NEW_DAEMON, _attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
+
+
+def encode_stop(family: int, state: int, seq: int = 1) -> bytes:
+    inner = _attr(DAEMON_STATE, struct.pack("=I", state))
+    return _message(family, IPVS_CMD_DEL_DAEMON, _attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
+
+
+def encode_family_query(name: str = IPVS_GENL_NAME, seq: int = 1) -> bytes:
+    attrs = _attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0")
+    return _message(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, attrs, seq, version=1)
+
+
+def decode_error(reply: bytes) -> int | None:
+    """The errno of an NLMSG_ERROR reply (0: ack), None when the reply is something else."""
+    if len(reply) < 20:
+        return None
+    _length, kind = struct.unpack_from("=IH", reply)
+    if kind != NLMSG_ERROR:
+        return None
+    return -struct.unpack_from("=i", reply, 16)[0]
+
+
+def decode_family_id(reply: bytes) -> int | None:
+    """CTRL_ATTR_FAMILY_ID from a CTRL_CMD_GETFAMILY answer."""
+    length = struct.unpack_from("=I", reply)[0]
+    pos = 20  # nlmsghdr + genlmsghdr
+    while pos + 4 <= length:
+        alen, kind = struct.unpack_from("=HH", reply, pos)
+        if alen < 4:
+            break
+        if kind & 0x3FFF == CTRL_ATTR_FAMILY_ID:
+            return struct.unpack_from("=H", reply, pos + 4)[0]
+        pos += (alen + 3) & ~3
+    return None
+
+
+class Netlink:
+    """One generic netlink socket to the kernel's IPVS family (OSError when the kernel has none)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self.sock.bind((0, 0))
+        self.seq = 0
+        reply = self._talk(encode_family_query(seq=self._next()))
+        family = decode_family_id(reply)
+        if family is None:
+            self.sock.close()
+            raise OSError(errno.ENOENT, decode_error(reply) and os.strerror(decode_error(reply)) or
+                          "no IPVS generic netlink family (ip_vs not loaded?)")
+        self.family = family
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _talk(self, message: bytes) -> bytes:
+        self.sock.send(message)
+        return self.sock.recv(65536)
+
+    def request(self, message: bytes) -> int:
+        """Send one command; its errno (0: done)."""
+        code = decode_error(self._talk(message))
+        return 0 if code is None else code
+
+    def start(self, state: int, spec: DaemonSpec) -> int:
+        return self.request(encode_start(self.family, state, spec, self._next()))
+
+    def stop(self, state: int) -> int:
+        return self.request(encode_stop(self.family, state, self._next()))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class SyncDaemonControl:
+    """Follows one VRRP instance's state: master daemon while MASTER, backup otherwise, none once stopped."""
+
+    def __init__(self, instance: str, spec: DaemonSpec, netlink_factory=Netlink) -> None:
+        self.instance, self.spec = instance, spec
+        self._factory = netlink_factory
+        self._nl: Netlink | None = None
+        self.running: int | None = None  # MASTER | BACKUP | None
+
+    def follow(self, name: str, state: str) -> None:
+        if name != self.instance:
+            return
+        want = None if state == "STOP" else MASTER if state == "MASTER" else BACKUP
+        if want == self.running:
+            return
+        nl = self._netlink()
+        if nl is None:
+            return
+        if self.running is not None or want is not None:  # keepalived: stop the other role first
+            other = self.running if self.running is not None else (BACKUP if want == MASTER else MASTER)
+            code = nl.stop(other)
+            if code not in (0, errno.ESRCH):
+                log.error("IPVS sync daemon: stopping the %s daemon: %s", _name(other), os.strerror(code))
+        self.running = None
+        if want is None:
+            return
+        code = nl.start(want, self.spec)
+        if code == errno.EEXIST:  # one left by a predecessor: ours replaces it
+            nl.stop(want)
+            code = nl.start(want, self.spec)
+        if code:
+            log.error("IPVS sync daemon: starting the %s daemon on %s (syncid %d): %s", _name(want),
+                      self.spec.interface, self.spec.sync_id, os.strerror(code))
+            return
+        self.running = want
+        log.info("IPVS sync daemon: %s on %s, syncid %d (%s is %s)", _name(want), self.spec.interface,
+                 self.spec.sync_id, name, state)
+
+    def _netlink(self) -> Netlink | None:
+        if self._nl is None:
+            try:
+                self._nl = self._factory()
+            except OSError as err:
+                log.error("IPVS sync daemon for %s: %s", self.instance, err.strerror or err)
+                return None
+        return self._nl
+
+
+def _name(state: int) -> str:
+    return "master" if state == MASTER else "backup"
+
+
+def sync_daemon_control(config) -> SyncDaemonControl | None:
+    """The controller for ``global_defs { lvs_sync_daemon ... }``, None without one."""
+    cfg = None if config is None else config.global_defs.lvs_sync_daemon
+    if cfg is None or cfg.instance not in config.vrrp_instances:
+        return None
+    sync_id = cfg.sync_id if cfg.sync_id is not None else config.vrrp_instances[cfg.instance].virtual_router_id
+    return SyncDaemonControl(cfg.instance, DaemonSpec(cfg.interface, sync_id, cfg.maxlen, cfg.port, cfg.ttl,
+                                                      cfg.group))
