@@ -1,0 +1,294 @@
+"""VMAC (keepalived's ``use_vmac``): a macvlan carrying the virtual router MAC.
+
+RFC 5798 7.3 gives each virtual router the MAC 00:00:5e:00:01:VRID (IPv4)
+or 00:00:5e:00:02:VRID (IPv6); keepalived 2.2 gives it a macvlan in mode
+private on the instance's interface, named ``vrrp.VRID`` (``vmac_prefix``)
+or as configured, so a switch or a client's ARP cache sees the same MAC
+whichever router is master.  As keepalived 2.2.7 (vrrp_vmac.c,
+vrrp_if_config.c) does, we:
+
+- create it at start, up from then on (in both states: only the master
+  holds the VIPs, and with arp_ignore 1 only the interface holding an
+  address answers for it), and delete it at stop;
+- for IPv4 set on it arp_ignore 1, accept_local 1, rp_filter 0 and
+  promote_secondaries 1, and on its base interface arp_ignore 1 and
+  arp_filter 1 (so the base does not answer ARP for the VIPs with its own
+  MAC), restored when the base's last VMAC goes; IPv6 off on an IPv4 VMAC,
+  and no kernel-made link-local (addr_gen_mode none; RFC 5798 7.4);
+- never touch a link we did not create: the links we create are recorded
+  (name and ifindex) under the runtime dir, so a daemon killed with -9
+  adopts its own VMAC at the next start (or replaces it if it no longer
+  matches), and refuses a same-named link someone else made.
+
+The encoders and ``parse_links`` are pure; ``VmacManager`` does the I/O
+(rtnetlink through net/rtnl.py, sysctls under /proc/sys/net of the
+daemon's own network namespace).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import rtnl
+
+log = logging.getLogger(__name__)
+
+IFNAMSIZ = 16
+IFF_UP = 0x1
+IFLA_LINK, IFLA_LINKINFO, IFLA_AF_SPEC = 5, 18, 26
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+IFLA_MACVLAN_MODE = 1
+MACVLAN_MODE_PRIVATE = 1
+IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE = 8, 1
+VRRP_MAC_PREFIX = b"\x00\x00\x5e\x00"
+DEFAULT_PREFIX = "vrrp"
+
+# keepalived's vmac_sysctl and parent_sysctl (IPv4 VMACs only)
+VMAC_SYSCTLS = {"arp_ignore": 1, "accept_local": 1, "rp_filter": 0, "promote_secondaries": 1}
+BASE_SYSCTLS = {"arp_ignore": 1, "arp_filter": 1}
+
+
+def virtual_mac(vrid: int, family: int) -> bytes:
+    """RFC 5798 7.3: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6)."""
+    return VRRP_MAC_PREFIX + bytes((1 if family == 4 else 2, vrid))
+
+
+def vmac_name(prefix: str | None, vrid: int) -> str:
+    """``PREFIX.VRID`` (keepalived's default name), the prefix cut to fit IFNAMSIZ."""
+    suffix = f".{vrid}"
+    return (prefix or DEFAULT_PREFIX)[:IFNAMSIZ - 1 - len(suffix)] + suffix
+
+
+def mac_text(mac: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+@dataclass(frozen=True)
+class VmacSpec:
+    """One instance's VMAC: its name, base interface, MAC and the instance's family."""
+
+    name: str
+    base: str
+    mac: bytes
+    family: int = 4
+    link_local: str | None = None  # IPv6, adverts sent from the VMAC: the base's link-local, copied
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    index: int
+    name: str
+    mac: bytes
+    base_index: int  # IFLA_LINK, 0 when absent
+    kind: str  # IFLA_INFO_KIND, "" when absent
+    macvlan_mode: int | None
+
+
+def _nested(kind: int, *attrs: bytes) -> bytes:
+    return rtnl._attr(kind, b"".join(attrs))  # noqa: SLF001 - same package's encoder
+
+
+def _link_message(index: int, attrs: bytes = b"", *, flags: int = 0, change: int = 0,
+                  msg_flags: int = 0, kind: int = rtnl.RTM_NEWLINK) -> bytes:
+    body = rtnl.IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, flags, change) + attrs
+    return rtnl._message(kind, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | msg_flags, body)  # noqa: SLF001
+
+
+def encode_create(spec: VmacSpec, base_index: int) -> bytes:
+    """RTM_NEWLINK, create only: a private-mode macvlan on ``base_index`` with the VMAC's name and MAC."""
+    info = _nested(IFLA_LINKINFO, rtnl._attr(IFLA_INFO_KIND, b"macvlan"),  # noqa: SLF001
+                   _nested(IFLA_INFO_DATA, rtnl._attr(IFLA_MACVLAN_MODE, struct.pack("=I", MACVLAN_MODE_PRIVATE))))  # noqa: SLF001
+    attrs = info + rtnl._attr(IFLA_LINK, struct.pack("=I", base_index))  # noqa: SLF001
+    attrs += rtnl._attr(rtnl.IFLA_IFNAME, spec.name.encode() + b"\0")  # noqa: SLF001
+    attrs += rtnl._attr(rtnl.IFLA_ADDRESS, spec.mac)  # noqa: SLF001
+    return _link_message(0, attrs, msg_flags=rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL)
+
+
+def encode_addr_gen_mode_none(index: int) -> bytes:
+    """No kernel-made IPv6 link-local on the VMAC (it would be the same on every router)."""
+    mode = rtnl._attr(IFLA_INET6_ADDR_GEN_MODE, bytes((IN6_ADDR_GEN_MODE_NONE,)))  # noqa: SLF001
+    return _link_message(index, _nested(IFLA_AF_SPEC, _nested(socket.AF_INET6, mode)))
+
+
+def encode_up(index: int) -> bytes:
+    return _link_message(index, flags=IFF_UP, change=IFF_UP)
+
+
+def encode_delete(index: int) -> bytes:
+    return _link_message(index, kind=rtnl.RTM_DELLINK)
+
+
+def parse_links(data: bytes) -> list[LinkInfo]:
+    """Every RTM_NEWLINK of a dump with what tells a VMAC apart: base, kind, macvlan mode."""
+    out = []
+    for kind, _seq, body in rtnl.messages(data):
+        if kind != rtnl.RTM_NEWLINK or len(body) < rtnl.IFINFOMSG.size:
+            continue
+        index = rtnl.IFINFOMSG.unpack_from(body)[2]
+        attrs = rtnl.attributes(body, rtnl.IFINFOMSG.size)
+        if rtnl.IFLA_IFNAME not in attrs:
+            continue
+        info = rtnl.attributes(attrs.get(IFLA_LINKINFO, b""), 0)
+        data_attrs = rtnl.attributes(info.get(IFLA_INFO_DATA, b""), 0)
+        mode = data_attrs.get(IFLA_MACVLAN_MODE)
+        out.append(LinkInfo(
+            index=index, name=attrs[rtnl.IFLA_IFNAME].split(b"\0", 1)[0].decode(errors="replace"),
+            mac=attrs.get(rtnl.IFLA_ADDRESS, b""),
+            base_index=struct.unpack("=I", attrs[IFLA_LINK])[0] if len(attrs.get(IFLA_LINK, b"")) == 4 else 0,
+            kind=info.get(IFLA_INFO_KIND, b"").split(b"\0", 1)[0].decode(errors="replace"),
+            macvlan_mode=struct.unpack("=I", mode)[0] if mode and len(mode) == 4 else None))
+    return out
+
+
+def matches(link: LinkInfo, spec: VmacSpec, base_index: int) -> bool:
+    """Is ``link`` the VMAC ``spec`` asks for (a private macvlan on the base, with its MAC)?"""
+    return (link.kind == "macvlan" and link.macvlan_mode == MACVLAN_MODE_PRIVATE
+            and link.base_index == base_index and link.mac == spec.mac)
+
+
+class Sysctl:
+    """net.ipv{4,6}.conf.IF.KEY under ``root`` (/proc/sys/net: the caller's own network namespace)."""
+
+    def __init__(self, root: Path | str = "/proc/sys/net") -> None:
+        self.root = Path(root)
+
+    def _path(self, family: int, ifname: str, key: str) -> Path:
+        return self.root / f"ipv{family}" / "conf" / ifname / key
+
+    def get(self, family: int, ifname: str, key: str) -> int:
+        return int(self._path(family, ifname, key).read_text().split()[0])
+
+    def set(self, family: int, ifname: str, key: str, value: int) -> None:
+        self._path(family, ifname, key).write_text(f"{value}\n")
+
+
+class VmacError(OSError):
+    """A VMAC could not be made (a foreign link holds the name, netlink refused, ...)."""
+
+
+class VmacManager:
+    """Creates, adopts and deletes the VMACs of this daemon; remembers which links are ours."""
+
+    def __init__(self, state: Path | str | None = None, sysctl: Sysctl | None = None) -> None:
+        self.state = Path(state) if state is not None else None
+        self.sysctl = sysctl or Sysctl()
+        record = self._load()
+        self._ours: dict[str, dict] = record.get("links", {})  # name -> {"index", "base", "family"}
+        self._bases: dict[str, dict] = record.get("bases", {})  # base -> its sysctls before our first VMAC
+
+    # -- the record ----------------------------------------------------------
+    def _load(self) -> dict:
+        if self.state is None:
+            return {}
+        try:
+            data = json.loads(self.state.read_text())
+            return data if isinstance(data, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as err:
+            log.warning("%s unreadable (%s): adopting no VMAC", self.state, err)
+            return {}
+
+    def _save(self) -> None:
+        if self.state is not None:
+            tmp = self.state.with_name(self.state.name + ".tmp")
+            tmp.write_text(json.dumps({"links": self._ours, "bases": self._bases}))
+            tmp.replace(self.state)
+
+    def owns(self, name: str) -> bool:
+        return name in self._ours
+
+    # -- create / delete --------------------------------------------------------
+    def ensure(self, spec: VmacSpec) -> int:
+        """The VMAC up and configured; its ifindex.  Adopts our own link left by a killed
+        daemon, replaces it if it no longer matches; never takes over anyone else's."""
+        sock = rtnl.AddressSocket()
+        try:
+            links = {ln.name: ln for ln in parse_links(sock.dump(rtnl.RTM_GETLINK))}
+            base = links.get(spec.base)
+            if base is None:
+                raise VmacError(errno.ENODEV, f"no interface {spec.base} for VMAC {spec.name}")
+            link = links.get(spec.name)
+            mine = self._ours.get(spec.name)
+            if link is not None and (mine is None or mine.get("index") != link.index):
+                raise VmacError(errno.EEXIST, f"{spec.name} exists and was not created by pykeepalived: "
+                                "not touching it (remove it, or name the VMAC with 'use_vmac NAME')")
+            if link is not None and not matches(link, spec, base.index):
+                log.info("VMAC %s left by an earlier run does not match: replacing it", spec.name)
+                self._request(sock, encode_delete(link.index), f"delete {spec.name}")
+                link = None
+            if link is None:
+                self._request(sock, encode_create(spec, base.index), f"create {spec.name}")
+                link = next((ln for ln in parse_links(sock.dump(rtnl.RTM_GETLINK)) if ln.name == spec.name), None)
+                if link is None:
+                    raise VmacError(errno.ENODEV, f"VMAC {spec.name} vanished after creation")
+                log.info("VMAC %s (%s) created on %s", spec.name, mac_text(spec.mac), spec.base)
+            else:
+                log.info("VMAC %s (%s) on %s adopted from an earlier run", spec.name, mac_text(spec.mac), spec.base)
+            self._ours[spec.name] = {"index": link.index, "base": spec.base, "family": spec.family}
+            self._save()
+            self._configure(spec)
+            self._request(sock, encode_addr_gen_mode_none(link.index), f"addr_gen_mode of {spec.name}")
+            self._request(sock, encode_up(link.index), f"set {spec.name} up")
+            if spec.link_local is not None:  # keepalived: the base's link-local, adverts' source (RFC 5798 5.1.2.1)
+                err = sock.request([rtnl.encode_address(True, socket.AF_INET6, link.index, spec.link_local, 64)])[0]
+                if err not in (0, errno.EEXIST):
+                    raise VmacError(err, f"VMAC: link-local on {spec.name}: {errno.errorcode.get(err, err)}")
+            return link.index
+        finally:
+            sock.close()
+
+    def remove(self, name: str) -> None:
+        """Delete our VMAC ``name`` (nothing if it is not ours) and restore its base's sysctls."""
+        mine = self._ours.pop(name, None)
+        if mine is None:
+            return
+        sock = rtnl.AddressSocket()
+        try:
+            link = next((ln for ln in parse_links(sock.dump(rtnl.RTM_GETLINK)) if ln.name == name), None)
+            if link is not None and link.index == mine.get("index"):
+                self._request(sock, encode_delete(link.index), f"delete {name}")
+                log.info("VMAC %s removed", name)
+        except VmacError as err:
+            log.warning("%s", err)
+        finally:
+            sock.close()
+        self._restore_base(mine.get("base", ""))
+        self._save()
+
+    def remove_all(self) -> None:
+        for name in list(self._ours):
+            self.remove(name)
+
+    @staticmethod
+    def _request(sock: rtnl.AddressSocket, message: bytes, what: str) -> None:
+        err = sock.request([message])[0]
+        if err:
+            raise VmacError(err, f"VMAC: {what}: {errno.errorcode.get(err, err)}")
+
+    # -- sysctls ------------------------------------------------------------------
+    def _configure(self, spec: VmacSpec) -> None:
+        if spec.family != 4:
+            return  # keepalived sets these for IPv4 VMACs only
+        for key, value in VMAC_SYSCTLS.items():
+            self.sysctl.set(4, spec.name, key, value)
+        self.sysctl.set(6, spec.name, "disable_ipv6", 1)  # an IPv4 instance's VMAC speaks no IPv6
+        if spec.base not in self._bases:  # first VMAC on it (this run or a killed one): keep the old values
+            self._bases[spec.base] = {k: self.sysctl.get(4, spec.base, k) for k in BASE_SYSCTLS}
+            self._save()
+        for key, value in BASE_SYSCTLS.items():
+            self.sysctl.set(4, spec.base, key, value)
+
+    def _restore_base(self, base: str) -> None:
+        if base not in self._bases or any(v.get("base") == base and v.get("family") == 4 for v in self._ours.values()):
+            return
+        for key, value in self._bases.pop(base).items():
+            try:
+                self.sysctl.set(4, base, key, value)
+            except OSError as err:  # the base is gone: nothing to restore
+                log.info("cannot restore %s %s: %s", base, key, err)
