@@ -22,7 +22,7 @@ import pytest
 from pykeepalived.vrrp.timers import master_down_interval
 
 from .ping_probe import finish_ping, start_ping
-from .vrrp_hosts import PYKEEPALIVED, Daemon, conf, wait_for
+from .vrrp_hosts import Daemon, conf, wait_for
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.210"
