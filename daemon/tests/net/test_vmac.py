@@ -13,6 +13,7 @@ from pykeepalived.net.vmac import (
     encode_up,
     matches,
     parse_links,
+    render_firewall,
     virtual_mac,
     vmac_name,
 )
@@ -53,6 +54,15 @@ def test_up_and_delete_name_the_link() -> None:
     assert kind == rtnl.RTM_DELLINK and rtnl.IFINFOMSG.unpack_from(body)[2] == 12
 
 
+def test_firewall_moves_reports_to_the_base_and_goes_with_the_last_vmac() -> None:
+    script = render_firewall([("vrrp.7", "eth0")])
+    assert 'oifname "vrrp.7" ip protocol igmp dup to ip daddr device "eth0"' in script
+    assert 'oifname "vrrp.7" ip protocol igmp drop' in script
+    assert "dup to ip6 daddr device \"eth0\"" in script and "nd-router-solicit" in script
+    assert render_firewall([]) == ("add table ip pykeepalived_vmac\ndelete table ip pykeepalived_vmac\n"
+                                   "add table ip6 pykeepalived_vmac\ndelete table ip6 pykeepalived_vmac\n")
+
+
 def test_remove_of_a_link_never_recorded_does_nothing(tmp_path) -> None:
     manager = VmacManager(tmp_path / "vmacs.json")
     manager.remove("eth0")  # not ours: no netlink, no sysctl, no record written
@@ -72,3 +82,5 @@ def test_vmac_lifecycle_in_a_private_netns() -> None:
     assert got["foreign_kept"] is True
     assert got["v6"] == ["00:00:5e:00:02:09", "fe80::9/64"]
     assert got["removed"] == [True, 0, 0, {"links": {}, "bases": {}}]
+    assert 'oifname "vrrp.7" ip protocol igmp dup to ip daddr device "b0"' in got["nft"]
+    assert "pykeepalived_vmac" not in got["nft_after"]

@@ -41,6 +41,8 @@ def main() -> dict:
                                                             "promote_secondaries")] + [conf("vrrp.7", "disable_ipv6", 6)]
         out["base_sysctls"] = [conf("b0", "arp_ignore"), conf("b0", "arp_filter")]
         out["addr_gen_mode"] = got.get("inet6_addr_gen_mode")
+        out["nft"] = subprocess.run(["nft", "list", "table", "ip", "pykeepalived_vmac"], capture_output=True,
+                                    text=True, check=False).stdout
 
         # a new daemon (kill -9 before): adopts its own link, same ifindex
         again = VmacManager(state)
@@ -68,6 +70,8 @@ def main() -> dict:
         again.remove("vrrp.7")
         out["removed"] = [link("vrrp.7") is None, conf("b0", "arp_ignore"), conf("b0", "arp_filter"),
                           json.loads(state.read_text())]
+        out["nft_after"] = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                                          check=False).stdout
     return out
 
 

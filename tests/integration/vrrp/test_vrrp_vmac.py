@@ -169,10 +169,11 @@ def run_pair(lab, logs: Path, master: Daemon, backup: Daemon, vrid: int, base_sy
 
 
 def kill_and_clean(lab, master: Daemon, dev: str) -> None:
-    """kill -9; then remove the VIP it left on its VMAC (as the other interop tests do), not the VMAC."""
-    master.kill("KILL")
+    """kill -9 and, in the same shell, remove the VIP it left on its VMAC (the other interop tests
+    remove it too; at once, so the loss counts from the master's death), never the VMAC itself."""
+    pids = master.pids()
+    lab.exec(master.host, ["sh", "-c", f"kill -KILL {' '.join(pids)}; ip addr del {VIP}/24 dev {dev}"], check=False)
     wait_for(lambda: not master.running(), 5, "the killed master is still running")
-    lab.exec(master.host, ["ip", "addr", "del", f"{VIP}/24", "dev", dev], check=False)
 
 
 @pytest.mark.parametrize("master_kind", ["pykeepalived", "keepalived"])

@@ -15,6 +15,14 @@ vrrp_if_config.c) does, we:
   arp_filter 1 (so the base does not answer ARP for the VIPs with its own
   MAC), restored when the base's last VMAC goes; IPv6 off on an IPv4 VMAC,
   and no kernel-made link-local (addr_gen_mode none; RFC 5798 7.4);
+- keep the VMAC's own IGMP / MLD reports off the wire (keepalived's nftables rules):
+  a backup joining 224.0.0.18 on its VMAC would send a report with the
+  virtual MAC, and a switch would then send the master's traffic to the
+  backup until the master's next advert (measured in the lab: ~100 ms of
+  pings lost each time a backup starts).  Each report goes out of the
+  base interface instead (``dup``), and router solicitations are dropped;
+  tables ``ip pykeepalived_vmac`` and ``ip6 pykeepalived_vmac``, rewritten
+  whole when the VMACs change, deleted with the last;
 - never touch a link we did not create: the links we create are recorded
   (name and ifindex) under the runtime dir, so a daemon killed with -9
   adopts its own VMAC at the next start (or replaces it if it no longer
@@ -31,6 +39,7 @@ import json
 import logging
 import socket
 import struct
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +160,34 @@ def matches(link: LinkInfo, spec: VmacSpec, base_index: int) -> bool:
             and link.base_index == base_index and link.mac == spec.mac)
 
 
+def render_firewall(vmacs: list[tuple[str, str]]) -> str:
+    """The nft script for ``[(vmac, base), ...]``: each VMAC's IGMP/MLD reports leave from its base
+    instead, router solicitations not at all; no VMACs: no tables."""
+    lines = []
+    for family, table_rules in (("ip", _igmp_rules), ("ip6", _mld_rules)):
+        lines += [f"add table {family} {FIREWALL_TABLE}", f"delete table {family} {FIREWALL_TABLE}"]
+        if vmacs:
+            lines += [f"table {family} {FIREWALL_TABLE} {{", "  chain out {",
+                      "    type filter hook output priority -1; policy accept;"]
+            lines += [f"    {rule}" for name, base in vmacs for rule in table_rules(name, base)]
+            lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+FIREWALL_TABLE = "pykeepalived_vmac"
+MLD_REPORTS = "{ mld-listener-report, mld2-listener-report }"
+
+
+def _igmp_rules(name: str, base: str) -> list[str]:
+    return [f'oifname "{name}" ip protocol igmp dup to ip daddr device "{base}"',
+            f'oifname "{name}" ip protocol igmp drop']
+
+
+def _mld_rules(name: str, base: str) -> list[str]:
+    return [f'oifname "{name}" icmpv6 type {MLD_REPORTS} dup to ip6 daddr device "{base}"',
+            f'oifname "{name}" icmpv6 type {{ mld-listener-report, mld2-listener-report, nd-router-solicit }} drop']
+
+
 class Sysctl:
     """net.ipv{4,6}.conf.IF.KEY under ``root`` (/proc/sys/net: the caller's own network namespace)."""
 
@@ -232,6 +269,7 @@ class VmacManager:
                 log.info("VMAC %s (%s) on %s adopted from an earlier run", spec.name, mac_text(spec.mac), spec.base)
             self._ours[spec.name] = {"index": link.index, "base": spec.base, "family": spec.family}
             self._save()
+            self._firewall()  # before the instance joins its group on the VMAC
             self._configure(spec)
             self._request(sock, encode_addr_gen_mode_none(link.index), f"addr_gen_mode of {spec.name}")
             self._request(sock, encode_up(link.index), f"set {spec.name} up")
@@ -260,10 +298,22 @@ class VmacManager:
             sock.close()
         self._restore_base(mine.get("base", ""))
         self._save()
+        self._firewall()
 
     def remove_all(self) -> None:
         for name in list(self._ours):
             self.remove(name)
+
+    def _firewall(self) -> None:
+        vmacs = sorted((name, v.get("base", "")) for name, v in self._ours.items())
+        try:
+            r = subprocess.run(["nft", "-f", "-"], input=render_firewall(vmacs), capture_output=True, text=True,
+                               timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            r = None
+            log.error("VMAC: cannot run nft (%s): IGMP/MLD reports leave from the VMACs", err)
+        if r is not None and r.returncode != 0:
+            log.error("VMAC: nft -f (table %s) failed: %s", FIREWALL_TABLE, r.stderr.strip()[:500])
 
     @staticmethod
     def _request(sock: rtnl.AddressSocket, message: bytes, what: str) -> None:
