@@ -18,8 +18,8 @@ vrrp_if_config.c) does, we:
 - keep the VMAC's own IGMP / MLD reports off the wire (keepalived's nftables rules):
   a backup joining 224.0.0.18 on its VMAC would send a report with the
   virtual MAC, and a switch would then send the master's traffic to the
-  backup until the master's next advert (measured in the lab: ~100 ms of
-  pings lost each time a backup starts).  Each report goes out of the
+  backup until the master's next advert (seen in the lab: a ~120 ms gap
+  in a client's pings while a backup started).  Each report goes out of the
   base interface instead (``dup``), and router solicitations are dropped;
   tables ``ip pykeepalived_vmac`` and ``ip6 pykeepalived_vmac``, rewritten
   whole when the VMACs change, deleted with the last;
