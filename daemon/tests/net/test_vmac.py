@@ -81,6 +81,8 @@ def test_vmac_lifecycle_in_a_private_netns() -> None:
     assert "not created by pykeepalived" in got["foreign"][0] and got["foreign"][1] is True
     assert got["foreign_kept"] is True
     assert got["v6"] == ["00:00:5e:00:02:09", "fe80::9/64"]
-    assert got["removed"] == [True, 0, 0, {"links": {}, "bases": {}}]
+    assert got["removed"] == [True, 0, 0, {"links": {}, "bases": {}, "rp_filter": {}}]
+    assert got["rp_cleared"] == [0, 2, 2, 2, 0]  # all, default, b0, b1, the VMAC
+    assert got["rp_restored"] == [2, 0, 0, 0]
     assert 'oifname "vrrp.7" ip protocol igmp dup to ip daddr device "b0"' in got["nft"]
     assert "pykeepalived_vmac" not in got["nft_after"]

@@ -70,6 +70,15 @@ def main() -> dict:
         again.remove("vrrp.7")
         out["removed"] = [link("vrrp.7") is None, conf("b0", "arp_ignore"), conf("b0", "arp_filter"),
                           json.loads(state.read_text())]
+        # all.rp_filter set: raised below it first, then 0 (keepalived's clear_rp_filter), and back at stop
+        Path("/proc/sys/net/ipv4/conf/all/rp_filter").write_text("2")
+        spec10 = VmacSpec("vrrp.10", "b0", virtual_mac(10, 4))
+        again.ensure(spec10)
+        out["rp_cleared"] = [conf("all", "rp_filter"), conf("default", "rp_filter"), conf("b0", "rp_filter"),
+                             conf("b1", "rp_filter"), conf("vrrp.10", "rp_filter")]
+        again.remove("vrrp.10")
+        out["rp_restored"] = [conf("all", "rp_filter"), conf("default", "rp_filter"), conf("b0", "rp_filter"),
+                              conf("b1", "rp_filter")]
         out["nft_after"] = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
                                           check=False).stdout
     return out

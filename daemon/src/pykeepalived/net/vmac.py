@@ -14,7 +14,11 @@ vrrp_if_config.c) does, we:
   promote_secondaries 1, and on its base interface arp_ignore 1 and
   arp_filter 1 (so the base does not answer ARP for the VIPs with its own
   MAC), restored when the base's last VMAC goes; IPv6 off on an IPv4 VMAC,
-  and no kernel-made link-local (addr_gen_mode none; RFC 5798 7.4);
+  and no kernel-made link-local (addr_gen_mode none; RFC 5798 7.4); and, as
+  keepalived, when net.ipv4.conf.all.rp_filter is set (the kernel uses the
+  larger of "all" and the interface's, so the VMAC's 0 would not count),
+  raise "default" and every interface below it to its value, then set
+  "all" to 0 (restored with the last IPv4 VMAC, where nobody changed it);
 - keep the VMAC's own IGMP / MLD reports off the wire (keepalived's nftables rules):
   a backup joining 224.0.0.18 on its VMAC would send a report with the
   virtual MAC, and a switch would then send the master's traffic to the
@@ -203,6 +207,11 @@ class Sysctl:
     def set(self, family: int, ifname: str, key: str, value: int) -> None:
         self._path(family, ifname, key).write_text(f"{value}\n")
 
+    def interfaces(self, family: int = 4) -> list[str]:
+        """The interfaces with a conf directory (not "all" and "default")."""
+        return sorted(p.name for p in (self.root / f"ipv{family}" / "conf").iterdir()
+                      if p.name not in ("all", "default"))
+
 
 class VmacError(OSError):
     """A VMAC could not be made (a foreign link holds the name, netlink refused, ...)."""
@@ -217,6 +226,7 @@ class VmacManager:
         record = self._load()
         self._ours: dict[str, dict] = record.get("links", {})  # name -> {"index", "base", "family"}
         self._bases: dict[str, dict] = record.get("bases", {})  # base -> its sysctls before our first VMAC
+        self._rp_filter: dict = record.get("rp_filter", {})  # what clearing all.rp_filter changed
 
     # -- the record ----------------------------------------------------------
     def _load(self) -> dict:
@@ -234,7 +244,7 @@ class VmacManager:
     def _save(self) -> None:
         if self.state is not None:
             tmp = self.state.with_name(self.state.name + ".tmp")
-            tmp.write_text(json.dumps({"links": self._ours, "bases": self._bases}))
+            tmp.write_text(json.dumps({"links": self._ours, "bases": self._bases, "rp_filter": self._rp_filter}))
             tmp.replace(self.state)
 
     def owns(self, name: str) -> bool:
@@ -297,6 +307,8 @@ class VmacManager:
         finally:
             sock.close()
         self._restore_base(mine.get("base", ""))
+        if not any(v.get("family") == 4 for v in self._ours.values()):
+            self._restore_rp_filter()
         self._save()
         self._firewall()
 
@@ -325,6 +337,7 @@ class VmacManager:
     def _configure(self, spec: VmacSpec) -> None:
         if spec.family != 4:
             return  # keepalived sets these for IPv4 VMACs only
+        self._clear_all_rp_filter()
         for key, value in VMAC_SYSCTLS.items():
             self.sysctl.set(4, spec.name, key, value)
         self.sysctl.set(6, spec.name, "disable_ipv6", 1)  # an IPv4 instance's VMAC speaks no IPv6
@@ -342,3 +355,43 @@ class VmacManager:
                 self.sysctl.set(4, base, key, value)
             except OSError as err:  # the base is gone: nothing to restore
                 log.info("cannot restore %s %s: %s", base, key, err)
+
+    def _clear_all_rp_filter(self) -> None:
+        """keepalived's clear_rp_filter: "all" above 0 would override the VMAC's rp_filter 0."""
+        all_value = self.sysctl.get(4, "all", "rp_filter")
+        if self._rp_filter or all_value == 0:
+            return  # done already (this run, or one killed before), or nothing to do
+        saved: dict = {"all": all_value, "default": None, "interfaces": {}}
+        default = self.sysctl.get(4, "default", "rp_filter")
+        if default < all_value:
+            self.sysctl.set(4, "default", "rp_filter", all_value)
+            saved["default"] = default
+        for ifname in self.sysctl.interfaces():
+            value = self.sysctl.get(4, ifname, "rp_filter")
+            if value < all_value:
+                self.sysctl.set(4, ifname, "rp_filter", all_value)
+                saved["interfaces"][ifname] = value
+        self.sysctl.set(4, "all", "rp_filter", 0)
+        log.info("VMAC: net.ipv4.conf.all.rp_filter %d -> 0 (default and %d interface(s) raised to %d first)",
+                 all_value, len(saved["interfaces"]), all_value)
+        self._rp_filter = saved
+        self._save()
+
+    def _restore_rp_filter(self) -> None:
+        """Put back what ``_clear_all_rp_filter`` changed, where nobody changed it since."""
+        saved, self._rp_filter = self._rp_filter, {}
+        if not saved:
+            return
+        all_value = saved["all"]
+        try:
+            if self.sysctl.get(4, "all", "rp_filter") == 0:
+                self.sysctl.set(4, "all", "rp_filter", all_value)
+            if saved["default"] is not None and self.sysctl.get(4, "default", "rp_filter") == all_value:
+                self.sysctl.set(4, "default", "rp_filter", saved["default"])
+            present = set(self.sysctl.interfaces())
+            for ifname, value in saved["interfaces"].items():
+                if ifname in present and self.sysctl.get(4, ifname, "rp_filter") == all_value:
+                    self.sysctl.set(4, ifname, "rp_filter", value)
+        except OSError as err:
+            log.warning("VMAC: restoring rp_filter: %s", err)
+        log.info("VMAC: net.ipv4.conf.all.rp_filter back to %d", all_value)
