@@ -78,6 +78,7 @@ def test_vmac_lifecycle_in_a_private_netns() -> None:
     assert got["addr_gen_mode"] in (None, "none")  # iproute2 prints it only with newer versions
     assert got["adopted"] is True
     assert got["replaced"] == [True, "00:00:5e:00:01:07"]
+    assert "already another instance's" in got["second"]
     assert "not created by pykeepalived" in got["foreign"][0] and got["foreign"][1] is True
     assert got["foreign_kept"] is True
     assert got["v6"] == ["00:00:5e:00:02:09", "fe80::9/64"]

@@ -49,8 +49,14 @@ def main() -> dict:
         out["adopted"] = again.ensure(spec) == index
         # ours but wrong MAC now: replaced by a fresh one
         ip("link", "set", "vrrp.7", "address", "02:00:00:00:00:07")
+        again = VmacManager(state)  # the next start
         fixed = again.ensure(spec)
         out["replaced"] = [fixed != index, link("vrrp.7")["address"]]
+        try:  # a second instance of the same run naming the same VMAC
+            again.ensure(spec)
+            out["second"] = "accepted"
+        except VmacError as err:
+            out["second"] = str(err)
         # a same-named link we did not create: refused, untouched
         ip("link", "add", "link", "b0", "name", "vrrp.8", "type", "macvlan", "mode", "private")
         foreign = link("vrrp.8")["ifindex"]

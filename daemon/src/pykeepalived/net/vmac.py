@@ -227,6 +227,7 @@ class VmacManager:
         self._ours: dict[str, dict] = record.get("links", {})  # name -> {"index", "base", "family"}
         self._bases: dict[str, dict] = record.get("bases", {})  # base -> its sysctls before our first VMAC
         self._rp_filter: dict = record.get("rp_filter", {})  # what clearing all.rp_filter changed
+        self._active: set[str] = set()  # VMACs an instance of this run holds (one each)
 
     # -- the record ----------------------------------------------------------
     def _load(self) -> dict:
@@ -254,6 +255,8 @@ class VmacManager:
     def ensure(self, spec: VmacSpec) -> int:
         """The VMAC up and configured; its ifindex.  Adopts our own link left by a killed
         daemon, replaces it if it no longer matches; never takes over anyone else's."""
+        if spec.name in self._active:
+            raise VmacError(errno.EEXIST, f"VMAC {spec.name} is already another instance's (use_vmac NAME)")
         sock = rtnl.AddressSocket()
         try:
             links = {ln.name: ln for ln in parse_links(sock.dump(rtnl.RTM_GETLINK))}
@@ -278,22 +281,32 @@ class VmacManager:
             else:
                 log.info("VMAC %s (%s) on %s adopted from an earlier run", spec.name, mac_text(spec.mac), spec.base)
             self._ours[spec.name] = {"index": link.index, "base": spec.base, "family": spec.family}
+            self._active.add(spec.name)
             self._save()
-            self._firewall()  # before the instance joins its group on the VMAC
-            self._configure(spec)
-            self._request(sock, encode_addr_gen_mode_none(link.index), f"addr_gen_mode of {spec.name}")
-            self._request(sock, encode_up(link.index), f"set {spec.name} up")
-            if spec.link_local is not None:  # keepalived: the base's link-local, adverts' source (RFC 5798 5.1.2.1)
-                err = sock.request([rtnl.encode_address(True, socket.AF_INET6, link.index, spec.link_local, 64)])[0]
-                if err not in (0, errno.EEXIST):
-                    raise VmacError(err, f"VMAC: link-local on {spec.name}: {errno.errorcode.get(err, err)}")
+            try:
+                self._set_up(sock, spec, link.index)
+            except OSError:
+                sock.close()
+                self.remove(spec.name)  # half made: not left behind
+                raise
             return link.index
         finally:
             sock.close()
 
+    def _set_up(self, sock: rtnl.AddressSocket, spec: VmacSpec, index: int) -> None:
+        self._firewall()  # before the instance joins its group on the VMAC
+        self._configure(spec)
+        self._request(sock, encode_addr_gen_mode_none(index), f"addr_gen_mode of {spec.name}")
+        self._request(sock, encode_up(index), f"set {spec.name} up")
+        if spec.link_local is not None:  # keepalived: the base's link-local, adverts' source (RFC 5798 5.1.2.1)
+            err = sock.request([rtnl.encode_address(True, socket.AF_INET6, index, spec.link_local, 64)])[0]
+            if err not in (0, errno.EEXIST):
+                raise VmacError(err, f"VMAC: link-local on {spec.name}: {errno.errorcode.get(err, err)}")
+
     def remove(self, name: str) -> None:
         """Delete our VMAC ``name`` (nothing if it is not ours) and restore its base's sysctls."""
         mine = self._ours.pop(name, None)
+        self._active.discard(name)
         if mine is None:
             return
         sock = rtnl.AddressSocket()

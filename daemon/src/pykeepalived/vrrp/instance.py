@@ -93,6 +93,7 @@ class Instance:
         self.vmac = vmac_spec(spec, config)  # use_vmac: VIPs, adverts and GARPs on this macvlan
         self.vips = vip_specs(spec, self.vmac.name if self.vmac else None)
         self._link = spec.interface  # where the adverts go: the interface, or the VMAC
+        self._holds_vmac = False  # the VMAC is up for this instance (stop deletes it)
         self.routing = virtual_routing(spec)  # virtual_routes then virtual_rules, with the VIPs
         self.tracked: list[Tracked] = []
         self.router: VrrpRouter | None = None
@@ -146,6 +147,7 @@ class Instance:
         if self.spec.family == 6 and not base:  # the adverts' source must exist on the VMAC
             self.vmac = replace(self.vmac, link_local=str(self.link_local))
         vmac_index = self.rt.vmacs.ensure(self.vmac)
+        self._holds_vmac = True
         self.mac = self.vmac.mac
         if base:
             return ifindex
@@ -399,7 +401,7 @@ class Instance:
             self.rt.sockets.release(self._link, self.spec.family)
         if self.frames is not None:
             self.frames.close()
-        if self.vmac is not None:  # after the VIPs on it are gone
+        if self._holds_vmac:  # after the VIPs on it are gone
             self.rt.vmacs.remove(self.vmac.name)
 
     def status(self) -> dict[str, object]:
