@@ -225,3 +225,62 @@ def test_vmac_xmit_base_and_foreign_link(lab, tmp_path: Path, base_sysctls) -> N
         assert link(lab, "lb1", dev)["ifindex"] == index  # still there, untouched
     finally:
         lab.exec("lb1", ["ip", "link", "del", dev], check=False)
+
+
+VIP6 = "2001:db8:5::210"
+
+
+def test_vmac_ipv6_pykeepalived_pair(lab, tmp_path: Path) -> None:
+    """IPv6: the VMAC is 00:00:5e:00:02:VRID, carries the base's link-local (the adverts' source) and
+    the VIP; the client's neighbour entry is the virtual MAC, and stays it across a kill -9 failover."""
+    vrid, dev = 55, "vrrp.55"
+    mac6 = f"00:00:5e:00:02:{vrid:02x}"
+
+    def conf6(priority: int, state: str) -> str:
+        return conf(vrid, priority, VIP6, advert_int=ADVERT, state=state, extra="    use_vmac\n").replace(
+            f"{VIP6}/24", f"{VIP6}/64")
+
+    def has6(host: str) -> bool:
+        return f" {VIP6}/64" in lab.exec(host, ["ip", "-o", "-6", "addr", "show", "dev", dev], check=False).stdout
+
+    def neigh6() -> str | None:
+        entries = json.loads(lab.exec("client", ["ip", "-j", "-6", "neigh", "show", VIP6, "dev", "eth0"]).stdout or "[]")
+        return entries[0].get("lladdr") if entries else None
+
+    def ping6() -> bool:
+        return lab.exec("client", ["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-w", "4", VIP6],
+                        check=False).returncode == 0
+
+    lab.exec("client", ["ip", "-6", "addr", "replace", "2001:db8:5::100/64", "dev", "eth0", "nodad"])
+    master = Daemon(lab, "lb1", "pykeepalived", "vmac6-m", conf6(150, "MASTER"))
+    backup = Daemon(lab, "lb2", "pykeepalived", "vmac6-b", conf6(100, "BACKUP"))
+    try:
+        backup.start(tmp_path)
+        master.start(tmp_path)
+        wait_for(lambda: has6("lb1"), 20, f"{VIP6} never on lb1 {dev}")
+        base_ll = [a["local"] for a in link_addrs(lab, "lb1", "eth0") if a["local"].startswith("fe80:")]
+        vmac_ll = [a["local"] for a in link_addrs(lab, "lb1", dev) if a["local"].startswith("fe80:")]
+        assert link(lab, "lb1", dev)["address"] == mac6 and vmac_ll == base_ll, (vmac_ll, base_ll)
+        with lab.capture("client", "eth0", "icmp6") as cap6:
+            ok = ping6()
+        diag = [lab.exec("lb1", ["ip", "-6", "addr", "show", "dev", dev]).stdout,
+                lab.exec("client", ["ip", "-6", "neigh"]).stdout, lab.exec("lb1", ["ip", "-6", "route"]).stdout,
+                "\n".join(cap6.lines("-e")[:30])]
+        assert ok and neigh6() == mac6, "\n".join(diag)
+        pids = master.pids()
+        lab.exec("lb1", ["sh", "-c", f"kill -KILL {' '.join(pids)}; ip addr del {VIP6}/64 dev {dev}"], check=False)
+        wait_for(lambda: has6("lb2"), 10, f"{VIP6} never reached lb2")
+        assert ping6()
+        assert neigh6() == mac6, f"client neighbour entry for {VIP6}: {neigh6()}"
+    finally:
+        for d in (master, backup):
+            if d.running():
+                d.stop()
+        lab.exec("lb1", ["ip", "link", "del", dev], check=False)  # kill -9 left lb1's
+        lab.exec("client", ["ip", "-6", "addr", "del", "2001:db8:5::100/64", "dev", "eth0"], check=False)
+    assert link(lab, "lb2", dev) is None
+
+
+def link_addrs(lab, host: str, dev: str) -> list[dict]:
+    out = json.loads(lab.exec(host, ["ip", "-j", "-6", "addr", "show", "dev", dev]).stdout or "[]")
+    return out[0].get("addr_info", []) if out else []
