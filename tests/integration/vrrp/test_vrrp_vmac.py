@@ -91,7 +91,8 @@ def client_macs(lab) -> set[str]:
 
 def check_our_vmac(lab, host: str, vrid: int) -> None:
     dev = f"vrrp.{vrid}"
-    wait_for(lambda: link(lab, host, dev) is not None, 15, f"no {dev} on {host}")  # a slow start
+    # a slow start: the link is made down and brought up once configured (net/vmac.py)
+    wait_for(lambda: "UP" in (link(lab, host, dev) or {}).get("flags", []), 15, f"no {dev} up on {host}")
     got = link(lab, host, dev)
     info = got["linkinfo"]
     assert info["info_kind"] == "macvlan" and info["info_data"]["mode"] == "private", info
