@@ -50,7 +50,7 @@ SAMPLES: dict[str, Sample] = {
     "SMTP_CHECK": Sample(""),
     "SSL_GET": Sample("`auth_type AH` with `state MASTER`", "auth_type AH is not supported", "`auth_type AH`"),
     "UDP_CHECK": Sample(""),
-    "conditional_conf": Sample("", "'use_vmac' is not supported", "use_vmac", config_id="high"),
+    "conditional_conf": Sample("", config_id="high"),
     "fwmark": Sample("`protocol` given with `fwmark`"),
     "inhibit": Sample(""),
     "misc_check": Sample(""),

@@ -35,7 +35,8 @@ def test_ipv4_add_with_label_and_broadcast() -> None:
 
 
 def test_ipv6_add_skips_dad_and_has_no_local() -> None:
-    body = struct.pack("=BBBBI", socket.AF_INET6, 64, 0x80, 0, 3) + rtattr(
+    # flags 0x02: IFA_F_NODAD (linux/if_addr.h; 0x80 is IFA_F_PERMANENT)
+    body = struct.pack("=BBBBI", socket.AF_INET6, 64, 0x02, 0, 3) + rtattr(
         IFA_ADDRESS, socket.inet_pton(socket.AF_INET6, "2001:db8::10"))
     assert encode_address(True, socket.AF_INET6, 3, "2001:db8::10", 64) == \
         nlmsghdr(16 + len(body), RTM_NEWADDR, REQUEST_ACK | CREATE_EXCL) + body
@@ -79,12 +80,12 @@ def test_non_error_messages_and_garbage_are_ignored() -> None:
 
 def test_requests_match_pyroute2s_own_encoder() -> None:
     """The VRRP process does not import pyroute2 (memory); its requests are what pyroute2 would send."""
-    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD, ifaddrmsg
 
     def theirs(add: bool, family: int, address: str, prefixlen: int, **attrs) -> bytes:
         msg = ifaddrmsg()
         msg["family"], msg["prefixlen"], msg["index"], msg["scope"] = family, prefixlen, 4, attrs.pop("scope", 0)
-        msg["flags"] = 0x80 if add and family == socket.AF_INET6 else 0
+        msg["flags"] = IFA_F_NODAD if add and family == socket.AF_INET6 else 0
         msg["attrs"] = [("IFA_ADDRESS", address)] + ([("IFA_LOCAL", address)] if family == socket.AF_INET else []) \
             + [(f"IFA_{k.upper()}", v) for k, v in attrs.items()]
         msg["header"]["type"] = RTM_NEWADDR if add else RTM_DELADDR

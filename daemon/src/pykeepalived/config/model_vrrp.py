@@ -85,6 +85,10 @@ class GlobalDefs:
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     lvs_sync_daemon: LvsSyncDaemon | None = None  # model_syncd.py
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)
+    # VMAC (keepalived's use_vmac): the default VMAC name is PREFIX.VRID; vmac_addr_prefix
+    # names per-address VMACs (use_vmac_addr / a VIP's use_vmac), which are refused
+    vmac_prefix: str | None = None
+    vmac_addr_prefix: str | None = None
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
     pykeepalived_split_brain_garp: bool = True  # pykeepalived's own: re-announce when a split brain heals
     loc: Location = _loc()
@@ -148,6 +152,15 @@ class TrackRef:
     reverse: bool = False
     loc: Location = _loc()
     sync_group: str | None = None  # put on the instance by its vrrp_sync_group (config/sync_tracking.py)
+
+
+@dataclass
+class UseVmac:
+    """``use_vmac [NAME] [MAC]``: the VMAC's name (None: vmac_prefix.VRID) and MAC
+    (None: RFC 5798's 00:00:5e:00:01|02:VRID), as keepalived 2.2.7 reads them."""
+
+    name: str | None = None
+    mac: str | None = None  # "aa:bb:cc:dd:ee:ff", VRID already filled in
 
 
 @dataclass
@@ -268,6 +281,8 @@ class VrrpInstance:
     notify: Notify = field(default_factory=Notify)
     notify_priority_changes: bool | None = None  # None: global_defs' vrrp_notify_priority_changes
     smtp_alert: bool | None = None
+    use_vmac: UseVmac | None = None  # VIPs, adverts and GARPs on a macvlan with the virtual MAC
+    vmac_xmit_base: bool = False  # adverts from the base interface instead of the VMAC
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

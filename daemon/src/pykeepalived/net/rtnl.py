@@ -45,7 +45,7 @@ RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST = 1, 2, 3, 4
 IFLA_ADDRESS, IFLA_IFNAME = 1, 3
-IFA_F_NODAD = 0x80  # a VIP answers at once, no duplicate address detection (as keepalived)
+IFA_F_NODAD = 0x02  # a VIP answers at once, no duplicate address detection (as keepalived); 0x80 is PERMANENT
 
 
 def _attr(kind: int, payload: bytes) -> bytes:

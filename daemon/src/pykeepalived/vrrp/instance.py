@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from ipaddress import IPv6Address
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ..net.addresses import AddressManager, VipSpec, interface_info
 from ..net.arp import FrameSender, announcement
 from ..net.ipvs_syncd import sync_daemon_control
 from ..net.routes import RoutingManager
+from ..net.vmac import VmacManager
 from ..services.deadline import DeadlineTimer
 from ..services.fifo import NotifyFifos, fifo_line
 from ..services.notify import Notifier
@@ -33,22 +35,24 @@ from .from_config import router_config
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import DropReason, IPAddress
-from .routing import virtual_routing
+from .routing import sends_from_base, vip_interface, virtual_routing, vmac_spec
 from .timers import PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
 VIPS_NAME = "vips.json"  # RUNTIME_DIR/vips.json: the addresses we added (net/addresses.py)
 ROUTES_NAME = "routes.json"  # RUNTIME_DIR/routes.json: the routes and rules we added (net/routes.py)
+VMACS_NAME = "vmacs.json"  # RUNTIME_DIR/vmacs.json: the VMAC links we created (net/vmac.py)
 
 
 def vip_spec(vip: VirtualIp, default_dev: str) -> VipSpec:
     return VipSpec(vip.address, vip.dev or default_dev, vip.scope, vip.label, vip.brd)
 
 
-def vip_specs(inst: VrrpInstance) -> list[VipSpec]:
-    """virtual_ipaddress then virtual_ipaddress_excluded, each on its dev (default: the interface)."""
-    return [vip_spec(v, inst.interface) for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded]
+def vip_specs(inst: VrrpInstance, vmac: str | None = None) -> list[VipSpec]:
+    """virtual_ipaddress then virtual_ipaddress_excluded, each on its dev (default: the interface,
+    or the VMAC ``vmac``: vrrp/routing.py vip_interface)."""
+    return [vip_spec(v, vip_interface(v, inst, vmac)) for v in inst.virtual_ipaddress + inst.virtual_ipaddress_excluded]
 
 
 class _Named(logging.LoggerAdapter):
@@ -67,6 +71,7 @@ class Runtime:
         # static_/virtual_ routes and rules (what we added only)
         self.routing = RoutingManager(Path(state_dir) / ROUTES_NAME if state_dir is not None else None)
         self.sockets = SocketPool()
+        self.vmacs = VmacManager(Path(state_dir) / VMACS_NAME if state_dir is not None else None)  # use_vmac
         self.notifier = Notifier(g.script_user)
         self.fifos = NotifyFifos(g)
         self.mailer = Mailer(g)
@@ -89,7 +94,10 @@ class Instance:
         self.spec, self.config, self.rt = spec, config, runtime
         self.name = spec.name
         self.log = _Named(logging.getLogger("pykeepalived.vrrp"), {"instance": spec.name})
-        self.vips = vip_specs(spec)
+        self.vmac = vmac_spec(spec, config)  # use_vmac: VIPs, adverts and GARPs on this macvlan
+        self.vips = vip_specs(spec, self.vmac.name if self.vmac else None)
+        self._link = spec.interface  # where the adverts go: the interface, or the VMAC
+        self._holds_vmac = False  # the VMAC is up for this instance (stop deletes it)
         self.routing = virtual_routing(spec)  # virtual_routes then virtual_rules, with the VIPs
         self.tracked: list[Tracked] = []
         self.router: VrrpRouter | None = None
@@ -121,17 +129,34 @@ class Instance:
         self.link_local = next((a.ip for a in addrs if a.version == 6 and a.ip.is_link_local), None)
         address = spec.unicast_src_ip or spec.mcast_src_ip or self._primary(addrs, family, all_vips)
         self.router = VrrpRouter(router_config(spec, self.config, address))
-        self.sock = self.rt.sockets.get(spec.interface, ifindex, family)
+        ifindex = self._open_vmac(ifindex)
+        self.sock = self.rt.sockets.get(self._link, ifindex, family)
         self._peers = list(self.router.config.destinations)
         if not spec.unicast_peer:
             self.sock.join(self.router.config.group)
         farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
         self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
         self.sock.subscribe(spec.virtual_router_id, self)
-        self.frames = FrameSender(spec.interface)
+        self.frames = FrameSender(self.vmac.name if self.vmac else spec.interface)
         self.rt.addresses.prepare(self.vips)
         self.log.info("on %s, VRID %d, v%d, address %s, priority %d", spec.interface, spec.virtual_router_id,
                       self.router.config.version, address, spec.priority)
+
+    def _open_vmac(self, ifindex: int) -> int:
+        """use_vmac: create (or adopt) the VMAC; GARPs carry its MAC, adverts leave from it
+        unless vmac_xmit_base.  The ifindex adverts leave from."""
+        if self.vmac is None:
+            return ifindex
+        base = sends_from_base(self.spec, self.config)
+        if self.spec.family == 6 and not base:  # the adverts' source must exist on the VMAC
+            self.vmac = replace(self.vmac, link_local=str(self.link_local))
+        vmac_index = self.rt.vmacs.ensure(self.vmac)
+        self._holds_vmac = True
+        self.mac = self.vmac.mac
+        if base:
+            return ifindex
+        self._link = self.vmac.name
+        return vmac_index
 
     def _primary(self, addrs: list, family: int, all_vips: set[IPAddress]) -> IPAddress:
         """IPv4: the first address that is not a VIP; IPv6: the link-local (RFC 5798 5.1.2.1)."""
@@ -377,14 +402,17 @@ class Instance:
         self._cancel_spaced()
         if self.sock is not None:
             self.sock.unsubscribe(self.spec.virtual_router_id)
-            self.rt.sockets.release(self.spec.interface, self.spec.family)
+            self.rt.sockets.release(self._link, self.spec.family)
         if self.frames is not None:
             self.frames.close()
+        if self._holds_vmac:  # after the VIPs on it are gone
+            self.rt.vmacs.remove(self.vmac.name)
 
     def status(self) -> dict[str, object]:
         r = self.router
         return {
-            "name": self.name, "interface": self.spec.interface, "vrid": self.spec.virtual_router_id,
+            "name": self.name, "interface": self.spec.interface, "vmac": self.vmac.name if self.vmac else None,
+            "vrid": self.spec.virtual_router_id,
             "version": r.config.version, "state": r.state.value.upper(), "priority": self.spec.priority,
             "effective_priority": r.priority, "address": str(r.config.address),
             "master_address": None if r.master_address is None else str(r.master_address),

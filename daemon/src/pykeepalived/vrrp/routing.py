@@ -1,5 +1,6 @@
 """Routes, rules and static addresses of a config, as netlink needs them (no I/O itself;
-an adapter module because net/ specs come with their socket code).
+an adapter module because net/ specs come with their socket code), and an
+instance's VMAC (``use_vmac``, net/vmac.py).
 
 keepalived's ``static_ipaddress`` / ``static_routes`` / ``static_rules`` are set
 when the VRRP process starts and removed when it stops; an instance's
@@ -7,10 +8,12 @@ when the VRRP process starts and removed when it stops; an instance's
 """
 from __future__ import annotations
 
+from ..config.effective import is_strict
 from ..config.model import Config
 from ..config.model_vrrp import IPNetwork, Route, Rule, VirtualIp, VrrpInstance
 from ..net.addresses import VipSpec
 from ..net.routes import RT_TABLE_MAIN, RTPROT_KEEPALIVED, NexthopSpec, RouteSpec, RuleSpec
+from ..net.vmac import VmacSpec, virtual_mac, vmac_name
 
 
 def _prefix(net: IPNetwork | None) -> tuple[str, int] | None:
@@ -56,3 +59,27 @@ def static_address(v: VirtualIp, default_dev: str) -> VipSpec:
 
 def static_routing(config: Config) -> list:
     return routing(config.static_routes, config.static_rules)
+
+
+def vmac_spec(inst: VrrpInstance, config: Config) -> VmacSpec | None:
+    """The instance's VMAC: ``use_vmac NAME`` or vmac_prefix.VRID (default vrrp.VRID), with the
+    configured MAC or RFC 5798's 00:00:5e:00:01|02:VRID; None without use_vmac."""
+    vmac = inst.use_vmac
+    if vmac is None:
+        return None
+    name = vmac.name or vmac_name(config.global_defs.vmac_prefix, inst.virtual_router_id)
+    mac = bytes.fromhex(vmac.mac.replace(":", "")) if vmac.mac else virtual_mac(inst.virtual_router_id, inst.family)
+    return VmacSpec(name, inst.interface, mac, inst.family)
+
+
+def sends_from_base(inst: VrrpInstance, config: Config) -> bool:
+    """vmac_xmit_base: adverts leave from the base interface; keepalived ignores it in strict mode."""
+    return inst.use_vmac is not None and inst.vmac_xmit_base and not is_strict(inst, config)
+
+
+def vip_interface(vip: VirtualIp, inst: VrrpInstance, vmac: str | None) -> str:
+    """Where a VIP goes: its ``dev``, else the interface; with a VMAC, the instance's family's
+    VIPs that name no other interface go on the VMAC (keepalived's rule)."""
+    if vmac is not None and vip.address.version == inst.family and vip.dev in (None, inst.interface):
+        return vmac
+    return vip.dev or inst.interface

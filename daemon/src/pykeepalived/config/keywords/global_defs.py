@@ -200,6 +200,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     # ours: the Prometheus endpoint (core/metrics.py), off unless given
     kw("metrics_listen", _listen),
     # ours: a stopping or resigning master keeps its VIPs until the new master speaks (vrrp/fsm.py)
+    kw("vmac_prefix", text),  # VMAC names: PREFIX.VRID (vrrp/routing.py)
+    kw("vmac_addr_prefix", text),
     bool_kw("pykeepalived_graceful_handover"),
     # ours: a healed split brain is re-announced with GARP/NA (vrrp/fsm.py)
     bool_kw("pykeepalived_split_brain_garp"),

@@ -12,7 +12,17 @@ import ipaddress
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Item, ItemSpec, Statement
-from ..model_vrrp import Notify, TrackFile, TrackRef, UnicastPeer, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
+from ..model_vrrp import (
+    Notify,
+    TrackFile,
+    TrackRef,
+    UnicastPeer,
+    UseVmac,
+    VirtualIp,
+    VrrpInstance,
+    VrrpScript,
+    VrrpSyncGroup,
+)
 from . import routes
 from .common import (
     POSITIVE,
@@ -204,6 +214,75 @@ def _auth(stmt: Statement, diags: Diagnostics) -> dict:
     return values
 
 
+# -- VMAC (keepalived 2.2.7's vrrp_vmac_handler, vrrp_end_handler) -----------------------------
+
+IFNAMSIZ = 16
+RFC5798_MAC_PREFIX = (0x00, 0x00, 0x5E, 0x00)
+
+
+def _vmac_mac(tok) -> str:
+    """A MAC, or five octets (``aa:bb:cc:dd:ee:``) that the VRID completes: keepalived's rule."""
+    text = tok.text
+    parts = text[:-1].split(":") if text.endswith(":") and text.count(":") == 5 else text.split(":")
+    if not 5 <= len(parts) <= 6 or not all(1 <= len(p) <= 2 and all(c in "0123456789abcdefABCDEF" for c in p)
+                                            for p in parts):
+        raise ConfigError(f"'{shown(text)}' is not a MAC address", tok.loc)
+    octets = [int(p, 16) for p in parts]
+    if octets[0] & 1:
+        raise ConfigError(f"{text} is a multicast MAC address", tok.loc)
+    if tuple(octets[:4]) == RFC5798_MAC_PREFIX and octets[4] in (1, 2):
+        raise ConfigError(f"{text} is an RFC 5798 address; leave the MAC out to use it", tok.loc)
+    return ":".join(f"{o:02x}" for o in octets) + (":" if len(octets) == 5 else "")
+
+
+def _vmac_name(tok) -> str:
+    """A name the kernel accepts for a link (net/core/dev.c dev_valid_name)."""
+    name = tok.text
+    if not name or len(name) >= IFNAMSIZ or name in (".", "..") or any(c == "/" or c.isspace() for c in name):
+        raise ConfigError(f"'{shown(name)}' is not a valid interface name "
+                          f"(1..{IFNAMSIZ - 1} characters, no '/', ':' or space)", tok.loc)
+    return name
+
+
+def _use_vmac(stmt: Statement, _d: Diagnostics) -> UseVmac:
+    """``use_vmac [NAME] [MAC]`` in either order (a MAC is the word with a ':')."""
+    out = UseVmac()
+    for tok in stmt.args:
+        field = "mac" if ":" in tok.text else "name"
+        if getattr(out, field) is not None:
+            raise ConfigError(f"the VMAC's {'address' if field == 'mac' else 'name'} is given twice",
+                              tok.loc)
+        setattr(out, field, _vmac_mac(tok) if field == "mac" else _vmac_name(tok))
+    return out
+
+
+def _refused_vmac_addr(stmt: Statement, _d: Diagnostics) -> object:
+    raise ConfigError("per-address VMACs are not supported by pykeepalived (use_vmac is)", stmt.loc)
+
+
+VMAC_KEYWORDS = [
+    kw("use_vmac", _use_vmac, (0, 2)),
+    flag_kw("vmac_xmit_base"),
+    kw("use_vmac_addr", _refused_vmac_addr, (0, 0)),
+]
+
+
+def _check_vmac(values: dict, locs: dict, name: str, diags: Diagnostics) -> None:
+    """keepalived's checks: vmac_xmit_base needs a VMAC; unicast with a VMAC sends from the base."""
+    vmac = values.get("use_vmac")
+    if values.get("vmac_xmit_base") and vmac is None:
+        diags.error(locs["vmac_xmit_base"], "vmac_xmit_base is only valid with use_vmac")
+        values.pop("vmac_xmit_base")
+    if vmac is None:
+        return
+    if vmac.mac is not None and vmac.mac.endswith(":") and "virtual_router_id" in values:
+        vmac.mac += f"{values['virtual_router_id']:02x}"
+    if values.get("unicast_peer") and not values.get("vmac_xmit_base"):
+        diags.warning(locs["use_vmac"], f"({name}) unicast with use_vmac sends from the base interface: "
+                      "vmac_xmit_base set (as keepalived does)")
+        values["vmac_xmit_base"] = True
+
+
 NOTIFY_KEYWORDS = [kw(n, script, (1, 3)) for n in
                    ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")]
 
@@ -244,6 +323,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     *NOTIFY_KEYWORDS,
     bool_kw("notify_priority_changes"),
     bool_kw("smtp_alert"),
+    *VMAC_KEYWORDS,
     aliases={"no_preempt": "nopreempt"},
 )
 
@@ -263,6 +343,7 @@ def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
         values["auth_type"], values["auth_pass"] = auth["auth_type"], auth["auth_pass"]
         locs["auth_type"] = locs["authentication"]
     notify = _pop_notify(values)
+    _check_vmac(values, locs, arg(stmt).text, diags)
     return VrrpInstance(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)
 
 
