@@ -91,6 +91,8 @@ def _same(before: VrrpInstance, after: VrrpInstance, old: Config, new: Config, p
         return False
     if any(ref.name not in plan.processes_kept for ref in after.track_process):
         return False
+    if any(old.bfd_instances.get(ref.name) != new.bfd_instances.get(ref.name) for ref in after.track_bfd):
+        return False  # its weight may have changed: rewire (the session itself restarts in bfd/transport.py)
     if multicast_group(before, old) != multicast_group(after, new):
         return False
     # global_defs the state machine sees (version, timers, ...) must not have changed either
