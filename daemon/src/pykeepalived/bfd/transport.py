@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 
 from ..config.model_bfd import BfdInstance
-from .packet import Dropped, State, decode, encode
+from .packet import Diag, Dropped, State, decode, encode
 from .session import Session, SessionConfig
 
 log = logging.getLogger("pykeepalived.bfd")
@@ -220,6 +220,10 @@ class BfdRunner:
         self._flush(peer)
         for change in peer.session.take_changes():
             log.info("(%s) BFD %s -> %s (%s)", peer.spec.name, change.old.name, change.new.name, change.diag.name)
+            if change.diag == Diag.DETECTION_EXPIRED and peer.session.last_rx is not None:
+                # the same figure keepalived logs ("Expired after N ms"), for side-by-side runs
+                log.warning("(%s) BFD expired after %.1f ms without a packet", peer.spec.name,
+                            (change.at - peer.session.last_rx) * 1000)
             if (change.old == State.UP) != (change.new == State.UP):
                 self._notify(peer.spec.name, change.new == State.UP)
         if peer.timer is not None:

@@ -1,0 +1,92 @@
+"""BFD against Debian's keepalived 2.2.7 (RFC 5880/5881 single hop), and track_bfd.
+
+lb1 runs pykeepalived with a bfd_instance pointing at lb2; lb2 runs keepalived
+with one pointing back.  Each also runs a lone MASTER vrrp_instance that tracks
+its session with weight 0, so its VIP is up exactly while BFD is Up.
+
+Then, several times each way, the peer stops sending (nft drops its own
+outgoing BFD packets) and the detecting host is timed from the last BFD packet
+it captured to the removal of its VIP (FAULT): detection plus the VRRP
+reaction, measured from outside both daemons in the same way.  The figure each
+daemon logs itself (time since the last packet when the session expired) is
+read too.  Medians are printed (`pytest -s`); docs/performance.md quotes them.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from vrrp.vrrp_hosts import has_vip, wait_vip
+
+from .bfd_hosts import AddressMonitor, BfdDaemon, bfd_conf, cut, last_packet_at, reported, uncut
+
+LAB_TOPOLOGY = "five"
+LB1, LB2 = "192.0.2.11", "192.0.2.12"
+VIP1, VIP2 = "192.0.2.91", "192.0.2.92"
+RUNS = 5
+OURS_EXPIRED = r"BFD expired after ([0-9.]+) ms"
+KEEPALIVED_EXPIRED = r"Expired after ([0-9]+) ms"
+
+
+def both_up(lab) -> None:
+    """Both sessions Up again: both instances back to MASTER (the previous cut took both down)."""
+    wait_vip(lab, "lb1", VIP1, 15)
+    wait_vip(lab, "lb2", VIP2, 15)
+
+
+def detect_once(lab, tmp_path: Path, run: int, detector: str, peer: str, peer_ip: str, vip: str,
+                log: Path, pattern: str) -> tuple[float, float | None]:
+    """(ms from the last peer packet to the VIP's removal, ms the daemon logged)."""
+    both_up(lab)
+    mark = log.stat().st_size
+    monitor = AddressMonitor(lab, detector, tmp_path / f"addr-{detector}-{run}.txt")
+    try:
+        with lab.capture(detector, "eth0", f"udp and dst port 3784 and src host {peer_ip}") as cap:
+            time.sleep(0.3)  # packets at the fast rate before the cut
+            cut(lab, peer)
+            wait_vip(lab, detector, vip, 5, present=False)
+            time.sleep(0.2)
+    finally:
+        monitor.stop()
+    end_to_end = (monitor.deleted_at(vip) - last_packet_at(cap.lines("-tt"))) * 1000
+    time.sleep(0.2)  # the log line is written as the session changes; let it reach the file
+    uncut(lab, peer)
+    both_up(lab)
+    return end_to_end, reported(log, pattern, mark)
+
+
+def test_sessions_with_keepalived_detection_and_fault(lab, tmp_path: Path) -> None:
+    ours = BfdDaemon(lab, "lb1", "pykeepalived", "bfd-ours", bfd_conf("to_lb2", LB2, LB1, 91, VIP1))
+    theirs = BfdDaemon(lab, "lb2", "keepalived", "bfd-ka", bfd_conf("to_lb1", LB1, LB2, 92, VIP2))
+    results: dict[str, list[tuple[float, float | None]]] = {"pykeepalived": [], "keepalived": []}
+    try:
+        ours.start(tmp_path)
+        theirs.start(tmp_path)
+        # weight 0: each VIP appears only once its BFD session is Up (FAULT before)
+        both_up(lab)
+        assert "to_lb2) BFD INIT -> UP" in ours.log_path(tmp_path).read_text() or \
+            "to_lb2) BFD DOWN -> UP" in ours.log_path(tmp_path).read_text()
+        for run in range(RUNS):  # alternate, so both see the same machine load
+            results["pykeepalived"].append(detect_once(lab, tmp_path, run, "lb1", "lb2", LB2, VIP1,
+                                                       ours.log_path(tmp_path), OURS_EXPIRED))
+            results["keepalived"].append(detect_once(lab, tmp_path, run, "lb2", "lb1", LB1, VIP2,
+                                                     theirs.log_path(tmp_path), KEEPALIVED_EXPIRED))
+        assert has_vip(lab, "lb1", VIP1) and has_vip(lab, "lb2", VIP2)
+    finally:
+        uncut(lab, "lb1")
+        uncut(lab, "lb2")
+        for d in (ours, theirs):
+            if d.running():
+                d.stop()
+    print("\nBFD detection, min_rx/min_tx 50 ms, multiplier 3 (expected 150 ms); median of", RUNS, "runs")
+    print("| daemon | last packet -> VIP removed (ms) | logged by the daemon (ms) | runs |")
+    print("|---|---|---|---|")
+    for name, rows in results.items():
+        e2e = statistics.median(r[0] for r in rows)
+        logged = [r[1] for r in rows if r[1] is not None]
+        shown = f"{statistics.median(logged):.1f}" if logged else "-"
+        print(f"| {name} | {e2e:.1f} | {shown} | {', '.join(f'{r[0]:.0f}' for r in rows)} |")
+    for name, rows in results.items():  # each cut was detected by BFD (the VRRP instance alone never faults)
+        assert len(rows) == RUNS and all(r[0] > 0 for r in rows), (name, rows)
+    assert all(r[1] is not None for r in results["pykeepalived"]), "pykeepalived logged no BFD expiry"
