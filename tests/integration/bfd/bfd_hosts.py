@@ -22,10 +22,8 @@ from lab.shell import clean_env
 TABLE = "hk_bfd_test"
 
 
-def bfd_conf(name: str, neighbor: str, source: str, vrid: int, vip: str, *, interval_ms: int = 50,
-             multiplier: int = 3) -> str:
-    """One bfd_instance and one lone MASTER instance that faults while the session is not Up."""
-    bfd = f"""bfd_instance {name} {{
+def bfd_block(name: str, neighbor: str, source: str, *, interval_ms: int = 50, multiplier: int = 3) -> str:
+    return f"""bfd_instance {name} {{
     neighbor_ip {neighbor}
     source_ip {source}
     min_rx {interval_ms}
@@ -33,8 +31,15 @@ def bfd_conf(name: str, neighbor: str, source: str, vrid: int, vip: str, *, inte
     multiplier {multiplier}
 }}
 """
-    track = f"    track_bfd {{\n        {name}\n    }}\n"
-    return bfd + conf(vrid, 100, vip, state="MASTER", extra=track)
+
+
+def track_bfd(name: str, weight: int | None = None) -> str:
+    return f"    track_bfd {{\n        {name}{'' if weight is None else f' weight {weight}'}\n    }}\n"
+
+
+def bfd_conf(name: str, neighbor: str, source: str, vrid: int, vip: str) -> str:
+    """One bfd_instance and one lone MASTER instance that faults while the session is not Up."""
+    return bfd_block(name, neighbor, source) + conf(vrid, 100, vip, state="MASTER", extra=track_bfd(name))
 
 
 class BfdDaemon(Daemon):

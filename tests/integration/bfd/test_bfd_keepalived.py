@@ -17,9 +17,9 @@ import statistics
 import time
 from pathlib import Path
 
-from vrrp.vrrp_hosts import has_vip, wait_vip
+from vrrp.vrrp_hosts import conf, has_vip, wait_vip
 
-from .bfd_hosts import AddressMonitor, BfdDaemon, bfd_conf, cut, last_packet_at, reported, uncut
+from .bfd_hosts import AddressMonitor, BfdDaemon, bfd_block, bfd_conf, cut, last_packet_at, reported, track_bfd, uncut
 
 LAB_TOPOLOGY = "five"
 LB1, LB2 = "192.0.2.11", "192.0.2.12"
@@ -90,3 +90,30 @@ def test_sessions_with_keepalived_detection_and_fault(lab, tmp_path: Path) -> No
     for name, rows in results.items():  # each cut was detected by BFD (the VRRP instance alone never faults)
         assert len(rows) == RUNS and all(r[0] > 0 for r in rows), (name, rows)
     assert all(r[1] is not None for r in results["pykeepalived"]), "pykeepalived logged no BFD expiry"
+
+
+def test_a_weighted_track_bfd_lowers_the_priority_and_keepalived_takes_over(lab, tmp_path: Path) -> None:
+    """pykeepalived (150, track_bfd weight -100) and keepalived (100) share one VRID; BFD between
+    them.  While the session is Up we are master; when lb2 stops sending BFD our priority drops
+    to 50 and keepalived preempts; when it speaks again we take the VIP back."""
+    vip = "192.0.2.93"
+    ours = BfdDaemon(lab, "lb1", "pykeepalived", "bfd-w-ours",
+                     bfd_block("to_lb2", LB2, LB1) + conf(93, 150, vip, state="MASTER",
+                                                          extra=track_bfd("to_lb2", -100)))
+    theirs = BfdDaemon(lab, "lb2", "keepalived", "bfd-w-ka", bfd_block("to_lb1", LB1, LB2) + conf(93, 100, vip))
+    try:
+        theirs.start(tmp_path)
+        ours.start(tmp_path)
+        wait_vip(lab, "lb1", vip, 20)
+        wait_vip(lab, "lb2", vip, 5, present=False)
+        cut(lab, "lb2")
+        wait_vip(lab, "lb2", vip, 10)
+        wait_vip(lab, "lb1", vip, 5, present=False)
+        uncut(lab, "lb2")
+        wait_vip(lab, "lb1", vip, 20)
+        wait_vip(lab, "lb2", vip, 5, present=False)
+    finally:
+        uncut(lab, "lb2")
+        for d in (ours, theirs):
+            if d.running():
+                d.stop()
