@@ -8,8 +8,10 @@ that arrived.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,15 @@ class BfdDaemon(Daemon):
 
     def log_path(self, log_dir: Path) -> Path:
         return log_dir / f"{self.host}-{self.name}.log"
+
+
+CTL = str(Path(sys.executable).with_name("pykeepalivedctl"))
+
+
+def bfd_status(daemon: Daemon) -> dict:
+    """``pykeepalivedctl status``'s BFD part for a pykeepalived daemon."""
+    out = daemon.lab.exec(daemon.host, [CTL, "status", "--json", "--runtime-dir", daemon.dir]).stdout
+    return json.loads(out)["result"]["vrrp"]["bfd"]
 
 
 def cut(lab: Lab, host: str) -> None:
