@@ -103,3 +103,14 @@ def test_max_hops_above_ttl_becomes_the_ttl_with_a_warning() -> None:
     cfg, diags = load("bfd_instance b1 {\n neighbor_ip 192.0.2.2\n ttl 10\n max_hops 20\n}\n")
     assert cfg.bfd_instances["b1"].max_hops == 10
     assert any("max_hops 20 exceeds" in str(d) for d in diags.items)
+
+
+def test_reload_plan_keeps_the_instance_for_a_timer_change_and_rewires_it_for_a_weight_change() -> None:
+    from pykeepalived.vrrp.plan import plan_vrrp
+
+    base = "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n min_tx 50\n weight -10\n}\n"
+    old, _ = load(base)
+    timers, _ = load(base.replace("min_tx 50", "min_tx 100"))
+    weight, _ = load(base.replace("weight -10", "weight -20"))
+    assert plan_vrrp(old, timers).unchanged == ["VI_1"]
+    assert plan_vrrp(old, weight).changed == ["VI_1"]

@@ -89,12 +89,12 @@ def test_silence_brings_the_session_down_after_the_detection_time() -> None:
 def test_tx_jitter_stays_within_75_to_100_percent() -> None:
     s = Session(FAST, 1, 0.0, random.Random(3))
     s.remote_min_rx = 50_000
-    s.desired_tx = 50_000
+    s.active_tx = 50_000
     gaps = [s._jittered() for _ in range(2000)]
     assert min(gaps) >= 0.0375 and max(gaps) <= 0.05
     assert min(gaps) < 0.039 and max(gaps) > 0.049
     one = Session(SessionConfig(min_tx=50_000, multiplier=1), 1, 0.0, random.Random(4))
-    one.remote_min_rx, one.desired_tx = 50_000, 50_000
+    one.remote_min_rx, one.active_tx = 50_000, 50_000
     assert max(one._jittered() for _ in range(2000)) <= 0.045  # mult 1: at most 90 %
 
 
@@ -187,3 +187,30 @@ def test_the_slower_required_rx_of_the_peer_sets_our_tx_interval() -> None:
 def test_the_discriminator_is_never_zero() -> None:
     with pytest.raises(ValueError):
         Session(FAST, 0, 0.0)
+
+
+def test_a_slower_tx_from_a_reload_waits_for_the_final_and_the_session_stays_up() -> None:
+    w = Wire()
+    w.run_until(1.0)
+    w.a.take_changes()
+    w.a.reconfigure(SessionConfig(min_rx=50_000, min_tx=200_000, multiplier=3), w.now)
+    assert w.a.polling and w.a.tx_interval() == pytest.approx(0.05)  # 6.8.3: not before the Final
+    polled = len([p for n, p in w.sent if n == "a" and p.poll])
+    w.run_until(3.0)
+    assert len([p for n, p in w.sent if n == "a" and p.poll]) > polled
+    assert not w.a.polling and w.a.tx_interval() == pytest.approx(0.2)
+    assert w.b.detection_time() == pytest.approx(3 * 0.2)  # b follows our advertised 200 ms
+    assert w.a.take_changes() == [] and (w.a.state, w.b.state) == (State.UP, State.UP)
+
+
+def test_a_faster_rx_from_a_reload_is_used_for_detection_only_after_the_final() -> None:
+    w = Wire(b_cfg=SessionConfig(min_rx=10_000, min_tx=10_000, multiplier=3))
+    w.a.cfg = SessionConfig(min_rx=100_000, min_tx=50_000, multiplier=3)
+    w.a.active_min_rx = 100_000
+    w.run_until(1.0)
+    assert w.a.detection_time() == pytest.approx(0.3)
+    w.a.reconfigure(SessionConfig(min_rx=20_000, min_tx=50_000, multiplier=3), w.now)
+    assert w.a.detection_time() == pytest.approx(0.3)  # no Final yet: the old rx still counts
+    w.run_until(2.0)
+    assert w.a.detection_time() == pytest.approx(3 * 0.02)
+    assert (w.a.state, w.b.state) == (State.UP, State.UP)

@@ -53,7 +53,9 @@ class Session:
         self.remote_min_rx = 1  # 6.8.1: initialised to 1 us
         self.remote_desired_tx = 0
         self.remote_mult = 0
-        self.desired_tx = max(cfg.idle_tx, US)  # slow until Up (6.8.3)
+        self.desired_tx = max(cfg.idle_tx, US)  # slow until Up (6.8.3); what we advertise
+        # what we use: a slower tx or a faster rx asked while Up waits for the Final (6.8.3)
+        self.active_tx, self.active_min_rx = self.desired_tx, cfg.min_rx
         self.polling = False
         self.outbox: list[ControlPacket] = []
         self.changes: list[Change] = []
@@ -63,11 +65,11 @@ class Session:
 
     # -- derived values ------------------------------------------------------
     def tx_interval(self) -> float:
-        return max(self.desired_tx, self.remote_min_rx) / US
+        return max(self.active_tx, self.remote_min_rx) / US
 
     def detection_time(self) -> float:
         """Seconds without a packet before the session goes Down (6.8.4)."""
-        return self.remote_mult * max(self.cfg.min_rx, self.remote_desired_tx) / US
+        return self.remote_mult * max(self.active_min_rx, self.remote_desired_tx) / US
 
     def next_deadline(self) -> float:
         return min(self.next_tx, self.detect_at)
@@ -88,6 +90,7 @@ class Session:
         old_min_rx, self.remote_min_rx = self.remote_min_rx, pkt.required_min_rx
         if pkt.final and self.polling:
             self.polling = False
+            self.active_tx, self.active_min_rx = self.desired_tx, self.cfg.min_rx
         self.last_rx = now
         self.detect_at = now + self.detection_time()
         self._advance(pkt.state, now)
@@ -141,6 +144,23 @@ class Session:
         elif not down and self.state == State.ADMIN_DOWN:
             self._set(State.DOWN, Diag.NONE, now)
 
+    def reconfigure(self, cfg: SessionConfig, now: float) -> None:
+        """New timers from a reload, the session kept (6.8.3: while Up, by a Poll Sequence)."""
+        self.cfg = cfg
+        up = self.state == State.UP
+        wanted = cfg.min_tx if up else max(cfg.idle_tx, US)
+        changed = wanted != self.desired_tx or cfg.min_rx != self.active_min_rx
+        self.desired_tx = wanted
+        if not up or wanted < self.active_tx:
+            self.active_tx = wanted
+        if not up or cfg.min_rx > self.active_min_rx:
+            self.active_min_rx = cfg.min_rx
+        if changed:
+            self.polling = up
+        if (changed and self.next_tx != float("inf")) or (
+                not cfg.passive and self.next_tx == float("inf") and self.remote_min_rx != 0):
+            self.next_tx = now
+
     # -- output --------------------------------------------------------------
     def take(self) -> list[ControlPacket]:
         out, self.outbox = self.outbox, []
@@ -156,7 +176,7 @@ class Session:
         fast = new == State.UP
         wanted = self.cfg.min_tx if fast else max(self.cfg.idle_tx, US)
         if wanted != self.desired_tx:
-            self.desired_tx = wanted
+            self.desired_tx = self.active_tx = wanted  # not Up before or after: no waiting
             self.polling = new == State.UP  # 6.8.3: a timer change while Up is a Poll Sequence
         if self.next_tx != float("inf"):
             self.next_tx = now  # 6.8.7: a changed packet SHOULD go out between the periodic ones

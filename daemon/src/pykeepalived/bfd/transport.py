@@ -7,8 +7,11 @@ port in 49152-65535 (RFC 5881 4), with TTL 255 (IPv6: keepalived's 64 unless
 ``ttl`` says otherwise).  A packet finds its session by Your Discriminator, or
 while that is 0 by the sender's address (RFC 5880 6.3).
 
-Listeners are kept by session name, so a reload that replaces a session keeps
-the VRRP instances tracking it subscribed.
+A reload that changes only timers (``min_rx``, ``min_tx``, ``idle_tx``,
+``multiplier``, ``passive``, ``max_hops``, ``weight``) keeps the session and
+applies them with a Poll Sequence; a new address or TTL restarts it.
+Listeners are kept by session name, so the VRRP instances tracking a restarted
+session stay subscribed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ NO_TTL_CHECK = (-1, 255)  # keepalived keeps max_hops in a byte: -1 and 255 both
 def session_config(b: BfdInstance) -> SessionConfig:
     return SessionConfig(min_rx=round(b.min_rx * 1000), min_tx=round(b.min_tx * 1000),
                          idle_tx=round(b.idle_tx * 1000), multiplier=b.multiplier, passive=b.passive)
+
+
+def _endpoints(b: BfdInstance) -> tuple[object, ...]:
+    """What the socket is made of: a change restarts the session."""
+    return b.neighbor_ip, b.source_ip, b.effective_ttl
 
 
 class Peer:
@@ -95,7 +103,13 @@ class BfdRunner:
         """Start new sessions, restart changed ones (Down until the peer answers), stop removed ones."""
         loop = asyncio.get_running_loop()
         for name in [n for n, p in self.peers.items() if specs.get(n) != p.spec]:
-            self._remove(name)
+            peer, new = self.peers[name], specs.get(name)
+            if new is not None and _endpoints(new) == _endpoints(peer.spec):  # timers only: keep the session
+                peer.spec = new
+                peer.session.reconfigure(session_config(new), loop.time())
+                self._after(peer)
+            else:
+                self._remove(name)
         for family in {b.family for b in specs.values()} - set(self.receivers):
             self.receivers[family] = self._open_receiver(family, loop)
         for name, spec in specs.items():
