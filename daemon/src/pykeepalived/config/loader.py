@@ -16,7 +16,8 @@ from .preprocess import Preprocessor, default_config_id
 from .validate import validate
 
 STATIC = ("static_ipaddress", "static_routes", "static_rules")
-NAMED = ("vrrp_scripts", "track_files", "track_processes", "vrrp_sync_groups", "vrrp_instances", "virtual_server_groups")
+NAMED = ("vrrp_scripts", "track_files", "track_processes", "bfd_instances", "vrrp_sync_groups", "vrrp_instances",
+         "virtual_server_groups")
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .model_bfd import BfdInstance
 from .model_lvs import VirtualServer, VirtualServerGroup
 from .model_track_process import TrackProcess
 from .model_vrrp import GlobalDefs, Route, Rule, TrackFile, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
@@ -17,6 +18,7 @@ class Config:
     vrrp_scripts: dict[str, VrrpScript] = field(default_factory=dict)
     track_files: dict[str, TrackFile] = field(default_factory=dict)
     track_processes: dict[str, TrackProcess] = field(default_factory=dict)
+    bfd_instances: dict[str, BfdInstance] = field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = field(default_factory=dict)
     vrrp_instances: dict[str, VrrpInstance] = field(default_factory=dict)
     virtual_server_groups: dict[str, VirtualServerGroup] = field(default_factory=dict)

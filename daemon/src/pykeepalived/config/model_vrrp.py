@@ -262,6 +262,7 @@ class VrrpInstance:
     track_script: tuple[TrackRef, ...] = ()
     track_file: tuple[TrackRef, ...] = ()
     track_process: tuple[TrackRef, ...] = ()
+    track_bfd: tuple[TrackRef, ...] = ()  # config/keywords/bfd.py
     dont_track_primary: bool = False
     mcast_src_ip: IPAddress | None = None
     unicast_src_ip: IPAddress | None = None

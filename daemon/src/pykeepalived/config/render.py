@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from .keywords import routes
 from .model import Config
+from .model_bfd import BfdInstance
 from .model_lvs import CheckerCommon, FileCheck, RealServer, Tunnel, Url, VirtualServer, VirtualServerGroup, VsgEntry
 from .model_track_process import TrackProcess
 from .model_vrrp import (
@@ -139,6 +140,13 @@ def render_track_process(w: Writer, p: TrackProcess) -> None:
             w.line("weight", str(p.weight), *(["reverse"] if p.weight_reverse else []))
 
 
+def render_bfd_instance(w: Writer, b: BfdInstance) -> None:
+    with w.block("bfd_instance", quote(b.name)):
+        _scalars(w, b, frozenset({"name", "weight", "weight_reverse"}))
+        if b.weight or b.weight_reverse:
+            w.line("weight", str(b.weight), *(["reverse"] if b.weight_reverse else []))
+
+
 def render_track_file(w: Writer, t: TrackFile) -> None:
     with w.block("track_file", quote(t.name)):
         _scalars(w, t, frozenset({"name", "weight", "weight_reverse"}))
@@ -225,7 +233,8 @@ def _notify(w: Writer, n: Notify) -> None:
 
 def render_instance(w: Writer, inst: VrrpInstance) -> None:
     lists = {"virtual_ipaddress": _vip, "virtual_ipaddress_excluded": _vip, "track_interface": _track,
-             "track_script": _track, "track_file": _track, "track_process": _track, "unicast_peer": _peer,
+             "track_script": _track, "track_file": _track, "track_process": _track, "track_bfd": _track,
+             "unicast_peer": _peer,
              "virtual_routes": _route, "virtual_rules": _rule}
     with w.block("vrrp_instance", quote(inst.name)):
         _scalars(w, inst, frozenset({"name", "auth_type", "auth_pass", "notify", "accept", *lists}))
@@ -340,6 +349,8 @@ def render(config: Config) -> str:
         render_track_file(w, t)
     for p in config.track_processes.values():
         render_track_process(w, p)
+    for b in config.bfd_instances.values():
+        render_bfd_instance(w, b)
     for name, fmt_item in (("static_ipaddress", _vip), ("static_routes", _route), ("static_rules", _rule)):
         _items(w, name, getattr(config, name), fmt_item)
     for i in config.vrrp_instances.values():

@@ -55,6 +55,7 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
     syncd = config.global_defs.lvs_sync_daemon
     if syncd is not None and syncd.instance not in config.vrrp_instances:
         diags.error(syncd.loc, f"lvs_sync_daemon: '{syncd.instance}' is not a defined vrrp_instance")
+    _bfd_duplicates(config, diags)
     services: dict[tuple, VirtualServer] = {}
     for vs in config.virtual_servers:
         _virtual_server(vs, config, diags)
@@ -103,6 +104,9 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for ref in inst.track_process:
         if ref.name not in config.track_processes and ("track_processes", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_process '{ref.name}' is not a defined vrrp_track_process")
+    for ref in inst.track_bfd:
+        if ref.name not in config.bfd_instances and ("bfd_instances", ref.name) not in diags.broken:
+            diags.error(ref.loc, f"track_bfd '{ref.name}' is not a defined bfd_instance")
     for attr in ("mcast_src_ip", "unicast_src_ip"):
         addr = getattr(inst, attr)
         if addr is not None and addr.version != inst.family:
@@ -130,6 +134,16 @@ def _vrid_duplicates(config: Config, diags: Diagnostics) -> None:
         diags.error(inst.locs.get("virtual_router_id", inst.loc),
                     f"virtual_router_id {inst.virtual_router_id} on {inst.interface} (IPv{inst.family}) "
                     f"is already used by vrrp_instance {other.name} at {other.loc}")
+
+
+def _bfd_duplicates(config: Config, diags: Diagnostics) -> None:
+    """One session per neighbor/source pair: a received packet must find one (keepalived refuses too)."""
+    seen: dict[tuple, str] = {}
+    for b in config.bfd_instances.values():
+        key = (b.neighbor_ip, b.source_ip)
+        if key in seen:
+            diags.error(b.loc, f"bfd_instance {b.name}: same neighbor_ip/source_ip as bfd_instance {seen[key]}")
+        seen.setdefault(key, b.name)
 
 
 def _sync_groups(config: Config, diags: Diagnostics) -> None:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from ..bfd.transport import BfdRunner
 from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
@@ -25,7 +26,7 @@ from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
 from .process_watch import ProcessTracker, tracked_weight
 from .routing import static_addresses, static_routing, virtual_routing
-from .track import FileTracked, FileTracker, ScriptTracker, Tracked, file_weight, script_weight
+from .track import FileTracked, FileTracker, ScriptTracker, Tracked, bfd_weight, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
 
@@ -47,6 +48,7 @@ class VrrpManager:
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.processes: dict[str, ProcessTracker] = {}
+        self.bfd = BfdRunner()  # bfd_instance sessions: keepalived's BFD child, here in the VRRP child
         self.links = LinkWatcher()
         # per instance, what undoes its tracker and link subscriptions: the trackers and the
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive
@@ -70,6 +72,7 @@ class VrrpManager:
             wanted = set(static_routing(new)) | {e for i in new.vrrp_instances.values() for e in virtual_routing(i)}
             self.runtime.routing.remove([e for e in adopted if e not in wanted])
         await self._stop_going(plan)
+        self.bfd.apply(new.bfd_instances)
         self._apply_static(old, new)
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
             inst = self.instances[name]
@@ -192,6 +195,11 @@ class VrrpManager:
             ptracked = Tracked(f"process:{ref.name}", 0 if synced(ref) else weight, ptracker.up != invert)
             inst.add_tracked(ptracked)
             subs.append(ptracker.listen(lambda up, t=ptracked, i=invert: inst.tracked_changed(t, up != i)))
+        for ref in spec.track_bfd:
+            weight, invert = bfd_weight(self.config.bfd_instances[ref.name], ref.weight, ref.reverse)
+            btracked = Tracked(f"bfd:{ref.name}", 0 if synced(ref) else weight, self.bfd.up(ref.name) != invert)
+            inst.add_tracked(btracked)
+            subs.append(self.bfd.listen(ref.name, lambda up, t=btracked, i=invert: inst.tracked_changed(t, up != i)))
         links = [(ref.name, 0 if synced(ref) else ref.weight or 0, ref.reverse) for ref in spec.track_interface]
         if not spec.dont_track_primary and spec.interface not in {name for name, _, _ in links}:
             links.append((spec.interface, 0, False))
@@ -232,6 +240,7 @@ class VrrpManager:
         await asyncio.gather(*(inst.stop() for inst in self.instances.values()))
         for tracker in (*self.scripts.values(), *self.files.values(), *self.processes.values()):
             await tracker.stop()
+        await self.bfd.stop()
         await self.links.stop()
         self._apply_static(self.config, Config())
         self.runtime.routing.remove_all()
@@ -254,6 +263,7 @@ class VrrpManager:
             "track_files": {name: {"value": t.value} for name, t in self.files.items()},
             "track_processes": {name: {"up": t.up, "running": t.quorum.counted, "watch": t.view.mode}
                                 for name, t in self.processes.items()},
+            "bfd": self.bfd.status(),
             "sync_groups": [g.status() for g in self.groups.values()],
             "notify_fifos": self.runtime.fifos.status(),
             "smtp": self.runtime.mailer.status(),

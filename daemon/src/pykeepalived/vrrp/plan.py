@@ -91,7 +91,14 @@ def _same(before: VrrpInstance, after: VrrpInstance, old: Config, new: Config, p
         return False
     if any(ref.name not in plan.processes_kept for ref in after.track_process):
         return False
+    if any(_bfd_weight(old, ref.name) != _bfd_weight(new, ref.name) for ref in after.track_bfd):
+        return False  # a tracked bfd_instance's weight changed: rewire (timers are the session's: bfd/transport.py)
     if multicast_group(before, old) != multicast_group(after, new):
         return False
     # global_defs the state machine sees (version, timers, ...) must not have changed either
     return address is None or router_config(before, old, address) == router_config(after, new, address)
+
+
+def _bfd_weight(config: Config, name: str) -> tuple[int, bool] | None:
+    b = config.bfd_instances.get(name)
+    return None if b is None else (b.weight, b.weight_reverse)

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..config.model_bfd import BfdInstance
 from ..config.model_vrrp import TrackFile, VrrpScript
 from ..services.notify import run_script
 
@@ -210,3 +211,11 @@ def file_weight(spec: TrackFile, ref_weight: int | None, ref_reverse: bool) -> i
 def script_weight(spec: VrrpScript, ref_weight: int | None, ref_reverse: bool) -> int:
     weight = spec.weight if ref_weight is None else ref_weight
     return -weight if (ref_reverse or spec.weight_reverse) else weight
+
+
+def bfd_weight(spec: BfdInstance, ref_weight: int | None, ref_reverse: bool) -> tuple[int, bool]:
+    """(weight, invert) of a track_bfd: the instance's weight wins over the bfd_instance's;
+    ``reverse`` negates it, and with weight 0 faults while the session is up (keepalived 2.2.7)."""
+    weight = spec.weight if ref_weight is None else ref_weight
+    reverse = ref_reverse or spec.weight_reverse
+    return (-weight if reverse else weight), (reverse and weight == 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..grammar import BlockSpec
 from ..known import BLOCKS
-from . import checkers, global_defs, lvs, routes, track_process, vrrp
+from . import bfd, checkers, global_defs, lvs, routes, track_process, vrrp
 from .common import kw
 
 TOP = BlockSpec("the top level").add(
@@ -16,6 +16,8 @@ TOP = BlockSpec("the top level").add(
        block=vrrp.TRACK_FILE, repeat=True),
     kw("vrrp_track_process", track_process.build_track_process, (1, 1), field="track_processes",
        block=track_process.VRRP_TRACK_PROCESS, repeat=True),
+    kw("bfd_instance", bfd.build_bfd_instance, (1, 1), field="bfd_instances",
+       block=bfd.BFD_INSTANCE, repeat=True),
     kw("vrrp_sync_group", vrrp.build_sync_group, (1, 1), field="vrrp_sync_groups",
        block=vrrp.VRRP_SYNC_GROUP, repeat=True),
     kw("vrrp_instance", vrrp.build_vrrp_instance, (1, 1), field="vrrp_instances",
@@ -32,5 +34,5 @@ TOP = BlockSpec("the top level").add(
 
 for _spec in (TOP, global_defs.GLOBAL_DEFS, vrrp.VRRP_SCRIPT, vrrp.TRACK_FILE, vrrp.VRRP_INSTANCE,
               vrrp.AUTHENTICATION, vrrp.VRRP_SYNC_GROUP, lvs.VIRTUAL_SERVER, lvs.REAL_SERVER,
-              checkers.URL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, *checkers.SPECS.values()):
+              checkers.URL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, bfd.BFD_INSTANCE, *checkers.SPECS.values()):
     BLOCKS[_spec.name] = _spec

@@ -1,0 +1,42 @@
+"""``bfd_instance NAME { ... }``: a BFD session (RFC 5880/5881 single hop) that VRRP instances track."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import Location
+from .model_vrrp import IPAddress, _loc, _locs
+
+
+@dataclass
+class BfdInstance:
+    """keepalived.conf(5), "BFD instance".  Intervals in milliseconds as written
+    (keepalived reads three decimals); defaults are keepalived 2.2.7's.
+
+    ``ttl`` 0 means the family default (255 for IPv4, 64 for IPv6, as keepalived);
+    a received packet is dropped when its TTL is below ``ttl - max_hops``
+    (GTSM, RFC 5881 5), and ``max_hops`` -1 turns the check off.
+    """
+
+    name: str
+    neighbor_ip: IPAddress
+    source_ip: IPAddress | None = None
+    min_rx: float = 10.0
+    min_tx: float = 10.0
+    idle_tx: float = 1000.0
+    multiplier: int = 5
+    passive: bool = False
+    ttl: int = 0
+    max_hops: int = 0
+    weight: int = 0
+    weight_reverse: bool = False
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+    @property
+    def family(self) -> int:
+        return self.neighbor_ip.version
+
+    @property
+    def effective_ttl(self) -> int:
+        return self.ttl or (255 if self.family == 4 else 64)
