@@ -10,9 +10,12 @@ all N VIPs are on lb1 and 3 s have passed (GARP bursts done), both daemons
 are measured over ``--seconds``:
 
 - CPU: utime+stime from /proc/PID/stat (all threads; keepalived: parent +
-  VRRP child summed) over the window, as % of one core (tick 10 ms);
+  VRRP child summed) over the window, as % of one core (tick 10 ms), and
+  per process with its system part (the kernel's work for the process:
+  sends, timer syscalls, and the softirq delivery it is charged for);
 - memory at the end of the window: VmRSS and VmHWM (/proc/PID/status) and
-  Pss (/proc/PID/smaps_rollup), summed over the daemon's processes.
+  Pss (/proc/PID/smaps_rollup), summed over the daemon's processes, and per
+  process in a second table (main process first).
 
 Implementations alternate within a run (same machine load); with
 ``--runs`` > 1 the table shows medians.
@@ -36,16 +39,14 @@ from lab.pytest_plugin import start_lab  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total
+def cpu_ticks(pid: int) -> tuple[int, int]:
+    """utime, stime of ``pid`` (all its threads), in clock ticks; (0, 0) once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0, 0
+    return int(fields[11]), int(fields[12])
 
 
 def memory_kb(pids: list[int]) -> dict[str, int]:
@@ -83,16 +84,24 @@ def measure(lab, kind: str, n: int, args, logs: Path) -> dict[str, dict[str, flo
         if not args.alone and vips & vips_on(lab, "lb2"):
             raise RuntimeError(f"{kind}: the backup holds VIPs")
         members = {role: d.members() for role, d in daemons.items()}
-        c0, t0 = {r: cpu_ticks(p) for r, p in members.items()}, time.monotonic()
+        c0, t0 = {pid: cpu_ticks(pid) for p in members.values() for pid in p}, time.monotonic()
         time.sleep(args.seconds)
-        c1, t1 = {r: cpu_ticks(p) for r, p in members.items()}, time.monotonic()
+        c1, t1 = {pid: cpu_ticks(pid) for p in members.values() for pid in p}, time.monotonic()
+
+        def pct(pid: int, which: int) -> float:  # which: 0 user, 1 system
+            return 100 * (c1[pid][which] - c0[pid][which]) / TICK / (t1 - t0)
+
         out = {}
         for role, pids in members.items():
             if [p for p in pids if p not in daemons[role].members()]:
                 raise RuntimeError(f"{kind} {role}: a process exited during the window")
             mem = memory_kb(pids)
-            out[role] = {"cpu": 100 * (c1[role] - c0[role]) / TICK / (t1 - t0), "procs": len(pids),
+            out[role] = {"cpu": sum(pct(p, 0) + pct(p, 1) for p in pids), "procs": len(pids),
                          **{k: v / 1024 for k, v in mem.items()}}
+            for i, pid in enumerate(sorted(pids, key=lambda p: p != daemons[role].pgid)):  # the main one first
+                one = memory_kb([pid])
+                out[role][f"proc{i}"] = {"cpu": pct(pid, 0) + pct(pid, 1), "sys": pct(pid, 1),
+                                         **{k: v / 1024 for k, v in one.items()}}
         if not vips <= vips_on(lab, "lb1"):
             raise RuntimeError(f"{kind}: lb1 lost VIPs during the window")
         return out
@@ -147,6 +156,23 @@ def main() -> int:
 
                 print(f"{n:>9}  {kind:<12}  {role:<6}  {rows[0]['procs']:>5}  {med('cpu'):>10.2f}  "
                       f"{med('VmRSS'):>8.1f}  {med('VmHWM'):>8.1f}  {med('Pss'):>6.1f}")
+    print("\nPer process (main process first, then its children by pid)\n")
+    head = (f"{'instances':>9}  {'impl':<12}  {'role':<6}  {'process':<7}  {'CPU % core':>10}  {'of it sys':>9}  "
+            f"{'VmRSS MB':>8}  {'Pss MB':>6}")
+    print(head)
+    print("-" * len(head))
+    for n in sizes:
+        for kind in impls:
+            for role in res[(n, kind)][0]:
+                for i in range(res[(n, kind)][0][role]["procs"]):
+                    rows = [r[role][f"proc{i}"] for r in res[(n, kind)] if f"proc{i}" in r[role]]
+                    label = "main" if i == 0 else f"child{i}"
+
+                    def med(key: str, rows=rows) -> float:
+                        return statistics.median(r[key] for r in rows)
+
+                    print(f"{n:>9}  {kind:<12}  {role:<6}  {label:<7}  {med('cpu'):>10.2f}  {med('sys'):>9.2f}  "
+                          f"{med('VmRSS'):>8.1f}  {med('Pss'):>6.1f}")
     return 0
 
 

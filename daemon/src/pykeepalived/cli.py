@@ -7,18 +7,43 @@ import os
 import sys
 
 from . import __version__
-from .config.dump import dumps
-from .config.loader import load_config
-from .config.preprocess import CONFIG_ID_ENV
-from .config.render import render
-from .core.judge import judge
+
+# Each command imports what it uses, when it runs: a supervised child gets its config as a
+# built model (core/snapshot.py) and never needs the parser, the validator or the renderer.
 
 DEFAULT_CONFIG = "/etc/pykeepalived/keepalived.conf"
 DEFAULT_RUNTIME_DIR = "/run/pykeepalived"
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's, with the terminal width found as ``shutil.get_terminal_size`` finds it but
+    without importing shutil: argparse builds a formatter for every ``add_argument``, and shutil
+    brings zlib, bz2 and lzma (0.65 MB in each of the daemon's processes)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = terminal_columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def terminal_columns(fallback: int = 80) -> int:
+    """COLUMNS, else the width of the terminal on stdout, else ``fallback`` (shutil's rules)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or fallback
+
+
 def daemon_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pykeepalived", description="keepalived-compatible VRRP and load-balancing daemon")
+    p = argparse.ArgumentParser(prog="pykeepalived", description="keepalived-compatible VRRP and load-balancing daemon",
+                                formatter_class=HelpFormatter)
     p.add_argument("-f", "--use-file", dest="config", default=DEFAULT_CONFIG, help="configuration file")
     p.add_argument("-t", "--config-test", action="store_true", help="check the configuration and exit")
     p.add_argument("-i", "--config-id", help="keep only the conditional lines (@ID) for this id; @^ID lines for "
@@ -50,6 +75,8 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
     """``-t``: print every problem as FILE:LINE:COL: error|warning: MESSAGE; 0 when valid.
     The judgment is a start's (core/judge.py), minus what depends on this host: script
     warnings and the kernel's choice for ``lb_backend auto``."""
+    from .core.judge import judge  # noqa: PLC0415
+
     judged = judge(path, declared_backend=True, config_id=config_id)
     for diag in judged.diags.sorted():
         print(diag, file=err)
@@ -60,13 +87,34 @@ def check_config(path: str, dump_json: bool = False, out=sys.stdout, err=sys.std
         print(f"{path}: {n} error{'s' if n > 1 else ''}; configuration rejected", file=err)
         return 1
     if dump_json:
+        from .config.dump import dumps  # noqa: PLC0415
+
         print(dumps(judged.config), file=out)
     return 0
+
+
+def import_asyncio_without_tls() -> None:
+    """Import asyncio with its TLS support left out, in a process that runs no checker.
+
+    asyncio imports ``ssl`` for TLS transports, and with it OpenSSL: 4.4 MB of RSS per
+    process (2.7 MB of it private), measured by bench/footprint.py.  Only the checker's
+    SSL_GET speaks TLS; the supervising parent and the VRRP process never do.  ``ssl``
+    stays importable: code that needs it later (a reload judging a virtual_server's
+    checkers) imports it as usual; only asyncio's own TLS transports are off here."""
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # asyncio: ``try: import ssl except ImportError: ssl = None``
+    try:
+        import asyncio  # noqa: F401, PLC0415
+    finally:
+        del sys.modules["ssl"]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = daemon_parser().parse_args(argv)
     if args.config_id:  # the environment carries it to every load: children, reload judges (config/preprocess.py)
+        from .config.preprocess import CONFIG_ID_ENV  # noqa: PLC0415
+
         os.environ[CONFIG_ID_ENV] = args.config_id
     if args.config_test:
         return check_config(args.config, args.dump_json)
@@ -80,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print("pykeepalived: only foreground mode (-n) is supported; use systemd to daemonise",
               file=sys.stderr)
         return 2
+    if not args.check:
+        import_asyncio_without_tls()
     if not (args.check or args.vrrp):  # keepalived's model: a parent with a VRRP and a checker child
         from .core.supervisor import run_supervisor  # noqa: PLC0415
 
@@ -149,6 +199,9 @@ def ctl_main(argv: list[str] | None = None) -> int:
         return run_command(args)
     if args.command == "check":
         return check_config(args.file, args.json)
+    from .config.loader import load_config  # noqa: PLC0415
+    from .config.render import render  # noqa: PLC0415
+
     config, diags = load_config(args.file)
     for diag in diags.sorted():
         print(diag, file=sys.stderr)

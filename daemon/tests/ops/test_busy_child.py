@@ -7,6 +7,8 @@ in place of a start whose work is large (the data plane's first apply) or never 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +47,20 @@ def test_busy_lines_that_stop_are_a_stall_and_a_loop_ping_ends_the_busy_work() -
     kids.heard(c, {"busy": "reload"}, 12.0)
     kids.heard(c, {"busy": "other work"}, 13.0)  # new work: its own limit from now
     assert c.busy_since == 13.0
+
+
+def test_a_ping_without_a_status_keeps_the_last_one() -> None:
+    """The status line (5 kB at 255 instances) goes over the pipe only when it changed."""
+    c = child()
+    kids.heard(c, {"ready": True, "status": "VI_1 MASTER"}, 1.0)
+    kids.heard(c, {"ready": True}, 1.25)
+    assert c.status == "VI_1 MASTER" and c.last_ping == 1.25
+    rfd, wfd = os.pipe()
+    kids.ping(wfd, "VI_1 BACKUP")
+    kids.ping(wfd)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as pipe:
+        assert [json.loads(line) for line in pipe] == [{"ready": True, "status": "VI_1 BACKUP"}, {"ready": True}]
 
 
 def test_silence_at_start_is_bounded_by_start_timeout() -> None:

@@ -28,11 +28,13 @@ from ..services.netns import join_for
 from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
-from . import commands, dumps, snapshot
+from . import dumps, snapshot
 from .children import PING_PERIOD, Busy, child_setup, child_socket, ping
 from .control import ControlServer
-from .judge import load_for_child, load_for_start
-from .reload import load_new
+
+# Imported where used: the judge and the reload (the parser, the validator) only in a daemon that
+# reads the file itself; the control commands (the load balancer's) on the first command.  A
+# supervised VRRP child then never loads the config language or the lb/ layer (issue 17).
 
 log = logging.getLogger("pykeepalived")
 
@@ -140,6 +142,8 @@ class Daemon:
                 return snapshot.load(self.files.dir), []
             except snapshot.SnapshotError as err:
                 return None, [str(err)]
+        from .reload import load_new  # noqa: PLC0415
+
         judged = await load_new(self.config_path, lb_backend=self.lb is not None)
         return judged.config, judged.errors
 
@@ -150,6 +154,8 @@ class Daemon:
             return self.dump()
         if cmd == "reload":
             return await self.reload()
+        from . import commands  # noqa: PLC0415
+
         if cmd in ("resign", "unresign"):
             return commands.resign(self.vrrp, req, cmd == "resign")
         return await commands.real_server(self.lb, req)
@@ -180,11 +186,14 @@ class Daemon:
         period = min(self.sd.watchdog_interval() or 1.0, 1.0)
         if self.ping_fd is not None:
             period = PING_PERIOD
+        sent = None  # the status line the parent has
         while True:
             self.sd.watchdog()
-            self.sd.status(self.status_line())
+            status = self.status_line()
+            self.sd.status(status)
             if self.ping_fd is not None:
-                ping(self.ping_fd, self.status_line())
+                ping(self.ping_fd, None if status == sent else status)
+                sent = status
             await asyncio.sleep(period)
 
     # -- life -------------------------------------------------------------------
@@ -242,6 +251,8 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         # the start (snapshot, first full apply of the data plane) blocks the loop: busy lines say so
         starting = Busy(ping_fd, "start").start()
     setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
+    from .judge import load_for_child, load_for_start  # noqa: PLC0415
+
     if ping_fd is None:
         config = load_for_start(config_path, lb_backend=check)
         if config is not None:  # net_namespace (services/netns.py); a supervised child is in it already

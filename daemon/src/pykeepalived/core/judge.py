@@ -25,7 +25,6 @@ import sys
 from dataclasses import dataclass, field
 
 from ..config.errors import Diagnostics
-from ..config.loader import load_config
 from ..config.model import Config
 
 
@@ -49,6 +48,8 @@ def judge(path: str, *, lb_backend: bool = False, declared_backend: bool = False
     start or reload of the checker side does.  ``declared_backend``: only what the file itself
     decides (``lb_backend nftables``), for ``-t``, which may run on another host than the
     daemon; ``auto`` is decided by the kernel at start.  ``config_id``: -i's (config/preprocess.py)."""
+    from ..config.loader import load_config  # noqa: PLC0415 (a child loads a snapshot, not the parser)
+
     config, diags = load_config(path, config_id=config_id)
     judged = Judged(config, diags)
     if not diags.errors:

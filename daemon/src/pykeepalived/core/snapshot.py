@@ -30,7 +30,7 @@ import pickle
 from pathlib import Path
 
 from .. import __version__
-from ..config.loader import bulk_allocation
+from ..config.allocation import bulk_allocation
 from ..config.model import Config
 
 SNAPSHOT_NAME = "config.snapshot"

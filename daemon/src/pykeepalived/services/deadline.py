@@ -46,6 +46,10 @@ class _Timerfd:
             libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
             libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(_Itimerspec), ctypes.c_void_p]
             self._libc = libc
+            # one struct, refilled per call (every advert re-arms a timer): the loop's thread only
+            self._spec = _Itimerspec()
+            self._value = self._spec.it_value  # a view into _spec, not a copy
+            self._spec_ref = ctypes.byref(self._spec)
 
     def create(self) -> int:
         if self._libc is None:
@@ -61,8 +65,8 @@ class _Timerfd:
         if self._libc is None:
             os.timerfd_settime_ns(fd, flags=TFD_TIMER_ABSTIME if ns else 0, initial=ns)
             return
-        spec = _Itimerspec(_Timespec(0, 0), _Timespec(ns // NSEC, ns % NSEC))
-        if self._libc.timerfd_settime(fd, TFD_TIMER_ABSTIME if ns else 0, ctypes.byref(spec), None) < 0:
+        self._value.tv_sec, self._value.tv_nsec = divmod(ns, NSEC)
+        if self._libc.timerfd_settime(fd, TFD_TIMER_ABSTIME if ns else 0, self._spec_ref, None) < 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
 

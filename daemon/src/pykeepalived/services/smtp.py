@@ -14,7 +14,6 @@ import contextlib
 import logging
 import socket
 from dataclasses import dataclass
-from email.utils import formatdate
 
 from ..compat.aio import TIMEOUT_ERRORS, Queue
 from ..config.model_vrrp import GlobalDefs
@@ -55,6 +54,8 @@ def vs_alert(router_id: str, vs: str, up: bool, quorum: int, hysteresis: int, we
 
 def render(mail: Mail, sender: str, rcpts: tuple[str, ...], date: str | None = None) -> bytes:
     """The DATA section: headers, body, CRLF line ends, dot-stuffed, ``.`` terminator."""
+    from email.utils import formatdate  # noqa: PLC0415 (the email package: 1.3 MB, only for a mail)
+
     head = [f"From: {sender}", f"Subject: {mail.subject}", "X-Mailer: Keepalived",
             f"To: {', '.join(rcpts)}", f"Date: {date or formatdate(localtime=True)}", ""]
     lines = head + mail.body.splitlines()

@@ -34,7 +34,7 @@ from .events import Action, AddAddresses, RemoveAddresses, SendAdvert, SendGratu
 from .from_config import router_config
 from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
-from .packet import DropReason, IPAddress
+from .packet import Advertisement, DropReason, IPAddress
 from .routing import sends_from_base, vip_interface, virtual_routing, vmac_spec
 from .timers import PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
@@ -110,6 +110,7 @@ class Instance:
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
+        self._sent: tuple[Advertisement | None, list[Outgoing]] = (None, [])  # the last advert, encoded per peer
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
         self._handed_over = Event()  # set while no graceful handover is under way (vrrp/fsm.py)
         self._handed_over.set()
@@ -136,6 +137,7 @@ class Instance:
             self.sock.join(self.router.config.group)
         farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
         self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
+        self._sent = (None, [])
         self.sock.subscribe(spec.virtual_router_id, self)
         self.frames = FrameSender(self.vmac.name if self.vmac else spec.interface)
         self.rt.addresses.prepare(self.vips)
@@ -299,9 +301,14 @@ class Instance:
             self._state_changed(action)
 
     def _send(self, action: SendAdvert) -> None:
-        src = self.router.config.address
-        for dst in self._peers:  # unicast: one packet per peer, each with its own checksum
-            self.sock.send(action.advert, src, dst)
+        advert, prepared = self._sent
+        if action.advert != advert:  # a master sends the same advert until its priority or VIPs change
+            src = self.router.config.address
+            # unicast: one packet per peer, each with its own checksum
+            prepared = [self.sock.prepare(action.advert, src, dst) for dst in self._peers]
+            self._sent = (action.advert, prepared)
+        for out in prepared:
+            self.sock.send_prepared(out)
 
     def _announce(self, action: SendGratuitousArp) -> None:
         """``repeat`` rounds over the addresses (keepalived's order); with vrrp_garp_interval

@@ -30,7 +30,7 @@ import struct
 import time
 from collections import Counter
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Protocol
 
 from ..compat import SLOTS
@@ -80,6 +80,9 @@ class VrrpSocket:
         self._subs: dict[int, Receiver] = {}
         self._joined: set[IPAddress] = set()
         self._ident = 0
+        # per VRID, the last IPv4 datagram decoded (less its IP id and header checksum, which
+        # change with every packet) and its result: a master repeats itself every advert_int
+        self._decoded: dict[int, tuple[bytes, ReceivedAdvert]] = {}
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, IPPROTO_VRRP)
         self.sock.setblocking(False)
@@ -189,12 +192,18 @@ class VrrpSocket:
     def _handle_ipv4(self, data: bytes, received: float | None = None) -> None:
         ihl = (data[0] & 0x0F) * 4 if data else IPV4_HEADER_LEN
         vrid = data[ihl + 1] if len(data) > ihl + 1 else None
-        multicast = len(data) >= IPV4_HEADER_LEN and IPv4Address(data[16:20]).is_multicast
+        key = data[:4] + data[6:10] + data[12:]
+        last = self._decoded.get(vrid)
+        if last is not None and last[0] == key:  # decoding is pure: the same bytes, the same advert
+            self._deliver(last[1], received)
+            return
+        multicast = len(data) >= IPV4_HEADER_LEN and 224 <= data[16] <= 239  # 224.0.0.0/4
         try:
             got = decode_ipv4_packet(data, check_ttl=multicast)
         except VrrpDecodeError as err:
             self._drop(vrid, err.reason)
             return
+        self._decoded[got.advert.vrid] = (key, got)
         self._deliver(got, received)
 
     def _handle_ipv6(self, data: bytes, anc: list, addr: tuple, received: float | None = None) -> None:

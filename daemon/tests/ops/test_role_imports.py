@@ -1,0 +1,54 @@
+"""A supervised VRRP child imports only what it runs (issue 17, bench/footprint.py).
+
+In a fresh interpreter, the child's own start (cli -> core/daemon -> the snapshot the
+parent left -> the VRRP manager) must not load the config language, the load balancer,
+the email package, shutil or OpenSSL's ``ssl``; ``ssl`` stays importable afterwards."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pykeepalived.config.loader import load_config
+from pykeepalived.core import snapshot
+
+CONF = """vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 1
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.77.1.1/32
+    }
+}
+"""
+
+CHILD = """
+import sys
+from pykeepalived.cli import daemon_parser, import_asyncio_without_tls
+args = daemon_parser().parse_args(["-n", "-P", "--ping-fd", "9", "--runtime-dir", sys.argv[1]])
+import_asyncio_without_tls()
+from pykeepalived.core.daemon import run_daemon  # noqa: F401 (what cli.main imports)
+from pykeepalived.core.judge import load_for_child
+from pykeepalived.services import sched  # noqa: F401
+from pykeepalived.vrrp.manager import VrrpManager  # noqa: F401
+config = load_for_child(args.runtime_dir)
+assert config is not None and list(config.vrrp_instances) == ["VI_1"], config
+heavy = ("pykeepalived.config.loader", "pykeepalived.config.parser", "pykeepalived.config.keywords",
+         "pykeepalived.config.validate", "pykeepalived.lb", "pykeepalived.check", "email", "shutil", "ssl")
+print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
+import ssl  # noqa: E402 (still there for whoever needs it)
+print(ssl.OPENSSL_VERSION.split()[0])
+"""
+
+
+def test_a_vrrp_child_loads_no_config_language_lb_or_tls(tmp_path: Path) -> None:
+    (tmp_path / "keepalived.conf").write_text(CONF)
+    config, diags = load_config(str(tmp_path / "keepalived.conf"))
+    assert not diags.errors
+    snapshot.save(tmp_path, config)
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], check=True, capture_output=True, text=True)
+    loaded, ssl_name = out.stdout.splitlines()
+    assert loaded == ""
+    assert ssl_name == "OpenSSL"
