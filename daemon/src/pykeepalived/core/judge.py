@@ -24,9 +24,13 @@ import pickle
 import sys
 from dataclasses import dataclass, field
 
+from ..config.blocks import BlockCache
 from ..config.errors import Diagnostics
 from ..config.loader import load_config
 from ..config.model import Config
+
+# This process's unchanged blocks (config/blocks.py): a forked judge starts with the parent's.
+BLOCKS = BlockCache()
 
 
 @dataclass
@@ -49,7 +53,15 @@ def judge(path: str, *, lb_backend: bool = False, declared_backend: bool = False
     start or reload of the checker side does.  ``declared_backend``: only what the file itself
     decides (``lb_backend nftables``), for ``-t``, which may run on another host than the
     daemon; ``auto`` is decided by the kernel at start.  ``config_id``: -i's (config/preprocess.py)."""
-    config, diags = load_config(path, config_id=config_id)
+    judged = _judge(path, lb_backend, declared_backend, config_id, exact=False)
+    if BLOCKS.moved and (judged.diags.items or judged.unsafe or judged.warnings):
+        # a problem to report, and blocks that moved carry the locations of where they were parsed
+        judged = _judge(path, lb_backend, declared_backend, config_id, exact=True)
+    return judged
+
+
+def _judge(path: str, lb_backend: bool, declared_backend: bool, config_id: str | None, exact: bool) -> Judged:
+    config, diags = load_config(path, config_id=config_id, cache=BLOCKS, exact=exact)
     judged = Judged(config, diags)
     if not diags.errors:
         from ..services.security import script_problems  # noqa: PLC0415
@@ -74,6 +86,7 @@ class Verdict:
     errors: list[str] = field(default_factory=list)  # FILE:LINE:COL: error: ... (why refused)
     warnings: list[str] = field(default_factory=list)
     snapshot: bytes | None = None  # the accepted config as core/snapshot.py encodes it (the judge's own work)
+    blocks: list | None = None  # per virtual server, its cached block's key (BlockCache.keys_of), for the parent
 
 
 def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
@@ -87,7 +100,7 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
         return Verdict(None, [str(d) for d in judged.diags.sorted() if d.severity == "error"], warnings)
     if judged.unsafe:
         return Verdict(None, judged.unsafe, warnings)
-    return Verdict(judged.config, [], warnings)
+    return Verdict(judged.config, [], warnings, blocks=BLOCKS.keys_of(judged.config.virtual_servers))
 
 
 def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
@@ -121,6 +134,7 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
     if judged.refused:
         print(f"{path}: configuration rejected, not starting", file=sys.stderr)
         return None
+    BLOCKS.keep()  # this process forks the judges of the reloads
     return judged.config
 
 

@@ -19,7 +19,7 @@ import signal
 
 from ..compat.aio import TIMEOUT_ERRORS
 from . import snapshot
-from .judge import Verdict, verdict_bytes
+from .judge import BLOCKS, Verdict, verdict_bytes
 
 log = logging.getLogger("pykeepalived.reload")
 
@@ -57,7 +57,9 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
     try:
         got = pickle.loads(out) if status == 0 else None
         if isinstance(got, Verdict) and got.snapshot is not None:  # only what changed is unpickled
-            got.config = snapshot.decode(got.snapshot, path)
+            got.config = snapshot.decode(got.snapshot, path, keep_blobs=True)
+            if got.blocks is not None:  # the next judge (forked from here) reuses its unchanged blocks
+                BLOCKS.adopt(got.blocks, got.config.virtual_servers)
     except snapshot.SnapshotError as exc:
         got, why = None, str(exc)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
