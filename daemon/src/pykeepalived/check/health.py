@@ -60,6 +60,10 @@ class HealthChecker:
         self.notifier = notifier
         self.scheduler = scheduler or Scheduler()
         self.servers: dict[tuple, RsHealth] = {}
+        # id(virtual server) -> (it, its servers' keys): one a reload hands over as the same object
+        # (core/snapshot.py) keeps its entries as they are, unwalked
+        self._keys_of: dict[int, tuple[VirtualServer, list[tuple]]] = {}
+        self._track_files: object = None
 
     def load(self, config: Config) -> None:
         """Start (or, on reload, diff to) ``config``; must run inside the event loop.
@@ -67,12 +71,26 @@ class HealthChecker:
         A checker whose ``compare()`` and timers are unchanged keeps its state and its timer.
         """
         old_servers = self.servers
+        old_keys, self._keys_of = self._keys_of, {}
+        # FILE_CHECKs read track_files: when those change, every virtual server is built again
+        same_files = self._track_files == config.track_files
+        self._track_files = config.track_files
         self.servers = {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
+            kept = old_keys.get(id(vs)) if same_files else None
+            if kept is not None and kept[0] is vs and all(k in old_servers for k in kept[1]):
+                for key in kept[1]:
+                    health = self.servers[key] = old_servers[key]
+                    reused.update(id(job) for job in health.jobs)
+                self._keys_of[id(vs)] = kept
+                continue
             vkey = vs.key
+            keys = []
+            self._keys_of[id(vs)] = (vs, keys)
             for rs in vs.real_servers:
                 key = (vkey, rs.key)
+                keys.append(key)
                 old = old_servers.get(key)
                 health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
                 for checker, tim in (pair for model in rs.checkers

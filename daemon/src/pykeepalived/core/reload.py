@@ -38,6 +38,8 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
     to judge).  The accepted config comes as the snapshot's bytes
     (``Verdict.snapshot``): this process unpickles only the virtual servers
     it does not hold already."""
+    if lb_backend:  # what the judge imports for it is imported here once, not in every forked judge
+        import pykeepalived.lb.loop  # noqa: F401, PLC0415
     try:
         pid, rfd = _fork_judge(path, lb_backend)
     except OSError as err:
