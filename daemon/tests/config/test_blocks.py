@@ -128,3 +128,15 @@ def test_what_cannot_be_cut_loads_as_a_whole(tmp_path: Path, text: str) -> None:
     got, diags = load(conf, cache)
     want, want_diags = classic(conf)
     assert got == want and [str(d) for d in diags.sorted()] == [str(d) for d in want_diags.sorted()]
+
+
+def test_an_include_on_the_first_line_and_indented_blocks_are_cut_too(tmp_path: Path) -> None:
+    (tmp_path / "a.conf").write_text(vs(1))
+    conf = tmp_path / "k.conf"
+    conf.write_text("include a.conf\n! a comment\n\n  " + vs(2) + "\t" + vs(3))
+    cache = BlockCache()
+    load(conf, cache)
+    got, diags = load(conf, cache)
+    assert cache.hits == 3 and not diags.items
+    want, _ = classic(conf)
+    assert got == want and [v.loc for v in got.virtual_servers] == [v.loc for v in want.virtual_servers]

@@ -41,9 +41,12 @@ from .keywords import TOP
 from .lexer import WORD, Token, included_files, read_config_text, tokenize_text
 from .parser import parse
 
-# a line that opens a top-level statement (the keyword alone, then a blank, a brace or the end)
-_PART_RE = re.compile(r"^[ \t]*(?:" + "|".join(map(re.escape, sorted(TOP.keywords, key=len, reverse=True)))
-                      + r"|include)(?=[ \t{]|\r?$)", re.M)
+# a line that opens a top-level statement (the keyword alone, then a blank, a brace or the end);
+# anchored on the newline before it, which the regex engine finds fast (a "^" with re.M is tried
+# at every character: 0.2 s at 2,000 x 20), the file's first line taken apart
+_WORDS = "|".join(map(re.escape, sorted([*TOP.keywords, "include"], key=len, reverse=True)))
+_PART_RE = re.compile(r"\n[ \t]*(?:" + _WORDS + r")(?=[ \t{]|\r?\n|\r?$)")
+_FIRST_RE = re.compile(r"[ \t]*(?:" + _WORDS + r")(?=[ \t{]|\r?\n|\r?$)")
 _CONDITIONAL_RE = re.compile(r"^[ \t]*@", re.M)  # keepalived's @ID lines
 CACHED = "virtual_server"  # the statement that scales; its build reads nothing but its own lines
 
@@ -108,16 +111,15 @@ class BlockCache:
     def _file(self, path: str, text: str, diags: Diagnostics, stack: tuple[str, ...], out: list) -> None:
         if "$" in text or "~" in text or ("@" in text and _CONDITIONAL_RE.search(text)):  # preprocessed
             raise NotCut(path)
-        starts = [m.start() for m in _PART_RE.finditer(text)]
-        if not starts or starts[0] != 0:
-            starts.insert(0, 0)
-        starts.append(len(text))
+        starts = [0, *(m.start() + 1 for m in _PART_RE.finditer(text)), len(text)]
         line, pos = 1, 0
         for begin, end in zip(starts, starts[1:]):
             line += text.count("\n", pos, begin)
             pos = begin
             part = text[begin:end]
-            if part.lstrip().startswith("include"):
+            if begin == end:
+                continue
+            if part.lstrip(" \t").startswith("include") and (begin > 0 or _FIRST_RE.match(part)):
                 eol = part.find("\n") + 1 or len(part)
                 self._include(part[:eol], path, line, diags, stack, out)
                 if part[eol:].strip():
@@ -173,7 +175,20 @@ def _root(children: list) -> Statement:
     return Statement(Token(WORD, "", Location("", 1, 1), True), [], Keyword("", None, (0, 0), block=TOP), children)
 
 
+class _Ready(Statement):
+    """A statement built already: its keyword's convert answers the value (``collect`` takes it as any)."""
+
+    __slots__ = ("value",)
+
+
+_READY_SPECS: dict[str, Keyword] = {}
+
+
 def _ready(built: Built) -> Statement:
-    """A statement whose keyword answers the value already built (``collect`` then treats it as any)."""
-    spec = dataclasses.replace(built.spec, convert=lambda _stmt, _diags, v=built.value: v, check=None)
-    return Statement(Token(WORD, built.spec.name, built.loc, True), [], spec)
+    spec = _READY_SPECS.get(built.spec.name)
+    if spec is None or spec.attr != built.spec.attr:
+        spec = _READY_SPECS[built.spec.name] = dataclasses.replace(
+            built.spec, convert=lambda stmt, _diags: stmt.value, check=None)
+    stmt = _Ready(Token(WORD, built.spec.name, built.loc, True), [], spec)
+    stmt.value = built.value
+    return stmt

@@ -13,10 +13,12 @@ virtual server, pickled apart and named by its digest.  A process keeps the
 objects it decoded last by digest (``Decoder``): a reload that changed one
 virtual server unpickles that one, and hands the others over as the same
 objects (lb/plane.py then skips their desired state).  A blob also holds
-its file:line:col locations, so an edit that moves the lines after it
-(one big file) re-decodes those; one file per object (conf.d) keeps a
-change local.  The judge (core/judge.py) encodes, off the parent's loop;
-the parent writes the bytes as they came.
+its file:line:col locations; a block that only moved (lines added above it)
+comes from the judge's block cache as the object parsed before, with the
+locations of then (config/blocks.py), so its blob is the same too.  The
+judge (core/judge.py) encodes, off the parent's loop, pickling only the
+objects the parent did not hand it (``blobs``); the parent writes the bytes
+as they came.
 
 The snapshot is written and read by one build of the daemon, the version is
 checked anyway: a stale file from another build is refused, not guessed at.
