@@ -18,8 +18,9 @@ location it reports is right.
 When the cut does not hold (a part that does not parse alone: a keyword line
 inside a block, ``include`` within a block) or any part has an error, the
 file is loaded the classic way (config/loader.py): the errors, and their
-locations, are exactly those of a whole-file parse.  Files using the
-preprocessor ($PARAM, @ID lines, ~SEQ) are always loaded the classic way.
+locations, are exactly those of a whole-file parse.  A file with a ``$`` or
+``~`` anywhere or a line starting with ``@`` (what keepalived's preprocessor
+may change: $PARAM, ~SEQ, @ID lines) is always loaded the classic way.
 
 The cache lives in the daemon's parent, which forks the judge
 (core/reload.py): the judge finds the parent's entries in its copy of the
