@@ -11,7 +11,9 @@ done"), (b) one real server's weight changed, (c) one real server added to
 one virtual server, (d) one virtual server (of 20 real servers) added; for
 (b)-(d) until the checker child logs its first kernel op of the reload (it
 logs after ``nft -f`` returned), then checked once in the kernel (``nft``). (c) and (d) are undone (HUP, waited for) before
-the next run. A second, in-process part (``--reconcile-max``) times the
+the next run. After each reload the first virtual server's chain, which no
+edit touches, is listed with its rule handles (``nft -a``) and compared with
+before ("untouched": a rewritten rule would have a new handle). A second, in-process part (``--reconcile-max``) times the
 plane's reconcile of (b) (``LoadBalancer.reload``: desired state + nft).
 
     .venv/bin/python bench/reload_scale.py [--sizes 100,1000,2000] [--runs 3] [--up-timeout 90]
@@ -76,6 +78,13 @@ def wmap(v: int) -> str:
     return "w_tcp_" + str(ipaddress.IPv4Address(VBASE + v)).replace(".", "_") + "_80"
 
 
+def untouched_rules() -> str:
+    """The first virtual server's chain with its rule handles (``nft -a``): no edit of the bench
+    touches that service, and a transaction that rewrote its rules would give them new handles."""
+    r = nft("-a", "list", "chain", "inet", "pykeepalived", "s" + wmap(0)[1:])
+    return r.stdout if r.returncode == 0 else ""
+
+
 def weight_in_kernel(n_vs: int, n_rs: int, rip: ipaddress.IPv4Address | None = None) -> int | None:
     """A real server's weight as the kernel holds it (its service's w_ map); by default the
     middle virtual server's first one (the one ``bump`` changes)."""
@@ -133,11 +142,15 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float)
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "pykeepalived"), "-n", "-l", "-f", str(conf), "--runtime-dir", str(run)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    out: dict = {"n": n_vs, "up_s": None, "warnings": 0, "ok": 0, "tries": 0,
+    out: dict = {"n": n_vs, "up_s": None, "warnings": 0, "ok": 0, "tries": 0, "untouched": 0,
                  **{k: [] for k in ("a", "b", "c", "d")}}
+    rules = [""]  # the unchanged service's rules before the reload being recorded
 
     def record(case: str, kernel: float | None, done: float | None, judge: float | None,
                kernel_wanted: bool = True) -> None:
+        now = untouched_rules()
+        out["untouched"] += bool(now) and now == rules[0]
+        rules[0] = now
         got = kernel if kernel_wanted else done
         out[case].append(got)
         out.setdefault("judge_" + case, []).append(judge)
@@ -147,6 +160,7 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float)
     def undo() -> None:  # back to the base file, waited for
         conf.write_text(config(n_vs, n_rs))
         _hup(proc.pid, log_path, lambda: True, wait)
+        rules[0] = untouched_rules()
 
     try:
         while time.perf_counter() - t0 < up_timeout:
@@ -157,6 +171,7 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float)
         if out["up_s"] is None:
             return out
         time.sleep(1.0)  # let the children settle (status, metrics) before timing reloads
+        rules[0] = untouched_rules()
         for i in range(runs):
             record("a", *_hup(proc.pid, log_path, lambda: True, wait), kernel_wanted=False)  # (a) unchanged
             bump = 1 + i % 2  # (b) 1, 2, 1: the weight changes every run
@@ -255,8 +270,8 @@ def inner(a: argparse.Namespace) -> None:
           f"server added, (d) one virtual server added; in parentheses the judge's share (parse and "
           f"validation, the parent's \"judged in\" log line)\n")
     print("| N x 20 | daemon up s | (a) unchanged | (b) weight | (c) +1 real | (d) +1 virtual | reloads ok | "
-          "stall kills | reconcile ms | compute ms | apply ms | first apply ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+          "untouched | stall kills | reconcile ms | compute ms | apply ms | first apply ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for n in sizes:
         d = daemon_case(n, a.rs, a.runs, a.up_timeout, a.wait)
         rec = reconcile_case(n, a.rs, a.runs) if n <= a.reconcile_max else None
@@ -266,7 +281,8 @@ def inner(a: argparse.Namespace) -> None:
                  for k in ("a", "b", "c", "d")]
         ok = f"{d['ok']}/{d['tries']}"
         cols = ["-"] * 4 if rec is None else [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "apply", "first")]
-        print(f"| {d['n']:,} | {up} | " + " | ".join(cases) + f" | {ok} | {d.get('stall_kills', 0)} | "
+        print(f"| {d['n']:,} | {up} | " + " | ".join(cases) + f" | {ok} | {d['untouched']}/{d['tries']} | "
+              f"{d.get('stall_kills', 0)} | "
               + " | ".join(cols) + " |", flush=True)
     warn = sum(d["warnings"] for d, _ in rows)
     print(f"\nRuntimeWarnings in the daemons' logs: {warn}")

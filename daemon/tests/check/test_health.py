@@ -1,6 +1,7 @@
 """HealthChecker end to end: a keepalived.conf, real servers and scripts, on_change, fifo and notify scripts."""
 
 import asyncio
+import dataclasses
 import os
 import textwrap
 
@@ -194,6 +195,37 @@ async def test_reload_keeps_unchanged_checkers_and_replaces_changed_ones():
     assert after[("127.0.0.2", port)] is jobs[("127.0.0.2", port)]
     assert after[("127.0.0.1", port)] is not jobs[("127.0.0.1", port)]
     assert jobs[("127.0.0.1", port)] not in hc.scheduler.jobs and len(hc.scheduler.jobs) == 2
+    await hc.stop()
+
+
+@aio
+async def test_reload_keeps_a_virtual_server_handed_over_as_the_same_object_and_drops_a_removed_one():
+    """A reload hands unchanged blocks over as the same objects (core/snapshot.py): their
+    entries and jobs stay as they are; a removed virtual server's jobs leave the scheduler."""
+    block = """
+        virtual_server 192.0.2.{i} 80 {{
+          delay_loop 30
+          real_server 127.0.0.{i} {port} {{
+            TCP_CHECK {{
+              connect_timeout 1
+            }}
+          }}
+        }}
+    """
+    port = free_port()
+    first = config(block.format(i=1, port=port) + block.format(i=2, port=port))
+    hc = HealthChecker()
+    hc.load(first)
+    before = dict(hc.servers)
+    kept = first.virtual_servers[0]
+    changed = config(block.format(i=3, port=port)).virtual_servers[0]
+    second = dataclasses.replace(first, virtual_servers=(kept, changed))
+    hc.load(second)
+    (k1, h1), (k3, h3) = hc.servers.items()
+    assert h1 is before[k1] and h1.vs is kept  # not built again
+    assert h3.vs is changed and h3.jobs[0] in hc.scheduler.jobs
+    assert len(hc.scheduler.jobs) == 2  # the removed virtual server's job is gone
+    assert [h.rs.ip.exploded for h in hc.servers.values()] == ["127.0.0.1", "127.0.0.3"]
     await hc.stop()
 
 

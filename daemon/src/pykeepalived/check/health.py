@@ -60,17 +60,32 @@ class HealthChecker:
         self.notifier = notifier
         self.scheduler = scheduler or Scheduler()
         self.servers: dict[tuple, RsHealth] = {}
+        # id(virtual server) -> (it, its servers' keys, their entries): one a reload hands over as
+        # the same object (core/snapshot.py) keeps its entries as they are, unwalked
+        self._of_vs: dict[int, tuple[VirtualServer, list[tuple], list[RsHealth]]] = {}
+        self._track_files: object = None
 
     def load(self, config: Config) -> None:
         """Start (or, on reload, diff to) ``config``; must run inside the event loop.
 
         A checker whose ``compare()`` and timers are unchanged keeps its state and its timer.
         """
-        old_servers = self.servers
-        self.servers = {}
+        old_servers, old_of = self.servers, self._of_vs
+        # FILE_CHECKs read track_files: when those change, every virtual server is built again
+        same_files = self._track_files == config.track_files
+        self._track_files = config.track_files
+        self.servers, self._of_vs = {}, {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
+            kept = old_of.get(id(vs)) if same_files else None
+            if kept is not None and kept[0] is vs:
+                self.servers.update(zip(kept[1], kept[2]))
+                self._of_vs[id(vs)] = kept
+                continue
             vkey = vs.key
+            keys: list[tuple] = []
+            healths: list[RsHealth] = []
+            self._of_vs[id(vs)] = (vs, keys, healths)
             for rs in vs.real_servers:
                 key = (vkey, rs.key)
                 old = old_servers.get(key)
@@ -86,15 +101,20 @@ class HealthChecker:
                         job = self.scheduler.add(checker, tim, self._on_result_for(key))
                     health.jobs.append(job)
                 self.servers[key] = health
+                keys.append(key)
+                healths.append(health)
                 if old is None:
                     health.up, health.weight = health.evaluate()
                     self._emit(health)
                 else:
                     self._update(health)
-        for old in old_servers.values():
-            for job in old.jobs:
-                if id(job) not in reused:
-                    self.scheduler.remove(job)
+        for vid, (_vs, _keys, healths) in old_of.items():
+            if self._of_vs.get(vid) is old_of[vid]:  # kept whole, its jobs with it
+                continue
+            for old in healths:
+                for job in old.jobs:
+                    if id(job) not in reused:
+                        self.scheduler.remove(job)
 
     async def stop(self) -> None:
         """Stop all checkers; with ``omega``, announce alive servers as DOWN (quorum: the plane's)."""

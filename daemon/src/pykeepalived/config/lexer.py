@@ -52,14 +52,17 @@ class Token(NamedTuple):
         return self.kind is WORD or self.kind is STRING
 
 
-def _plain_lines(text: str):
-    for lineno, line in enumerate(text.split("\n"), 1):
+def _plain_lines(text: str, first_line: int = 1):
+    for lineno, line in enumerate(text.split("\n"), first_line):
         yield lineno, line[:-1] if line.endswith("\r") else line  # CRLF, as keepalived (isspace) takes it
 
 
 def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocessor | None = None,
-                  stack: tuple[str, ...] | None = None) -> list[Token]:
+                  stack: tuple[str, ...] | None = None, first_line: int = 1) -> list[Token]:
     """Split one file's text into tokens.
+
+    ``first_line``: the file's line number of the text's first line, for a part of a file
+    (config/blocks.py); a part is never preprocessed.
 
     With ``pre``, lines go through keepalived's preprocessor (@ID, $PARAM) first.
     With ``stack`` (the files being read), ``include`` lines are expanded where
@@ -71,7 +74,7 @@ def tokenize_text(text: str, filename: str, diags: Diagnostics, pre: Preprocesso
     new = tuple.__new__  # Token(...) and Location(...) without their Python-level __new__: 2 per token
     tok_cls, loc_cls = Token, Location
     preprocessed = pre is not None and ("$" in text or "@" in text or "~" in text)
-    lines = pre.lines(text, filename, diags) if preprocessed else _plain_lines(text)
+    lines = pre.lines(text, filename, diags) if preprocessed else _plain_lines(text, first_line)
     # one scan of the file, not one per line (substituted lines may bring what the text lacks)
     any_bad = preprocessed or _BAD_CHAR_RE.search(text) is not None
     finditer = _TOKEN_RE.finditer
@@ -135,14 +138,18 @@ def _odd_backslashes(raw: str) -> bool:
     return n % 2 == 1
 
 
+def read_config_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:  # -sig: a leading BOM is not a word
+            return fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
 def tokenize_file(path: str, diags: Diagnostics, _stack: tuple[str, ...] = (),
                   pre: Preprocessor | None = None) -> list[Token]:
     """Tokenize ``path`` and every file it includes, in order (``pre``: keepalived's @ID/$PARAM state)."""
-    try:
-        with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:  # -sig: a leading BOM is not a word
-            text = fh.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    text = read_config_text(path)
     return tokenize_text(text, path, diags, pre if pre is not None else Preprocessor(),
                          _stack + (os.path.realpath(path),))
 
@@ -169,6 +176,17 @@ def expand_includes(tokens: list[Token], path: str, diags: Diagnostics,
 
 def _include(pattern_tok: Token, path: str, diags: Diagnostics,
              stack: tuple[str, ...], pre: Preprocessor | None) -> list[Token]:
+    out: list[Token] = []
+    for match in included_files(pattern_tok, path, diags, stack):
+        try:
+            out.extend(tokenize_file(match, diags, stack, pre))
+        except ConfigError as exc:
+            diags.error(pattern_tok.loc, exc.message)
+    return out
+
+
+def included_files(pattern_tok: Token, path: str, diags: Diagnostics, stack: tuple[str, ...]) -> list[str]:
+    """The files an ``include`` names, in order; what is wrong with the pattern or a match is reported."""
     pattern = pattern_tok.text
     if not os.path.isabs(pattern):  # relative to the including file, as keepalived does
         pattern = os.path.join(os.path.dirname(path), pattern)
@@ -180,7 +198,7 @@ def _include(pattern_tok: Token, path: str, diags: Diagnostics,
     if len(stack) >= MAX_INCLUDE_DEPTH:
         diags.error(pattern_tok.loc, f"include nested deeper than {MAX_INCLUDE_DEPTH} levels")
         return []
-    out: list[Token] = []
+    out: list[str] = []
     for match in matches:
         if os.path.isdir(match):
             continue
@@ -190,8 +208,5 @@ def _include(pattern_tok: Token, path: str, diags: Diagnostics,
         if os.path.realpath(match) in stack:
             diags.error(pattern_tok.loc, f"include loop: {match} includes itself")
             continue
-        try:
-            out.extend(tokenize_file(match, diags, stack, pre))
-        except ConfigError as exc:
-            diags.error(pattern_tok.loc, exc.message)
+        out.append(match)
     return out

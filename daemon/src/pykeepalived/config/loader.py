@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .allocation import bulk_allocation
+from .blocks import BlockCache, NotCut
 from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
@@ -18,14 +19,26 @@ NAMED = ("vrrp_scripts", "track_files", "track_processes", "bfd_instances", "vrr
          "virtual_server_groups")
 
 
-def load_config(path: str, diags: Diagnostics | None = None,
-                config_id: str | None = None) -> tuple[Config, Diagnostics]:
+def load_config(path: str, diags: Diagnostics | None = None, config_id: str | None = None,
+                cache: BlockCache | None = None, exact: bool = False) -> tuple[Config, Diagnostics]:
     """Parse and validate ``path`` (following includes). Check ``diags.errors``.
 
-    ``config_id`` selects keepalived's conditional lines (``@ID``); None: -i's, else the host name."""
+    ``config_id`` selects keepalived's conditional lines (``@ID``); None: -i's, else the host name.
+    ``cache``: unchanged top-level blocks of the last load are taken from it (config/blocks.py);
+    the caller ``keep()``s the load it accepts; ``exact``: see ``BlockCache.load``."""
     diags = diags if diags is not None else Diagnostics()
-    pre = Preprocessor(config_id or default_config_id())
     with bulk_allocation():
+        if cache is not None:
+            trial = Diagnostics()
+            try:
+                nodes = cache.load(path, trial, exact)
+            except (NotCut, ConfigError):
+                cache.used = {}
+            else:
+                for warning in trial.warnings:
+                    diags.warning(warning.location, warning.message)
+                return _from_nodes(nodes, path, diags), diags
+        pre = Preprocessor(config_id or default_config_id())
         try:
             tokens = tokenize_file(path, diags, pre=pre)
         except ConfigError as exc:
@@ -43,7 +56,10 @@ def loads_config(text: str, filename: str = "<string>", config_id: str | None = 
 
 
 def _from_tokens(tokens: list[Token], path: str, diags: Diagnostics) -> Config:
-    nodes = parse(tokens, TOP, diags)
+    return _from_nodes(parse(tokens, TOP, diags), path, diags)
+
+
+def _from_nodes(nodes: list[Statement], path: str, diags: Diagnostics) -> Config:
     root_tok = Token(WORD, "", Location(path, 1, 1), True)
     root = Statement(root_tok, [], Keyword("", None, (0, 0), block=TOP), nodes)
     values, _locs = collect(root, diags)

@@ -13,7 +13,7 @@ import os
 import shutil
 
 from .effective import effective_instance, effective_version, is_strict
-from .errors import UNKNOWN_LOCATION, Diagnostics, Location
+from .errors import UNKNOWN_LOCATION, Diagnostic, Diagnostics, Location
 from .model import Config
 from .model_lvs import VirtualServer
 from .model_vrrp import Script, VrrpInstance
@@ -56,13 +56,16 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
     if syncd is not None and syncd.instance not in config.vrrp_instances:
         diags.error(syncd.loc, f"lvs_sync_daemon: '{syncd.instance}' is not a defined vrrp_instance")
     _bfd_duplicates(config, diags)
+    global _ALONE_OF, _alone_now  # noqa: PLW0603 (the memo, replaced per config)
     services: dict[tuple, VirtualServer] = {}
+    _alone_now = {}
     for vs in config.virtual_servers:
         _virtual_server(vs, config, diags)
         key = (vs.ip, vs.port, vs.fwmark, vs.group, vs.protocol)
         if key in services:
             diags.error(vs.loc, f"virtual_server {vs.name} {vs.protocol} defined twice (first at {services[key].loc})")
         services.setdefault(key, vs)
+    _ALONE_OF, _alone_now = _alone_now, {}
     for script in scripts(config):
         _script_exists(script, diags)
 
@@ -162,10 +165,33 @@ def _sync_groups(config: Config, diags: Diagnostics) -> None:
                 member_of[name] = group.name
 
 
+# virtual server -> the problems found in it alone, of the last validate(): a reload hands most
+# of them over as the same objects (config/blocks.py); their 40,000 real servers took a second
+_ALONE_OF: dict[int, tuple[VirtualServer, list[Diagnostic]]] = {}
+_alone_now: dict[int, tuple[VirtualServer, list[Diagnostic]]] = {}
+
+
 def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> None:
     if vs.group is not None and vs.group not in config.virtual_server_groups \
             and ("virtual_server_groups", vs.group) not in diags.broken:
         diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
+    for rs in vs.real_servers:
+        for chk in rs.checkers:
+            if chk.kind == "FILE_CHECK" and chk.track_file not in config.track_files:
+                diags.error(chk.locs.get("track_file", chk.loc), f"FILE_CHECK track_file '{chk.track_file}' "
+                            "is not a defined track_file")
+    hit = _ALONE_OF.get(id(vs))
+    if hit is None or hit[0] is not vs:
+        alone = Diagnostics()
+        _virtual_server_alone(vs, alone)
+        hit = (vs, alone.items)
+    _alone_now[id(vs)] = hit
+    for problem in hit[1]:
+        (diags.error if problem.severity == "error" else diags.warning)(problem.location, problem.message)
+
+
+def _virtual_server_alone(vs: VirtualServer, diags: Diagnostics) -> None:
+    """What is wrong within the virtual server, whatever the rest of the config."""
     if vs.ip is not None and vs.port is None and vs.persistence_timeout is None:
         diags.error(vs.loc, f"virtual_server {vs.name}: the port may only be omitted for a persistent service")
     if vs.persistence_engine is not None and vs.persistence_timeout is None:
@@ -185,10 +211,6 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
             diags.error(rs.loc, f"real_server {rs.ip} is not the virtual server's address family (only TUN may differ)")
         if rs.port is None and vs.port is not None and method == "NAT":
             diags.error(rs.loc, f"real_server {rs.ip} needs a port with NAT forwarding")
-        for chk in rs.checkers:
-            if chk.kind == "FILE_CHECK" and chk.track_file not in config.track_files:
-                diags.error(chk.locs.get("track_file", chk.loc), f"FILE_CHECK track_file '{chk.track_file}' "
-                            "is not a defined track_file")
         if rs.uthreshold is not None and rs.lthreshold is not None and rs.lthreshold > rs.uthreshold:
             diags.error(rs.locs.get("lthreshold", rs.loc), "lthreshold is above uthreshold")
         if method == "DR" and vs.port is not None and rs.port not in (None, vs.port):
@@ -215,6 +237,12 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
     return names
 
 
+# virtual server -> its scripts, of the last walk: a reload hands most of them over as the same
+# objects (config/blocks.py, core/snapshot.py), and 2,000 x 20 took a second to walk again
+_SCRIPTS_OF: dict[int, tuple[VirtualServer, list[Script]]] = {}
+_scripts_now: dict[int, tuple[VirtualServer, list[Script]]] = {}
+
+
 def _scripts(obj: object, seen: set[int], out: list[Script]) -> None:
     """Depth first, each object once; leaves are skipped before the call (most values are)."""
     if id(obj) in seen:
@@ -223,6 +251,18 @@ def _scripts(obj: object, seen: set[int], out: list[Script]) -> None:
     if isinstance(obj, Script):
         out.append(obj)
         return
+    if type(obj) is VirtualServer:
+        hit = _SCRIPTS_OF.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            hit = (obj, [])
+            _fields(obj, seen, hit[1])
+        _scripts_now[id(obj)] = hit
+        out.extend(hit[1])
+        return
+    _fields(obj, seen, out)
+
+
+def _fields(obj: object, seen: set[int], out: list[Script]) -> None:
     names = _field_names(type(obj))
     if names is not None:
         values = [getattr(obj, name) for name in names]
@@ -241,9 +281,13 @@ def scripts(config: object) -> list[Script]:
     """Every Script in the config model (notify_*, vrrp_script, MISC_CHECK, notify_fifo_script,
     quorum_up/down, ...): the one list, for the existence warnings here and for script
     security (services/security.py)."""
+    global _SCRIPTS_OF, _scripts_now  # noqa: PLW0603 (the memo, replaced per walk)
     out: list[Script] = []
     if not isinstance(config, _LEAVES):
+        _scripts_now = {}
         _scripts(config, set(), out)
+        if isinstance(config, Config):  # a whole config: its virtual servers are the ones to remember
+            _SCRIPTS_OF, _scripts_now = _scripts_now, {}
     return out
 
 

@@ -27,6 +27,19 @@ from dataclasses import dataclass, field
 from ..config.errors import Diagnostics
 from ..config.model import Config
 
+# This process's unchanged blocks (config/blocks.py): a forked judge starts with the parent's.
+_BLOCKS: list = []  # the parent's BlockCache, made on first use (blocks())
+
+
+def blocks():
+    """The parent's cache of parsed blocks (config/blocks.py), which forked judges inherit.
+    Made on first use: a child that only loads snapshots never imports the parser."""
+    if not _BLOCKS:
+        from ..config.blocks import BlockCache  # noqa: PLC0415
+
+        _BLOCKS.append(BlockCache())
+    return _BLOCKS[0]
+
 
 @dataclass
 class Judged:
@@ -48,9 +61,17 @@ def judge(path: str, *, lb_backend: bool = False, declared_backend: bool = False
     start or reload of the checker side does.  ``declared_backend``: only what the file itself
     decides (``lb_backend nftables``), for ``-t``, which may run on another host than the
     daemon; ``auto`` is decided by the kernel at start.  ``config_id``: -i's (config/preprocess.py)."""
+    judged = _judge(path, lb_backend, declared_backend, config_id, exact=False)
+    if blocks().moved and (judged.diags.items or judged.unsafe or judged.warnings):
+        # a problem to report, and blocks that moved carry the locations of where they were parsed
+        judged = _judge(path, lb_backend, declared_backend, config_id, exact=True)
+    return judged
+
+
+def _judge(path: str, lb_backend: bool, declared_backend: bool, config_id: str | None, exact: bool) -> Judged:
     from ..config.loader import load_config  # noqa: PLC0415 (a child loads a snapshot, not the parser)
 
-    config, diags = load_config(path, config_id=config_id)
+    config, diags = load_config(path, config_id=config_id, cache=blocks(), exact=exact)
     judged = Judged(config, diags)
     if not diags.errors:
         from ..services.security import script_problems  # noqa: PLC0415
@@ -75,6 +96,7 @@ class Verdict:
     errors: list[str] = field(default_factory=list)  # FILE:LINE:COL: error: ... (why refused)
     warnings: list[str] = field(default_factory=list)
     snapshot: bytes | None = None  # the accepted config as core/snapshot.py encodes it (the judge's own work)
+    blocks: list | None = None  # per virtual server, its cached block's key (BlockCache.keys_of), for the parent
 
 
 def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
@@ -88,7 +110,7 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
         return Verdict(None, [str(d) for d in judged.diags.sorted() if d.severity == "error"], warnings)
     if judged.unsafe:
         return Verdict(None, judged.unsafe, warnings)
-    return Verdict(judged.config, [], warnings)
+    return Verdict(judged.config, [], warnings, blocks=blocks().keys_of(judged.config.virtual_servers))
 
 
 def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
@@ -122,6 +144,7 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
     if judged.refused:
         print(f"{path}: configuration rejected, not starting", file=sys.stderr)
         return None
+    blocks().keep()  # this process forks the judges of the reloads
     return judged.config
 
 

@@ -19,7 +19,7 @@ import signal
 
 from ..compat.aio import TIMEOUT_ERRORS
 from . import snapshot
-from .judge import Verdict, verdict_bytes
+from .judge import Verdict, blocks, verdict_bytes
 
 log = logging.getLogger("pykeepalived.reload")
 
@@ -38,6 +38,8 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
     to judge).  The accepted config comes as the snapshot's bytes
     (``Verdict.snapshot``): this process unpickles only the virtual servers
     it does not hold already."""
+    if lb_backend:  # what the judge imports for it is imported here once, not in every forked judge
+        import pykeepalived.lb.loop  # noqa: F401, PLC0415
     try:
         pid, rfd = _fork_judge(path, lb_backend)
     except OSError as err:
@@ -57,7 +59,9 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
     try:
         got = pickle.loads(out) if status == 0 else None
         if isinstance(got, Verdict) and got.snapshot is not None:  # only what changed is unpickled
-            got.config = snapshot.decode(got.snapshot, path)
+            got.config = snapshot.decode(got.snapshot, path, keep_blobs=True)
+            if got.blocks is not None:  # the next judge (forked from here) reuses its unchanged blocks
+                blocks().adopt(got.blocks, got.config.virtual_servers)
     except snapshot.SnapshotError as exc:
         got, why = None, str(exc)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):

@@ -13,10 +13,12 @@ virtual server, pickled apart and named by its digest.  A process keeps the
 objects it decoded last by digest (``Decoder``): a reload that changed one
 virtual server unpickles that one, and hands the others over as the same
 objects (lb/plane.py then skips their desired state).  A blob also holds
-its file:line:col locations, so an edit that moves the lines after it
-(one big file) re-decodes those; one file per object (conf.d) keeps a
-change local.  The judge (core/judge.py) encodes, off the parent's loop;
-the parent writes the bytes as they came.
+its file:line:col locations; a block that only moved (lines added above it)
+comes from the judge's block cache as the object parsed before, with the
+locations of then (config/blocks.py), so its blob is the same too.  The
+judge (core/judge.py) encodes, off the parent's loop, pickling only the
+objects the parent did not hand it (``blobs``); the parent writes the bytes
+as they came.
 
 The snapshot is written and read by one build of the daemon, the version is
 checked anyway: a stale file from another build is refused, not guessed at.
@@ -54,22 +56,32 @@ class Decoder:
 
     def __init__(self) -> None:
         self.known: dict[bytes, object] = {}  # digest -> object, of the last encode or decode only
+        # digest -> blob of those objects, where this process encodes again (the parent, whose forked
+        # judge encodes): an object unchanged since is not pickled again
+        self.blobs: dict[bytes, bytes] = {}
 
     def encode(self, config: Config) -> bytes:
         with bulk_allocation():
             head = pickle.dumps(dataclasses.replace(config, virtual_servers=()), protocol=PROTOCOL)
-            parts = [(_digest(b), b) for b in (pickle.dumps(vs, protocol=PROTOCOL) for vs in config.virtual_servers)]
+            digest_of = {id(obj): d for d, obj in self.known.items() if d in self.blobs}
+            parts = []
+            for vs in config.virtual_servers:
+                d = digest_of.get(id(vs))
+                blob = self.blobs[d] if d is not None else pickle.dumps(vs, protocol=PROTOCOL)
+                parts.append((d or _digest(blob), blob))
             # what this process holds now is what an equal blob will decode to
             self.known = {_digest(head): config, **{d: vs for (d, _), vs in zip(parts, config.virtual_servers)}}
+            self.blobs = dict(parts)
             return pickle.dumps((__version__, head, parts), protocol=PROTOCOL)
 
-    def decode(self, data: bytes, where: object = "snapshot") -> Config:
+    def decode(self, data: bytes, where: object = "snapshot", keep_blobs: bool = False) -> Config:
         try:
             with bulk_allocation():
                 version, head, parts = pickle.loads(data)  # noqa: S301 (root's 0600 file / our own judge)
                 if version != __version__:
                     raise SnapshotError(f"{where}: written by pykeepalived {version}, this is {__version__}")
                 known, self.known = self.known, {}
+                self.blobs = dict(parts) if keep_blobs else {}
                 hd = _digest(head)
                 base = known.get(hd)
                 base = base if isinstance(base, Config) else pickle.loads(head)  # noqa: S301
@@ -96,8 +108,8 @@ def encode(config: Config) -> bytes:
     return DECODER.encode(config)
 
 
-def decode(data: bytes, where: object = "snapshot") -> Config:
-    return DECODER.decode(data, where)
+def decode(data: bytes, where: object = "snapshot", keep_blobs: bool = False) -> Config:
+    return DECODER.decode(data, where, keep_blobs)
 
 
 def save(runtime_dir: str | Path, config: Config) -> None:
