@@ -13,8 +13,9 @@ asyncio server answering 200).  The two daemons run one at a time, the whole
 daemon as it ships (parent and checker child), from the same config text;
 order alternates between runs.
 
-For each: start, wait until IPVS holds all N destinations, wait ``--warmup``
-s, then over ``--seconds``:
+For each: start, wait until IPVS holds all N destinations and the listener
+has seen a first check (a daemon may still be busy starting after its table
+is written), wait ``--warmup`` s, then over ``--seconds``:
 
 - CPU: utime+stime (+ reaped children) from /proc/PID/stat of every process
   of the daemon, per 1,000 checks and as % of the guest's one CPU; the guest's
@@ -54,6 +55,17 @@ PER_VS = 100
 DELAY_LOOP = 1.0
 WORK = Path("/run/ck")  # the guest's tmpfs
 TICK = os.sysconf("SC_CLK_TCK")
+PROFILED = """import cProfile, io, pstats, sys
+from pykeepalived.cli import main
+prof = cProfile.Profile()
+try:
+    prof.runcall(main, sys.argv[2:])
+finally:
+    out = io.StringIO()
+    for key in ("tottime", "cumulative"):
+        pstats.Stats(prof, stream=out).sort_stats(key).print_stats(45)
+    open(sys.argv[1], "w").write(out.getvalue())
+"""
 HTTP_RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 
 
@@ -81,10 +93,36 @@ def config(n: int, kind: str) -> str:
 
 # --- the listeners (separate processes in the guest) ------------------------------------------
 
+ACCEPTS = WORK / "accepts"  # the listener's running count of connections, rewritten twice a second
+
+
+def count_accepts(counter: list[int]) -> None:
+    """A thread of the listener: publish counter[0] to ACCEPTS every 0.5 s."""
+    import threading
+
+    def publish() -> None:
+        while True:
+            tmp = ACCEPTS.with_suffix(".tmp")
+            tmp.write_text(str(counter[0]))
+            tmp.replace(ACCEPTS)
+            time.sleep(0.5)
+
+    threading.Thread(target=publish, daemon=True).start()
+
+
+def accepts() -> int:
+    try:
+        return int(ACCEPTS.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
 def listen_tcp(port: int) -> None:
     """Accept and close, blocking: the cheapest real server Python can be."""
     import socket
 
+    counter = [0]
+    count_accepts(counter)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
@@ -93,14 +131,19 @@ def listen_tcp(port: int) -> None:
     while True:
         conn, _ = s.accept()
         conn.close()
+        counter[0] += 1
 
 
 def listen_http(port: int) -> None:
     import asyncio
 
+    counter = [0]
+    count_accepts(counter)
+
     class Http(asyncio.Protocol):
         def connection_made(self, transport) -> None:
             self.transport, self.buf = transport, b""
+            counter[0] += 1
 
         def data_received(self, data: bytes) -> None:
             self.buf += data
@@ -171,13 +214,15 @@ def ipvs_dests() -> int:
                and "RemoteAddress" not in line)
 
 
-def start_daemon(daemon: str, conf: Path, run: Path, log: Path) -> subprocess.Popen:
+def start_daemon(daemon: str, conf: Path, run: Path, log: Path, profile: Path | None = None) -> subprocess.Popen:
+    """The daemon; ``profile``: pykeepalived under cProfile, its top functions written there at exit."""
     run.mkdir(parents=True, exist_ok=True)
     if daemon == "keepalived":
         argv = [KEEPALIVED, "-C", "-n", "-l", "-f", str(conf), "-p", str(run / "keepalived.pid"),
                 "-c", str(run / "checkers.pid")]
     else:
-        argv = [PYKEEPALIVED, "-C", "-n", "-l", "-f", str(conf), "--runtime-dir", str(run)]
+        args = ["-C", "-n", "-l", "-f", str(conf), "--runtime-dir", str(run)]
+        argv = [PYKEEPALIVED, *args] if profile is None else [sys.executable, "-c", PROFILED, str(profile), *args]
     with open(log, "w") as out:  # the daemon keeps its own descriptor
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -218,7 +263,8 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
     conf.write_text(config(n, kind))
     row: dict = {"daemon": daemon, "kind": kind, "n": n}
     t_start = time.monotonic()
-    proc = start_daemon(daemon, conf, WORK / f"run-{tag}", log)
+    profile = Path(os.environ["HAPAIR_SHARE"]) / f"profile-{tag}.txt" if a.profile and daemon == "pykeepalived" else None
+    proc = start_daemon(daemon, conf, WORK / f"run-{tag}", log, profile)
     cap = None
     try:
         while ipvs_dests() < n:
@@ -227,6 +273,13 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
                 return row
             time.sleep(1)
         row["up_s"] = time.monotonic() - t_start
+        before = accepts()  # the daemon may still be busy starting (a first reconcile): wait for its checks
+        while accepts() <= before:
+            if proc.poll() is not None or time.monotonic() - t_start > a.up_timeout:
+                row["error"] = "no check reached a real server: " + log.read_text(errors="replace")[-1500:]
+                return row
+            time.sleep(0.5)
+        row["checking_s"] = time.monotonic() - t_start
         time.sleep(a.warmup)
         pcap = WORK / f"{tag}.pcap"
         cap = start_capture(PORTS[kind], pcap)
@@ -254,7 +307,8 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
             stop_capture(cap)
         stop(proc)
         sh("ipvsadm", "-C", check=False)
-        row["log_tail"] = log.read_text(errors="replace")[-600:] if "error" in row else ""
+        if "error" in row or row.get("checks", 0) < n:  # something to look at
+            row["log_tail"] = log.read_text(errors="replace")[-1500:]
 
 
 def guest(a: argparse.Namespace) -> None:
@@ -277,7 +331,7 @@ def guest(a: argparse.Namespace) -> None:
             assert listener.stdout.readline().strip() == "ready"
             for n in sizes:
                 for r in range(a.runs):
-                    for daemon in (DAEMONS if r % 2 == 0 else DAEMONS[::-1]):
+                    for daemon in (a.daemons if r % 2 == 0 else a.daemons[::-1]):
                         row = measure(daemon, kind, n, a, listener)
                         row["run"] = r
                         rows.append(row)
@@ -326,7 +380,7 @@ def host(a: argparse.Namespace) -> int:
 
     argv = [sys.executable, __file__, "--guest", "--seconds", str(a.seconds), "--warmup", str(a.warmup),
             "--runs", str(a.runs), "--up-timeout", str(a.up_timeout), "--sizes", *map(str, a.sizes),
-            "--http-sizes", *map(str, a.http_sizes)]
+            "--http-sizes", *map(str, a.http_sizes), "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
     per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30
     budget = 120 + per_run * 2 * a.runs * (len(a.sizes) + len(a.http_sizes))
     r = run_in_uml(argv, name=f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget, stream=a.verbose)
@@ -335,6 +389,9 @@ def host(a: argparse.Namespace) -> int:
           f"{a.warmup:g} s warm-up, median of {a.runs} run(s); load average of the host at the end: "
           f"{os.getloadavg()[0]:.1f}\n")
     print(table(rows))
+    for name, text in sorted(r.files.items()):
+        if name.startswith("profile-"):
+            print(f"\n{name}:\n{text}")
     if r.returncode != 0 or not rows:
         print(f"\nguest rc {r.returncode}:\n{r.output[-3000:]}", file=sys.stderr)
         return 1
@@ -342,6 +399,8 @@ def host(a: argparse.Namespace) -> int:
         if row.get("dropped", 0) or row.get("retransmits", 0) or row.get("silent", 0):
             print(f"note: {row['daemon']} {row['kind']} {row['n']}: capture dropped {row.get('dropped')}, "
                   f"SYN retransmits {row.get('retransmits')}, real servers never checked {row.get('silent')}")
+        if row.get("log_tail") and (row.get("silent") or "error" in row):
+            print(f"  its log ends:\n{row['log_tail']}")
     return 0
 
 
@@ -354,6 +413,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--up-timeout", type=float, default=300.0)
     ap.add_argument("--mem", default="1536M")
+    ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
+    ap.add_argument("--profile", action="store_true", help="pykeepalived under cProfile (its top functions are "
+                    "printed; CPU figures then include the profiler)")
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--listen-tcp", type=int, help=argparse.SUPPRESS)
