@@ -138,12 +138,28 @@ class HttpChecker(BaseChecker):
         super().__init__(target)
         self.kind = "SSL_GET" if tls else "HTTP_GET"
         self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
+        if tls:  # SSL_GET runs as a task (the scheduler's path for checkers without start())
+            self.start = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, done, now: float | None = None):  # noqa: F811 (None for TLS)
+        """Plain HTTP on callbacks (check/http_attempt.py); ``.cancel()`` on the result aborts."""
+        from .http_attempt import HttpAttempt  # noqa: PLC0415 (it imports this module)
+
+        return HttpAttempt(self, loop, done, now)
 
     def config_key(self) -> tuple:
         return (*super().config_key(), self.urls, self.protocol, self.sni)
 
     async def check(self) -> CheckResult:
         loop = asyncio.get_running_loop()
+        if not self.tls:
+            fut: asyncio.Future[CheckResult] = loop.create_future()
+            attempt = self.start(loop, lambda r: fut.done() or fut.set_result(r))
+            try:
+                return await fut
+            except asyncio.CancelledError:
+                attempt.cancel()
+                raise
         start = loop.time()
         for url in self.urls:
             try:
