@@ -363,11 +363,14 @@ def table(rows: list[dict]) -> str:
         ka = median(by.get("keepalived", []), "cpu_per_1k_ms")
         for daemon in DAEMONS:
             rs = [r for r in by.get(daemon, []) if "error" not in r]
+            if daemon not in by:  # not run (--daemons)
+                continue
             if not rs:
                 errs = [r.get("error", "no run")[:80] for r in by.get(daemon, [])]
                 lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 10)
                 continue
-            m = {k: median(rs, k) for k in ("rate", "cpu_per_1k_ms", "core", "late_p50", "late_p99", "late_max",
+            rs = [r for r in rs if r.get("cpu_per_1k_ms") is not None] or rs
+            m = {k: median(rs, k) or 0.0 for k in ("rate", "cpu_per_1k_ms", "core", "late_p50", "late_p99", "late_max",
                                             "late_gt_interval", "false_down", "guest_idle", "helpers_core")}
             ratio = f"{m['cpu_per_1k_ms'] / ka:.2f}" if daemon == "pykeepalived" and ka else ""
             lines.append(f"| {kind} | {n:,} | {daemon} | {m['rate']:.0f} | {m['cpu_per_1k_ms']:.1f} | "
@@ -385,6 +388,11 @@ def host(a: argparse.Namespace) -> int:
             "--http-sizes", *map(str, a.http_sizes), "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
     per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30
     budget = 120 + per_run * 2 * a.runs * (len(a.sizes) + len(a.http_sizes))
+    if a.table_from:  # re-print a table from the ROW lines of an earlier run's console
+        rows = [json.loads(line.split(" ", 1)[1]) for line in Path(a.table_from).read_text().splitlines()
+                if line.startswith("ROW ")]
+        print(table(rows))
+        return 0
     r = run_in_uml(argv, name=f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget, stream=a.verbose)
     rows = json.loads(r.files.get("checkers.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d')}, one UML guest (1 CPU), delay_loop 1 s, {a.seconds:g} s measured after "
@@ -418,6 +426,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
     ap.add_argument("--profile", action="store_true", help="pykeepalived under cProfile (its top functions are "
                     "printed; CPU figures then include the profiler)")
+    ap.add_argument("--table-from", help="print the table of the ROW lines in this file (a --verbose console)")
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--listen-tcp", type=int, help=argparse.SUPPRESS)
