@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from .base import CheckResult
 from .conn import describe, make_socket, sockaddr
-from .http import MAX_BODY, UrlFailure, build_request, parse_head
+from .http_wire import MAX_BODY, UrlFailure, build_request, parse_head
 
 HEAD_LIMIT = 1 << 16  # asyncio's StreamReader limit, which fetch() inherits: "headers too long"
 Done = Callable[[CheckResult], None]
