@@ -1,12 +1,14 @@
 """bench/syn_timing.py: SYNs read back from a pcap file, lateness per real server."""
 
+import importlib.util
 import struct
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from syn_timing import lateness, read_syns  # noqa: E402
+# loaded by path: bench/ on sys.path would shadow packages (bench/ansible.py)
+_spec = importlib.util.spec_from_file_location("syn_timing", Path(__file__).resolve().parents[2] / "bench/syn_timing.py")
+_mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mod)
+lateness, read_syns = _mod.lateness, _mod.read_syns
 
 
 def syn_frame(dst: str, sport: int) -> bytes:
