@@ -6,6 +6,12 @@ checker process is measured alone.  Prints CPU per 1,000 checks, the share of
 one core, and the lateness distribution (actual start - scheduled start).
 
     .venv/bin/python bench/checkers.py [--sizes 1000 5000 10000] [--seconds 10]
+
+With ``--compare keepalived`` the whole daemons run instead, pykeepalived -C
+beside keepalived 2.2.7 -C in one UML guest (bench/checker_compare.py, whose
+options follow):
+
+    .venv/bin/python bench/checkers.py --compare keepalived [--sizes ...] [--seconds 20] [--runs 1]
 """
 
 from __future__ import annotations
@@ -97,6 +103,11 @@ async def measure(count: int, seconds: float) -> dict:
 
 
 def main() -> int:
+    if sys.argv[1:3] == ["--compare", "keepalived"]:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from checker_compare import main as compare
+
+        return compare(sys.argv[3:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--seconds", type=float, default=10.0)

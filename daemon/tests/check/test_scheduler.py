@@ -98,3 +98,21 @@ async def test_a_crashing_checker_is_a_failure_not_a_dead_scheduler():
     await asyncio.sleep(0.12)
     await sched.close()
     assert seen and seen[0] == "checker error: bug"
+
+
+@aio
+async def test_tcp_fast_path_keeps_the_grid_and_ends_at_start_plus_latency():
+    from pykeepalived.check.tcp import TcpChecker
+
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    sched = Scheduler()
+    results = []
+    async with server:
+        job = sched.add(TcpChecker(target(server.sockets[0].getsockname()[1])), Timing(delay_loop=0.1, warmup=0),
+                        lambda job, r, c: results.append((job.due, r)))
+        await asyncio.sleep(0.45)
+        await sched.close()
+    assert len(results) >= 3 and all(r.ok for _, r in results), results
+    dues = [d for d, _ in results]
+    assert {round(b - a, 9) for a, b in zip(dues, dues[1:])} == {0.1}  # the grid, not end + delay_loop
+    assert job.runs == sched.checks == len(results) and sched.lateness.count >= len(results)

@@ -64,3 +64,24 @@ def test_compare_same_config_only():
     assert TcpChecker(target(80)).compare(TcpChecker(target(80)))
     assert not TcpChecker(target(80)).compare(TcpChecker(target(81)))
     assert not TcpChecker(target(80)).compare(TcpChecker(target(80, timeout=2)))
+
+
+@aio
+async def test_start_measures_latency_from_the_callers_clock_reading():
+    # The scheduler hands in the time it already read; the attempt must not read it again to start.
+    server = await listener()
+    loop = asyncio.get_running_loop()
+    got = loop.create_future()
+    async with server:
+        TcpChecker(target(port_of(server))).start(loop, got.set_result, loop.time() - 5.0)
+        result = await got
+    assert result.ok and 5.0 <= result.latency < 6.0, result
+
+
+def test_sockets_are_non_blocking_from_creation():
+    from pykeepalived.check.conn import make_socket
+
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with make_socket(target(80), kind) as sock:
+            assert sock.getblocking() is False and sock.gettimeout() == 0.0
+            assert sock.type == kind  # the flag is not left in the reported type

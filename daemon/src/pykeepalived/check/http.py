@@ -11,32 +11,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
-from dataclasses import dataclass
 
 from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
 from .conn import connect, describe
+from .http_attempt import HttpAttempt
+from .http_wire import DEFAULT_STATUS, MAX_BODY, USER_AGENT, UrlFailure, UrlSpec, build_request, parse_head
 
-DEFAULT_STATUS = ((200, 299),)
-USER_AGENT = "KeepAliveClient"
-MAX_BODY = 16 << 20  # a digest of more than this is not a health check
-
-
-@dataclass(frozen=True)
-class UrlSpec:
-    """One ``url {}`` block, resolved (virtualhost inherited from checker/real/virtual server)."""
-
-    path: str
-    digest: str | None = None
-    status: tuple[tuple[int, int], ...] = DEFAULT_STATUS
-    virtualhost: str | None = None
-
-    def accepts(self, code: int) -> bool:
-        return any(lo <= code <= hi for lo, hi in self.status)
-
-
-class UrlFailure(Exception):
-    """A url answered, but not as required."""
+__all__ = ["DEFAULT_STATUS", "MAX_BODY", "USER_AGENT", "HttpChecker", "UrlFailure", "UrlSpec", "build_request",
+           "fetch", "parse_head", "read_body", "tls_context"]
 
 
 def tls_context() -> ssl.SSLContext:
@@ -45,35 +28,6 @@ def tls_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
-
-
-def build_request(url: UrlSpec, target: Target, protocol: str, tls: bool) -> bytes:
-    """keepalived's request: GET, User-Agent KeepAliveClient, Host (virtualhost or address[:port])."""
-    if url.virtualhost:
-        host = url.virtualhost
-    else:
-        host = f"[{target.ip}]" if target.ip.version == 6 else str(target.ip)
-        if target.port not in (None, 443 if tls else 80):
-            host += f":{target.port}"
-    version = "HTTP/1.1" if protocol == "1.1" else "HTTP/1.0"
-    lines = [f"GET {url.path} {version}", f"User-Agent: {USER_AGENT}", f"Host: {host}"]
-    if protocol in ("1.1", "1.0C"):
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    """Status code and lower-cased headers of a response head."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise UrlFailure(f"bad status line {lines[0][:60]!r}")
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), headers
 
 
 async def read_body(reader: asyncio.StreamReader, headers: dict[str, str], timeout: float) -> bytes:
@@ -138,12 +92,26 @@ class HttpChecker(BaseChecker):
         super().__init__(target)
         self.kind = "SSL_GET" if tls else "HTTP_GET"
         self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
+        if tls:  # SSL_GET runs as a task (the scheduler's path for checkers without start())
+            self.start = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, done, now: float | None = None):  # noqa: F811 (None for TLS)
+        """Plain HTTP on callbacks (check/http_attempt.py); ``.cancel()`` on the result aborts."""
+        return HttpAttempt(self, loop, done, now)
 
     def config_key(self) -> tuple:
         return (*super().config_key(), self.urls, self.protocol, self.sni)
 
     async def check(self) -> CheckResult:
         loop = asyncio.get_running_loop()
+        if not self.tls:
+            fut: asyncio.Future[CheckResult] = loop.create_future()
+            attempt = self.start(loop, lambda r: fut.done() or fut.set_result(r))
+            try:
+                return await fut
+            except asyncio.CancelledError:
+                attempt.cancel()
+                raise
         start = loop.time()
         for url in self.urls:
             try:

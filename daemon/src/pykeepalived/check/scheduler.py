@@ -9,6 +9,11 @@ keepalived.  An attempt that outlives its interval is an *overrun* (the next
 one starts when it ends), not lateness.  *Lateness* is actual start minus
 scheduled start: the event loop's own delay, i.e. what an overloaded
 scheduler would show.
+
+The hot path keeps syscalls out: the loop is remembered at ``add()``
+(``asyncio.get_running_loop()`` calls getpid(2) on every call in CPython
+3.11), and a TCP attempt reads the clock twice (start, end), its end time
+doubling as the scheduler's "now".
 """
 
 from __future__ import annotations
@@ -75,14 +80,16 @@ class Scheduler:
         self.lateness = Lateness()
         self.checks = 0
         self.overruns = 0
+        self.loop: asyncio.AbstractEventLoop | None = None  # the running loop, set by add()
 
     def add(self, checker: BaseChecker, timing: Timing, on_result: ResultCallback,
             state: CheckerState | None = None) -> Job:
         """Start running ``checker``: first attempt after a random warmup delay (0..warmup)."""
+        self.loop = loop = asyncio.get_running_loop()
         job = Job(checker, state or CheckerState(timing), on_result)
         self.jobs.add(job)
         warmup = timing.warmup
-        self._arm(job, asyncio.get_running_loop().time() + (self.rng.uniform(0, warmup) if warmup > 0 else 0.0))
+        self._arm(job, loop.time() + (self.rng.uniform(0, warmup) if warmup > 0 else 0.0))
         return job
 
     def adopt(self, job: Job, on_result: ResultCallback) -> None:
@@ -108,17 +115,18 @@ class Scheduler:
 
     def _arm(self, job: Job, due: float) -> None:
         job.due = due
-        job.handle = asyncio.get_running_loop().call_at(due, self._fire, job)
+        job.handle = self.loop.call_at(due, self._fire, job)  # type: ignore[union-attr]
 
     def _fire(self, job: Job) -> None:
         job.handle = None
         if job not in self.jobs or job.task is not None:
             return
-        loop = asyncio.get_running_loop()
-        self.lateness.record(loop.time() - job.due)
+        loop = self.loop
+        now = loop.time()  # type: ignore[union-attr]
+        self.lateness.record(now - job.due)
         start = getattr(job.checker, "start", None)
-        if start is not None:  # callback fast path (TCP_CHECK): no task per attempt
-            job.task = start(loop, lambda result: self._done(job, result))
+        if start is not None:  # callback fast path (TCP_CHECK): no task per attempt; ends at now + latency
+            job.task = start(loop, lambda result: self._done(job, result, now + result.latency), now)
         else:
             job.task = loop.create_task(self._run(job))
 
@@ -133,7 +141,7 @@ class Scheduler:
             result = CheckResult(False, f"checker error: {err}")
         self._done(job, result)
 
-    def _done(self, job: Job, result: CheckResult) -> None:
+    def _done(self, job: Job, result: CheckResult, now: float | None = None) -> None:
         job.task = None
         if job not in self.jobs:
             return
@@ -141,7 +149,8 @@ class Scheduler:
         job.runs += 1
         was_up = job.state.up
         delay = job.state.record(result)
-        now = asyncio.get_running_loop().time()
+        if now is None:
+            now = self.loop.time()  # type: ignore[union-attr]
         if delay == job.state.timing.delay_loop and job.state.retry_it == 0:
             due = job.due + delay
             if due < now:  # the attempt took longer than its interval

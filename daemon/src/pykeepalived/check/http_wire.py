@@ -1,0 +1,60 @@
+"""HTTP on the wire for HTTP_GET/SSL_GET: the url spec, the request keepalived sends, the response head.
+
+Shared by the coroutine path (http.py, SSL_GET) and the callback path (http_attempt.py, HTTP_GET).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Target
+
+DEFAULT_STATUS = ((200, 299),)
+USER_AGENT = "KeepAliveClient"
+MAX_BODY = 16 << 20  # a digest of more than this is not a health check
+
+
+@dataclass(frozen=True)
+class UrlSpec:
+    """One ``url {}`` block, resolved (virtualhost inherited from checker/real/virtual server)."""
+
+    path: str
+    digest: str | None = None
+    status: tuple[tuple[int, int], ...] = DEFAULT_STATUS
+    virtualhost: str | None = None
+
+    def accepts(self, code: int) -> bool:
+        return any(lo <= code <= hi for lo, hi in self.status)
+
+
+class UrlFailure(Exception):
+    """A url answered, but not as required."""
+
+
+def build_request(url: UrlSpec, target: Target, protocol: str, tls: bool) -> bytes:
+    """keepalived's request: GET, User-Agent KeepAliveClient, Host (virtualhost or address[:port])."""
+    if url.virtualhost:
+        host = url.virtualhost
+    else:
+        host = f"[{target.ip}]" if target.ip.version == 6 else str(target.ip)
+        if target.port not in (None, 443 if tls else 80):
+            host += f":{target.port}"
+    version = "HTTP/1.1" if protocol == "1.1" else "HTTP/1.0"
+    lines = [f"GET {url.path} {version}", f"User-Agent: {USER_AGENT}", f"Host: {host}"]
+    if protocol in ("1.1", "1.0C"):
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status code and lower-cased headers of a response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise UrlFailure(f"bad status line {lines[0][:60]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
