@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: config_fragments
 short_description: Manage many VRRP instances, virtual servers and real servers in one call
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The batch form of M(hapair.keepalived.vrrp_instance), M(hapair.keepalived.virtual_server)
     and M(hapair.keepalived.real_server) - one module call per host for all of them instead
