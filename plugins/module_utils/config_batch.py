@@ -1,7 +1,8 @@
 # Copyright: hapair.keepalived contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""config_fragments: many vrrp_instance / virtual_server / real_server objects in one
-module call (one round trip per host instead of one per object).
+"""config_fragments: many vrrp_instance / virtual_server / real_server objects, and
+optionally the main file, in one module call (one round trip per host instead of one
+per object).
 
 Each item is checked against its own module's argument spec and rendered by its own
 class (VrrpInstance, VirtualServer, RealServer), so the files are byte for byte those
@@ -33,6 +34,7 @@ def argument_spec():
     spec = fragments.common_argument_spec()
     for option, _kwargs, _cls in KINDS:
         spec[option] = dict(type="list", elements="dict", default=[])
+    spec["main_config"] = dict(type="str")
     return spec
 
 
@@ -76,6 +78,8 @@ def build_objects(module):
 def run(module):
     objects = build_objects(module)
     wanted = {}
+    if module.params["main_config"] is not None:
+        wanted[os.path.join(os.path.abspath(module.params["config_dir"]), "keepalived.conf")] = module.params["main_config"]
     try:
         for _option, obj in objects:
             wanted.update(obj.desired())

@@ -48,6 +48,12 @@ options:
     type: list
     elements: dict
     default: []
+  main_config:
+    description:
+      - The text of C(keepalived.conf) under O(config_dir), written and validated with the fragments
+        (mode 0640, owner root, like the fragments); left alone when not given.
+      - It must include C(conf.d/*.conf) with a relative path, as the per-object modules require.
+    type: str
 author:
   - hapair.keepalived contributors
 """

@@ -50,3 +50,15 @@ def test_rejected_change_writes_nothing(runner):
 def test_bad_item_is_named(runner):
     r = runner.play({"module": "config_fragments", "args": {"real_servers": [{"address": "10.0.0.1"}]}})
     assert r[0]["failed"] and r[0]["msg"].startswith("real_servers[0]: "), r
+
+
+def test_main_config_is_written_and_validated_with_the_fragments(runner):
+    main = "global_defs {\n    router_id lb1\n}\ninclude conf.d/*.conf\n"
+    args = dict(BATCH, main_config=main)
+    r = runner.play({"module": "config_fragments", "args": args, "diff": True},
+                    {"module": "config_fragments", "args": args},
+                    {"module": "config_fragments", "args": dict(args, main_config=main + "bogus_keyword\n")})
+    assert [x["changed"] for x in r[:2]] == [True, False], r
+    assert str(runner.config_dir / "keepalived.conf") in {d["after_header"] for d in r[0]["diff"]}
+    assert (runner.config_dir / "keepalived.conf").read_text() == main
+    assert r[2]["failed"] and (runner.config_dir / "keepalived.conf").read_text() == main, r[2]
