@@ -55,7 +55,7 @@ options:
       - It must include C(conf.d/*.conf) with a relative path, as the per-object modules require.
     type: str
 author:
-  - hapair.keepalived contributors
+  - hapair.keepalived maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
