@@ -49,10 +49,12 @@ def module_options(name):
 COMMON = {"config_dir", "runtime_dir", "pykeepalived_bin", "reload"}
 
 
-def task_keys(task, prefix):
-    """Keys read as PREFIX.KEY in the task named TASK of tasks/config.yml."""
-    text = CONFIG[CONFIG.index(f"- name: {task}\n"):]
-    text = text[:text.find("\n- name:", 1) % (len(text) + 1)]
+def task_keys(section, prefix):
+    """Keys read as PREFIX.KEY in the item list SECTION of tasks/config.yml (the vars of the
+    config_fragments task, each after a ``# SECTION`` comment)."""
+    text = CONFIG[CONFIG.index(f"    # {section}"):]
+    ends = [i for i in (text.find("\n    # ", 1), text.find("\n- name:", 1)) if i > 0]
+    text = text[:min(ends)] if ends else text
     return set(re.findall(r"\b" + re.escape(prefix) + r"\.([a-z_]+)(?: \| default| }})", text))
 
 

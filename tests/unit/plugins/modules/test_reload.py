@@ -46,7 +46,8 @@ def test_change_sends_sighup_to_the_running_daemon(runner, tmp_path):
     script.write_text(FAKE_DAEMON)
     log = tmp_path / "signals.log"
     daemon = subprocess.Popen([sys.executable, str(script), str(log)])
-    sleeper = subprocess.Popen(["sleep", "60"])
+    # (lives until the finally: under load the plays alone may outlast any fixed sleep)
+    sleeper = subprocess.Popen(["sleep", "infinity"])
     try:
         assert wait_for(lambda: Path(str(log) + ".ready").exists())
         pidfile = runner.runtime_dir / "pykeepalived.pid"

@@ -1,0 +1,121 @@
+# Copyright: hapair.keepalived contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""config_fragments: many vrrp_instance / virtual_server / real_server objects, and
+optionally the main file, in one module call (one round trip per host instead of one
+per object).
+
+Each item is checked against its own module's argument spec and rendered by its own
+class (VrrpInstance, VirtualServer, RealServer), so the files are byte for byte those
+the per-object modules write; the batch then validates all changes with one
+``pykeepalived -t`` on one copy, writes them and sends one SIGHUP.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.hapair.keepalived.plugins.module_utils import daemon, fragments
+from ansible_collections.hapair.keepalived.plugins.module_utils import real_server as rs_utils
+from ansible_collections.hapair.keepalived.plugins.module_utils import virtual_server as vs_utils
+from ansible_collections.hapair.keepalived.plugins.module_utils import vrrp_instance as vi_utils
+from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import SyntaxValueError
+
+# option name -> (module kwargs, class); in the order the objects are applied
+KINDS = (
+    ("vrrp_instances", vi_utils.MODULE_KWARGS, vi_utils.VrrpInstance),
+    ("virtual_servers", vs_utils.MODULE_KWARGS, vs_utils.VirtualServer),
+    ("real_servers", rs_utils.MODULE_KWARGS, rs_utils.RealServer),
+)
+COMMON = tuple(fragments.common_argument_spec())
+
+
+def argument_spec():
+    spec = fragments.common_argument_spec()
+    for option, _kwargs, _cls in KINDS:
+        spec[option] = dict(type="list", elements="dict", default=[])
+    spec["main_config"] = dict(type="str")
+    return spec
+
+
+MODULE_KWARGS = dict(argument_spec=argument_spec(), supports_check_mode=True)
+
+
+class ItemModule:
+    """What a ConfigObject sees as its module: the item's checked options, and the
+    real module for everything else (fail_json, warn, check_mode, atomic_move)."""
+
+    def __init__(self, module, params):
+        self.params = params
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def _validator(kwargs):
+    rules = {k: v for k, v in kwargs.items() if k not in ("argument_spec", "supports_check_mode")}
+    return ArgumentSpecValidator(kwargs["argument_spec"], **rules)
+
+
+def build_objects(module):
+    """One ConfigObject per item, in KINDS order; fails naming the item on a bad option."""
+    common = {name: module.params[name] for name in COMMON}
+    objects = []
+    for option, kwargs, cls in KINDS:
+        validator = _validator(kwargs)
+        for index, item in enumerate(module.params[option]):
+            if set(item) & set(COMMON):
+                module.fail_json(msg=f"{option}[{index}]: {', '.join(sorted(set(item) & set(COMMON)))} "
+                                     "is set once for the whole task, not per item")
+            checked = validator.validate(dict(item, **common))
+            if checked.error_messages:
+                module.fail_json(msg=f"{option}[{index}]: {'; '.join(checked.error_messages)}")
+            objects.append((option, cls(ItemModule(module, checked.validated_parameters))))
+    return objects
+
+
+def run(module):
+    objects = build_objects(module)
+    wanted = {}
+    if module.params["main_config"] is not None:
+        wanted[os.path.join(os.path.abspath(module.params["config_dir"]), "keepalived.conf")] = module.params["main_config"]
+    try:
+        for _option, obj in objects:
+            wanted.update(obj.desired())
+    except SyntaxValueError as exc:
+        module.fail_json(msg=str(exc))
+    changes, diffs = {}, []
+    for path in sorted(wanted):
+        before, after = fragments.read_text(path), wanted[path]
+        if before == after:
+            continue
+        changes[path] = after
+        diffs.append(dict(before=before or "", after=after or "",
+                          before_header=path if before is not None else f"{path} (absent)",
+                          after_header=path if after is not None else f"{path} (absent)"))
+    results = {option: [] for option, _kwargs, _cls in KINDS}
+    for option, obj in objects:
+        results[option].append(dict(obj.result(), fragment=obj.fragment_path(),
+                                    changed=any(p in changes for p in obj.desired())))
+    if changes:
+        for _option, obj in objects:
+            # a real server whose virtual server this same task writes needs no file on disk yet
+            if isinstance(obj, rs_utils.RealServer) and wanted.get(obj.service.fragment(obj.conf_d)):
+                continue
+            obj.preflight()
+        base = objects[0][1] if objects else fragments.ConfigObject(module)
+        base.validate(changes)
+        if not module.check_mode:
+            base.apply(changes)
+            for _option, obj in objects:
+                for path in obj.empty_dirs():
+                    if os.path.isdir(path) and not os.listdir(path):
+                        os.rmdir(path)
+    reloaded = False
+    if changes and not module.check_mode and module.params["reload"]:
+        reloaded, warning = daemon.reload_daemon(module.params["runtime_dir"])
+        if warning:
+            module.warn(warning)
+    module.exit_json(changed=bool(changes), reloaded=reloaded, diff=diffs,
+                     fragments=sorted(r["fragment"] for rs in results.values() for r in rs), **results)

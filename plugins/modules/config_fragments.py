@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# Copyright: hapair.keepalived contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module hapair.keepalived.config_fragments (logic in module_utils/config_batch.py)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: config_fragments
+short_description: Manage many VRRP instances, virtual servers and real servers in one call
+version_added: 0.1.0
+description:
+  - The batch form of M(hapair.keepalived.vrrp_instance), M(hapair.keepalived.virtual_server)
+    and M(hapair.keepalived.real_server) - one module call per host for all of them instead
+    of one per object, which is what a fleet roll-out spends its time on.
+  - Each item of O(vrrp_instances), O(virtual_servers) and O(real_servers) takes exactly the
+    options of its module (without the common ones, which are set once for the task) and is
+    checked against that module's argument spec; the fragment files are those the module writes.
+  - All changes are validated together by the daemon's checker (C(pykeepalived -t)) on one copy
+    of the config, then written atomically; one C(SIGHUP) follows. A rejected change fails with
+    the daemon's C(FILE:LINE:COL) errors and writes nothing.
+  - A real server may name a virtual server written by the same task. Unlike
+    M(hapair.keepalived.real_server), no C(runtime) facts are read from the daemon (use
+    M(hapair.keepalived.keepalived_info)), and the deprecated C(state=drained) with C(wait) does not wait.
+extends_documentation_fragment:
+  - hapair.keepalived.common
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  vrrp_instances:
+    description: Options of M(hapair.keepalived.vrrp_instance), one dict per instance.
+    type: list
+    elements: dict
+    default: []
+  virtual_servers:
+    description: Options of M(hapair.keepalived.virtual_server), one dict per virtual server.
+    type: list
+    elements: dict
+    default: []
+  real_servers:
+    description: Options of M(hapair.keepalived.real_server), one dict per real server (with its C(virtual_server)).
+    type: list
+    elements: dict
+    default: []
+  main_config:
+    description:
+      - The text of C(keepalived.conf) under O(config_dir), written and validated with the fragments
+        (mode 0640, owner root, like the fragments); left alone when not given.
+      - It must include C(conf.d/*.conf) with a relative path, as the per-object modules require.
+    type: str
+author:
+  - hapair.keepalived maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: A pair's instance, its service and two real servers in one call
+  hapair.keepalived.config_fragments:
+    vrrp_instances:
+      - {name: VI_web, interface: eth0, vrid: 51, priority: 150, vips: [192.0.2.100/24]}
+    virtual_servers:
+      - {address: 192.0.2.100, port: 80, lb_algo: wrr, lb_kind: NAT}
+    real_servers:
+      - {virtual_server: {address: 192.0.2.100, port: 80}, address: 192.0.2.21, port: 80}
+      - {virtual_server: {address: 192.0.2.100, port: 80}, address: 192.0.2.22, port: 80}
+"""
+
+RETURN = r"""
+vrrp_instances:
+  description: One entry per item of O(vrrp_instances), in order, with its C(fragment) and whether it C(changed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{fragment: /etc/pykeepalived/conf.d/vrrp_instance-VI_web.conf, changed: false}]
+virtual_servers:
+  description: One entry per item of O(virtual_servers), as for O(vrrp_instances).
+  returned: always
+  type: list
+  elements: dict
+real_servers:
+  description: One entry per item of O(real_servers), as for O(vrrp_instances), plus its configured C(weight).
+  returned: always
+  type: list
+  elements: dict
+fragments:
+  description: Every fragment file the items own, sorted (what a purge of other fragments keeps).
+  returned: always
+  type: list
+  elements: str
+reloaded:
+  description: Whether the running daemon was sent C(SIGHUP). Always false in check mode.
+  returned: always
+  type: bool
+diff:
+  description: One entry per file that changed (or would change), with its text before and after.
+  returned: always
+  type: list
+  elements: dict
+errors:
+  description: The daemon's C(FILE:LINE:COL) error lines when it rejected the change.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.hapair.keepalived.plugins.module_utils import config_batch  # noqa: E402
+
+
+def main():
+    module = AnsibleModule(**config_batch.MODULE_KWARGS)
+    config_batch.run(module)
+
+
+if __name__ == "__main__":
+    main()

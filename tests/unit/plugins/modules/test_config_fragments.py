@@ -1,0 +1,64 @@
+"""hapair.keepalived.config_fragments: the per-object modules' files from one call."""
+
+from __future__ import annotations
+
+from module_runner import Runner
+
+VI = {"name": "VI_web", "interface": "eth0", "vrid": 51, "priority": 150, "vips": ["192.0.2.100/24"],
+      "unicast_src_ip": "192.0.2.11", "unicast_peers": ["192.0.2.12"], "sync_group": "SG_web"}
+VS = {"address": "192.0.2.100", "port": 80, "lb_algo": "wrr", "lb_kind": "NAT", "delay_loop": 5}
+VS_ID = {"address": "192.0.2.100", "port": 80}
+RS = [{"virtual_server": VS_ID, "address": "10.0.0.11", "port": 8080, "weight": 10,
+       "checker": {"type": "HTTP_GET", "urls": [{"path": "/health", "status_code": ["200"]}]}},
+      {"virtual_server": VS_ID, "address": "10.0.0.12", "port": 8080, "checker": {"type": "TCP_CHECK"}}]
+BATCH = {"vrrp_instances": [VI], "virtual_servers": [VS], "real_servers": RS}
+
+
+def files(runner: Runner) -> dict:
+    # (a sync group member file names its instance's fragment by its full path)
+    return {str(p.relative_to(runner.config_dir)): p.read_text().replace(str(runner.config_dir), "CONFIG_DIR")
+            for p in sorted(runner.config_dir.rglob("*.conf")) if p.is_file()}
+
+
+def test_one_call_writes_what_the_modules_write(runner, tmp_path):
+    r = runner.play({"module": "config_fragments", "args": BATCH, "check": True, "diff": True},
+                    {"module": "config_fragments", "args": BATCH, "diff": True},
+                    {"module": "config_fragments", "args": BATCH})
+    assert [x["changed"] for x in r] == [True, True, False], r
+    # instance, sync group + its member file, virtual server, 2 real servers
+    assert len(r[0]["diff"]) == len(r[1]["diff"]) == 6
+    assert [x["changed"] for x in r[1]["real_servers"]] == [True, True]
+    assert r[1]["real_servers"][0]["weight"] == 10
+    assert r[2]["fragments"] == sorted(r[2]["fragments"]) and len(r[2]["fragments"]) == 4
+    batch_files = files(runner)
+    # the same objects through the per-object modules, in a second config dir
+    other = Runner(tmp_path / "single")
+    steps = [{"module": "vrrp_instance", "args": VI}, {"module": "virtual_server", "args": VS}]
+    steps += [{"module": "real_server", "args": item} for item in RS]
+    assert all(x["changed"] for x in other.play(*steps))
+    assert files(other) == batch_files
+    assert runner.check_config().returncode == 0
+
+
+def test_rejected_change_writes_nothing(runner):
+    bad = dict(BATCH, vrrp_instances=[dict(VI, priority=300)])
+    r = runner.play({"module": "config_fragments", "args": bad})
+    assert r[0]["failed"] and any("priority" in line for line in r[0]["errors"]), r
+    assert set(files(runner)) == {"keepalived.conf"}
+
+
+def test_bad_item_is_named(runner):
+    r = runner.play({"module": "config_fragments", "args": {"real_servers": [{"address": "10.0.0.1"}]}})
+    assert r[0]["failed"] and r[0]["msg"].startswith("real_servers[0]: "), r
+
+
+def test_main_config_is_written_and_validated_with_the_fragments(runner):
+    main = "global_defs {\n    router_id lb1\n}\ninclude conf.d/*.conf\n"
+    args = dict(BATCH, main_config=main)
+    r = runner.play({"module": "config_fragments", "args": args, "diff": True},
+                    {"module": "config_fragments", "args": args},
+                    {"module": "config_fragments", "args": dict(args, main_config=main + "bogus_keyword\n")})
+    assert [x["changed"] for x in r[:2]] == [True, False], r
+    assert str(runner.config_dir / "keepalived.conf") in {d["after_header"] for d in r[0]["diff"]}
+    assert (runner.config_dir / "keepalived.conf").read_text() == main
+    assert r[2]["failed"] and (runner.config_dir / "keepalived.conf").read_text() == main, r[2]
