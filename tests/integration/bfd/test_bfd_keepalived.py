@@ -149,6 +149,9 @@ def test_a_reload_that_changes_only_timers_keeps_the_session(lab, tmp_path: Path
             ours.kill("HUP")
             wait_for(lambda: bfd_status(ours)["sessions"]["to_lb2"]["tx_interval_ms"] == 400, 15,
                      "the reload did not reach the BFD session")
+            # packets on both sides of the reload, so the longest gap spans it (the status can
+            # show the new interval before a second packet left)
+            wait_for(lambda: len(cap.lines()) >= 4, 15, "fewer than 4 BFD packets around the reload")
         session = bfd_status(ours)["sessions"]["to_lb2"]
         assert session["state"] == "UP", session
         assert has_vip(lab, "lb1", vip), "the reload took the instance through FAULT"

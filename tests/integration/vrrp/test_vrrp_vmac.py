@@ -218,7 +218,7 @@ def test_vmac_xmit_base_and_foreign_link(lab, tmp_path: Path, base_sysctls) -> N
         index = link(lab, "lb1", dev)["ifindex"]
         refused = Daemon(lab, "lb1", "pykeepalived", "vmac-f", vmac_conf(vrid, 150, "MASTER"))
         log = tmp_path / "lb1-vmac-f.log"
-        refused.start(tmp_path)
+        refused.start(tmp_path, ready=False)  # its VRRP child refuses to start
         try:
             wait_for(lambda: "not created by pykeepalived" in log.read_text(), 30, "no refusal logged")
         finally:

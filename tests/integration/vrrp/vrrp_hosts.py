@@ -57,7 +57,9 @@ class Daemon:
     def dir(self) -> str:
         return f"{RUN_DIR}/{self.name}"
 
-    def start(self, log_dir: Path) -> Daemon:
+    def start(self, log_dir: Path, ready: bool = True) -> Daemon:
+        """Start it and wait until it is ready (``ready=False``: until its pid file is
+        written, for a start that is meant to be refused)."""
         self.lab.exec(self.host, ["mkdir", "-p", self.dir])
         # a kill -9 leaves pid files behind: never read (and signal) a stale pid
         self.lab.exec(self.host, ["rm", "-f", f"{self.dir}/pykeepalived.pid", f"{self.dir}/keepalived.pid",
@@ -70,7 +72,8 @@ class Daemon:
                     "-p", f"{self.dir}/keepalived.pid", "-r", f"{self.dir}/vrrp.pid"]
         log = (log_dir / f"{self.host}-{self.name}.log").open("ab")
         self.lab.popen(self.host, argv, stdout=log, stderr=log)
-        wait_for(self.ready, START_LIMIT, f"{self.kind} on {self.host} did not come up (see {log.name})")
+        wait_for(self.ready if ready else lambda: bool(self.pids()), START_LIMIT,
+                 f"{self.kind} on {self.host} did not come up (see {log.name})")
         return self
 
     def ready(self) -> bool:
