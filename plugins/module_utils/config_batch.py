@@ -85,15 +85,7 @@ def run(module):
             wanted.update(obj.desired())
     except SyntaxValueError as exc:
         module.fail_json(msg=str(exc))
-    changes, diffs = {}, []
-    for path in sorted(wanted):
-        before, after = fragments.read_text(path), wanted[path]
-        if before == after:
-            continue
-        changes[path] = after
-        diffs.append(dict(before=before or "", after=after or "",
-                          before_header=path if before is not None else f"{path} (absent)",
-                          after_header=path if after is not None else f"{path} (absent)"))
+    changes, diffs = fragments.changes_and_diffs(wanted)
     results = {option: [] for option, _kwargs, _cls in KINDS}
     for option, obj in objects:
         results[option].append(dict(obj.result(), fragment=obj.fragment_path(),

@@ -51,6 +51,21 @@ def read_text(path):
         return None
 
 
+def changes_and_diffs(wanted):
+    """Of ``wanted`` ({path: text, or None for absent}), the files that differ on disk, and
+    one diff per file for Ansible's --diff (before/after, "(absent)" for a missing side)."""
+    changes, diffs = {}, []
+    for path in sorted(wanted):
+        before, after = read_text(path), wanted[path]
+        if before == after:
+            continue
+        changes[path] = after
+        diffs.append(dict(before=before or "", after=after or "",
+                          before_header=path if before is not None else f"{path} (absent)",
+                          after_header=path if after is not None else f"{path} (absent)"))
+    return changes, diffs
+
+
 def write_atomic(module, path, text):
     """Write ``text`` to ``path``: temp file in the same directory, fsync, then
     ``AnsibleModule.atomic_move`` (a rename; SELinux context and attributes as Ansible
@@ -124,16 +139,7 @@ class ConfigObject:
             wanted = self.desired()
         except SyntaxValueError as exc:
             self.module.fail_json(msg=str(exc))
-        changes = {}
-        diffs = []
-        for path in sorted(wanted):
-            before, after = read_text(path), wanted[path]
-            if before == after:
-                continue
-            changes[path] = after
-            diffs.append(dict(before=before or "", after=after or "",
-                              before_header=path if before is not None else f"{path} (absent)",
-                              after_header=path if after is not None else f"{path} (absent)"))
+        changes, diffs = changes_and_diffs(wanted)
         result = dict(changed=bool(changes), fragment=self.fragment_path(), reloaded=False, diff=diffs)
         result.update(self.result())
         if changes:

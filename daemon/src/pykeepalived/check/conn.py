@@ -1,4 +1,4 @@
-"""Sockets for checkers: bindto / bind_port / bind_if / fwmark, then a bounded connect."""
+"""Sockets for checkers: bindto / bind_port / bind_if / fwmark, a bounded connect, and awaiting an attempt."""
 
 from __future__ import annotations
 
@@ -66,3 +66,16 @@ def describe(err: BaseException) -> str:
     if isinstance(err, OSError) and err.errno:
         return os.strerror(err.errno)  # asyncio's own text is "Connect call failed (...)"
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+async def run_attempt(start):
+    """Await a callback-style check attempt (``start(loop, done)`` returns something with
+    ``cancel()``: TcpAttempt, HttpAttempt); a cancelled await aborts the attempt."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    attempt = start(loop, lambda r: fut.done() or fut.set_result(r))
+    try:
+        return await fut
+    except asyncio.CancelledError:
+        attempt.cancel()
+        raise

@@ -14,7 +14,7 @@ import ssl
 
 from ..compat.aio import asyncio_timeout
 from .base import BaseChecker, CheckResult, Target
-from .conn import connect, describe
+from .conn import connect, describe, run_attempt
 from .http_attempt import HttpAttempt
 from .http_wire import DEFAULT_STATUS, MAX_BODY, USER_AGENT, UrlFailure, UrlSpec, build_request, parse_head
 
@@ -103,15 +103,9 @@ class HttpChecker(BaseChecker):
         return (*super().config_key(), self.urls, self.protocol, self.sni)
 
     async def check(self) -> CheckResult:
-        loop = asyncio.get_running_loop()
         if not self.tls:
-            fut: asyncio.Future[CheckResult] = loop.create_future()
-            attempt = self.start(loop, lambda r: fut.done() or fut.set_result(r))
-            try:
-                return await fut
-            except asyncio.CancelledError:
-                attempt.cancel()
-                raise
+            return await run_attempt(self.start)
+        loop = asyncio.get_running_loop()
         start = loop.time()
         for url in self.urls:
             try:

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 
 from .base import BaseChecker, CheckResult, Target
-from .conn import describe, make_socket, sockaddr
+from .conn import describe, make_socket, run_attempt, sockaddr
 
 Done = Callable[[CheckResult], None]
 
@@ -81,11 +81,4 @@ class TcpChecker(BaseChecker):
         return TcpAttempt(self.target, loop, done, now)
 
     async def check(self) -> CheckResult:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[CheckResult] = loop.create_future()
-        attempt = self.start(loop, lambda r: fut.done() or fut.set_result(r))
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            attempt.cancel()
-            raise
+        return await run_attempt(self.start)
