@@ -19,13 +19,23 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from .rtnl import (
+    NLM_F_ACK,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    NLMSG_ERROR_CODE,
+    NLMSG_HEADER,
+    attributes,
+    encode_attr,
+    encode_message,
+    messages,
+)
+
 log = logging.getLogger("pykeepalived.vrrp")
 
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
-NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
-NLMSG_ERROR = 2
 NLA_F_NESTED = 0x8000
 IPVS_GENL_NAME, IPVS_GENL_VERSION = "IPVS", 1
 IPVS_CMD_NEW_DAEMON, IPVS_CMD_DEL_DAEMON = 9, 10
@@ -45,64 +55,54 @@ class DaemonSpec:
     group: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
-    head = struct.pack("=HH", 4 + len(payload), kind)
-    return head + payload + b"\0" * (-len(payload) % 4)
+GENLMSG = struct.Struct("=BBH")  # cmd, version, reserved (linux/genetlink.h genlmsghdr)
 
 
-def _message(family: int, cmd: int, attrs: bytes, seq: int, version: int = IPVS_GENL_VERSION) -> bytes:
-    body = struct.pack("=BBH", cmd, version, 0) + attrs
-    return struct.pack("=IHHII", 16 + len(body), family, NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
+def _genl_message(family: int, cmd: int, attrs: bytes, seq: int, version: int = IPVS_GENL_VERSION) -> bytes:
+    return encode_message(family, NLM_F_REQUEST | NLM_F_ACK, GENLMSG.pack(cmd, version, 0) + attrs, seq)
 
 
 def encode_start(family: int, state: int, spec: DaemonSpec, seq: int = 1) -> bytes:
     """IPVS_CMD_NEW_DAEMON: state, interface, sync id and the optional multicast settings."""
-    inner = (_attr(DAEMON_STATE, struct.pack("=I", state))
-             + _attr(DAEMON_MCAST_IFN, spec.interface.encode() + b"\0")
-             + _attr(DAEMON_SYNC_ID, struct.pack("=I", spec.sync_id)))
+    inner = (encode_attr(DAEMON_STATE, struct.pack("=I", state))
+             + encode_attr(DAEMON_MCAST_IFN, spec.interface.encode() + b"\0")
+             + encode_attr(DAEMON_SYNC_ID, struct.pack("=I", spec.sync_id)))
     if spec.maxlen is not None:
-        inner += _attr(DAEMON_SYNC_MAXLEN, struct.pack("=H", spec.maxlen))
+        inner += encode_attr(DAEMON_SYNC_MAXLEN, struct.pack("=H", spec.maxlen))
     if spec.group is not None:
         kind = DAEMON_MCAST_GROUP if spec.group.version == 4 else DAEMON_MCAST_GROUP6
-        inner += _attr(kind, spec.group.packed)
+        inner += encode_attr(kind, spec.group.packed)
     if spec.port is not None:
-        inner += _attr(DAEMON_MCAST_PORT, struct.pack("=H", spec.port))
+        inner += encode_attr(DAEMON_MCAST_PORT, struct.pack("=H", spec.port))
     if spec.ttl is not None:
-        inner += _attr(DAEMON_MCAST_TTL, struct.pack("=B", spec.ttl))
-    return _message(family, IPVS_CMD_NEW_DAEMON, _attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
+        inner += encode_attr(DAEMON_MCAST_TTL, struct.pack("=B", spec.ttl))
+    return _genl_message(family, IPVS_CMD_NEW_DAEMON, encode_attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
 
 
 def encode_stop(family: int, state: int, seq: int = 1) -> bytes:
-    inner = _attr(DAEMON_STATE, struct.pack("=I", state))
-    return _message(family, IPVS_CMD_DEL_DAEMON, _attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
+    inner = encode_attr(DAEMON_STATE, struct.pack("=I", state))
+    return _genl_message(family, IPVS_CMD_DEL_DAEMON, encode_attr(IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED, inner), seq)
 
 
 def encode_family_query(name: str = IPVS_GENL_NAME, seq: int = 1) -> bytes:
-    attrs = _attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0")
-    return _message(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, attrs, seq, version=1)
+    attrs = encode_attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0")
+    return _genl_message(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, attrs, seq, version=1)
 
 
 def decode_error(reply: bytes) -> int | None:
     """The errno of an NLMSG_ERROR reply (0: ack), None when the reply is something else."""
-    if len(reply) < 20:
+    if len(reply) < NLMSG_HEADER.size + NLMSG_ERROR_CODE.size:
         return None
-    _length, kind = struct.unpack_from("=IH", reply)
-    if kind != NLMSG_ERROR:
+    if NLMSG_HEADER.unpack_from(reply)[1] != NLMSG_ERROR:
         return None
-    return -struct.unpack_from("=i", reply, 16)[0]
+    return -NLMSG_ERROR_CODE.unpack_from(reply, NLMSG_HEADER.size)[0]
 
 
 def decode_family_id(reply: bytes) -> int | None:
     """CTRL_ATTR_FAMILY_ID from a CTRL_CMD_GETFAMILY answer."""
-    length = struct.unpack_from("=I", reply)[0]
-    pos = 20  # nlmsghdr + genlmsghdr
-    while pos + 4 <= length:
-        alen, kind = struct.unpack_from("=HH", reply, pos)
-        if alen < 4:
-            break
-        if kind & 0x3FFF == CTRL_ATTR_FAMILY_ID:
-            return struct.unpack_from("=H", reply, pos + 4)[0]
-        pos += (alen + 3) & ~3
+    for _kind, _seq, body in messages(reply):
+        found = attributes(body, GENLMSG.size).get(CTRL_ATTR_FAMILY_ID)
+        return struct.unpack_from("=H", found)[0] if found and len(found) >= 2 else None
     return None
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..compat import SLOTS, zip_strict
+from .rtnl import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, encode_attr, encode_message
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ FRA_SUPPRESS_IFGROUP, FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME
 FR_ACTIONS = {"table": 1, "goto": 2, "nop": 3, "blackhole": 6, "unreachable": 7, "prohibit": 8}
 FIB_RULE_INVERT = 2
 
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
-NLMSG_HEADER = struct.Struct("=IHHII")
 
 Prefix = tuple[str, int]  # (address, length)
 
@@ -138,22 +137,17 @@ def _af(family: int) -> int:
     return socket.AF_INET6 if family == 6 else socket.AF_INET
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
-    data = struct.pack("=HH", 4 + len(payload), kind) + payload
-    return data + b"\0" * (-len(data) % 4)
-
-
 def _u32(kind: int, value: int) -> bytes:
-    return _attr(kind, struct.pack("=I", value))
+    return encode_attr(kind, struct.pack("=I", value))
 
 
 def _addr(kind: int, family: int, address: str) -> bytes:
-    return _attr(kind, socket.inet_pton(_af(family), address))
+    return encode_attr(kind, socket.inet_pton(_af(family), address))
 
 
 def _message(kind: int, add: bool, body: bytes) -> bytes:
     flags = NLM_F_REQUEST | NLM_F_ACK | ((NLM_F_CREATE | NLM_F_EXCL) if add else 0)
-    return NLMSG_HEADER.pack(NLMSG_HEADER.size + len(body), kind, flags, 0, 0) + body
+    return encode_message(kind, flags, body)
 
 
 def _multipath(route: RouteSpec, ifindex: Callable[[str], int]) -> bytes:
@@ -163,7 +157,7 @@ def _multipath(route: RouteSpec, ifindex: Callable[[str], int]) -> bytes:
         dev = hop.dev or route.dev
         out += RTNEXTHOP.pack(RTNEXTHOP.size + len(attrs), RTNH_F_ONLINK if hop.onlink else 0, hop.weight - 1,
                               ifindex(dev) if dev else 0) + attrs
-    return _attr(RTA_MULTIPATH, out)
+    return encode_attr(RTA_MULTIPATH, out)
 
 
 def encode_route(add: bool, route: RouteSpec, ifindex: Callable[[str], int]) -> bytes:
@@ -193,7 +187,7 @@ def encode_route(add: bool, route: RouteSpec, ifindex: Callable[[str], int]) -> 
     if route.metric is not None:
         body += _u32(RTA_PRIORITY, route.metric)
     if route.mtu is not None and add:
-        body += _attr(RTA_METRICS | NLA_F_NESTED, _u32(RTAX_MTU, route.mtu))
+        body += encode_attr(RTA_METRICS | NLA_F_NESTED, _u32(RTAX_MTU, route.mtu))
     if route.nexthops:
         body += _multipath(route, ifindex)
     return _message(RTM_NEWROUTE if add else RTM_DELROUTE, add, body)
@@ -217,13 +211,13 @@ def encode_rule(add: bool, rule: RuleSpec) -> bytes:
         body += _u32(FRA_GOTO, rule.goto)
     for kind, name in ((FRA_IIFNAME, rule.iif), (FRA_OIFNAME, rule.oif)):
         if name:
-            body += _attr(kind, name.encode() + b"\0")
+            body += encode_attr(kind, name.encode() + b"\0")
     for kind, value in ((FRA_FWMARK, rule.fwmark), (FRA_FWMASK, rule.fwmask),
                         (FRA_SUPPRESS_PREFIXLEN, rule.suppress_prefixlength),
                         (FRA_SUPPRESS_IFGROUP, rule.suppress_ifgroup)):
         if value is not None:
             body += _u32(kind, value)
-    body += _attr(FRA_PROTOCOL, bytes([rule.protocol]))
+    body += encode_attr(FRA_PROTOCOL, bytes([rule.protocol]))
     return _message(RTM_NEWRULE if add else RTM_DELRULE, add, body)
 
 

@@ -48,13 +48,15 @@ IFLA_ADDRESS, IFLA_IFNAME = 1, 3
 IFA_F_NODAD = 0x02  # a VIP answers at once, no duplicate address detection (as keepalived); 0x80 is PERMANENT
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
+def encode_attr(kind: int, payload: bytes) -> bytes:
+    """One netlink attribute (rtattr / nlattr: the same layout), padded to 4 bytes."""
     data = RTATTR.pack(RTATTR.size + len(payload), kind) + payload
     return data + b"\0" * (-len(data) % 4)
 
 
-def _message(kind: int, flags: int, body: bytes) -> bytes:
-    return NLMSG_HEADER.pack(NLMSG_HEADER.size + len(body), kind, flags, 0, 0) + body
+def encode_message(kind: int, flags: int, body: bytes, seq: int = 0) -> bytes:
+    """One netlink message: the nlmsghdr, then ``body``."""
+    return NLMSG_HEADER.pack(NLMSG_HEADER.size + len(body), kind, flags, seq, 0) + body
 
 
 def encode_address(add: bool, family: int, index: int, address: str, prefixlen: int, *,
@@ -62,21 +64,21 @@ def encode_address(add: bool, family: int, index: int, address: str, prefixlen: 
     """One RTM_NEWADDR (create, exclusive: "exists" is an answer) or RTM_DELADDR, sequence 0."""
     packed = socket.inet_pton(family, address)
     body = IFADDRMSG.pack(family, prefixlen, IFA_F_NODAD if add and family == socket.AF_INET6 else 0, scope, index)
-    body += _attr(IFA_ADDRESS, packed)
+    body += encode_attr(IFA_ADDRESS, packed)
     if family == socket.AF_INET:
-        body += _attr(IFA_LOCAL, packed)  # IPv4's "local" is the address itself (ip(8) too)
+        body += encode_attr(IFA_LOCAL, packed)  # IPv4's "local" is the address itself (ip(8) too)
     if label:
-        body += _attr(IFA_LABEL, label.encode() + b"\0")
+        body += encode_attr(IFA_LABEL, label.encode() + b"\0")
     if broadcast:
-        body += _attr(IFA_BROADCAST, socket.inet_pton(family, broadcast))
+        body += encode_attr(IFA_BROADCAST, socket.inet_pton(family, broadcast))
     flags = NLM_F_REQUEST | NLM_F_ACK | ((NLM_F_CREATE | NLM_F_EXCL) if add else 0)
-    return _message(RTM_NEWADDR if add else RTM_DELADDR, flags, body)
+    return encode_message(RTM_NEWADDR if add else RTM_DELADDR, flags, body)
 
 
 def encode_dump(kind: int, family: int = socket.AF_UNSPEC) -> bytes:
     """A dump request: RTM_GETADDR (ifaddrmsg) or RTM_GETLINK (ifinfomsg) for ``family``."""
     body = IFADDRMSG.pack(family, 0, 0, 0, 0) if kind == RTM_GETADDR else IFINFOMSG.pack(family, 0, 0, 0, 0)
-    return _message(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
+    return encode_message(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
 
 
 def messages(data: bytes) -> Iterable[tuple[int, int, bytes]]:

@@ -103,28 +103,28 @@ class LinkInfo:
 
 
 def _nested(kind: int, *attrs: bytes) -> bytes:
-    return rtnl._attr(kind, b"".join(attrs))  # noqa: SLF001 - same package's encoder
+    return rtnl.encode_attr(kind, b"".join(attrs))
 
 
 def _link_message(index: int, attrs: bytes = b"", *, flags: int = 0, change: int = 0,
                   msg_flags: int = 0, kind: int = rtnl.RTM_NEWLINK) -> bytes:
     body = rtnl.IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, flags, change) + attrs
-    return rtnl._message(kind, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | msg_flags, body)  # noqa: SLF001
+    return rtnl.encode_message(kind, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | msg_flags, body)
 
 
 def encode_create(spec: VmacSpec, base_index: int) -> bytes:
     """RTM_NEWLINK, create only: a private-mode macvlan on ``base_index`` with the VMAC's name and MAC."""
-    info = _nested(IFLA_LINKINFO, rtnl._attr(IFLA_INFO_KIND, b"macvlan"),  # noqa: SLF001
-                   _nested(IFLA_INFO_DATA, rtnl._attr(IFLA_MACVLAN_MODE, struct.pack("=I", MACVLAN_MODE_PRIVATE))))  # noqa: SLF001
-    attrs = info + rtnl._attr(IFLA_LINK, struct.pack("=I", base_index))  # noqa: SLF001
-    attrs += rtnl._attr(rtnl.IFLA_IFNAME, spec.name.encode() + b"\0")  # noqa: SLF001
-    attrs += rtnl._attr(rtnl.IFLA_ADDRESS, spec.mac)  # noqa: SLF001
+    info = _nested(IFLA_LINKINFO, rtnl.encode_attr(IFLA_INFO_KIND, b"macvlan"),
+                   _nested(IFLA_INFO_DATA, rtnl.encode_attr(IFLA_MACVLAN_MODE, struct.pack("=I", MACVLAN_MODE_PRIVATE))))
+    attrs = info + rtnl.encode_attr(IFLA_LINK, struct.pack("=I", base_index))
+    attrs += rtnl.encode_attr(rtnl.IFLA_IFNAME, spec.name.encode() + b"\0")
+    attrs += rtnl.encode_attr(rtnl.IFLA_ADDRESS, spec.mac)
     return _link_message(0, attrs, msg_flags=rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL)
 
 
 def encode_addr_gen_mode_none(index: int) -> bytes:
     """No kernel-made IPv6 link-local on the VMAC (it would be the same on every router)."""
-    mode = rtnl._attr(IFLA_INET6_ADDR_GEN_MODE, bytes((IN6_ADDR_GEN_MODE_NONE,)))  # noqa: SLF001
+    mode = rtnl.encode_attr(IFLA_INET6_ADDR_GEN_MODE, bytes((IN6_ADDR_GEN_MODE_NONE,)))
     return _link_message(index, _nested(IFLA_AF_SPEC, _nested(socket.AF_INET6, mode)))
 
 
