@@ -11,6 +11,7 @@ Files it writes to ``$HAPAIR_SHARE`` come back in ``GuestResult.files``.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -45,6 +46,14 @@ class GuestResult:
     output: str  # the guest console: the command's stdout and stderr
     files: dict[str, str] = field(default_factory=dict)  # text files it left in $HAPAIR_SHARE
     seconds: float = 0.0
+
+    def assert_check(self, checks_file: str, name: str) -> None:
+        """The check ``name`` the guest recorded in ``checks_file`` ({name: [ok, detail]}) passed;
+        a check it never recorded fails with the guest's return code and console tail."""
+        checks = json.loads(self.files.get(checks_file, "{}"))
+        assert name in checks, f"guest rc={self.returncode}, no check {name}:\n{self.output[-4000:]}"
+        ok, detail = checks[name]
+        assert ok, f"{name}: {detail}"
 
 
 def guest_script(argv: Sequence[str], topology: str | Path | None, name: str,

@@ -7,7 +7,6 @@ below asserts one of the checks it recorded from the kernel's tables
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,15 +26,9 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def guest(uml):
-    result = uml([sys.executable, str(HERE / "ipvs_guest.py")], topology=HERE / "lb-topology.yml",
-                 timeout=150)
-    checks = json.loads(result.files.get("lb-checks.json", "{}"))
-    return result, checks
+    return uml([sys.executable, str(HERE / "ipvs_guest.py")], topology=HERE / "lb-topology.yml", timeout=150)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_in_ipvs_kernel(guest, name: str) -> None:
-    result, checks = guest
-    assert name in checks, f"guest rc={result.returncode}, no check {name}:\n{result.output[-4000:]}"
-    ok, detail = checks[name]
-    assert ok, f"{name}: {detail}"
+    guest.assert_check("lb-checks.json", name)

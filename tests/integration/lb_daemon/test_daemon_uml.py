@@ -8,7 +8,6 @@ detection, recovery, wait-drain) are printed.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -32,14 +31,10 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def guest(uml):
     result = uml([sys.executable, str(HERE / "daemon_guest.py")], topology=HERE / "topology.yml", timeout=150)
-    checks = json.loads(result.files.get("lbd-checks.json", "{}"))
     print("daemon-in-UML times:", result.files.get("lbd-times.json", "{}"))
-    return result, checks
+    return result
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_daemon_in_ipvs_kernel(guest, name: str) -> None:
-    result, checks = guest
-    assert name in checks, f"guest rc={result.returncode}, no check {name}:\n{result.output[-4000:]}"
-    ok, detail = checks[name]
-    assert ok, f"{name}: {detail}"
+    guest.assert_check("lbd-checks.json", name)

@@ -7,7 +7,6 @@ breaking the connection.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,13 +24,9 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def guest(uml):
-    result = uml([sys.executable, str(HERE / "syncd_guest.py")], topology=HERE / "topology.yml", timeout=240)
-    return result, json.loads(result.files.get("syncd-checks.json", "{}"))
+    return uml([sys.executable, str(HERE / "syncd_guest.py")], topology=HERE / "topology.yml", timeout=240)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_sync_daemon_in_ipvs_kernel(guest, name: str) -> None:
-    result, checks = guest
-    assert name in checks, f"guest rc={result.returncode}, no check {name}:\n{result.output[-4000:]}"
-    ok, detail = checks[name]
-    assert ok, f"{name}: {detail}"
+    guest.assert_check("syncd-checks.json", name)
