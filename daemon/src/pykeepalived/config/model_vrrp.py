@@ -71,6 +71,12 @@ class GlobalDefs:
     vrrp_notify_fifo: str | None = None
     lvs_notify_fifo: str | None = None
     lvs_flush: bool = False
+    # run by the process that reads the config (the parent) once: before it starts the children,
+    # after they have all stopped (services/startstop.py); a timed-out script's group is killed
+    startup_script: Script | None = None
+    startup_script_timeout: int = 10
+    shutdown_script: Script | None = None
+    shutdown_script_timeout: int = 10
     # scheduling of each child (services/sched.py); None/0/off/(): the kernel's defaults
     vrrp_rt_priority: int | None = None  # SCHED_RR 1..99
     checker_rt_priority: int | None = None

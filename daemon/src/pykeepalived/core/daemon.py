@@ -271,9 +271,15 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
     sched.apply(sched.for_role(config.global_defs, "vrrp" if vrrp else "checker"), config.global_defs)
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
+    from ..services import startstop  # noqa: PLC0415 (global_defs startup_script / shutdown_script)
+    if ping_fd is None:  # unsupervised, this process is keepalived's parent too
+        startstop.run("startup", config.global_defs)
+    daemon = None
     try:
         daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, ping_fd=ping_fd)
         daemon.starting = starting
         return asyncio.run(daemon.run())
     finally:
+        if ping_fd is None:
+            startstop.run("shutdown", (daemon.config if daemon is not None else config).global_defs)
         files.remove_pid()

@@ -356,6 +356,7 @@ class Supervisor:
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
+    from ..services import startstop  # noqa: PLC0415
     from ..services.logs import setup_logging  # noqa: PLC0415
     from ..services.netns import join_for  # noqa: PLC0415
     from .judge import load_for_start  # noqa: PLC0415
@@ -371,8 +372,10 @@ def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, deta
         return 1
     sup = Supervisor(config, str(Path(config_path)), runtime_dir, pidfile, detail)
     sup.files.write_pid()
+    startstop.run("startup", config.global_defs)  # before any child, as keepalived's parent
     try:
         return asyncio.run(sup.run())
     finally:
+        startstop.run("shutdown", sup.config.global_defs)  # the children are gone; a reload's script
         sup.files.remove_pid()
 

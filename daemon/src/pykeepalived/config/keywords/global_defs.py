@@ -194,6 +194,10 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_notify_fifo", text),
     kw("lvs_notify_fifo", text),
     flag_kw("lvs_flush"),
+    kw("startup_script", script, (1, 3)),
+    kw("startup_script_timeout", integer, check=in_range(1, 1000)),
+    kw("shutdown_script", script, (1, 3)),
+    kw("shutdown_script_timeout", integer, check=in_range(1, 1000)),
     # ours, not keepalived's: which kernel data plane balances traffic
     kw("lb_backend", choice("ipvs", "nftables", "auto", fold=str.lower)),
     kw("lvs_sync_daemon", _lvs_sync_daemon, (1, 14)),

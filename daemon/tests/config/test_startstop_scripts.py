@@ -1,0 +1,88 @@
+"""global_defs startup_script / shutdown_script (keepalived 2.2): parsed with located errors,
+run once by the parent, before its children start and after they have stopped."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pykeepalived.config.loader import loads_config
+from pykeepalived.services import startstop
+
+from ..net.netns_probe import needs_netns
+
+
+def parsed(body: str):
+    return loads_config("global_defs {\n" + body + "}\n", "k.conf")
+
+
+def test_keywords_ranges_and_defaults() -> None:
+    config, diags = parsed("    startup_script \"/bin/true x\" nobody\n    shutdown_script /bin/false\n"
+                           "    shutdown_script_timeout 1000\n")
+    assert not diags.errors, [str(e) for e in diags.errors]
+    g = config.global_defs
+    assert g.startup_script.argv == ("/bin/true", "x") and g.startup_script.user == "nobody"
+    assert (g.startup_script_timeout, g.shutdown_script_timeout) == (10, 1000)
+    assert str(g.startup_script.loc) == "k.conf:2:20"
+    _, diags = parsed("    startup_script_timeout 0\n    shutdown_script_timeout 1001\n    startup_script\n"
+                      "    shutdown_script \"a && b\"\n")
+    got = sorted(str(e) for e in diags.errors)
+    assert [e.split(": error: ")[0] for e in got] == ["k.conf:2:5", "k.conf:3:5", "k.conf:4:5", "k.conf:5:21"]
+    assert "at least 1" in got[0] and "at most 1000" in got[1] and "shell syntax" in got[3]
+
+
+def test_status_is_returned_and_a_failure_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "ran"
+    config, _ = parsed(f"    startup_script \"/bin/sh -c 'echo $0 > {out}; exit 3'\"\n")
+    assert startstop.run("startup", config.global_defs) == 3
+    assert out.read_text() == "/bin/sh\n"
+    assert startstop.run("shutdown", config.global_defs) is None  # none configured
+
+
+def test_a_script_past_its_timeout_is_killed_with_its_group(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    # the script ignores SIGTERM and leaves a child in its group: SIGKILL 2 s later takes both
+    config, _ = parsed(f"    shutdown_script \"/bin/sh -c 'trap \\\"\\\" TERM; sleep 100 & echo $$ $! > {pids}; wait'\"\n"
+                       "    shutdown_script_timeout 1\n")
+    assert startstop.run("shutdown", config.global_defs) is None
+    for pid in map(int, pids.read_text().split()):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        # the orphaned sleep may linger as a zombie until init reaps it; never running
+        with open(f"/proc/{pid}/stat") as f:
+            assert f.read().rsplit(")", 1)[1].split()[0] == "Z", pid
+
+
+@needs_netns
+def test_the_parent_runs_them_around_its_children(tmp_path: Path) -> None:
+    """A real supervised daemon (private netns): the startup script sees no child and no
+    control socket yet, the shutdown script no child left."""
+    run = tmp_path / "run"
+    run.mkdir()
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text("global_defs {\n"
+                    f"    startup_script \"/bin/sh -c 'ls {run} > {tmp_path}/at-start'\"\n"
+                    f"    shutdown_script \"/bin/sh -c 'ls {run} > {tmp_path}/at-stop'\"\n}}\n")
+    proc = subprocess.Popen(["unshare", "--net", str(Path(sys.executable).with_name("pykeepalived")), "-n",
+                             "-f", str(conf), "--runtime-dir", str(run)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60  # a loaded machine starts slowly; nothing is timed here
+        while not (run / "vrrp.pid").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.05)
+        at_start = (tmp_path / "at-start").read_text().split()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "pykeepalived.pid" in at_start and "vrrp.pid" not in at_start and "control.sock" not in at_start
+    at_stop = (tmp_path / "at-stop").read_text().split()
+    assert "pykeepalived.pid" in at_stop and "vrrp.pid" not in at_stop
