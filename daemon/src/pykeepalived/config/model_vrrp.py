@@ -71,6 +71,9 @@ class GlobalDefs:
     vrrp_notify_fifo: str | None = None
     lvs_notify_fifo: str | None = None
     lvs_flush: bool = False
+    # None: remove our services one by one at stop (keepalived's default), "VS": the same (a
+    # service's deletion takes its real servers), "full": flush the whole table (lb/plane.py)
+    lvs_flush_on_stop: str | None = None
     # run by the process that reads the config (the parent) once: before it starts the children,
     # after they have all stopped (services/startstop.py); a timed-out script's group is killed
     startup_script: Script | None = None

@@ -176,12 +176,16 @@ class LoadBalancer:
         return Result(applied, desired.events, errors)
 
     def stop(self) -> Result:
-        """Remove our services (flush_on_stop) or leave them for the next start to adopt."""
+        """Remove our services (flush_on_stop) or leave them for the next start to adopt;
+        global_defs ``lvs_flush_on_stop`` (full) removes every service of the table."""
         self._clean = False  # the table changes under the desired state: the next start diffs it all
         if not self.flush_on_stop:
             return Result()
         actual = self.backend.dump(counts=False)
-        applied = self.backend.apply([Op("del", actual[k].spec) for k in sorted(self.owned) if k in actual])
+        doomed = sorted(self.owned)
+        if self.config.global_defs.lvs_flush_on_stop == "full" and self.config.virtual_servers:
+            doomed = sorted(actual)  # keepalived's ipvs_flush: every service, ours or not
+        applied = self.backend.apply([Op("del", actual[k].spec) for k in doomed if k in actual])
         self._own({a.op.service.key for a in applied if not a.ok})
         return Result(applied, [], [f"{a.op}: {a.error}" for a in applied if not a.ok])
 

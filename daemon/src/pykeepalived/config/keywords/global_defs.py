@@ -74,6 +74,17 @@ def _lvs_sync_daemon(stmt: Statement, _d: Diagnostics):
                          found.get("ttl"), found.get("group"), loc=stmt.loc)
 
 
+def _flush_on_stop(stmt: Statement, _d: Diagnostics) -> str:
+    """``lvs_flush_on_stop [VS]``: bare, the whole IPVS table at stop; ``VS`` (keepalived spells
+    it so, case and all) each service without its real servers first."""
+    if not stmt.args:
+        return "full"
+    tok = arg(stmt)
+    if tok.text != "VS":
+        raise ConfigError(f"takes nothing or 'VS', got '{shown(tok.text)}'", tok.loc)
+    return "VS"
+
+
 def _ip(tok):
     try:
         return ipaddress.ip_address(tok.text)
@@ -194,6 +205,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_notify_fifo", text),
     kw("lvs_notify_fifo", text),
     flag_kw("lvs_flush"),
+    kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
     kw("startup_script", script, (1, 3)),
     kw("startup_script_timeout", integer, check=in_range(1, 1000)),
     kw("shutdown_script", script, (1, 3)),
@@ -211,7 +223,8 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     bool_kw("pykeepalived_split_brain_garp"),
     *_scheduling(),
     # keepalived's older names; the synopsis page still shows them.
-    aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout"},
+    aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout",
+             "lvs_flush_onstop": "lvs_flush_on_stop"},
 )
 
 
