@@ -76,6 +76,8 @@ class GlobalDefs:
     lvs_flush_on_stop: str | None = None
     # run by the process that reads the config (the parent) once: before it starts the children,
     # after they have all stopped (services/startstop.py); a timed-out script's group is killed
+    # a reload is always judged before it is applied; this file gets each judgement's errors
+    reload_check_config: str | None = None
     startup_script: Script | None = None
     startup_script_timeout: int = 10
     shutdown_script: Script | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..compat.aio import Event, Lock
 from ..config.model import Config
-from ..services import heap
+from ..services import checklog, heap
 from ..services.logs import setup_logging
 from ..services.netns import join_for
 from ..services.runfiles import RunFiles
@@ -145,6 +145,7 @@ class Daemon:
         from .reload import load_new  # noqa: PLC0415
 
         judged = await load_new(self.config_path, lb_backend=self.lb is not None)
+        checklog.record(self.config.global_defs.reload_check_config, judged.errors)
         return judged.config, judged.errors
 
     # -- control socket ---------------------------------------------------------

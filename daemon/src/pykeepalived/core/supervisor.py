@@ -69,7 +69,7 @@ from pathlib import Path
 from ..compat import zip_strict
 from ..compat.aio import TIMEOUT_ERRORS, Event, Lock
 from ..config.model import Config
-from ..services import heap
+from ..services import checklog, heap
 from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
@@ -225,6 +225,7 @@ class Supervisor:
                 began = time.monotonic()
                 judged = await load_new(self.config_path)
                 log.info("reload: %s judged in %.2f s", self.config_path, time.monotonic() - began)
+                checklog.record(self.config.global_defs.reload_check_config, judged.errors)
                 if judged.config is None:
                     result = self._refused(judged.errors)
                 else:

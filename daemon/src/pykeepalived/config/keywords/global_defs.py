@@ -85,6 +85,11 @@ def _flush_on_stop(stmt: Statement, _d: Diagnostics) -> str:
     return "VS"
 
 
+def _check_log(stmt: Statement, _d: Diagnostics) -> str | None:
+    """``reload_check_config [LOG_FILE]``: reloads are judged first anyway; the file is extra."""
+    return arg(stmt).text if stmt.args else None
+
+
 def _ip(tok):
     try:
         return ipaddress.ip_address(tok.text)
@@ -206,6 +211,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lvs_notify_fifo", text),
     flag_kw("lvs_flush"),
     kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
+    kw("reload_check_config", _check_log, (0, 1)),  # services/checklog.py
     kw("startup_script", script, (1, 3)),
     kw("startup_script_timeout", integer, check=in_range(1, 1000)),
     kw("shutdown_script", script, (1, 3)),
