@@ -78,6 +78,12 @@ class GlobalDefs:
     # after they have all stopped (services/startstop.py); a timed-out script's group is killed
     # a reload is always judged before it is applied; this file gets each judgement's errors
     reload_check_config: str | None = None
+    umask: int | None = None  # set by the parent at start (services/procattrs.py); None: inherited
+    # process names (prctl PR_SET_NAME) at start; process_names: the children get keepalived's
+    process_name: str | None = None
+    vrrp_process_name: str | None = None
+    checker_process_name: str | None = None
+    process_names: bool = False
     startup_script: Script | None = None
     startup_script_timeout: int = 10
     shutdown_script: Script | None = None

@@ -270,9 +270,10 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         return 1
     from ..services import sched  # noqa: PLC0415 (global_defs vrrp_*/checker_* scheduling keywords)
     sched.apply(sched.for_role(config.global_defs, "vrrp" if vrrp else "checker"), config.global_defs)
+    from ..services import procattrs, startstop  # noqa: PLC0415 (global_defs umask, names, start/stop scripts)
+    procattrs.apply_start(config.global_defs, "vrrp" if vrrp else "checker", umask=ping_fd is None)
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
-    from ..services import startstop  # noqa: PLC0415 (global_defs startup_script / shutdown_script)
     if ping_fd is None:  # unsupervised, this process is keepalived's parent too
         startstop.run("startup", config.global_defs)
     daemon = None

@@ -357,7 +357,7 @@ class Supervisor:
 
 
 def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False) -> int:
-    from ..services import startstop  # noqa: PLC0415
+    from ..services import procattrs, startstop  # noqa: PLC0415
     from ..services.logs import setup_logging  # noqa: PLC0415
     from ..services.netns import join_for  # noqa: PLC0415
     from .judge import load_for_start  # noqa: PLC0415
@@ -371,6 +371,7 @@ def run_supervisor(config_path: str, runtime_dir: str, pidfile: str | None, deta
     except OSError as err:
         print(f"pykeepalived: {err.strerror}, not starting", file=sys.stderr)
         return 1
+    procattrs.apply_start(config.global_defs, "parent", umask=True)  # before it writes a file
     sup = Supervisor(config, str(Path(config_path)), runtime_dir, pidfile, detail)
     sup.files.write_pid()
     startstop.run("startup", config.global_defs)  # before any child, as keepalived's parent

@@ -90,6 +90,57 @@ def _check_log(stmt: Statement, _d: Diagnostics) -> str | None:
     return arg(stmt).text if stmt.args else None
 
 
+UMASK_BITS = {f"I{p}{w}": 1 << (3 * (2 - i) + 2 - j) for i, w in enumerate(("USR", "GRP", "OTH"))
+              for j, p in enumerate("RWX")}  # IRUSR 0o400 ... IXOTH 0o001
+
+
+def _umask(stmt: Statement, _d: Diagnostics) -> int:
+    """``umask NUMBER`` (C's strtol base 0: 0x.. hex, 0.. octal, else decimal; within 0777) or
+    ``umask BITS``: IRUSR, IWGRP, ... joined by '|' (spaces around it allowed)."""
+    first = arg(stmt)
+    if first.text[:1].isdigit():
+        if len(stmt.args) > 1:
+            raise ConfigError("umask takes one number", stmt.args[1].loc)
+        text_, base = first.text.lower(), 10
+        if text_.startswith("0x"):
+            text_, base = text_[2:], 16
+        elif text_.startswith("0") and len(text_) > 1:
+            text_, base = text_[1:], 8
+        try:
+            value = int(text_, base) if re.fullmatch(r"[0-9a-f]+", text_) else -1
+        except ValueError:
+            value = -1
+        if not 0 <= value <= 0o777:
+            raise ConfigError(f"'{shown(first.text)}' is not a umask (0-0777; 0x hex, 0 octal)", first.loc)
+        return value
+    value, need_bit = 0, True
+    for tok in stmt.args:
+        for part in re.split(r"(\|)", tok.text):
+            if not part:
+                continue
+            if part == "|" and not need_bit:
+                need_bit = True
+            elif need_bit and part in UMASK_BITS:
+                value, need_bit = value | UMASK_BITS[part], False
+            else:
+                wanted = "a bit (IRUSR, IWGRP, ...)" if need_bit else "'|'"
+                raise ConfigError(f"expected {wanted}, got '{shown(part)}'", tok.loc)
+    if need_bit:
+        raise ConfigError("a bit is missing after '|'", stmt.args[-1].loc)
+    return value
+
+
+def _process_name(stmt: Statement, _d: Diagnostics) -> str:
+    tok = arg(stmt)
+    if len(tok.text.encode()) >= TASK_COMM_LEN:
+        raise ConfigError(f"'{shown(tok.text)}' longer than {TASK_COMM_LEN - 1} bytes "
+                          "(the kernel's comm)", tok.loc)
+    return tok.text
+
+
+TASK_COMM_LEN = 16  # the kernel's, with its NUL
+
+
 def _ip(tok):
     try:
         return ipaddress.ip_address(tok.text)
@@ -213,6 +264,11 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
     kw("reload_check_config", _check_log, (0, 1)),  # services/checklog.py
     kw("startup_script", script, (1, 3)),
+    kw("umask", _umask, (1, 9)),
+    kw("process_name", _process_name),
+    kw("vrrp_process_name", _process_name),
+    kw("checker_process_name", _process_name),
+    flag_kw("process_names"),
     kw("startup_script_timeout", integer, check=in_range(1, 1000)),
     kw("shutdown_script", script, (1, 3)),
     kw("shutdown_script_timeout", integer, check=in_range(1, 1000)),
