@@ -64,6 +64,8 @@ class GlobalDefs:
     vrrp_garp_interval: float = 0.0  # seconds between the GARPs of a burst (0: back to back)
     vrrp_gna_interval: float = 0.0  # the same for unsolicited neighbour advertisements
     vrrp_notify_priority_changes: bool = False
+    vrrp_down_timer_adverts: int = 3  # the default of every instance's down_timer_adverts
+    vrrp_startup_delay: float = 0.0  # seconds no backup's timer runs out in after the VRRP child starts
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     notify_fifo: str | None = None
@@ -282,6 +284,9 @@ class VrrpInstance:
     track_bfd: tuple[TrackRef, ...] = ()  # config/keywords/bfd.py
     dont_track_primary: bool = False
     mcast_src_ip: IPAddress | None = None
+    mcast_dst_ip: IPAddress | None = None  # None: global_defs vrrp_mcast_group4/6
+    unicast_fault_no_peer: bool = False  # unicast with no unicast_peer: FAULT instead of multicast
+    down_timer_adverts: int | None = None  # None: global_defs vrrp_down_timer_adverts
     unicast_src_ip: IPAddress | None = None
     unicast_peer: tuple[UnicastPeer, ...] = ()
     virtual_routes: tuple[Route, ...] = ()  # added on becoming MASTER, removed on leaving it

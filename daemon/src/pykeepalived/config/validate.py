@@ -110,7 +110,7 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for ref in inst.track_bfd:
         if ref.name not in config.bfd_instances and ("bfd_instances", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_bfd '{ref.name}' is not a defined bfd_instance")
-    for attr in ("mcast_src_ip", "unicast_src_ip"):
+    for attr in ("mcast_src_ip", "unicast_src_ip", "mcast_dst_ip"):
         addr = getattr(inst, attr)
         if addr is not None and addr.version != inst.family:
             diags.error(where(attr, inst.loc), f"{attr} {addr} is not the instance's address family (IPv{inst.family})")

@@ -90,10 +90,12 @@ SYSTEMD_STOP_TIMEOUT = 20.0  # the unit's TimeoutStopSec (data/pykeepalived.serv
 
 def handover_bound(config) -> float:
     """An upper bound of the longest graceful handover: Master_Down_Interval (3 adverts plus a
-    skew of at most one interval, or 1 s in VRRPv2) of the slowest instance; 0 when it is off."""
+    skew of at most one interval, or 1 s in VRRPv2; down_timer_adverts adverts) of the slowest instance; 0 when it is off."""
     if not config.global_defs.pykeepalived_graceful_handover:
         return 0.0
-    return max((3 * i.advert_int + max(1.0, i.advert_int) for i in config.vrrp_instances.values()), default=0.0)
+    adverts = config.global_defs.vrrp_down_timer_adverts
+    return max(((i.down_timer_adverts or adverts) * i.advert_int + max(1.0, i.advert_int)
+                for i in config.vrrp_instances.values()), default=0.0)
 
 
 class Supervisor:

@@ -49,6 +49,7 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         unicast_peer_ttls=tuple((p.min_ttl or 0, 255 if p.max_ttl is None else p.max_ttl) for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
         graceful_handover=g.pykeepalived_graceful_handover,
+        down_timer_adverts=pick(inst.down_timer_adverts, g.vrrp_down_timer_adverts),
         split_brain_garp=g.pykeepalived_split_brain_garp and not is_strict(inst, config),  # strict: RFC only
     )
 
@@ -67,4 +68,6 @@ def tracked_route_interfaces(inst: VrrpInstance) -> list[str]:
 
 
 def multicast_group(inst: VrrpInstance, config: Config) -> IPAddress:
+    if inst.mcast_dst_ip is not None:
+        return inst.mcast_dst_ip
     return config.global_defs.vrrp_mcast_group4 if inst.family == 4 else config.global_defs.vrrp_mcast_group6

@@ -101,6 +101,9 @@ class VrrpRouter:
         self._handover_to = State.INITIALIZE  # where the handover ends: Initialize (stop) or Backup (resign)
         self._new_master: tuple[Advertisement, IPAddress] | None = None  # its first advert, while we linger
         self.resigned = False  # "resign": stays Backup, never takes over, until unresign
+        # global_defs vrrp_startup_delay: no Master_Down_Timer runs out before this (keepalived
+        # counts a backup's timers from it, even an owner's); set before ``start``, None: none
+        self.hold_until: float | None = None
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -109,7 +112,8 @@ class VrrpRouter:
 
     @property
     def master_down_interval(self) -> float:
-        return master_down_interval(self.config.version, self.priority, self.master_adver_interval)
+        return master_down_interval(self.config.version, self.priority, self.master_adver_interval,
+                                    self.config.down_timer_adverts)
 
     @property
     def handing_over(self) -> bool:
@@ -286,14 +290,14 @@ class VrrpRouter:
         cfg = self.config
         if advert.priority == PRIORITY_STOP:
             # the master resigned: take over after Skew_Time only (RFC 5798 6.4.2)
-            self._down_at = now + self.skew_time
+            self._down_at = self._held(now) + self.skew_time
             self._takeover_reason = TransitionReason.PRIORITY_ZERO
             return
         delaying = cfg.preempt_delay > 0 and (self._preempt_at is None or self._preempt_at > now)
         if not cfg.preempt or advert.priority >= self.priority or delaying:
             if cfg.version == 3:
                 self.master_adver_interval = advert.interval_seconds  # RFC 5798 6.4.2
-            self._down_at = now + self.master_down_interval
+            self._down_at = self._held(now) + self.master_down_interval
             self._takeover_reason = TransitionReason.MASTER_DOWN
             self.wants_master = False  # a master we accept is alive
             self.master_address, self.master_priority = src, advert.priority
@@ -357,12 +361,16 @@ class VrrpRouter:
     def _come_up(self, now: float, reason: TransitionReason) -> None:
         """Initialize/Fault -> Backup, or -> Master for the address owner (RFC 5798 6.4.1)."""
         if self.priority == PRIORITY_OWNER and not self.resigned:
-            self._become_master(now, TransitionReason.ADDRESS_OWNER)
+            if self._held(now) == now:
+                self._become_master(now, TransitionReason.ADDRESS_OWNER)
+                return
+            self._enter_backup(now, reason)  # keepalived: the owner too waits out the startup delay
+            self._down_at, self._takeover_reason = self._held(now), TransitionReason.ADDRESS_OWNER
             return
         self._enter_backup(now, reason)
         if self.config.initial_state is State.MASTER and reason is TransitionReason.STARTUP:
             # keepalived "state MASTER": first timeout is one interval plus the minimum skew
-            self._down_at = now + self.master_adver_interval + minimum_skew(
+            self._down_at = self._held(now) + self.master_adver_interval + minimum_skew(
                 self.config.version, self.master_adver_interval)
 
     def _enter_backup(self, now: float, reason: TransitionReason) -> None:
@@ -371,8 +379,12 @@ class VrrpRouter:
         self._preempt_at = None
         self.wants_master = False
         self._takeover_reason = TransitionReason.MASTER_DOWN
-        self._down_at = now + self.master_down_interval
+        self._down_at = self._held(now) + self.master_down_interval
         self._transition(State.BACKUP, reason)
+
+    def _held(self, now: float) -> float:
+        """Where a backup's timers count from: now, or the end of the startup delay."""
+        return now if self.hold_until is None or now >= self.hold_until else self.hold_until
 
     def _become_master(self, now: float, reason: TransitionReason) -> None:
         """RFC 5798 6.4.1/6.4.2: advertise, announce the addresses, start Adver_Timer."""

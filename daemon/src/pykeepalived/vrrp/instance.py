@@ -172,9 +172,15 @@ class Instance:
         raise OSError(f"{self.spec.interface} has no IPv4 address")
 
     # -- events in ------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, hold_until: float | None = None) -> None:
+        """``hold_until``: the end of global_defs vrrp_startup_delay (the daemon's start only)."""
         self._recompute(pump=False)
-        self.router.start(self._loop.time())
+        now = self._loop.time()
+        self.router.hold_until = hold_until
+        if self.spec.unicast_fault_no_peer and not self.spec.unicast_peer:  # keepalived: not multicast
+            self.log.warning("unicast_fault_no_peer and no unicast_peer: FAULT")
+            self.router.set_fault(True, now, "config")
+        self.router.start(now)
         if self.router.state is not State.MASTER and any(self.rt.addresses.owns(v) for v in self.vips):
             # VIPs a crashed daemon left (adopted at start): a backup must not carry them. "state
             # MASTER" starts as backup for one interval and then takes over unless a master

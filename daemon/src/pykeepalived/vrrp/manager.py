@@ -88,10 +88,14 @@ class VrrpManager:
         if starting:
             await self.runtime.fifos.open()
         self.vip_filter.apply(blocked_vips(new))  # Accept_Mode, before any new instance can take a VIP
+        delay = new.global_defs.vrrp_startup_delay if starting else 0.0  # keepalived: not on a reload
+        hold = asyncio.get_running_loop().time() + delay if delay else None
+        if hold is not None:
+            log.info("vrrp_startup_delay: no instance becomes master for %g s", delay)
         for inst in started:
             if not starting:
                 log.info("(%s) %s: starting", inst.name, "changed" if inst.name in plan.changed else "added")
-            inst.start()
+            inst.start(hold)
         for trackers, kept in ((self.scripts, kept_scripts), (self.files, kept_files), (self.processes, kept_procs)):
             for name, tracker in trackers.items():
                 if name not in kept:

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv6Address
 from ..compat import SLOTS
 from .events import State
 from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
-from .timers import HANDOVER_LINGER, PRIORITY_OWNER
+from .timers import DOWN_TIMER_ADVERTS, HANDOVER_LINGER, PRIORITY_OWNER
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -52,6 +52,7 @@ class RouterConfig:
     graceful_handover: bool = True  # ours: a leaving master keeps its addresses until a new one speaks
     handover_linger: float = HANDOVER_LINGER  # ours: and this long past the new master's first advert
     split_brain_garp: bool = True  # ours: re-announce the addresses when a split brain heals (vrrp/fsm.py)
+    down_timer_adverts: int = DOWN_TIMER_ADVERTS  # keepalived's: adverts missed before Master_Down (1..100)
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -88,6 +89,8 @@ class RouterConfig:
             raise ValueError("one (min_ttl, max_ttl) per unicast peer")
         if any(not 0 <= lo <= hi <= 255 for lo, hi in self.unicast_peer_ttls):
             raise ValueError("unicast peer TTL bounds must satisfy 0 <= min_ttl <= max_ttl <= 255")
+        if not 1 <= self.down_timer_adverts <= 100:
+            raise ValueError(f"down_timer_adverts {self.down_timer_adverts} not in 1..100")
         if self.initial_state not in (State.BACKUP, State.MASTER):
             raise ValueError("initial_state is BACKUP or MASTER")
 

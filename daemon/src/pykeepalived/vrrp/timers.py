@@ -37,9 +37,11 @@ def skew_time(version: int, priority: int, master_adver_interval: float) -> floa
     return (256 - priority) * master_adver_interval / 256
 
 
-def master_down_interval(version: int, priority: int, master_adver_interval: float) -> float:
-    """Master_Down_Interval: how long a backup waits without hearing the master."""
-    return DOWN_TIMER_ADVERTS * master_adver_interval + skew_time(version, priority, master_adver_interval)
+def master_down_interval(version: int, priority: int, master_adver_interval: float,
+                         adverts: int = DOWN_TIMER_ADVERTS) -> float:
+    """Master_Down_Interval: how long a backup waits without hearing the master; ``adverts``
+    is keepalived's down_timer_adverts (the RFC's 3)."""
+    return adverts * master_adver_interval + skew_time(version, priority, master_adver_interval)
 
 
 def minimum_skew(version: int, master_adver_interval: float) -> float:

@@ -286,6 +286,17 @@ def _check_vmac(values: dict, locs: dict, name: str, diags: Diagnostics) -> None
 NOTIFY_KEYWORDS = [kw(n, script, (1, 3)) for n in
                    ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")]
 
+def _mcast_dst(stmt: Statement, _d: Diagnostics):
+    """``mcast_dst_ip ADDR``: an IPv4 multicast or IPv6 link-local multicast address (keepalived's
+    rule); its family must be the instance's (config/validate.py)."""
+    tok = arg(stmt)
+    addr = parse_ip(tok)
+    if not addr.is_multicast or (addr.version == 6 and addr.packed[1] & 0x0F != 2):
+        raise ConfigError(f"'{shown(tok.text)}' is not an IPv4 multicast or IPv6 link-local multicast address",
+                          tok.loc)
+    return addr
+
+
 VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("interface", text),
     kw("virtual_router_id", integer, check=in_range(1, 255)),
@@ -304,6 +315,9 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     flag_kw("dont_track_primary"),
     kw("mcast_src_ip", ip),
+    kw("mcast_dst_ip", _mcast_dst),
+    flag_kw("unicast_fault_no_peer"),
+    kw("down_timer_adverts", integer, check=in_range(1, 100)),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
     kw("virtual_routes", _virtual_routes, (0, 0), block=routes.ROUTE_ITEM),
