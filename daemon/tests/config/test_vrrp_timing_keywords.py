@@ -9,8 +9,8 @@ import pytest
 
 from pykeepalived.config.loader import loads_config
 from pykeepalived.vrrp.events import State, StateChanged, TransitionReason
-from pykeepalived.vrrp.fsm import VrrpRouter
 from pykeepalived.vrrp.from_config import router_config
+from pykeepalived.vrrp.fsm import VrrpRouter
 from pykeepalived.vrrp.packet import Advertisement
 from pykeepalived.vrrp.router_config import RouterConfig
 
