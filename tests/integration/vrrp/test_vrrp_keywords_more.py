@@ -70,3 +70,106 @@ def test_startup_delay_holds_even_the_owner(lab, tmp_path: Path) -> None:
         if owner.running():
             owner.stop()
     assert not has_vip(lab, "lb1", VIP)
+
+
+D = "/etc/hk-vrrp-keywords-more"  # inside each host's private overlay
+RECORDER = f'#!/bin/sh\necho "$0 $*" >> {D}/calls.log\n'
+FIFO_READER = f'#!/bin/sh\nexec cat "$1" >> {D}/fifo.log\n'
+
+
+def instance(vrid: int, priority: int, vip: str, extra: str = "") -> str:
+    return f"""vrrp_instance VI_{vrid} {{
+    state MASTER
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+{extra}}}
+"""
+
+
+def tools(lab, host: str) -> None:
+    lab.exec(host, ["mkdir", "-p", D])
+    for name, text in (("record.sh", RECORDER), ("fifo.sh", FIFO_READER)):
+        lab.exec(host, ["tee", f"{D}/{name}"], input=text)
+        lab.exec(host, ["chmod", "755", f"{D}/{name}"])
+
+
+def lines(lab, host: str, name: str) -> list[str]:
+    return lab.exec(host, ["cat", f"{D}/{name}"], check=False).stdout.splitlines()
+
+
+@pytest.mark.skipif(not Path(KEEPALIVED).exists(), reason="keepalived 2.2.7 is not installed")
+def test_master_rx_lower_pri_and_unknown_vrids_against_keepalived(lab, tmp_path: Path) -> None:
+    """keepalived drops our adverts (another VIP, and it checks the address list), so it is a master
+    too, at priority 100; ours (vrrp_skip_check_adv_addr) takes its adverts: each is a lower
+    priority heard as master. keepalived's second instance, VRID 96, is one we do not have."""
+    tools(lab, "lb1")
+    ours = Daemon(lab, "lb1", "pykeepalived", "rxlow", f"""global_defs {{
+    vrrp_skip_check_adv_addr
+    log_unknown_vrids
+    notify_fifo {D}/all.fifo
+    notify_fifo_script {D}/fifo.sh
+}}
+vrrp_instance VI_95 {{
+    state MASTER
+    interface eth0
+    virtual_router_id 95
+    priority 150
+    advert_int 1
+    notify_master_rx_lower_pri {D}/record.sh
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+}}
+""")
+    theirs = Daemon(lab, "lb2", "keepalived", "rxlow-k",
+                    instance(95, 100, "192.0.2.233") + instance(96, 100, "192.0.2.234"))
+    try:
+        ours.start(tmp_path)
+        wait_vip(lab, "lb1", VIP, 10)
+        theirs.start(tmp_path)
+        wait_for(lambda: len(lines(lab, "lb1", "calls.log")) >= 2, 20, "notify_master_rx_lower_pri never ran")
+        assert lines(lab, "lb1", "calls.log")[0] == f"{D}/record.sh "  # no arguments, as keepalived
+        wait_for(lambda: 'INSTANCE "VI_95" MASTER_RX_LOWER_PRI 150' in lines(lab, "lb1", "fifo.log"), 10,
+                 "no MASTER_RX_LOWER_PRI fifo line")
+        st = instance_status(lab, ours, "VI_95")
+        assert st["state"] == "MASTER" and st["counters"]["lower_priority_received"] >= 2, st
+    finally:
+        for d in (theirs, ours):
+            if d.running():
+                d.stop()
+        lab.exec("lb1", ["rm", "-rf", D])
+    log = (tmp_path / "lb1-rxlow.log").read_text()
+    assert "Unknown VRID(96) received on interface(eth0) from 192.0.2.12. ignoring..." in log
+
+
+def test_notify_deleted_on_a_reload_that_removes_the_instance(lab, tmp_path: Path) -> None:
+    tools(lab, "lb1")
+
+    notify = f"    notify {D}/record.sh\n"
+    daemon = Daemon(lab, "lb1", "pykeepalived", "deleted",
+                    instance(97, 150, "192.0.2.235", notify + f"    notify_deleted \"{D}/record.sh deleted\"\n")
+                    + instance(98, 150, VIP, notify))
+    try:
+        daemon.start(tmp_path)
+        wait_for(lambda: f"{D}/record.sh INSTANCE VI_98 MASTER 150" in lines(lab, "lb1", "calls.log"), 10, "not up")
+        daemon.config = instance(99, 150, "192.0.2.236")  # VI_97 and VI_98 go
+        daemon.write_config()
+        daemon.kill("HUP")
+        wait_for(lambda: f"{D}/record.sh INSTANCE VI_98 STOP 150" in lines(lab, "lb1", "calls.log"), 10,
+                 "VI_98 not stopped")
+        wait_for(lambda: f"{D}/record.sh INSTANCE VI_97 DELETED 150" in lines(lab, "lb1", "calls.log"), 10,
+                 f"no DELETED: {lines(lab, 'lb1', 'calls.log')}")
+        # notify_deleted's own script, with its own argument (a script runs in the background)
+        wait_for(lambda: f"{D}/record.sh deleted" in lines(lab, "lb1", "calls.log"), 10, "notify_deleted's script")
+        calls = lines(lab, "lb1", "calls.log")
+        assert not any("VI_97 STOP" in c for c in calls), calls
+    finally:
+        if daemon.running():
+            daemon.stop()
+        lab.exec("lb1", ["rm", "-rf", D])
+    assert not has_vip(lab, "lb1", VIP)

@@ -65,6 +65,7 @@ class GlobalDefs:
     vrrp_gna_interval: float = 0.0  # the same for unsolicited neighbour advertisements
     vrrp_notify_priority_changes: bool = False
     vrrp_down_timer_adverts: int = 3  # the default of every instance's down_timer_adverts
+    log_unknown_vrids: bool = False  # log each advert for a VRID no instance on that interface has
     vrrp_startup_delay: float = 0.0  # seconds no backup's timer runs out in after the VRRP child starts
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
@@ -260,6 +261,7 @@ class Notify:
     notify_fault: Script | None = None
     notify_stop: Script | None = None
     notify: Script | None = None
+    notify_deleted: Script | None = None  # vrrp_instance only: run when a reload removes it
 
 
 @dataclass
@@ -303,6 +305,8 @@ class VrrpInstance:
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
     notify_priority_changes: bool | None = None  # None: global_defs' vrrp_notify_priority_changes
+    notify_deleted: bool = False  # a reload that removes it notifies DELETED (keepalived), not STOP
+    notify_master_rx_lower_pri: Script | None = None  # run each time a master hears a lower priority
     smtp_alert: bool | None = None
     use_vmac: UseVmac | None = None  # VIPs, adverts and GARPs on a macvlan with the virtual MAC
     vmac_xmit_base: bool = False  # adverts from the base interface instead of the VMAC

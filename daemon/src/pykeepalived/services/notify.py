@@ -20,7 +20,7 @@ from ..config.model_vrrp import Notify, Script
 log = logging.getLogger("pykeepalived.core.notify")  # the name from before services/ (log filters)
 
 SCRIPT_FOR_STATE = {"MASTER": "notify_master", "BACKUP": "notify_backup",
-                    "FAULT": "notify_fault", "STOP": "notify_stop"}
+                    "FAULT": "notify_fault", "STOP": "notify_stop", "DELETED": "notify_deleted"}
 
 
 async def run_script(argv: tuple[str, ...], timeout: float | None = None, *,

@@ -107,6 +107,7 @@ class Counters:
     handovers_answered: int = 0  # ... ended by the new master's advert
     handovers_timed_out: int = 0  # ... ended by Master_Down_Interval without one
     split_brains: int = 0  # as master for an interval or more, heard another master (lower priority)
+    lower_priority_received: int = 0  # as master, adverts of a lower priority (keepalived's MASTER_RX_LOWER_PRI)
     drops: dict[DropReason, int] = field(default_factory=_zero_drops)
 
     def drop(self, reason: DropReason) -> None:

@@ -344,6 +344,7 @@ class VrrpRouter:
             self._enter_backup(now, TransitionReason.HIGHER_PRIORITY)
             return
         # lower priority: keepalived answers with an advert and gratuitous ARPs
+        self.counters.lower_priority_received += 1
         if not cfg.lower_prio_no_advert:
             self._send(self.priority)
         if cfg.lower_prio_repeat > 0:

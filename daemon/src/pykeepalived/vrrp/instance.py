@@ -85,7 +85,7 @@ class Runtime:
         self.fifos.write(fifo_line(kind, name, state, priority))
         if self.syncd is not None and kind == "INSTANCE":
             self.syncd.follow(name, state)
-        if state != "STOP" and self.mailer.enabled(smtp_alert):
+        if state not in ("STOP", "DELETED") and self.mailer.enabled(smtp_alert):
             self.mailer.alert(kind, name, state)
 
 
@@ -108,6 +108,7 @@ class Instance:
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop)
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
+        self.deleted = False  # a reload removed it: notify_deleted says DELETED instead of STOP
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
         self._sent: tuple[Advertisement | None, list[Outgoing]] = (None, [])  # the last advert, encoded per peer
@@ -211,9 +212,20 @@ class Instance:
 
     def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
         now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
+        lower = self.router.counters.lower_priority_received
         self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst,
                             got.ttl)
+        if self.router.counters.lower_priority_received != lower:
+            self._master_rx_lower_pri()
         self._pump()
+
+    def _master_rx_lower_pri(self) -> None:
+        """keepalived's event for a master that hears a lower priority: notify_master_rx_lower_pri
+        (no arguments) and the fifo line ``INSTANCE "NAME" MASTER_RX_LOWER_PRI PRIO``."""
+        sc = self.spec.notify_master_rx_lower_pri
+        if sc is not None:
+            self.rt.notifier.spawn(sc.argv, sc)
+        self.rt.fifos.write(fifo_line("INSTANCE", self.name, "MASTER_RX_LOWER_PRI", self.router.priority))
 
     def on_drop(self, reason: DropReason) -> None:
         self.router.counters.drop(reason)
@@ -341,6 +353,8 @@ class Instance:
 
     def _state_changed(self, change: StateChanged) -> None:
         state = "STOP" if change.new is State.INITIALIZE else change.new.value.upper()
+        if state == "STOP" and self.deleted and self.spec.notify_deleted:
+            state = "DELETED"
         self.log.info("%s -> %s (%s)", change.old.value.upper(), state, change.reason.value)
         self.rt.state_changed("INSTANCE", self.name, self.spec.notify, state, self.router.priority,
                               self.spec.smtp_alert)

@@ -74,6 +74,7 @@ class VrrpManager:
         await self._stop_going(plan)
         self.bfd.apply(new.bfd_instances)
         self._apply_static(old, new)
+        self.runtime.sockets.set_log_unknown(new.global_defs.log_unknown_vrids)
         for name in plan.unchanged:  # same objects, the new model (locations may have moved)
             inst = self.instances[name]
             inst.spec, inst.config = new.vrrp_instances[name], new
@@ -131,7 +132,8 @@ class VrrpManager:
             inst.vips = [v for v in inst.vips if v.key not in kept_vips]
             stopping.append(inst)
         for inst in stopping:
-            log.info("(%s) %s: stopping", inst.name, "removed" if inst.name in plan.removed else "changed")
+            inst.deleted = inst.name in plan.removed
+            log.info("(%s) %s: stopping", inst.name, "removed" if inst.deleted else "changed")
         await asyncio.gather(*(inst.stop() for inst in stopping))  # the masters' handovers run at once
         # vrrp_scripts / track_files: keep equal ones (their state too), restart the rest
         for trackers, kept in ((self.scripts, plan.scripts_kept), (self.files, plan.files_kept),

@@ -80,6 +80,7 @@ class VrrpSocket:
         self._subs: dict[int, Receiver] = {}
         self._joined: set[IPAddress] = set()
         self._ident = 0
+        self.log_unknown = False  # global_defs log_unknown_vrids
         # per VRID, the last IPv4 datagram decoded (less its IP id and header checksum, which
         # change with every packet) and its result: a master repeats itself every advert_int
         self._decoded: dict[int, tuple[bytes, ReceivedAdvert]] = {}
@@ -237,6 +238,9 @@ class VrrpSocket:
         sub = self._subs.get(got.advert.vrid)
         if sub is None:
             self.drops[DropReason.VRID] += 1  # keepalived counts unknown VRIDs too
+            if self.log_unknown:  # keepalived's words, so log watchers match both
+                log.info("Unknown VRID(%d) received on interface(%s) from %s. ignoring...",
+                         got.advert.vrid, self.ifname, got.src)
             return
         sub.on_advert(got, received)
 
@@ -260,12 +264,20 @@ class SocketPool:
 
     def __init__(self) -> None:
         self._socks: dict[tuple[str, int], VrrpSocket] = {}
+        self.log_unknown = False
 
     def get(self, ifname: str, ifindex: int, family: int) -> VrrpSocket:
         key = (ifname, family)
         if key not in self._socks:
             self._socks[key] = VrrpSocket(ifname, ifindex, family)
+            self._socks[key].log_unknown = self.log_unknown
         return self._socks[key]
+
+    def set_log_unknown(self, on: bool) -> None:
+        """global_defs log_unknown_vrids, for every socket (a reload may change it)."""
+        self.log_unknown = on
+        for sock in self._socks.values():
+            sock.log_unknown = on
 
     def release(self, ifname: str, family: int) -> None:
         sock = self._socks.get((ifname, family))

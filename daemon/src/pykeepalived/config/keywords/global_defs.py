@@ -256,6 +256,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     bool_kw("vrrp_notify_priority_changes"),
     kw("vrrp_down_timer_adverts", integer, check=in_range(1, 100)),
     kw("vrrp_startup_delay", number, check=in_range(0.001, 4294)),
+    flag_kw("log_unknown_vrids"),
     always_kw("vrrp_check_unicast_src"),  # always on: vrrp/validate.py drops adverts from non-peers
     flag_kw("vrrp_strict"),
     kw("notify_fifo", text),

@@ -286,6 +286,12 @@ def _check_vmac(values: dict, locs: dict, name: str, diags: Diagnostics) -> None
 NOTIFY_KEYWORDS = [kw(n, script, (1, 3)) for n in
                    ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")]
 
+
+def _notify_deleted(stmt: Statement, diags: Diagnostics):
+    """``notify_deleted [SCRIPT [user [group]]]``: DELETED instead of STOP when a reload removes
+    the instance; the script (if any) runs then, as notify_fault would for FAULT."""
+    return script(stmt, diags) if stmt.args else None
+
 def _mcast_dst(stmt: Statement, _d: Diagnostics):
     """``mcast_dst_ip ADDR``: an IPv4 multicast or IPv6 link-local multicast address (keepalived's
     rule); its family must be the instance's (config/validate.py)."""
@@ -335,6 +341,8 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
     *NOTIFY_KEYWORDS,
+    kw("notify_deleted", _notify_deleted, (0, 3)),
+    kw("notify_master_rx_lower_pri", script, (1, 3)),
     bool_kw("notify_priority_changes"),
     bool_kw("smtp_alert"),
     *VMAC_KEYWORDS,
@@ -357,6 +365,8 @@ def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
         values["auth_type"], values["auth_pass"] = auth["auth_type"], auth["auth_pass"]
         locs["auth_type"] = locs["authentication"]
     notify = _pop_notify(values)
+    if "notify_deleted" in values:
+        notify.notify_deleted, values["notify_deleted"] = values["notify_deleted"], True
     _check_vmac(values, locs, arg(stmt).text, diags)
     return VrrpInstance(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)
 
