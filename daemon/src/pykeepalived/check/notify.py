@@ -49,7 +49,7 @@ class CheckNotifier:
     """Turns real-server and virtual-server transitions into scripts, fifo lines and mails.
 
     Mails follow keepalived: the real server's (or virtual server's) own
-    ``smtp_alert`` wins, else global_defs'; none while stopping.
+    ``smtp_alert`` wins, else global_defs' smtp_alert_checker, else smtp_alert; none while stopping.
     """
 
     def __init__(self, fifo_paths: tuple[str, ...] = (), scripts: Notifier | None = None,

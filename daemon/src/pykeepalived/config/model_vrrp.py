@@ -47,6 +47,9 @@ class GlobalDefs:
     smtp_connect_timeout: int = 30
     smtp_helo_name: str | None = None
     smtp_alert: bool = False
+    smtp_alert_vrrp: bool | None = None  # None: smtp_alert (the VRRP side's default)
+    smtp_alert_checker: bool | None = None  # None: smtp_alert (the checkers' default)
+    no_email_faults: bool = False  # no alert mail for a FAULT state
     enable_script_security: bool = False
     script_user: tuple[str, ...] = ()
     default_interface: str = "eth0"

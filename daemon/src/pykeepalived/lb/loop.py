@@ -91,7 +91,7 @@ class LbLoop:
         self.store = OverrideStore(self.dir)
         self.lb.overrides = self.store.ov  # the plane reads the store's image, never a copy
         self.health: HealthChecker | None = None
-        self.mailer = Mailer(config.global_defs)
+        self.mailer = Mailer(config.global_defs, "checker")
         self.notifier = CheckNotifier(mailer=self.mailer)  # the fifos open at start()
         self._pending: asyncio.Handle | None = None
         self.reconciles = 0
@@ -116,7 +116,7 @@ class LbLoop:
         self._prune_overrides()
         if config.global_defs != self.mailer.g:
             await self.mailer.close()
-            self.mailer = self.notifier.mailer = Mailer(config.global_defs)
+            self.mailer = self.notifier.mailer = Mailer(config.global_defs, "checker")
         if fifo_paths(config) != tuple(f.path for f in self.notifier.fifos):
             old, self.notifier = self.notifier, notifier_for(config, self.mailer)
             await old.close()

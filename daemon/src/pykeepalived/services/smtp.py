@@ -34,6 +34,8 @@ def vrrp_alert(router_id: str, kind: str, name: str, state: str) -> Mail:
     if kind == "GROUP":
         return Mail(f"[{router_id}] VRRP Group {name} - Entering {state} state",
                     f"=> All VRRP group instances are now in {state} state <=")
+    if state == "DELETED":  # notify_deleted: removed by a reload
+        return Mail(f"[{router_id}] VRRP Instance {name} - Deleted", "=> VRRP Deleted at reload <=")
     owning = "now" if state == "MASTER" else "nolonger"
     return Mail(f"[{router_id}] VRRP Instance {name} - Entering {state} state",
                 f"=> VRRP Instance is {owning} owning VRRP VIPs <=")
@@ -97,8 +99,11 @@ async def send_mail(host: str, port: int, helo: str, sender: str, rcpts: tuple[s
 class Mailer:
     """Queues alerts and sends them in one background task; never raises into VRRP."""
 
-    def __init__(self, g: GlobalDefs) -> None:
+    def __init__(self, g: GlobalDefs, role: str = "vrrp") -> None:
         self.g = g
+        # the global default of an unset smtp_alert: smtp_alert_vrrp / smtp_alert_checker, else smtp_alert
+        own_default = g.smtp_alert_vrrp if role == "vrrp" else g.smtp_alert_checker
+        self.default = g.smtp_alert if own_default is None else own_default
         self.router_id = g.router_id or socket.gethostname()
         self.helo = g.smtp_helo_name or socket.gethostname()
         self.sender = g.notification_email_from or f"keepalived@{socket.gethostname()}"
@@ -110,9 +115,12 @@ class Mailer:
     def configured(self) -> bool:
         return bool(self.g.smtp_server and self.g.notification_email)
 
-    def enabled(self, own: bool | None) -> bool:
-        """Per-instance/group ``smtp_alert`` wins; unset inherits global_defs' (keepalived)."""
-        return self.configured and (self.g.smtp_alert if own is None else own)
+    def enabled(self, own: bool | None, state: str | None = None) -> bool:
+        """Per-instance/group/server ``smtp_alert`` wins; unset inherits global_defs' for this
+        role (keepalived); no mail for FAULT with ``no_email_faults``."""
+        if state == "FAULT" and self.g.no_email_faults:
+            return False
+        return self.configured and (self.default if own is None else own)
 
     def alert(self, kind: str, name: str, state: str) -> None:
         self.send(vrrp_alert(self.router_id, kind, name, state))

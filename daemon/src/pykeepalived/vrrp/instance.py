@@ -85,7 +85,7 @@ class Runtime:
         self.fifos.write(fifo_line(kind, name, state, priority))
         if self.syncd is not None and kind == "INSTANCE":
             self.syncd.follow(name, state)
-        if state not in ("STOP", "DELETED") and self.mailer.enabled(smtp_alert):
+        if state != "STOP" and self.mailer.enabled(smtp_alert, state):
             self.mailer.alert(kind, name, state)
 
 
