@@ -93,6 +93,7 @@ class Timing:
     delay_before_retry: float = 1.0
     warmup: float = 0.0
     alpha: bool = False
+    log_all_failures: bool = False  # each failed attempt while UP is logged (keepalived's)
 
 
 @dataclass

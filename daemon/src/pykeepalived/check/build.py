@@ -42,6 +42,7 @@ def timing(model: CheckerCommon | None, rs: RealServer, vs: VirtualServer) -> Ti
         delay_before_retry=float(effective("delay_before_retry", model, rs, vs)),
         warmup=float(effective("warmup", model, rs, vs)),
         alpha=bool(effective("alpha", model, rs, vs)),
+        log_all_failures=bool(model is not None and model.log_all_failures),
     )
 
 

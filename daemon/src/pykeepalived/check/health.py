@@ -64,6 +64,8 @@ class HealthChecker:
         # the same object (core/snapshot.py) keeps its entries as they are, unwalked
         self._of_vs: dict[int, tuple[VirtualServer, list[tuple], list[RsHealth]]] = {}
         self._track_files: object = None
+        self.log_all_failures = False  # global_defs checker_log_all_failures
+        self.init_notifies = False  # global_defs rs_init_notifies
 
     def load(self, config: Config) -> None:
         """Start (or, on reload, diff to) ``config``; must run inside the event loop.
@@ -71,6 +73,8 @@ class HealthChecker:
         A checker whose ``compare()`` and timers are unchanged keeps its state and its timer.
         """
         old_servers, old_of = self.servers, self._of_vs
+        self.log_all_failures = config.global_defs.checker_log_all_failures
+        self.init_notifies = config.global_defs.rs_init_notifies
         # FILE_CHECKs read track_files: when those change, every virtual server is built again
         same_files = self._track_files == config.track_files
         self._track_files = config.track_files
@@ -106,6 +110,8 @@ class HealthChecker:
                 if old is None:
                     health.up, health.weight = health.evaluate()
                     self._emit(health)
+                    if health.up and self.init_notifies and self.notifier is not None:
+                        self.notifier.rs_changed(vs, rs, True, mail=False)  # keepalived: script and fifo
                 else:
                     self._update(health)
         for vid, (_vs, _keys, healths) in old_of.items():
@@ -141,6 +147,9 @@ class HealthChecker:
             if changed:
                 log.info("%s %s on %s: %s", job.checker.kind, "UP" if job.state.up else "DOWN",
                          format_rs(health.rs, health.vs), result.reason)
+            elif not result.ok and job.state.up and (job.state.timing.log_all_failures or self.log_all_failures):
+                log.info("%s on %s failed (still UP): %s", job.checker.kind, format_rs(health.rs, health.vs),
+                         result.reason)
             self._update(health)
         return on_result
 

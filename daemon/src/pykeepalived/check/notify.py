@@ -67,14 +67,16 @@ class CheckNotifier:
         for fifo in self.fifos:
             fifo.write(line)
 
-    def rs_changed(self, vs: VirtualServer, rs: RealServer, up: bool, stopping: bool = False) -> None:
-        """notify_up / notify_down (run as written, no shell), the RS fifo line, the mail."""
+    def rs_changed(self, vs: VirtualServer, rs: RealServer, up: bool, stopping: bool = False,
+                   mail: bool = True) -> None:
+        """notify_up / notify_down (run as written, no shell), the RS fifo line, the mail
+        (``mail`` False: rs_init_notifies' start-up notify, which keepalived does not mail)."""
         script = rs.notify_up if up else rs.notify_down
         if script is not None:
             self.scripts.spawn(script.argv)
         self._write(rs_line(vs, rs, up))
         m = self.mailer
-        if m is not None and not stopping and m.enabled(effective("smtp_alert", None, rs, vs)):
+        if m is not None and mail and not stopping and m.enabled(effective("smtp_alert", None, rs, vs)):
             m.send(rs_alert(m.router_id, format_rs(rs, vs), format_vs(vs), up))
 
     def vs_changed(self, vs: VirtualServer, up: bool, weight_sum: int = 0, stopping: bool = False) -> None:

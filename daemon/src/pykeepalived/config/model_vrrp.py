@@ -50,6 +50,8 @@ class GlobalDefs:
     smtp_alert_vrrp: bool | None = None  # None: smtp_alert (the VRRP side's default)
     smtp_alert_checker: bool | None = None  # None: smtp_alert (the checkers' default)
     no_email_faults: bool = False  # no alert mail for a FAULT state
+    checker_log_all_failures: bool = False  # every checker's log_all_failures
+    rs_init_notifies: bool = False  # notify_up (script, fifo line) for real servers up from the start
     enable_script_security: bool = False
     script_user: tuple[str, ...] = ()
     default_interface: str = "eth0"

@@ -6,10 +6,26 @@ import ipaddress
 import re
 
 from ..errors import ConfigError, Diagnostics, shown
-from ..grammar import BlockSpec, ItemSpec, Statement
+from ..grammar import IGNORED, BlockSpec, ItemSpec, Statement
 from ..model_syncd import LvsSyncDaemon
 from ..model_vrrp import GlobalDefs
-from .common import POSITIVE, always_kw, arg, bool_kw, choice, flag_kw, in_range, integer, kw, number, parse_int, script, text, user
+from .common import (
+    POSITIVE,
+    always_kw,
+    arg,
+    bool_kw,
+    choice,
+    flag_kw,
+    in_range,
+    integer,
+    kw,
+    number,
+    parse_bool,
+    parse_int,
+    script,
+    text,
+    user,
+)
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
@@ -141,6 +157,15 @@ def _process_name(stmt: Statement, _d: Diagnostics) -> str:
 TASK_COMM_LEN = 16  # the kernel's, with its NUL
 
 
+def _no_checker_emails(stmt: Statement, _d: Diagnostics) -> object:
+    """``no_checker_emails [BOOL]``: what pykeepalived always does (a mail only when a real
+    server's own state moves, check/health.py); ``off`` (a mail per checker) is not supported."""
+    if stmt.args and not parse_bool(arg(stmt)):
+        raise ConfigError("pykeepalived mails only when a real server goes UP or DOWN, never per checker",
+                          arg(stmt).loc)
+    return IGNORED
+
+
 def _ip(tok):
     try:
         return ipaddress.ip_address(tok.text)
@@ -239,6 +264,9 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     bool_kw("smtp_alert_vrrp"),
     bool_kw("smtp_alert_checker"),
     flag_kw("no_email_faults"),
+    bool_kw("checker_log_all_failures"),
+    bool_kw("rs_init_notifies"),
+    kw("no_checker_emails", _no_checker_emails, (0, 1)),
     flag_kw("enable_script_security"),
     kw("script_user", user, (1, 2)),
     kw("default_interface", text),
