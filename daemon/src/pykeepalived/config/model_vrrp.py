@@ -37,6 +37,15 @@ class Script:
     loc: Location = _loc()
 
 
+@dataclass(frozen=True)
+class LvsTimeouts:
+    """global_defs ``lvs_timeouts``: IPVS' connection timeouts in seconds (None: the kernel's)."""
+
+    tcp: int | None = None
+    tcpfin: int | None = None
+    udp: int | None = None
+
+
 @dataclass
 class GlobalDefs:
     router_id: str | None = None
@@ -82,6 +91,7 @@ class GlobalDefs:
     # None: remove our services one by one at stop (keepalived's default), "VS": the same (a
     # service's deletion takes its real servers), "full": flush the whole table (lb/plane.py)
     lvs_flush_on_stop: str | None = None
+    lvs_timeouts: LvsTimeouts | None = None  # set by the checker child on the IPVS plane (net/ipvs_config.py)
     # run by the process that reads the config (the parent) once: before it starts the children,
     # after they have all stopped (services/startstop.py); a timed-out script's group is killed
     # a reload is always judged before it is applied; this file gets each judgement's errors

@@ -31,6 +31,7 @@ from pathlib import Path
 from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
+from ..net.ipvs_config import TimeoutControl, Timeouts
 from ..services.smtp import Mailer
 from .backend import Backend
 from .desired import compute
@@ -89,6 +90,7 @@ class LbLoop:
         self.kind = "given" if backend is not None else backend_kind(config, self.has_ipvs)
         self.lb = LoadBalancer(config, backend or make_backend(config, self.has_ipvs), self.dir)
         self.store = OverrideStore(self.dir)
+        self.timeouts = TimeoutControl()  # lvs_timeouts (net/ipvs_config.py)
         self.lb.overrides = self.store.ov  # the plane reads the store's image, never a copy
         self.health: HealthChecker | None = None
         self.mailer = Mailer(config.global_defs, "checker")
@@ -103,6 +105,7 @@ class LbLoop:
         self.notifier = notifier_for(self.config, self.mailer)
         self.health = HealthChecker(on_change=self._on_change, notifier=self.notifier)
         self.health.load(self.config)
+        self._set_timeouts()
         self._log(self.lb.start(), "start")
         log.info("load balancing %d virtual server(s) with %s", len(self.config.virtual_servers),
                  self.lb.backend.name)
@@ -124,6 +127,7 @@ class LbLoop:
                 self.health.notifier = self.notifier
         if self.health is not None:
             self.health.load(config)  # unchanged checkers (compare()) keep state and timers
+        self._set_timeouts()
         if self.kind != "given" and not self.has_ipvs and config.global_defs.lb_backend != "nftables":
             self.has_ipvs = kernel_has_ipvs()  # asked only when the file leaves the choice to the kernel
         kind = self.kind if self.kind == "given" else backend_kind(config, self.has_ipvs)
@@ -132,6 +136,17 @@ class LbLoop:
         else:
             self._log(self.lb.reload(config), "reload")
         return {"real_servers_added": len(new - old), "real_servers_removed": len(old - new)}
+
+    def _set_timeouts(self) -> None:
+        """global_defs lvs_timeouts, on the IPVS plane (select.py refuses them on nftables);
+        dropped from the config, the kernel's first values come back (keepalived)."""
+        if self.lb.backend.name != "ipvs":
+            return
+        t = self.config.global_defs.lvs_timeouts
+        error = self.timeouts.apply(None if t is None else Timeouts(t.tcp, t.tcpfin, t.udp))
+        if error is not None:
+            loc = self.config.global_defs.locs.get("lvs_timeouts", "lvs_timeouts")
+            log.error("%s: error: lvs_timeouts: %s (running without it)", loc, error)
 
     def _switch_backend(self, config: Config, kind: str) -> None:
         """Clear our tables from the old data plane, then program the new one."""

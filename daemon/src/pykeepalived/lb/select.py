@@ -12,7 +12,8 @@ the kernel; nothing is ever silently replaced by something close:
   real server;
 - uthreshold / lthreshold (connection limits per real server);
 - ops (one-packet scheduling) and the scheduler flags (flag-1..3, sh-port,
-  sh-fallback, mh-port, mh-fallback).
+  sh-fallback, mh-port, mh-fallback);
+- global_defs lvs_timeouts (IPVS' own timeouts; conntrack's are sysctls).
 
     backend = select_backend(config, kernel_has_ipvs())
     if isinstance(backend, list):    # errors: FILE:LINE:COL: error: MESSAGE
@@ -80,6 +81,12 @@ def nftables_errors(config: Config, why: str = "lb_backend nftables") -> list[st
         out.append(f"{where}: error: virtual_server {vs.name}: {what} cannot be expressed by the nftables "
                    f"backend ({why}); {hint}")
 
+    if config.global_defs.lvs_timeouts is not None:
+        where = config.global_defs.locs.get("lvs_timeouts", config.global_defs.loc)
+        out.append(f"{where}: error: lvs_timeouts cannot be expressed by the nftables backend ({why}): they are "
+                   "IPVS' own connection timeouts; the nftables plane's connections are conntrack's, whose "
+                   "timeouts are the kernel's nf_conntrack sysctls, not pykeepalived's; remove it, or use "
+                   "lb_backend ipvs")
     for vs in config.virtual_servers:
         if vs.lvs_sched not in SCHEDULERS:
             err(vs, vs.locs.get("lvs_sched", vs.loc), f"lb_algo {vs.lvs_sched}",

@@ -8,7 +8,7 @@ import re
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import IGNORED, BlockSpec, ItemSpec, Statement
 from ..model_syncd import LvsSyncDaemon
-from ..model_vrrp import GlobalDefs
+from ..model_vrrp import GlobalDefs, LvsTimeouts
 from .common import (
     POSITIVE,
     always_kw,
@@ -166,6 +166,29 @@ def _no_checker_emails(stmt: Statement, _d: Diagnostics) -> object:
     return IGNORED
 
 
+LVS_MAX_TIMEOUT = 86400 * 31  # keepalived's
+
+
+def _lvs_timeouts(stmt: Statement, _d: Diagnostics) -> LvsTimeouts:
+    """``lvs_timeouts [tcp SECS] [tcpfin SECS] [udp SECS]``: at least one; seconds 0-2678400, 0
+    leaving that one at the kernel's value (keepalived's reading)."""
+    found: dict[str, int] = {}
+    toks = stmt.args
+    for i in range(0, len(toks), 2):
+        name = toks[i].text
+        if name not in ("tcp", "tcpfin", "udp"):
+            raise ConfigError(f"unknown option '{shown(name)}' (tcp, tcpfin, udp)", toks[i].loc)
+        if name in found:
+            raise ConfigError(f"'{name}' given twice", toks[i].loc)
+        if i + 1 >= len(toks):
+            raise ConfigError(f"'{name}' needs a number of seconds", toks[i].loc)
+        value = parse_int(toks[i + 1], "seconds")
+        if not 0 <= value <= LVS_MAX_TIMEOUT:
+            raise ConfigError(f"{name} {value} out of range 0-{LVS_MAX_TIMEOUT}", toks[i + 1].loc)
+        found[name] = value or None
+    return LvsTimeouts(**found)
+
+
 def _ip(tok):
     try:
         return ipaddress.ip_address(tok.text)
@@ -296,6 +319,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lvs_notify_fifo", text),
     flag_kw("lvs_flush"),
     kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
+    kw("lvs_timeouts", _lvs_timeouts, (2, 6)),
     kw("reload_check_config", _check_log, (0, 1)),  # services/checklog.py
     kw("startup_script", script, (1, 3)),
     kw("umask", _umask, (1, 9)),
