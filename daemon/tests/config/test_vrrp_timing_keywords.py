@@ -112,3 +112,20 @@ def test_without_a_delay_the_owner_is_master_at_once() -> None:
     r = VrrpRouter(RouterConfig(vrid=51, priority=255, address=ME, virtual_addresses=VIPS))
     r.start(0.0)
     assert r.state is State.MASTER
+
+
+def test_vrrp_min_garp_lowers_only_what_is_not_given() -> None:
+    rc = routers(instance(glob="    vrrp_min_garp\n"))
+    assert (rc.garp_master_repeat, rc.garp_master_delay, rc.garp_master_refresh, rc.lower_prio_repeat) == (1, 0, 0, 1)
+    rc = routers(instance(glob="    vrrp_min_garp\n    vrrp_garp_master_delay 3\n"))
+    assert (rc.garp_master_repeat, rc.garp_master_delay) == (1, 3)
+    rc = routers(instance("    garp_master_repeat 4\n", glob="    vrrp_min_garp on\n"))
+    assert rc.garp_master_repeat == 4  # an instance's own setting wins, as ever
+    rc = routers(instance(glob="    vrrp_min_garp off\n"))
+    assert (rc.garp_master_repeat, rc.garp_master_delay) == (5, 5)
+
+
+def test_a_name_keepalived_never_had_is_unknown() -> None:
+    assert errors(instance(glob="    vrrp_garp_lower_prio_master_delay 3\n")) == [
+        "k.conf:2:5: error: unknown keyword 'vrrp_garp_lower_prio_master_delay' in global_defs; "
+        "did you mean 'vrrp_garp_lower_prio_delay'?"]

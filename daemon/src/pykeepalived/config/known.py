@@ -11,7 +11,7 @@ from functools import cache
 
 KEEPALIVED_KEYWORDS = frozenset((
     # obsolete names older configs still carry
-    "lvs_sync_daemon_interface", "nat_mask", "vrrp_garp_lower_prio_master_delay",
+    "lvs_sync_daemon_interface", "nat_mask",
     "BFD_CHECK", "FILE_CHECK", "UDP_CHECK", "SSL", "accept", "advmss", "alpha", "auth_pass",
     "auth_type", "authentication", "bfd_cpu_affinity", "bfd_instance", "bfd_no_swap",
     "bfd_priority", "bfd_process_name", "bfd_rlimit_rttime", "bfd_rt_priority", "bind_if",

@@ -71,6 +71,8 @@ class GlobalDefs:
     vrrp_garp_master_repeat: int = 5
     vrrp_garp_master_refresh: int = 0
     vrrp_garp_master_refresh_repeat: int = 1
+    # vrrp_min_garp: one GARP/NA, no second burst, no refresh, unless those keywords are given
+    vrrp_min_garp: bool = False
     vrrp_garp_lower_prio_delay: int | None = None  # None: vrrp_garp_master_delay
     vrrp_garp_lower_prio_repeat: int | None = None  # None: vrrp_garp_master_repeat
     vrrp_lower_prio_no_advert: bool = False

@@ -300,6 +300,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("vrrp_garp_master_repeat", integer, check=in_range(1, 255)),
     kw("vrrp_garp_master_refresh", integer, check=POSITIVE),
     kw("vrrp_garp_master_refresh_repeat", integer, check=in_range(1, 255)),
+    bool_kw("vrrp_min_garp"),
     kw("vrrp_garp_lower_prio_delay", integer, check=in_range(0, 255)),
     kw("vrrp_garp_lower_prio_repeat", integer, check=in_range(0, 255)),
     bool_kw("vrrp_lower_prio_no_advert"),
@@ -348,10 +349,16 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
 )
 
 
+MIN_GARP = {"vrrp_garp_master_repeat": 1, "vrrp_garp_master_delay": 0, "vrrp_garp_master_refresh": 0}
+
+
 def build_global_defs(stmt: Statement, diags: Diagnostics) -> GlobalDefs:
     from ..build import collect
 
     values, locs = collect(stmt, diags)
+    if values.get("vrrp_min_garp"):  # keepalived: minimal GARPs, without overriding what is given
+        for name, least in MIN_GARP.items():
+            values.setdefault(name, least)
     if "smtp_server" in values:
         host, port = values.pop("smtp_server")
         values["smtp_server"] = host
