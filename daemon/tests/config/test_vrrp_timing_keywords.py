@@ -129,3 +129,12 @@ def test_a_name_keepalived_never_had_is_unknown() -> None:
     assert errors(instance(glob="    vrrp_garp_lower_prio_master_delay 3\n")) == [
         "k.conf:2:5: error: unknown keyword 'vrrp_garp_lower_prio_master_delay' in global_defs; "
         "did you mean 'vrrp_garp_lower_prio_delay'?"]
+
+
+def test_unicast_ttl_needs_unicast_peers() -> None:
+    peers = "    unicast_peer {\n        192.0.2.2\n    }\n"
+    config, diags = loads_config(instance("    unicast_ttl 64\n" + peers), "k.conf")
+    assert not diags.errors and config.vrrp_instances["VI"].unicast_ttl == 64
+    assert errors(instance("    unicast_ttl 64\n")) == [
+        "k.conf:4:5: error: unicast_ttl needs unicast_peer (multicast adverts keep TTL 255)"]
+    assert errors(instance("    unicast_ttl 256\n" + peers))[0].startswith("k.conf:4:5: error: unicast_ttl")

@@ -8,11 +8,13 @@
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from .test_vrrp_keywords import accepted, instance_status
+from .test_vrrp_keywords import VIP as VIP_U
+from .test_vrrp_keywords import accepted, instance_status, unicast_conf
 from .vrrp_hosts import KEEPALIVED, Daemon, conf, has_vip, wait_for, wait_vip
 
 LAB_TOPOLOGY = "five"
@@ -173,3 +175,31 @@ def test_notify_deleted_on_a_reload_that_removes_the_instance(lab, tmp_path: Pat
             daemon.stop()
         lab.exec("lb1", ["rm", "-rf", D])
     assert not has_vip(lab, "lb1", VIP)
+
+
+@pytest.mark.skipif(not Path(KEEPALIVED).exists(), reason="keepalived 2.2.7 is not installed")
+def test_unicast_ttl_is_what_keepalived_receives(lab, tmp_path: Path) -> None:
+    """keepalived accepts our adverts only with TTL 200 (its unicast_peer min_ttl/max_ttl): with
+    unicast_ttl 200 it stays backup; with the default 255 it drops them and takes the VIP."""
+    theirs = Daemon(lab, "lb2", "keepalived", "ttl-k",
+                    unicast_conf(94, 100, "192.0.2.12", "192.0.2.11", "min_ttl 200 max_ttl 200"))
+    ours = Daemon(lab, "lb1", "pykeepalived", "ttl-200",
+                  unicast_conf(94, 150, "192.0.2.11", "192.0.2.12", state="MASTER")
+                  .replace("    unicast_src_ip", "    unicast_ttl 200\n    unicast_src_ip"))
+    plain = Daemon(lab, "lb1", "pykeepalived", "ttl-255",
+                   unicast_conf(94, 150, "192.0.2.11", "192.0.2.12", state="MASTER"))
+    try:
+        ours.start(tmp_path)
+        wait_vip(lab, "lb1", VIP_U, 10)
+        theirs.start(tmp_path)
+        end = time.monotonic() + 8  # keepalived's Master_Down_Interval is 3.6 s: twice that, still backup
+        while time.monotonic() < end:
+            assert not has_vip(lab, "lb2", VIP_U), "keepalived dropped our TTL 200 adverts"
+            time.sleep(0.2)
+        ours.stop()
+        plain.start(tmp_path)
+        wait_vip(lab, "lb2", VIP_U, 15)  # TTL 255 is outside 200..200: dropped, keepalived takes over
+    finally:
+        for d in (plain, ours, theirs):
+            if d.running():
+                d.stop()

@@ -304,6 +304,7 @@ class VrrpInstance:
     dont_track_primary: bool = False
     mcast_src_ip: IPAddress | None = None
     mcast_dst_ip: IPAddress | None = None  # None: global_defs vrrp_mcast_group4/6
+    unicast_ttl: int | None = None  # TTL / hop limit of unicast adverts; None: 255
     unicast_fault_no_peer: bool = False  # unicast with no unicast_peer: FAULT instead of multicast
     down_timer_adverts: int | None = None  # None: global_defs vrrp_down_timer_adverts
     unicast_src_ip: IPAddress | None = None

@@ -117,6 +117,8 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for peer in inst.unicast_peer:
         if peer.address.version != inst.family:
             diags.error(peer.loc, f"unicast_peer {peer.address} is not the instance's address family (IPv{inst.family})")
+    if inst.unicast_ttl is not None and not inst.unicast_peer:  # keepalived: an error, reset
+        diags.error(where("unicast_ttl", inst.loc), "unicast_ttl needs unicast_peer (multicast adverts keep TTL 255)")
     if is_strict(inst, config) and inst.unicast_peer:  # keepalived refuses to run such an instance
         diags.error(where("unicast_peer", inst.loc), "strict mode (vrrp_strict) forbids unicast_peer")
 

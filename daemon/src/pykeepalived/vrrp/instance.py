@@ -137,7 +137,8 @@ class Instance:
         if not spec.unicast_peer:
             self.sock.join(self.router.config.group)
         farewell = self.router.config.advertisement(PRIORITY_STOP)  # fixed for this instance's life
-        self._farewell = [self.sock.prepare(farewell, address, dst) for dst in self._peers]
+        ttl = spec.unicast_ttl if spec.unicast_peer else None  # keepalived's unicast_ttl
+        self._farewell = [self.sock.prepare(farewell, address, dst, ttl) for dst in self._peers]
         self._sent = (None, [])
         self.sock.subscribe(spec.virtual_router_id, self)
         self.frames = FrameSender(self.vmac.name if self.vmac else spec.interface)
@@ -323,7 +324,8 @@ class Instance:
         if action.advert != advert:  # a master sends the same advert until its priority or VIPs change
             src = self.router.config.address
             # unicast: one packet per peer, each with its own checksum
-            prepared = [self.sock.prepare(action.advert, src, dst) for dst in self._peers]
+            ttl = self.spec.unicast_ttl if self.spec.unicast_peer else None
+            prepared = [self.sock.prepare(action.advert, src, dst, ttl) for dst in self._peers]
             self._sent = (action.advert, prepared)
         for out in prepared:
             self.sock.send_prepared(out)

@@ -148,14 +148,18 @@ class VrrpSocket:
         """Encode ``advert`` for ``dst`` (the v3 checksum depends on it) and send it."""
         return self.send_prepared(self.prepare(advert, src, dst))
 
-    def prepare(self, advert: Advertisement, src: IPAddress, dst: IPAddress) -> Outgoing:
-        """``advert`` encoded for ``dst``, to send later (or many times) with ``send_prepared``."""
+    def prepare(self, advert: Advertisement, src: IPAddress, dst: IPAddress, ttl: int | None = None) -> Outgoing:
+        """``advert`` encoded for ``dst``, to send later (or many times) with ``send_prepared``;
+        ``ttl``: the TTL / hop limit (keepalived's unicast_ttl), None: VRRP's 255."""
         if self.family == 4:
-            return Outgoing(encode_ipv4_packet(advert, src, dst), (str(dst), 0), (), dst)
+            return Outgoing(encode_ipv4_packet(advert, src, dst, ttl=VRRP_TTL if ttl is None else ttl),
+                            (str(dst), 0), (), dst)
         pktinfo = src.packed + struct.pack("@I", self.ifindex)
         scope = self.ifindex if dst.is_link_local or dst.is_multicast else 0
-        return Outgoing(encode(advert, src, dst), (str(dst), 0, 0, scope),
-                        ((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo),), dst)
+        ancillary = ((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo),)
+        if ttl is not None:
+            ancillary += ((socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack("@i", ttl)),)
+        return Outgoing(encode(advert, src, dst), (str(dst), 0, 0, scope), ancillary, dst)
 
     def send_prepared(self, out: Outgoing) -> bool:
         """Send a prepared advert; IPv4 gets this socket's next IP id (as keepalived counts)."""

@@ -323,6 +323,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("mcast_src_ip", ip),
     kw("mcast_dst_ip", _mcast_dst),
     flag_kw("unicast_fault_no_peer"),
+    kw("unicast_ttl", integer, check=in_range(0, 255)),
     kw("down_timer_adverts", integer, check=in_range(1, 100)),
     kw("unicast_src_ip", ip),
     kw("unicast_peer", _peers, (0, 0), block=PEER_ITEM),
