@@ -69,7 +69,8 @@ def test_fifo_script_gets_the_path_and_is_terminated(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert out.read_text().splitlines() == [fifo, 'INSTANCE "VI_1" BACKUP 100']
-    assert fifos._proc.returncode is not None
+    [proc] = fifos.scripts.started
+    assert proc.returncode is not None
 
 
 def test_mail_text_is_keepalived_style_and_dot_stuffed() -> None:

@@ -170,7 +170,9 @@ class HealthChecker:
 
 def notifier_for(config: Config, mailer: Mailer | None = None) -> CheckNotifier:
     """Scripts, the fifos global_defs names for checker events (notify_fifo, lvs_notify_fifo), smtp_alert."""
-    return CheckNotifier(fifo_paths(config), mailer=mailer)
+    gd = config.global_defs
+    readers = {gd.lvs_notify_fifo: gd.lvs_notify_fifo_script} if gd.lvs_notify_fifo and gd.lvs_notify_fifo_script else {}
+    return CheckNotifier(fifo_paths(config), mailer=mailer, fifo_scripts=readers)
 
 
 def fifo_paths(config: Config) -> tuple[str, ...]:

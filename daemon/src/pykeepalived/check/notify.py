@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 
 from ..config.model_lvs import RealServer, VirtualServer, effective
-from ..services.fifo import Fifo
+from ..config.model_vrrp import Script
+from ..services.fifo import Fifo, FifoScripts
 from ..services.notify import Notifier
 from ..services.smtp import Mailer, rs_alert, vs_alert
 
@@ -53,7 +54,7 @@ class CheckNotifier:
     """
 
     def __init__(self, fifo_paths: tuple[str, ...] = (), scripts: Notifier | None = None,
-                 mailer: Mailer | None = None) -> None:
+                 mailer: Mailer | None = None, fifo_scripts: dict[str, Script] | None = None) -> None:
         self.scripts = scripts or Notifier()
         self.mailer = mailer
         self.fifos: list[Fifo] = []
@@ -62,6 +63,15 @@ class CheckNotifier:
                 self.fifos.append(Fifo(path))
             except OSError as err:
                 log.error("notify fifo %s: %s", path, err)
+        self.fifo_scripts = fifo_scripts or {}  # lvs_notify_fifo_script, by its fifo's path
+        self.readers = FifoScripts()
+
+    async def start_fifo_scripts(self) -> None:
+        """Each fifo's script, with its path as the last argument (keepalived's fifo scripts)."""
+        for fifo in self.fifos:
+            sc = self.fifo_scripts.get(fifo.path)
+            if sc is not None:
+                await self.readers.start(sc, fifo.path)
 
     def _write(self, line: str) -> None:
         for fifo in self.fifos:
@@ -91,6 +101,7 @@ class CheckNotifier:
 
     async def close(self, timeout: float = 5.0) -> None:
         await self.scripts.wait_running(timeout)
+        await self.readers.stop()
         for fifo in self.fifos:
             fifo.close()
         self.fifos.clear()

@@ -103,6 +103,7 @@ class LbLoop:
     # -- life ---------------------------------------------------------------
     async def start(self) -> None:
         self.notifier = notifier_for(self.config, self.mailer)
+        await self.notifier.start_fifo_scripts()  # lvs_notify_fifo_script
         self.health = HealthChecker(on_change=self._on_change, notifier=self.notifier)
         self.health.load(self.config)
         self._set_timeouts()
@@ -123,6 +124,7 @@ class LbLoop:
         if fifo_paths(config) != tuple(f.path for f in self.notifier.fifos):
             old, self.notifier = self.notifier, notifier_for(config, self.mailer)
             await old.close()
+            await self.notifier.start_fifo_scripts()
             if self.health is not None:
                 self.health.notifier = self.notifier
         if self.health is not None:

@@ -11,8 +11,10 @@ A fifo is created (mode 0600) when missing and removed at exit only if we
 created it.  It is opened read-write and non-blocking, so the open needs no
 reader and a write never blocks the event loop: a line that does not fit
 (nobody reading, pipe full) is dropped and counted.  Each line is one
-``write()`` under PIPE_BUF bytes, hence atomic.  ``notify_fifo_script`` is
-started with the fifo path as its last argument and gets SIGTERM at exit.
+``write()`` under PIPE_BUF bytes, hence atomic.  A fifo's script
+(``notify_fifo_script``, ``vrrp_notify_fifo_script``; the checkers'
+``lvs_notify_fifo_script``, check/notify.py) is started with the fifo path as
+its last argument and gets SIGTERM at exit.
 """
 from __future__ import annotations
 
@@ -61,15 +63,54 @@ class Fifo:
                 os.unlink(self.path)
 
 
+class FifoScripts:
+    """The scripts that read our fifos (``notify_fifo_script``, ``vrrp_notify_fifo_script``,
+    ``lvs_notify_fifo_script``): each starts with its fifo's path as its last argument, once the
+    fifo exists, and gets SIGTERM (by its pid) at exit after a moment to read the last lines."""
+
+    def __init__(self) -> None:
+        self._procs: list[tuple[str, asyncio.subprocess.Process]] = []
+        self.started: list[asyncio.subprocess.Process] = []  # every one, kept for status and tests
+
+    async def start(self, script: Script, path: str) -> None:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *script.argv, path, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+        except OSError as err:
+            log.error("cannot run the fifo script %s for %s: %s", script.argv[0], path, err)
+            return
+        self._procs.append((path, proc))
+        self.started.append(proc)
+
+    async def stop(self, timeout: float = 2.0) -> None:
+        running = [proc for _path, proc in self._procs if proc.returncode is None]
+        self._procs = []
+        if not running:
+            return
+        await asyncio.sleep(0.1)
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TIMEOUT_ERRORS:
+                proc.kill()
+                await proc.wait()
+
+
 class NotifyFifos:
-    """global_defs' notify_fifo (all events) and vrrp_notify_fifo (VRRP events), and the fifo script."""
+    """global_defs' notify_fifo (all events) and vrrp_notify_fifo (VRRP events), each with its script."""
 
     def __init__(self, g: GlobalDefs) -> None:
-        paths = [p for p in (g.notify_fifo, g.vrrp_notify_fifo) if p]
-        self.paths = list(dict.fromkeys(paths))  # keepalived wants them distinct; never write twice
-        self.script: Script | None = g.notify_fifo_script if g.notify_fifo else None
+        wanted = [(p, sc) for p, sc in ((g.notify_fifo, g.notify_fifo_script),
+                                        (g.vrrp_notify_fifo, g.vrrp_notify_fifo_script)) if p]
+        self.scripts_of: dict[str, Script | None] = {}
+        for path, sc in wanted:  # keepalived wants them distinct; never write twice
+            self.scripts_of.setdefault(path, sc)
+        self.paths = list(self.scripts_of)
         self.fifos: list[Fifo] = []
-        self._proc: asyncio.subprocess.Process | None = None
+        self.scripts = FifoScripts()
 
     async def open(self) -> None:
         for path in self.paths:
@@ -77,13 +118,10 @@ class NotifyFifos:
                 self.fifos.append(Fifo(path))
             except OSError as err:
                 log.error("notify fifo %s: %s", path, err)
-        if self.script is not None and self.fifos and self.fifos[0].path == self.paths[0]:
-            try:
-                self._proc = await asyncio.create_subprocess_exec(
-                    *self.script.argv, self.paths[0], stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-            except OSError as err:
-                log.error("cannot run notify_fifo_script %s: %s", self.script.argv[0], err)
+                continue
+            sc = self.scripts_of[path]
+            if sc is not None:
+                await self.scripts.start(sc, path)
 
     def write(self, line: str) -> None:
         for fifo in self.fifos:
@@ -93,15 +131,8 @@ class NotifyFifos:
         return {f.path: {"written": f.written, "dropped": f.dropped} for f in self.fifos}
 
     async def close(self, timeout: float = 2.0) -> None:
-        """SIGTERM the fifo script (ours, by its pid) after a moment to read the last lines."""
-        if self._proc is not None and self._proc.returncode is None:
-            await asyncio.sleep(0.1)
-            self._proc.terminate()
-            try:
-                await asyncio.wait_for(self._proc.wait(), timeout)
-            except TIMEOUT_ERRORS:
-                self._proc.kill()
-                await self._proc.wait()
+        """SIGTERM the fifo scripts (ours, by their pids), then close (and remove) the fifos."""
+        await self.scripts.stop(timeout)
         for fifo in self.fifos:
             fifo.close()
         self.fifos = []
