@@ -112,7 +112,7 @@ class Supervisor:
         self.sd = sd if sd is not None else SdNotify()
         wd = self.sd.watchdog_usec / 1e6
         self.stall = stall if stall is not None else (min(STALL, max(1.0, wd / 2)) if wd else STALL)
-        self.children = {role: Child(role) for role in roles}
+        self.children = {role: Child(role) for role in ROLES if role in roles}  # ROLES' order: the stop's
         self._keepers: list[asyncio.Task] = []
         self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
@@ -259,7 +259,7 @@ class Supervisor:
                 continue
             out["reloaded"] = out["reloaded"] and bool(res.get("reloaded"))
             out["errors"] = out["errors"] or res.get("errors", [])
-            key = "vrrp" if role == "vrrp" else "lb"
+            key = {"vrrp": "vrrp", "check": "lb", "bfd": "bfd"}[role]
             if key in res:
                 out[key] = res[key]
         if out["reloaded"]:
@@ -278,6 +278,8 @@ class Supervisor:
         for role in new:
             log.info("the configuration now needs the %s child: starting it", role)
             self.children[role] = Child(role)
+        self.children = {r: self.children[r] for r in ROLES if r in self.children}  # the stop's order
+        for role in new:
             self._keepers.append(asyncio.get_running_loop().create_task(self._keep(self.children[role])))
         return new
 

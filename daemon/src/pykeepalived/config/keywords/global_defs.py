@@ -150,7 +150,7 @@ def _scheduling() -> list:
     """keepalived's per-child scheduling keywords (keepalived.conf(5)), applied by the
     child of that role at its start (services/sched.py)."""
     out = []
-    for role in ("vrrp", "checker"):
+    for role in ("vrrp", "checker", "bfd"):
         out += [kw(f"{role}_rt_priority", integer, check=in_range(1, 99)),
                 kw(f"{role}_priority", integer, check=in_range(-20, 19)),
                 flag_kw(f"{role}_no_swap"),
