@@ -74,3 +74,16 @@ def test_render_reads_back_the_same() -> None:
     assert not errors(diags)
     assert again.virtual_servers[0].real_servers[0].checkers == cfg.virtual_servers[0].real_servers[0].checkers
     assert (again.bfd_instances["b1"].for_vrrp, again.bfd_instances["b1"].for_checker) == (False, True)
+
+
+def test_the_bfd_child_scheduling_keywords() -> None:
+    from pykeepalived.services.sched import for_role
+
+    cfg, diags = loads_config("global_defs {\n bfd_rt_priority 40\n bfd_priority -5\n bfd_no_swap\n"
+                              " bfd_rlimit_rttime 500000\n bfd_cpu_affinity 1 0\n}\n", "k.conf")
+    assert not errors(diags)
+    s = for_role(cfg.global_defs, "bfd")
+    assert (s.rt_priority, s.nice, s.no_swap, s.rlimit_rttime, s.cpus) == (40, -5, True, 500000, (0, 1))
+    assert "bfd_cpu_affinity 0 1" in render(cfg)
+    _, diags = loads_config("global_defs {\n bfd_process_name x\n}\n", "k.conf")
+    assert any(e.startswith("k.conf:2:2:") and "not supported" in e for e in errors(diags)), errors(diags)

@@ -1,0 +1,122 @@
+"""A big reload with a fast BFD session running: the BFD child keeps sending, the VRRP loop may not.
+
+lb1 runs pykeepalived with a bfd_instance to lb2 (50 ms x 3: keepalived drops the
+session after 150 ms without our packets), one MASTER instance (advert_int 0.1)
+tracking it with weight 0, and is reloaded (SIGHUP) into the same plus 150 new
+instances.  lb2 runs Debian's keepalived 2.2.7 with a bfd_instance back.
+
+Two ways to run lb1, alternating: supervised (the BFD child runs the session) and
+``-P`` (one process: the session runs in the VRRP loop, as every pykeepalived
+did before the BFD child).  A capture on lb1 gives the longest gap between our
+BFD packets and between VRID 1's adverts across the reload; keepalived's log says
+whether it expired the session.  Medians are printed (``pytest -s``);
+docs/performance.md quotes them.  Asserted: the BFD child's session is never
+expired by keepalived, and our tracked instance never leaves MASTER.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from vrrp.vrrp_hosts import PYKEEPALIVED, START_LIMIT, conf, has_vip, wait_for, wait_vip
+
+from .bfd_hosts import CTL, BfdDaemon, bfd_block, track_bfd
+
+LAB_TOPOLOGY = "five"
+LB1, LB2 = "192.0.2.11", "192.0.2.12"
+VIP = "192.0.2.95"
+RUNS = int(os.environ.get("HK_BFD_RUNS", "3"))
+EXTRA = 150
+
+
+def ours_conf(extra: int) -> str:
+    text = bfd_block("to_lb2", LB2, LB1) + conf(1, 100, VIP, state="MASTER", advert_int=0.1,
+                                                 extra=track_bfd("to_lb2"))
+    for n in range(2, 2 + extra):
+        text += (f"vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {n}\n"
+                 f"    priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        10.50.{n}.1/32\n    }}\n}}\n")
+    return text
+
+
+class OneProcess(BfdDaemon):
+    """``pykeepalived -P``: VRRP and its BFD sessions in one event loop."""
+
+    def start(self, log_dir: Path, ready: bool = True) -> OneProcess:
+        self.lab.exec(self.host, ["mkdir", "-p", self.dir])
+        self.lab.exec(self.host, ["rm", "-f", f"{self.dir}/pykeepalived.pid"])
+        self.write_config()
+        argv = [PYKEEPALIVED, "-f", f"{self.dir}/keepalived.conf", "-n", "-l", "-P", "--runtime-dir", self.dir]
+        log = (log_dir / f"{self.host}-{self.name}.log").open("ab")
+        self.lab.popen(self.host, argv, stdout=log, stderr=log)
+        wait_for(self.ready, START_LIMIT, f"pykeepalived -P on {self.host} did not come up")
+        return self
+
+
+def last_reload(daemon: BfdDaemon) -> dict | None:
+    out = daemon.lab.exec(daemon.host, [CTL, "status", "--json", "--runtime-dir", daemon.dir]).stdout
+    return json.loads(out)["result"]["last_reload"]
+
+
+def longest_gap(stamps: list[float]) -> float:
+    return max(b - a for a, b in zip(stamps, stamps[1:], strict=False)) * 1000
+
+
+def reload_once(lab, tmp_path: Path, ours: BfdDaemon, theirs: BfdDaemon) -> tuple[float, float, bool, bool]:
+    """(longest BFD gap ms, longest VRID 1 advert gap ms, keepalived expired us, our VIP stayed)."""
+    ours.config = ours_conf(0)
+    ours.start(tmp_path)
+    try:
+        wait_vip(lab, "lb1", VIP, 20)
+        time.sleep(1.0)
+        log = theirs.log_path(tmp_path)
+        mark = log.stat().st_size
+        with lab.capture("lb1", "eth0", f"src host {LB1} and (udp dst port 3784 or ip proto 112)") as cap:
+            wait_for(lambda: len(cap.lines()) >= 10, 10, "nothing captured")
+            ours.config = ours_conf(EXTRA)
+            ours.write_config()
+            ours.kill("HUP")
+            wait_for(lambda: last_reload(ours) is not None, 60, "the reload did not finish")
+            assert last_reload(ours)["reloaded"], last_reload(ours)
+            time.sleep(1.0)
+            stayed = has_vip(lab, "lb1", VIP)
+        lines = [ln for ln in cap.lines("-tt") if ln[:1].isdigit()]
+        bfd = [float(ln.split()[0]) for ln in lines if ".3784:" in ln]
+        adverts = [float(ln.split()[0]) for ln in lines if "vrid 1," in ln]
+        expired = "Expired after" in log.read_bytes()[mark:].decode(errors="replace")
+        return longest_gap(bfd), longest_gap(adverts), expired, stayed
+    finally:
+        ours.stop()
+
+
+def test_a_big_reload_does_not_stall_the_bfd_child(lab, tmp_path: Path) -> None:
+    theirs = BfdDaemon(lab, "lb2", "keepalived", "bfdrl-ka",
+                       bfd_block("to_lb1", LB1, LB2) + conf(250, 100, "192.0.2.98", state="MASTER"))
+    modes = {"BFD child (supervised)": BfdDaemon(lab, "lb1", "pykeepalived", "bfdrl-child", ""),
+             "BFD in the VRRP loop (-P)": OneProcess(lab, "lb1", "pykeepalived", "bfdrl-loop", "")}
+    results: dict[str, list[tuple[float, float, bool, bool]]] = {m: [] for m in modes}
+    load = []
+    try:
+        theirs.start(tmp_path)
+        for _ in range(RUNS):  # alternate, so both see the same machine load
+            for mode, daemon in modes.items():
+                load.append(float(Path("/proc/loadavg").read_text().split()[0]))
+                results[mode].append(reload_once(lab, tmp_path, daemon, theirs))
+    finally:
+        for d in (*modes.values(), theirs):
+            if d.running():
+                d.stop()
+    print(f"\nA reload adding {EXTRA} VRRP instances, BFD 50 ms x 3 with keepalived; median of {RUNS} runs; "
+          f"load average {min(load):.1f}-{max(load):.1f}")
+    print("| lb1 runs | longest gap between our BFD packets (ms) | longest gap between VRID 1 adverts (ms) "
+          "| keepalived expired the session | runs: BFD gap / advert gap (ms) |")
+    print("|---|---|---|---|---|")
+    for mode, rows in results.items():
+        print(f"| {mode} | {statistics.median(r[0] for r in rows):.0f} | {statistics.median(r[1] for r in rows):.0f} "
+              f"| {sum(r[2] for r in rows)} of {len(rows)} | "
+              f"{', '.join(f'{r[0]:.0f}/{r[1]:.0f}' for r in rows)} |")
+    child = results["BFD child (supervised)"]
+    assert not any(r[2] for r in child), f"keepalived expired the BFD child's session during a reload: {child}"
+    assert all(r[3] for r in child), f"the tracked instance left MASTER during a reload: {child}"
