@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-from vrrp.vrrp_hosts import conf, has_vip, wait_for, wait_vip
+from vrrp.vrrp_hosts import conf, has_vip, wait_for
 
 from pykeepalived.lb.nft_render import parse
 
