@@ -78,6 +78,9 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
         assert not reply["ok"] and "no real server" in reply["error"]
         [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "reload"}\n')
         assert reply["ok"] and reply["result"]["reloaded"] is True
+        # no bfd_instance changed: the BFD child was not asked (its sessions' timers never wait on a reload)
+        [reply] = await ask(run / "control.bfd.sock", b'{"v": 1, "cmd": "status"}\n')
+        assert reply["ok"] and reply["result"]["reloads"] == 0 and reply["result"]["subsystems"] == ["bfd"]
         # kill -9 of the VRRP child: restarted
         old = vrrp.proc.pid
         os.kill(old, signal.SIGKILL)

@@ -148,7 +148,8 @@ class Daemon:
             result["lb"] = await self.lb.reload(config)
         self.config = config
         self.reloads += 1
-        heap.settle()  # the replaced config and instances can be reclaimed now
+        if self.bfd is None:  # a full collection would stall the BFD child's timers: its GC runs as usual
+            heap.settle()  # the replaced config and instances can be reclaimed now
         # supervised, the parent logs "reload done" for the whole daemon
         moved = json.dumps({k: v for k, v in result.items() if k != "errors"}, sort_keys=True)
         log.info("reload %s: %s", "applied" if self.ping_fd is not None else "done", moved)
