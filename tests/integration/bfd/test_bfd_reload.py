@@ -5,7 +5,8 @@ session after 150 ms without our packets), one MASTER instance (advert_int 0.1)
 tracking it with weight 0, and is reloaded (SIGHUP) into the same plus 150 new
 instances.  lb2 runs Debian's keepalived 2.2.7 with a bfd_instance back.
 
-Two ways to run lb1, alternating: supervised (the BFD child runs the session) and
+Three ways to run lb1, alternating: supervised (the BFD child runs the session),
+the same with ``bfd_rt_priority 50`` (the BFD child under SCHED_RR), and
 ``-P`` (one process: the session runs in the VRRP loop, as every pykeepalived
 did before the BFD child).  A capture on lb1 gives the longest gap between our
 BFD packets and between VRID 1's adverts across the reload; keepalived's log says
@@ -41,13 +42,21 @@ ASK_CHILD = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(s
              "s.sendall(b'{\"v\": 1, \"cmd\": \"status\"}\\n'); print(s.makefile().readline())")
 
 
-def ours_conf(extra: int) -> str:
+def ours_conf(extra: int, rt: bool = False) -> str:
     text = bfd_block("to_lb2", LB2, LB1) + conf(1, 100, VIP, state="MASTER", advert_int=0.1,
                                                  extra=track_bfd("to_lb2"))
+    if rt:  # the BFD child under SCHED_RR (keepalived's bfd_rt_priority)
+        text = text.replace("global_defs {", "global_defs {\n    bfd_rt_priority 50")
     for n in range(2, 2 + extra):
         text += (f"vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {n}\n"
                  f"    priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        10.50.{n}.1/32\n    }}\n}}\n")
     return text
+
+
+class RealtimeChild(BfdDaemon):
+    """Supervised, with ``bfd_rt_priority 50``."""
+
+    rt = True
 
 
 class OneProcess(BfdDaemon):
@@ -90,7 +99,8 @@ def expiries(log: Path, after: int, pattern: str) -> int:
 def reload_once(lab, tmp_path: Path, ours: BfdDaemon, theirs: BfdDaemon) -> tuple[float, float, int, int]:
     """(longest gap after an Up packet of ours ms, longest VRID 1 advert gap ms,
     expiries keepalived logged, expiries we logged) across the reload."""
-    ours.config = ours_conf(0)
+    rt = getattr(ours, "rt", False)
+    ours.config = ours_conf(0, rt)
     ours.start(tmp_path)
     try:
         wait_vip(lab, "lb1", VIP, 20)
@@ -99,7 +109,7 @@ def reload_once(lab, tmp_path: Path, ours: BfdDaemon, theirs: BfdDaemon) -> tupl
         marks = [log.stat().st_size for log in logs]
         with lab.capture("lb1", "eth0", f"src host {LB1} and (udp dst port 3784 or ip proto 112)") as cap:
             wait_for(lambda: len(cap.lines()) >= 10, 10, "nothing captured")
-            ours.config = ours_conf(EXTRA)
+            ours.config = ours_conf(EXTRA, rt)
             ours.write_config()
             ours.kill("HUP")
             wait_for(lambda: last_reload(ours) is not None, 60, "the reload did not finish")
@@ -116,14 +126,16 @@ def reload_once(lab, tmp_path: Path, ours: BfdDaemon, theirs: BfdDaemon) -> tupl
         assert bfd and adverts, "no BFD packets or no adverts captured"
         return (longest_up_gap(bfd), longest_gap(adverts), expiries(logs[0], marks[0], KEEPALIVED_EXPIRED),
                 expiries(logs[1], marks[1], OURS_EXPIRED))
-    finally:
-        ours.stop()
+    finally:  # 151 instances hand over before the VRRP child exits: longer than Daemon.stop waits when loaded
+        ours.kill("TERM")
+        wait_for(lambda: not ours.running(), 60, "pykeepalived on lb1 did not stop")
 
 
 def test_a_big_reload_does_not_stall_the_bfd_child(lab, tmp_path: Path) -> None:
     theirs = BfdDaemon(lab, "lb2", "keepalived", "bfdrl-ka",
                        bfd_block("to_lb1", LB1, LB2) + conf(250, 100, "192.0.2.98", state="MASTER"))
     modes = {"BFD child (supervised)": BfdDaemon(lab, "lb1", "pykeepalived", "bfdrl-child", ""),
+             "BFD child, bfd_rt_priority 50": RealtimeChild(lab, "lb1", "pykeepalived", "bfdrl-rt", ""),
              "BFD in the VRRP loop (-P)": OneProcess(lab, "lb1", "pykeepalived", "bfdrl-loop", "")}
     results: dict[str, list[tuple[float, float, int, int]]] = {m: [] for m in modes}
     load = []
