@@ -74,8 +74,9 @@ class OneProcess(BfdDaemon):
 
 
 def last_reload(daemon: BfdDaemon) -> dict | None:
-    out = daemon.lab.exec(daemon.host, [CTL, "status", "--json", "--runtime-dir", daemon.dir]).stdout
-    return json.loads(out)["result"]["last_reload"]
+    """None also while the daemon does not answer (``-P``'s one loop is busy applying the reload)."""
+    out = daemon.lab.exec(daemon.host, [CTL, "status", "--json", "--runtime-dir", daemon.dir], check=False)
+    return json.loads(out.stdout)["result"]["last_reload"] if out.returncode == 0 else None
 
 
 def longest_gap(stamps: list[float]) -> float:
