@@ -46,7 +46,8 @@ class Daemon:
         self.ping_fd = ping_fd  # a child of core/supervisor.py: pings the parent instead of systemd
         self.role = "bfd" if bfd else "vrrp" if vrrp else "check"
         # the BFD sessions: the BFD child runs them (``bfd``) and the other children hear their
-        # events (bfd/events.py); an unsupervised -C runs its own (-P: the VRRP manager does)
+        # events (bfd/events.py); an unsupervised -C runs its own (-P: the VRRP manager does),
+        # shared with the VRRP manager when one process runs both
         self.bfd = None
         self.bfd_events = None
         if bfd:
@@ -55,7 +56,7 @@ class Daemon:
         elif ping_fd is not None:
             from ..bfd.events import EventClient, socket_path  # noqa: PLC0415
             self.bfd_events = EventClient(socket_path(files.dir))
-        elif check and not vrrp:
+        elif check:
             from ..bfd.transport import BfdRunner  # noqa: PLC0415
             self.bfd_events = BfdRunner()
         # each role imports only its own code: a checker child never loads the VRRP runtime
@@ -261,6 +262,7 @@ class Daemon:
                 await self.metrics.stop()
             if self.lb is not None:
                 await self.lb.stop()
+            if self.bfd_events is not None:  # idempotent: the VRRP manager may have stopped it
                 await self.bfd_events.stop()
             if self.bfd is not None:  # last: tracked sessions hold while the others stop
                 await self.bfd.stop()
