@@ -53,8 +53,8 @@ def layer(module: str) -> str:
         return "compat"
     if top in {"cli", "ctl", "__main__"}:
         return "entry"
-    if top == "bfd":  # BFD runs in the VRRP child: codec and session pure, transport its adapter
-        return "vrrp adapter" if parts[1:2] == ["transport"] else "vrrp pure"
+    if top == "bfd":  # codec and session pure; sockets, events and the BFD child's service its adapter
+        return "vrrp adapter" if parts[1:2] in (["transport"], ["events"], ["service"]) else "vrrp pure"
     if top == "vrrp":
         return "vrrp pure" if (parts[1] if len(parts) > 1 else "") in VRRP_PURE else "vrrp adapter"
     if top in {"core", "check", "lb", "services", "config", "net"}:

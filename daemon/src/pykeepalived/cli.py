@@ -54,6 +54,7 @@ def daemon_parser() -> argparse.ArgumentParser:
     p.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
     p.add_argument("-P", "--vrrp", action="store_true", help="run only the VRRP subsystem")
     p.add_argument("-C", "--check", action="store_true", help="run only the health-checking subsystem")
+    p.add_argument("--bfd", action="store_true", help="run only the BFD subsystem (the supervisor's BFD child)")
     p.add_argument("-p", "--pid", dest="pidfile", help="pid file (default: RUNTIME_DIR/pykeepalived.pid)")
     p.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="directory for pid files, control socket, state")
     p.add_argument("--ping-fd", type=int, help=argparse.SUPPRESS)  # a supervised child (core/supervisor.py)
@@ -121,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_unit:
         sys.stdout.write(unit_text())
         return 0
-    if args.check and args.vrrp:
-        print("pykeepalived: -P and -C exclude each other (neither runs both)", file=sys.stderr)
+    if args.check + args.vrrp + args.bfd > 1:
+        print("pykeepalived: -P, -C and --bfd exclude each other (none runs two)", file=sys.stderr)
         return 2
     if not args.dont_fork:
         print("pykeepalived: only foreground mode (-n) is supported; use systemd to daemonise",
@@ -130,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.check:
         import_asyncio_without_tls()
-    if not (args.check or args.vrrp):  # keepalived's model: a parent with a VRRP and a checker child
+    if not (args.check or args.vrrp or args.bfd):  # keepalived's model: a parent with a VRRP and a checker child
         from .core.supervisor import run_supervisor  # noqa: PLC0415
 
         return run_supervisor(args.config, args.runtime_dir, args.pidfile, args.log_detail)
     from .core.daemon import run_daemon  # asyncio (and pyroute2 for IPVS) only for a running daemon
 
+    if args.bfd:
+        return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
+                          vrrp=False, check=False, bfd=True, ping_fd=args.ping_fd)
     return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
                       vrrp=not args.check, check=not args.vrrp, ping_fd=args.ping_fd)
 

@@ -87,18 +87,6 @@ def test_an_undefined_or_duplicate_session_is_an_error() -> None:
     assert any(e.startswith("k.conf:4:1:") and "same neighbor_ip" in e for e in errors(diags))
 
 
-def test_bfd_check_stays_refused_with_its_location() -> None:
-    text = """virtual_server 192.0.2.10 80 {
-    real_server 192.0.2.20 80 {
-        BFD_CHECK {
-        }
-    }
-}
-"""
-    _, diags = loads_config(text, "k.conf")
-    assert "k.conf:3:9: error: keepalived keyword 'BFD_CHECK' is not supported by pykeepalived" in errors(diags)
-
-
 def test_max_hops_above_ttl_becomes_the_ttl_with_a_warning() -> None:
     cfg, diags = load("bfd_instance b1 {\n neighbor_ip 192.0.2.2\n ttl 10\n max_hops 20\n}\n")
     assert cfg.bfd_instances["b1"].max_hops == 10

@@ -62,19 +62,25 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
         task = asyncio.get_running_loop().create_task(sup.run())
         vrrp, check = sup.children["vrrp"], sup.children["check"]
         await _until(lambda: any("READY=1" in m for m in drain()), 30, "no READY=1")
-        assert vrrp.alive and check.alive
-        # the VRRP child started after the checker child's first ping (its data plane applied)
-        assert spawned == [("check", False), ("vrrp", True)]
+        assert vrrp.alive and check.alive and sup.children["bfd"].alive
+        # the VRRP child started after the checker child's first ping (its data plane applied);
+        # the BFD child does not wait
+        assert sorted(spawned[:2]) == [("bfd", False), ("check", False)] and spawned[2:] == [("vrrp", True)]
+        assert (run / "bfd.pid").read_text().strip() == str(sup.children["bfd"].proc.pid)
         assert (run / "vrrp.pid").read_text().strip() == str(vrrp.proc.pid)
         assert (run / "checkers.pid").read_text().strip() == str(check.proc.pid)
         # the parent proxies the control socket
         [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "status"}\n')
         assert reply["ok"] and reply["result"]["pid"] == os.getpid()
         assert reply["result"]["vrrp"]["instances"] == [] and reply["result"]["lb"]["virtual_servers"] == []
+        assert reply["result"]["bfd"]["sessions"] == {} and reply["result"]["bfd"]["listeners"]["published"] == 0
         [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "drain", "address": "192.0.2.9"}\n')
         assert not reply["ok"] and "no real server" in reply["error"]
         [reply] = await ask(run / "control.sock", b'{"v": 1, "cmd": "reload"}\n')
         assert reply["ok"] and reply["result"]["reloaded"] is True
+        # no bfd_instance changed: the BFD child was not asked (its sessions' timers never wait on a reload)
+        [reply] = await ask(run / "control.bfd.sock", b'{"v": 1, "cmd": "status"}\n')
+        assert reply["ok"] and reply["result"]["reloads"] == 0 and reply["result"]["subsystems"] == ["bfd"]
         # kill -9 of the VRRP child: restarted
         old = vrrp.proc.pid
         os.kill(old, signal.SIGKILL)
@@ -100,12 +106,13 @@ def test_supervisor_restarts_stalled_and_killed_children(tmp_path: Path) -> None
         os.kill(os.getpid(), signal.SIGUSR1)
         await _until(lambda: (run / "pykeepalived.json").exists() and (run / "pykeepalived_check.json").exists(),
                      10, "USR1 not forwarded")
-        pids = (vrrp.proc.pid, check.proc.pid)
+        pids = (vrrp.proc.pid, check.proc.pid, sup.children["bfd"].proc.pid)
         sup.request_stop("SIGTERM")
         assert await asyncio.wait_for(task, 20) == 0
         for pid in pids:
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
         assert not (run / "vrrp.pid").exists() and not (run / "control.sock").exists()
+        assert not (run / "bfd.pid").exists() and not (run / "bfd.events.sock").exists()
 
     try:
         asyncio.run(main())
@@ -117,6 +124,8 @@ def test_checker_child_only_with_a_virtual_server(tmp_path: Path) -> None:
     """keepalived's rule: no virtual_server, no checker process; a reload that adds one starts it."""
     config, _ = loads_config(CONF, "k.conf")
     assert kids.needed_roles(config) == ("vrrp",)
+    with_bfd, _ = loads_config(CONF + "bfd_instance b1 {\n    neighbor_ip 192.0.2.2\n}\n", "k.conf")
+    assert kids.needed_roles(with_bfd) == ("vrrp", "bfd")  # and a BFD process only with a bfd_instance
     conf = tmp_path / "k.conf"
     conf.write_text(CONF)
     run = tmp_path / "run"

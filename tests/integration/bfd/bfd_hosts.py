@@ -69,9 +69,9 @@ CTL = str(Path(sys.executable).with_name("pykeepalivedctl"))
 
 
 def bfd_status(daemon: Daemon) -> dict:
-    """``pykeepalivedctl status``'s BFD part for a pykeepalived daemon."""
+    """``pykeepalivedctl status``'s BFD part (the BFD child's) for a pykeepalived daemon."""
     out = daemon.lab.exec(daemon.host, [CTL, "status", "--json", "--runtime-dir", daemon.dir]).stdout
-    return json.loads(out)["result"]["vrrp"]["bfd"]
+    return json.loads(out)["result"]["bfd"]
 
 
 def cut(lab: Lab, host: str) -> None:

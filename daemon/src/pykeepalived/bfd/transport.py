@@ -12,6 +12,10 @@ A reload that changes only timers (``min_rx``, ``min_tx``, ``idle_tx``,
 applies them with a Poll Sequence; a new address or TTL restarts it.
 Listeners are kept by session name, so the VRRP instances tracking a restarted
 session stay subscribed.
+
+The runner runs in the BFD child (core/daemon.py), which publishes each Up and
+each fall to the VRRP and checker children (bfd/events.py, ``observers``); an
+unsupervised ``-P`` or ``-C`` daemon runs one in its own loop.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sys
 from collections.abc import Callable
 
 from ..config.model_bfd import BfdInstance
+from .events import BfdView, Table
 from .packet import Diag, Dropped, State, decode, encode
 from .session import Session, SessionConfig
 
@@ -89,12 +94,13 @@ def _send_socket(spec: BfdInstance) -> socket.socket:
 
 
 class BfdRunner:
-    """Every bfd_instance of the config, in the VRRP child's event loop."""
+    """Every bfd_instance of the config, in one event loop (the BFD child's)."""
 
     def __init__(self) -> None:
         self.peers: dict[str, Peer] = {}
         self.by_discr: dict[int, Peer] = {}
-        self.listeners: dict[str, list[Callable[[bool], None]]] = collections.defaultdict(list)
+        self.view = BfdView()  # Up or not, the latest event: what track_bfd and BFD_CHECK read
+        self.observers: list[Callable[[str, bool], None]] = []  # each Up and each fall (the event socket)
         self.receivers: dict[int, socket.socket] = {}
         self.drops: collections.Counter[str] = collections.Counter()  # before a session is found
 
@@ -119,6 +125,7 @@ class BfdRunner:
                     discr = random.randrange(1, 2**32)
                 peer = self.peers[name] = Peer(spec, discr, loop)
                 self.by_discr[discr] = peer
+                self.view.set(name, False, None)
                 log.info("(%s) BFD session to %s starting", name, spec.neighbor_ip)
                 self._run(peer)
         for family in set(self.receivers) - {b.family for b in specs.values()}:
@@ -133,6 +140,7 @@ class BfdRunner:
         peer.close()
         if was_up:
             self._notify(name, False)
+        self.view.forget(name)
 
     async def stop(self) -> None:
         """Tell each peer we go AdminDown (RFC 5880 6.8.16), then close."""
@@ -148,14 +156,21 @@ class BfdRunner:
             sock.close()
         self.receivers.clear()
 
-    # -- what VRRP sees ------------------------------------------------------
+    # -- what VRRP and the checkers see (bfd/events.py) ----------------------
     def up(self, name: str) -> bool:
-        peer = self.peers.get(name)
-        return peer is not None and peer.session.state == State.UP
+        return self.view.up(name)
 
     def listen(self, name: str, callback: Callable[[bool], None]) -> Callable[[], None]:
-        self.listeners[name].append(callback)
-        return lambda: self.listeners[name].remove(callback) if callback in self.listeners[name] else None
+        return self.view.listen(name, callback)
+
+    def event(self, name: str) -> bool | None:
+        return self.view.event(name)
+
+    async def changed(self, name: str, seen: bool | None) -> bool:
+        return await self.view.changed(name, seen)
+
+    def table(self) -> Table:
+        return self.view.table()
 
     def status(self) -> dict[str, object]:
         return {
@@ -256,8 +271,9 @@ class BfdRunner:
 
     def _notify(self, name: str, up: bool) -> None:
         if name in self.peers or not up:
-            for callback in list(self.listeners.get(name, ())):
-                callback(up)
+            self.view.set(name, up, up)
+            for observer in list(self.observers):
+                observer(name, up)
 
 
 def _ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:

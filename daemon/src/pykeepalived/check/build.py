@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..config.model_bfd import BfdCheck
 from ..config.model_lvs import (
     CheckerCommon,
     DnsCheck,
@@ -20,6 +21,7 @@ from ..config.model_lvs import (
     effective,
 )
 from ..config.model_vrrp import TrackFile
+from . import bfd as bfd_check
 from . import file as file_check
 from .base import BaseChecker, Target, Timing
 from .dns import DnsChecker
@@ -56,14 +58,19 @@ def target(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> Target:
     )
 
 
-def build_checkers(model: CheckerCommon | FileCheck, rs: RealServer, vs: VirtualServer,
-                   track_files: Mapping[str, TrackFile] | None = None) -> list[tuple[BaseChecker, Timing]]:
+def build_checkers(model: CheckerCommon | FileCheck | BfdCheck, rs: RealServer, vs: VirtualServer,
+                   track_files: Mapping[str, TrackFile] | None = None,
+                   bfd: bfd_check.EventSource | None = None) -> list[tuple[BaseChecker, Timing]]:
     """The runnable checkers of one checker block with their timers.
 
     Usually one; an SMTP_CHECK with ``host`` blocks gives one per host (keepalived
     2.2 queues a checker per host, sharing helo_name and timers), plus one for the
     real server unless the block itself sets no connection option.
     """
+    if isinstance(model, BfdCheck):
+        if bfd is None:
+            raise ValueError("BFD_CHECK without BFD sessions to hear")
+        return [(bfd_check.BfdChecker(model.name, bfd), bfd_check.timing(bool(effective("alpha", model, rs, vs))))]
     if isinstance(model, FileCheck):
         spec = (track_files or {})[model.track_file]
         weight = spec.weight if model.weight is None else model.weight

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
 from ..services.smtp import Mailer
+from .bfd import EventSource
 from .build import build_checkers
 from .notify import CheckNotifier, format_rs, format_vs
 from .scheduler import Job, Scheduler
@@ -55,8 +56,9 @@ class HealthChecker:
     """
 
     def __init__(self, on_change: OnChange | None = None, notifier: CheckNotifier | None = None,
-                 scheduler: Scheduler | None = None) -> None:
+                 scheduler: Scheduler | None = None, bfd: EventSource | None = None) -> None:
         self.on_change = on_change
+        self.bfd = bfd  # BFD_CHECK's session events (check/bfd.py)
         self.notifier = notifier
         self.scheduler = scheduler or Scheduler()
         self.servers: dict[tuple, RsHealth] = {}
@@ -95,7 +97,7 @@ class HealthChecker:
                 old = old_servers.get(key)
                 health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
                 for checker, tim in (pair for model in rs.checkers
-                                     for pair in build_checkers(model, rs, vs, config.track_files)):
+                                     for pair in build_checkers(model, rs, vs, config.track_files, self.bfd)):
                     job = next((j for j in (old.jobs if old else ()) if id(j) not in reused
                                 and j.checker.compare(checker) and j.state.timing == tim), None)
                     if job is not None:

@@ -1,4 +1,5 @@
-"""``bfd_instance NAME { ... }``: a BFD session (RFC 5880/5881 single hop) that VRRP instances track."""
+"""``bfd_instance NAME { ... }``: a BFD session (RFC 5880/5881 single hop) that VRRP instances
+track (``track_bfd``) and real servers check (``BFD_CHECK``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ class BfdInstance:
     ``ttl`` 0 means the family default (255 for IPv4, 64 for IPv6, as keepalived);
     a received packet is dropped when its TTL is below ``ttl - max_hops``
     (GTSM, RFC 5881 5), and ``max_hops`` -1 turns the check off.
+
+    ``for_vrrp`` / ``for_checker``: which children hear its events (keepalived's
+    ``vrrp`` and ``checker`` keywords; neither given: both).
     """
 
     name: str
@@ -30,6 +34,8 @@ class BfdInstance:
     max_hops: int = 0
     weight: int = 0
     weight_reverse: bool = False
+    for_vrrp: bool = True
+    for_checker: bool = True
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 
@@ -40,3 +46,17 @@ class BfdInstance:
     @property
     def effective_ttl(self) -> int:
         return self.ttl or (255 if self.family == 4 else 64)
+
+
+@dataclass
+class BfdCheck:
+    """``BFD_CHECK { name BFD [alpha] }`` in a real_server (keepalived 2.2's check_bfd.c):
+    the checker goes down when the named session falls from Up and up when it comes Up.
+    Until the session's first event it is up, or down with ``alpha`` (None: the real
+    server's or virtual server's ``alpha``, as for every checker)."""
+
+    kind: str = "BFD_CHECK"
+    name: str = ""
+    alpha: bool | None = None
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()

@@ -105,6 +105,7 @@ class GlobalDefs:
     process_name: str | None = None
     vrrp_process_name: str | None = None
     checker_process_name: str | None = None
+    bfd_process_name: str | None = None
     process_names: bool = False
     startup_script: Script | None = None
     startup_script_timeout: int = 10
@@ -121,6 +122,11 @@ class GlobalDefs:
     checker_rlimit_rttime: int | None = None
     vrrp_cpu_affinity: tuple[int, ...] = ()
     checker_cpu_affinity: tuple[int, ...] = ()
+    bfd_rt_priority: int | None = None  # the BFD child's (core/children.py)
+    bfd_priority: int = 0
+    bfd_no_swap: bool = False
+    bfd_rlimit_rttime: int | None = None
+    bfd_cpu_affinity: tuple[int, ...] = ()
     lb_backend: str = "auto"  # pykeepalived's own: ipvs | nftables | auto (IPVS when the kernel has it)
     lvs_sync_daemon: LvsSyncDaemon | None = None  # model_syncd.py
     metrics_listen: str | None = None  # pykeepalived's own: ADDR:PORT of the Prometheus endpoint (off: None)

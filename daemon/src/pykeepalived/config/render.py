@@ -114,7 +114,7 @@ def render_global_defs(w: Writer, gd: GlobalDefs) -> None:
                     w.line(quote(addr))
         if gd.smtp_server is not None:
             w.line("smtp_server", quote(gd.smtp_server), *([str(gd.smtp_port)] if gd.smtp_port != 25 else []))
-        cpus = ("vrrp_cpu_affinity", "checker_cpu_affinity")
+        cpus = ("vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity")
         _scalars(w, gd, frozenset({"notification_email", "smtp_server", "smtp_port", "lvs_sync_daemon", *cpus}))
         if gd.lvs_sync_daemon is not None:
             w.line("lvs_sync_daemon", *map(quote, gd.lvs_sync_daemon.words()))
@@ -142,9 +142,13 @@ def render_track_process(w: Writer, p: TrackProcess) -> None:
 
 def render_bfd_instance(w: Writer, b: BfdInstance) -> None:
     with w.block("bfd_instance", quote(b.name)):
-        _scalars(w, b, frozenset({"name", "weight", "weight_reverse"}))
+        _scalars(w, b, frozenset({"name", "weight", "weight_reverse", "for_vrrp", "for_checker"}))
         if b.weight or b.weight_reverse:
             w.line("weight", str(b.weight), *(["reverse"] if b.weight_reverse else []))
+        if not (b.for_vrrp and b.for_checker):  # neither keyword: both hear it
+            for word in ("vrrp", "checker"):
+                if getattr(b, f"for_{word}"):
+                    w.line(word)
 
 
 def render_track_file(w: Writer, t: TrackFile) -> None:

@@ -110,6 +110,9 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     for ref in inst.track_bfd:
         if ref.name not in config.bfd_instances and ("bfd_instances", ref.name) not in diags.broken:
             diags.error(ref.loc, f"track_bfd '{ref.name}' is not a defined bfd_instance")
+        elif ref.name in config.bfd_instances and not config.bfd_instances[ref.name].for_vrrp:
+            diags.error(ref.loc, f"track_bfd '{ref.name}': that bfd_instance says 'checker' only, "
+                        "so VRRP does not hear it (add 'vrrp')")
     for attr in ("mcast_src_ip", "unicast_src_ip", "mcast_dst_ip"):
         addr = getattr(inst, attr)
         if addr is not None and addr.version != inst.family:
@@ -139,6 +142,21 @@ def _vrid_duplicates(config: Config, diags: Diagnostics) -> None:
         diags.error(inst.locs.get("virtual_router_id", inst.loc),
                     f"virtual_router_id {inst.virtual_router_id} on {inst.interface} (IPv{inst.family}) "
                     f"is already used by vrrp_instance {other.name} at {other.loc}")
+
+
+def _bfd_check(chk, seen: set[str], config: Config, diags: Diagnostics) -> None:
+    """keepalived's check_bfd.c: a defined bfd_instance that the checkers hear, once per real server."""
+    where = chk.locs.get("name", chk.loc)
+    spec = config.bfd_instances.get(chk.name)
+    if spec is None:
+        if ("bfd_instances", chk.name) not in diags.broken:
+            diags.error(where, f"BFD_CHECK name '{chk.name}' is not a defined bfd_instance")
+    elif not spec.for_checker:
+        diags.error(where, f"BFD_CHECK name '{chk.name}': that bfd_instance says 'vrrp' only, "
+                    "so the checkers do not hear it (add 'checker')")
+    if chk.name in seen:
+        diags.error(where, f"BFD_CHECK name '{chk.name}': this real server checks it already")
+    seen.add(chk.name)
 
 
 def _bfd_duplicates(config: Config, diags: Diagnostics) -> None:
@@ -178,10 +196,13 @@ def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> No
             and ("virtual_server_groups", vs.group) not in diags.broken:
         diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
     for rs in vs.real_servers:
+        bfds: set[str] = set()
         for chk in rs.checkers:
             if chk.kind == "FILE_CHECK" and chk.track_file not in config.track_files:
                 diags.error(chk.locs.get("track_file", chk.loc), f"FILE_CHECK track_file '{chk.track_file}' "
                             "is not a defined track_file")
+            if chk.kind == "BFD_CHECK":
+                _bfd_check(chk, bfds, config, diags)
     hit = _ALONE_OF.get(id(vs))
     if hit is None or hit[0] is not vs:
         alone = Diagnostics()

@@ -1,7 +1,7 @@
 """The supervised children: start, ping pipe, restart with back-off, stall detection.
 
 The parent (core/supervisor.py) keeps one ``Child`` per role.  Each child is
-the same program (``-P`` or ``-C``) with ``--ping-fd N``: the write end of a
+the same program (``-P``, ``-C`` or ``--bfd``) with ``--ping-fd N``: the write end of a
 pipe on which its main loop sends one JSON line every ``PING_PERIOD``
 (``{"ready": true}``, plus ``"status": ...`` when its status line changed).
 A child that exits is started again after a back-off (``next_backoff``);
@@ -52,14 +52,16 @@ START_TIMEOUT = 30.0  # s of silence before a child's first line (busy or ping)
 BUSY_LIMIT = 300.0  # s one piece of busy work may take (a first apply of 2,000 x 20 takes ~10 s loaded)
 PING_PERIOD = 0.25
 PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
-ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid")}
+# the stop goes in this order: VRRP first (its priority-0 adverts), BFD last (tracked sessions hold meanwhile)
+ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid"), "bfd": ("--bfd", "bfd.pid")}
 
 
 def needed_roles(config) -> tuple[str, ...]:
     """The children a config needs: VRRP always; the checker child only with a virtual_server
-    (keepalived starts its checker process on the same rule).  A reload that adds the first
-    virtual_server starts it; one that removes the last leaves it idle."""
-    return ("vrrp", "check") if config.virtual_servers else ("vrrp",)
+    and the BFD child only with a bfd_instance (keepalived starts its processes on the same
+    rules).  A reload that adds the first one starts it; one that removes the last leaves it idle."""
+    return tuple(role for role, needed in (("vrrp", True), ("check", bool(config.virtual_servers)),
+                                           ("bfd", bool(config.bfd_instances))) if needed)
 
 
 def next_backoff(current: float, ran: float) -> float:

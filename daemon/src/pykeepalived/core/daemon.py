@@ -41,19 +41,34 @@ log = logging.getLogger("pykeepalived")
 
 class Daemon:
     def __init__(self, config: Config, files: RunFiles, config_path: str, *,
-                 vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> None:
+                 vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None) -> None:
         self.config, self.files, self.config_path = config, files, config_path
         self.ping_fd = ping_fd  # a child of core/supervisor.py: pings the parent instead of systemd
+        self.role = "bfd" if bfd else "vrrp" if vrrp else "check"
+        # the BFD sessions: the BFD child runs them (``bfd``) and the other children hear their
+        # events (bfd/events.py); an unsupervised -C runs its own (-P: the VRRP manager does),
+        # shared with the VRRP manager when one process runs both
+        self.bfd = None
+        self.bfd_events = None
+        if bfd:
+            from ..bfd.service import BfdService  # noqa: PLC0415
+            self.bfd = BfdService(files.dir)
+        elif ping_fd is not None:
+            from ..bfd.events import EventClient, socket_path  # noqa: PLC0415
+            self.bfd_events = EventClient(socket_path(files.dir))
+        elif check:
+            from ..bfd.transport import BfdRunner  # noqa: PLC0415
+            self.bfd_events = BfdRunner()
         # each role imports only its own code: a checker child never loads the VRRP runtime
         # (pyroute2's whole package, ~20 MB), a VRRP child never the load balancer
         self.vrrp = None
         if vrrp:
             from ..vrrp.manager import VrrpManager  # noqa: PLC0415
-            self.vrrp = VrrpManager(config, files.dir)
+            self.vrrp = VrrpManager(config, files.dir, bfd=self.bfd_events)
         self.lb = None
         if check:
             from ..lb.loop import LbLoop  # noqa: PLC0415
-            self.lb = LbLoop(config, files.dir)
+            self.lb = LbLoop(config, files.dir, bfd=self.bfd_events)
         self.control = ControlServer(files.dir, self.handle)
         self.sd = SdNotify()
         self.data_name, self.stats_name = dumps.DATA_NAME, dumps.STATS_NAME
@@ -62,8 +77,11 @@ class Daemon:
             from .metrics import MetricsServer  # noqa: PLC0415
             self.metrics = MetricsServer(config.global_defs.metrics_listen, self._metrics_status)
         if ping_fd is not None:  # a supervised child: its own socket; the checker child its own dumps
-            self.control.path = child_socket(files.dir, "vrrp" if vrrp else "check")
-            if not vrrp:
+            self.control.path = child_socket(files.dir, self.role)
+            if self.role == "bfd":
+                self.files.dump = files.dir / dumps.BFD_DUMP_NAME
+                self.data_name, self.stats_name = dumps.BFD_DATA_NAME, dumps.BFD_STATS_NAME
+            elif not vrrp:
                 self.files.dump = files.dir / dumps.CHECK_DUMP_NAME
                 self.data_name, self.stats_name = dumps.CHECK_DATA_NAME, dumps.CHECK_STATS_NAME
         self._stop = Event()
@@ -122,13 +140,17 @@ class Daemon:
                       self.config_path, len(errors), "s" if len(errors) != 1 else "")
             return {"reloaded": False, "errors": errors}
         result: dict[str, object] = {"reloaded": True, "errors": []}
+        if self.bfd is not None:
+            result["bfd"] = self.bfd.reload(config.bfd_instances)
         if self.vrrp is not None:
             result["vrrp"] = await self.vrrp.apply(config)
         if self.lb is not None:
+            self.bfd_events.apply(config.bfd_instances)
             result["lb"] = await self.lb.reload(config)
         self.config = config
         self.reloads += 1
-        heap.settle()  # the replaced config and instances can be reclaimed now
+        if self.bfd is None:  # a full collection would stall the BFD child's timers: its GC runs as usual
+            heap.settle()  # the replaced config and instances can be reclaimed now
         # supervised, the parent logs "reload done" for the whole daemon
         moved = json.dumps({k: v for k, v in result.items() if k != "errors"}, sort_keys=True)
         log.info("reload %s: %s", "applied" if self.ping_fd is not None else "done", moved)
@@ -206,10 +228,14 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.on_hup)
         rc = 0
         try:
+            if self.bfd is not None:
+                await self.bfd.start(self.config.bfd_instances)
+                log.info("running %d BFD session(s)", len(self.bfd.runner.peers))
             if self.vrrp is not None:
                 await self.vrrp.apply(self.config)
                 log.info("running %d VRRP instance(s)", len(self.vrrp.instances))
             if self.lb is not None:
+                self.bfd_events.apply(self.config.bfd_instances)  # BFD_CHECK's sessions
                 await self.lb.start()
             await self.control.start()
             if self.metrics is not None:
@@ -237,6 +263,10 @@ class Daemon:
                 await self.metrics.stop()
             if self.lb is not None:
                 await self.lb.stop()
+            if self.bfd_events is not None:  # idempotent: the VRRP manager may have stopped it
+                await self.bfd_events.stop()
+            if self.bfd is not None:  # last: tracked sessions hold while the others stop
+                await self.bfd.stop()
             self.sd.close()
             restore_stop_signals()  # the handler schedules on this loop, which is about to close
         log.info("stopped")
@@ -244,14 +274,15 @@ class Daemon:
 
 
 def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,
-               vrrp: bool = True, check: bool = True, ping_fd: int | None = None) -> int:
-    """Entry point for ``pykeepalived -f FILE -n -P|-C``; refuses a config with errors."""
+               vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None) -> int:
+    """Entry point for ``pykeepalived -f FILE -n -P|-C|--bfd``; refuses a config with errors."""
+    role = "bfd" if bfd else "vrrp" if vrrp else "check"
     starting = None
     if ping_fd is not None:
         child_setup(ping_fd)
         # the start (snapshot, first full apply of the data plane) blocks the loop: busy lines say so
         starting = Busy(ping_fd, "start").start()
-    setup_logging(detail, None if ping_fd is None else "vrrp" if vrrp else "check")
+    setup_logging(detail, None if ping_fd is None else role)
     from .judge import load_for_child, load_for_start  # noqa: PLC0415
 
     if ping_fd is None:
@@ -269,16 +300,17 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
             starting.stop()
         return 1
     from ..services import sched  # noqa: PLC0415 (global_defs vrrp_*/checker_* scheduling keywords)
-    sched.apply(sched.for_role(config.global_defs, "vrrp" if vrrp else "checker"), config.global_defs)
+    role_name = {"check": "checker"}.get(role, role)  # global_defs' vrrp_*/checker_*/bfd_* prefix
+    sched.apply(sched.for_role(config.global_defs, role_name), config.global_defs)
     from ..services import procattrs, startstop  # noqa: PLC0415 (global_defs umask, names, start/stop scripts)
-    procattrs.apply_start(config.global_defs, "vrrp" if vrrp else "checker", umask=ping_fd is None)
+    procattrs.apply_start(config.global_defs, role_name, umask=ping_fd is None)
     files = RunFiles(runtime_dir, pidfile)
     files.write_pid()
     if ping_fd is None:  # unsupervised, this process is keepalived's parent too
         startstop.run("startup", config.global_defs)
     daemon = None
     try:
-        daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, ping_fd=ping_fd)
+        daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, bfd=bfd, ping_fd=ping_fd)
         daemon.starting = starting
         return asyncio.run(daemon.run())
     finally:

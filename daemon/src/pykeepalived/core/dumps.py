@@ -2,7 +2,7 @@
 data dump, metrics), the stats (USR2), systemd's STATUS= line, and the dump files.
 
 USR1 writes ``pykeepalived.data`` and USR2 ``pykeepalived.stats`` under the
-runtime dir (a supervised checker child: ``pykeepalived_check.*``), each as
+runtime dir (a supervised checker child: ``pykeepalived_check.*``, the BFD child ``pykeepalived_bfd.*``), each as
 indented ``key = value`` text (keepalived's style, ``render_text``) and as
 ``.json``.  The functions read a running ``Daemon`` (core/daemon.py): its
 ``vrrp`` (VrrpManager or None), ``lb`` (LbLoop or None), counters and control
@@ -26,6 +26,9 @@ STATS_NAME = "pykeepalived.stats"
 CHECK_DATA_NAME = "pykeepalived_check.data"
 CHECK_STATS_NAME = "pykeepalived_check.stats"
 CHECK_DUMP_NAME = "pykeepalived_check.json"
+BFD_DATA_NAME = "pykeepalived_bfd.data"
+BFD_STATS_NAME = "pykeepalived_bfd.stats"
+BFD_DUMP_NAME = "pykeepalived_bfd.json"
 
 
 def render_text(data: object, indent: int = 0) -> list[str]:
@@ -55,11 +58,12 @@ def render_text(data: object, indent: int = 0) -> list[str]:
 def status(d) -> dict[str, object]:
     return {"pid": os.getpid(), "version": __version__, "config": d.config_path,
             "started": d.started, "dumped": time.time(),
-            "subsystems": [s for s, on in (("vrrp", d.vrrp), ("check", d.lb)) if on is not None],
+            "subsystems": [s for s, on in (("vrrp", d.vrrp), ("check", d.lb), ("bfd", d.bfd)) if on is not None],
             "reloads": d.reloads, "reload_failures": d.reload_failures,
             "last_reload": d.last_reload,
             "vrrp": d.vrrp.status() if d.vrrp is not None else None,
-            "lb": lb_status(d.lb)}
+            "lb": lb_status(d.lb),
+            "bfd": d.bfd.status() if d.bfd is not None else None}
 
 
 def lb_status(lb) -> dict[str, object] | None:
@@ -109,4 +113,7 @@ def status_line(d) -> str:
     if d.lb is not None and d.config.virtual_servers:
         up, total = d.lb.summary()
         parts.append(f"{up}/{total} real servers up")
+    if d.bfd is not None and d.bfd.runner.peers:
+        up = sum(d.bfd.runner.up(name) for name in d.bfd.runner.peers)
+        parts.append(f"{up}/{len(d.bfd.runner.peers)} BFD sessions up")
     return ", ".join(parts) or "running (nothing configured)"

@@ -4,7 +4,7 @@
 up; the reload counters are the parent's); ``reload`` is the parent's own
 (core/supervisor.py); resign/unresign go to the VRRP child; every other
 command (the real-server commands) to the checker child.  The children
-listen on ``control.vrrp.sock`` / ``control.check.sock`` (0600, root only).
+listen on ``control.vrrp.sock`` / ``control.check.sock`` / ``control.bfd.sock`` (0600, root only).
 """
 from __future__ import annotations
 
@@ -57,4 +57,4 @@ def merged_status(answers: dict[str, object], *, config_path: str, started: floa
             "dumped": time.time(), "subsystems": list(answers),
             "reloads": reloads, "reload_failures": reload_failures,
             "last_reload": last_reload, "vrrp": vrrp.get("vrrp"), "lb": check.get("lb"),
-            "children": children}
+            "bfd": answers.get("bfd", {}).get("bfd"), "children": children}

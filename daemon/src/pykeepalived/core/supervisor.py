@@ -1,9 +1,10 @@
-"""keepalived's process model: a parent that runs the VRRP child and the checker child.
+"""keepalived's process model: a parent that runs the VRRP, the checker and the BFD child.
 
 ``pykeepalived -f FILE -n`` (neither ``-P`` nor ``-C``) is this parent.  It
 starts the same program as ``-P`` (VRRP) and, when the config has a
 ``virtual_server`` (keepalived's rule too; a reload that adds the first one
-starts it), as ``-C`` (checkers + LB),
+starts it), as ``-C`` (checkers + LB), and with a ``bfd_instance`` as ``--bfd``
+(the BFD sessions, whose events go to the other two: bfd/events.py),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
 loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
 
@@ -33,7 +34,9 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   file in a process of its own (core/reload.py ``load_new``: its loop, and so
   the children's liveness checks, never wait on a parse), counts and logs a
   refusal, and otherwise writes the accepted config to the runtime dir
-  (core/snapshot.py) and asks each child to apply it.  A child always starts
+  (core/snapshot.py) and asks each child to apply it (the BFD child only when
+  a bfd_instance changed: its sessions' timers must not wait on a reload's
+  work).  A child always starts
   and reloads from that snapshot, never from the file: one restarted after a
   refused reload runs what the pair is running.
 - **Signals**: USR1, USR2 are forwarded to the children; TERM/INT are
@@ -53,7 +56,7 @@ loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
   (core/proxy.py: one JSON line to a child, its reply back, the statuses
   merged); ``reload`` is the parent's (above).
 - **Pid files**: the parent's (``-p``, default ``pykeepalived.pid``),
-  ``vrrp.pid`` and ``checkers.pid``, all under the runtime dir.
+  ``vrrp.pid``, ``checkers.pid`` and ``bfd.pid``, all under the runtime dir.
 """
 from __future__ import annotations
 
@@ -114,7 +117,7 @@ class Supervisor:
         self.sd = sd if sd is not None else SdNotify()
         wd = self.sd.watchdog_usec / 1e6
         self.stall = stall if stall is not None else (min(STALL, max(1.0, wd / 2)) if wd else STALL)
-        self.children = {role: Child(role) for role in roles}
+        self.children = {role: Child(role) for role in ROLES if role in roles}  # ROLES' order: the stop's
         self._keepers: list[asyncio.Task] = []
         self._forwarded = False  # SIGTERM passed on to the children (forward_stop)
         self.control = ControlServer(self.files.dir, self.handle)
@@ -248,10 +251,13 @@ class Supervisor:
     async def _apply(self, config: Config, encoded: bytes | None = None) -> dict[str, object]:
         """``encoded``: the snapshot's bytes as the judge made them (written as they are)."""
         snapshot.save_encoded(self.files.dir, encoded if encoded is not None else snapshot.encode(config))
+        same_bfd = config.bfd_instances == self.config.bfd_instances
         self.config, self.handover = config, handover_bound(config)
         started = self.start_needed(config)
-        # a new or restarting child starts from the snapshot: only running ones are asked
-        roles = [r for r, c in self.children.items() if r not in started and c.alive]
+        # a new or restarting child starts from the snapshot: only running ones are asked; the BFD
+        # child only when a bfd_instance changed (a reload's work would stall its sessions' timers)
+        roles = [r for r, c in self.children.items() if r not in started and c.alive
+                 and not (r == "bfd" and same_bfd)]
         results = await asyncio.gather(*(self.ask(r, {"cmd": "reload"}, CHILD_RELOAD_TIMEOUT) for r in roles),
                                        return_exceptions=True)
         out: dict[str, object] = {"reloaded": True, "errors": []}
@@ -262,7 +268,7 @@ class Supervisor:
                 continue
             out["reloaded"] = out["reloaded"] and bool(res.get("reloaded"))
             out["errors"] = out["errors"] or res.get("errors", [])
-            key = "vrrp" if role == "vrrp" else "lb"
+            key = {"vrrp": "vrrp", "check": "lb", "bfd": "bfd"}[role]
             if key in res:
                 out[key] = res[key]
         if out["reloaded"]:
@@ -281,6 +287,8 @@ class Supervisor:
         for role in new:
             log.info("the configuration now needs the %s child: starting it", role)
             self.children[role] = Child(role)
+        self.children = {r: self.children[r] for r in ROLES if r in self.children}  # the stop's order
+        for role in new:
             self._keepers.append(asyncio.get_running_loop().create_task(self._keep(self.children[role])))
         return new
 

@@ -28,6 +28,7 @@ import logging
 import time
 from pathlib import Path
 
+from ..check.bfd import EventSource
 from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
@@ -82,8 +83,10 @@ def backend_problems(config: Config) -> list[str]:
 
 
 class LbLoop:
-    def __init__(self, config: Config, runtime_dir: str | Path, backend: Backend | None = None) -> None:
+    def __init__(self, config: Config, runtime_dir: str | Path, backend: Backend | None = None,
+                 bfd: EventSource | None = None) -> None:
         self.config = config
+        self.bfd = bfd  # BFD_CHECK's session events (check/bfd.py)
         self.dir = Path(runtime_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.has_ipvs = kernel_has_ipvs() if backend is None and config.virtual_servers else False
@@ -104,7 +107,7 @@ class LbLoop:
     async def start(self) -> None:
         self.notifier = notifier_for(self.config, self.mailer)
         await self.notifier.start_fifo_scripts()  # lvs_notify_fifo_script
-        self.health = HealthChecker(on_change=self._on_change, notifier=self.notifier)
+        self.health = HealthChecker(on_change=self._on_change, notifier=self.notifier, bfd=self.bfd)
         self.health.load(self.config)
         self._set_timeouts()
         self._log(self.lb.start(), "start")

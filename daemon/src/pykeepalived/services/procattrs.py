@@ -18,11 +18,11 @@ log = logging.getLogger("pykeepalived.services.procattrs")
 
 PR_SET_NAME = 15  # linux/prctl.h
 TASK_COMM_LEN = 16  # with its NUL
-DEFAULT_NAMES = {"vrrp": "keepalived_vrrp", "checker": "keepalived_lvs"}  # keepalived 2.2.7's process_names
+DEFAULT_NAMES = {"vrrp": "keepalived_vrrp", "checker": "keepalived_lvs", "bfd": "keepalived_bfd"}  # keepalived 2.2.7's process_names
 
 
 def name_for(global_defs, role: str) -> str | None:
-    """The name of the ``role`` process (``parent``, ``vrrp``, ``checker``); None: leave it."""
+    """The name of the ``role`` process (``parent``, ``vrrp``, ``checker``, ``bfd``); None: leave it."""
     if role == "parent":
         return global_defs.process_name
     own = getattr(global_defs, f"{role}_process_name")

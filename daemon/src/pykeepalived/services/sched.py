@@ -1,6 +1,6 @@
 """A child's own scheduling, from keepalived's global_defs keywords (keepalived.conf(5)).
 
-``{vrrp,checker}_cpu_affinity`` (sched_setaffinity), ``_priority`` (nice,
+``{vrrp,checker,bfd}_cpu_affinity`` (sched_setaffinity), ``_priority`` (nice,
 setpriority), ``_rt_priority`` (SCHED_RR at 1..99, with SCHED_RESET_ON_FORK so
 notify and check scripts run as ordinary processes), ``_rlimit_rttime`` (the
 CPU time, in microseconds, the child may use under SCHED_RR without blocking;
@@ -35,7 +35,7 @@ MCL_CURRENT, MCL_FUTURE = 1, 2  # sys/mman.h
 
 @dataclass(frozen=True)
 class Scheduling:
-    role: str  # "vrrp" | "checker": the keywords' prefix
+    role: str  # "vrrp" | "checker" | "bfd": the keywords' prefix
     rt_priority: int | None = None
     nice: int = 0
     no_swap: bool = False

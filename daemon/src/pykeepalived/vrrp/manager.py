@@ -38,9 +38,10 @@ def blocked_vips(config: Config) -> set:
 
 
 class VrrpManager:
-    def __init__(self, config: Config, state_dir: str | Path | None = None) -> None:
+    def __init__(self, config: Config, state_dir: str | Path | None = None, bfd=None) -> None:
         """``config`` sets what all instances share (script user, fifos, mail: read once at
-        start); no instance runs until ``apply``."""
+        start); no instance runs until ``apply``.  ``bfd``: the BFD child's sessions
+        (bfd/events.py EventClient); without it (unsupervised ``-P``) we run our own."""
         self.config = Config()  # what runs: nothing yet
         self.runtime = Runtime(config, state_dir)
         self.groups: dict[str, GroupRunner] = {}
@@ -48,7 +49,7 @@ class VrrpManager:
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.processes: dict[str, ProcessTracker] = {}
-        self.bfd = BfdRunner()  # bfd_instance sessions: keepalived's BFD child, here in the VRRP child
+        self.bfd = bfd if bfd is not None else BfdRunner()  # up(), listen(), apply(), stop(), status()
         self.links = LinkWatcher()
         # per instance, what undoes its tracker and link subscriptions: the trackers and the
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive

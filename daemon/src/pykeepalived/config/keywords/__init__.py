@@ -34,5 +34,6 @@ TOP = BlockSpec("the top level").add(
 
 for _spec in (TOP, global_defs.GLOBAL_DEFS, vrrp.VRRP_SCRIPT, vrrp.TRACK_FILE, vrrp.VRRP_INSTANCE,
               vrrp.AUTHENTICATION, vrrp.VRRP_SYNC_GROUP, lvs.VIRTUAL_SERVER, lvs.REAL_SERVER,
-              checkers.URL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, bfd.BFD_INSTANCE, *checkers.SPECS.values()):
+              checkers.URL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, bfd.BFD_INSTANCE, bfd.BFD_CHECK,
+              *checkers.SPECS.values()):
     BLOCKS[_spec.name] = _spec

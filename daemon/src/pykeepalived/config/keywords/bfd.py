@@ -1,7 +1,9 @@
-"""``bfd_instance`` blocks (keepalived.conf(5), "BFD instance") and ``track_bfd`` in
-vrrp_instance.  Ranges and defaults are keepalived 2.2.7's (keepalived/bfd/bfd_parser.c).
+"""``bfd_instance`` blocks (keepalived.conf(5), "BFD instance"), ``track_bfd`` in
+vrrp_instance and ``BFD_CHECK`` in real_server.  Ranges and defaults are keepalived
+2.2.7's (keepalived/bfd/bfd_parser.c, keepalived/check/check_bfd.c).
 
-Kept apart from keywords/vrrp.py: this module adds its keyword to VRRP_INSTANCE itself.
+Kept apart from keywords/vrrp.py: this module adds its keyword to VRRP_INSTANCE itself
+(BFD_CHECK's spec is listed with the other checkers in keywords/checkers.py).
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics
 from ..grammar import BlockSpec, Statement
-from ..model_bfd import BfdInstance
+from ..model_bfd import BfdCheck, BfdInstance
 from . import vrrp
-from .common import arg, flag, in_range, integer, ip, kw, parse_float, parse_int
+from .common import arg, bool_kw, flag, in_range, integer, ip, kw, parse_float, parse_int, text
 
 BFD_WEIGHT = (-253, 253)
 MAX_MS = 2**32 // 1000 - 1  # keepalived keeps microseconds in 32 bits
@@ -65,7 +67,7 @@ BFD_INSTANCE = BlockSpec("bfd_instance").add(
     kw("max_hops", integer, check=in_range(-1, 255)),
     kw("multihop", _multihop, (0, 1)),
     kw("weight", _weight, (1, 2)),
-    kw("vrrp", flag, (0, 0)),  # which of keepalived's processes hear this session; ours: the VRRP child
+    kw("vrrp", flag, (0, 0)),  # which children hear this session's events (neither: both)
     kw("checker", flag, (0, 0)),
 )
 
@@ -73,10 +75,9 @@ BFD_INSTANCE = BlockSpec("bfd_instance").add(
 def build_bfd_instance(stmt: Statement, diags: Diagnostics) -> BfdInstance:
     values, locs = collect(stmt, diags)
     require(stmt, values, "neighbor_ip")
-    values.pop("vrrp", None)
-    if values.pop("checker", False) and "vrrp" not in locs:
-        diags.warning(locs["checker"], "this bfd_instance is for the checkers only; BFD_CHECK is not "
-                      "supported by pykeepalived, so nothing hears it")
+    vrrp_only, checker_only = values.pop("vrrp", False), values.pop("checker", False)
+    if vrrp_only or checker_only:
+        values["for_vrrp"], values["for_checker"] = vrrp_only, checker_only
     weight, reverse = values.pop("weight", (0, False))
     src, nbr = values.get("source_ip"), values["neighbor_ip"]
     if src is not None and src.version != nbr.version:
@@ -92,3 +93,16 @@ def build_bfd_instance(stmt: Statement, diags: Diagnostics) -> BfdInstance:
 
 TRACK_BFD_REF = kw("track_bfd", vrrp._track_items(BFD_WEIGHT), (0, 0), block=vrrp.TRACK_ITEM)
 vrrp.VRRP_INSTANCE.add(TRACK_BFD_REF)
+
+
+BFD_CHECK = BlockSpec("BFD_CHECK").add(
+    kw("name", text),
+    bool_kw("alpha"),
+)
+
+
+def build_bfd_check(stmt: Statement, diags: Diagnostics) -> BfdCheck:
+    """``BFD_CHECK { name BFD alpha }``: keepalived 2.2.7 has these two keywords and no other."""
+    values, locs = collect(stmt, diags)
+    require(stmt, values, "name")
+    return BfdCheck(**values, loc=stmt.loc, locs=locs)

@@ -24,6 +24,7 @@ from ..model_lvs import (
     UdpCheck,
     Url,
 )
+from . import bfd
 from .common import (
     POSITIVE,
     arg,
@@ -239,3 +240,5 @@ def build_checker(stmt: Statement, diags: Diagnostics) -> CheckerCommon | FileCh
 
 CHECKER_KEYWORDS = [kw(name, build_checker, (0, 0), field="checkers", block=spec, repeat=True)
                     for name, spec in SPECS.items()]
+CHECKER_KEYWORDS.append(kw("BFD_CHECK", bfd.build_bfd_check, (0, 0), field="checkers", block=bfd.BFD_CHECK,
+                           repeat=True))  # keywords/bfd.py

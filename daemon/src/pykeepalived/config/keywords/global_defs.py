@@ -265,7 +265,7 @@ def _scheduling() -> list:
     """keepalived's per-child scheduling keywords (keepalived.conf(5)), applied by the
     child of that role at its start (services/sched.py)."""
     out = []
-    for role in ("vrrp", "checker"):
+    for role in ("vrrp", "checker", "bfd"):
         out += [kw(f"{role}_rt_priority", integer, check=in_range(1, 99)),
                 kw(f"{role}_priority", integer, check=in_range(-20, 19)),
                 flag_kw(f"{role}_no_swap"),
@@ -329,6 +329,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("process_name", _process_name),
     kw("vrrp_process_name", _process_name),
     kw("checker_process_name", _process_name),
+    kw("bfd_process_name", _process_name),
     flag_kw("process_names"),
     kw("startup_script_timeout", integer, check=in_range(1, 1000)),
     kw("shutdown_script", script, (1, 3)),
