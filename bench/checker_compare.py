@@ -353,9 +353,9 @@ def median(rows: list[dict], key: str) -> float | None:
 
 def table(rows: list[dict]) -> str:
     lines = ["| checker | real servers | daemon | checks/s | CPU ms per 1k checks | core % | ours / keepalived | "
-             "late p50 ms | late p99 ms | late max ms | late > 1 interval | false down | guest idle % | "
-             "listener+capture core % |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "late p50 ms | late p99 ms | late max ms | late > 1 interval | share late > 1 interval | false down | "
+             "guest idle % | listener+capture core % |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
         groups.setdefault((r["kind"], r["n"]), {}).setdefault(r["daemon"], []).append(r)
@@ -367,15 +367,18 @@ def table(rows: list[dict]) -> str:
                 continue
             if not rs:
                 errs = [r.get("error", "no run")[:80] for r in by.get(daemon, [])]
-                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 10)
+                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 11)
                 continue
             rs = [r for r in rs if r.get("cpu_per_1k_ms") is not None] or rs
+            for r in rs:  # gaps: one per pair of consecutive checks of a real server, plus the window's edges
+                r["late_share"] = r["late_gt_interval"] / r["gaps"] if r.get("gaps") else None
             m = {k: median(rs, k) or 0.0 for k in ("rate", "cpu_per_1k_ms", "core", "late_p50", "late_p99", "late_max",
-                                            "late_gt_interval", "false_down", "guest_idle", "helpers_core")}
+                                            "late_gt_interval", "late_share", "false_down", "guest_idle", "helpers_core")}
             ratio = f"{m['cpu_per_1k_ms'] / ka:.2f}" if daemon == "pykeepalived" and ka else ""
             lines.append(f"| {kind} | {n:,} | {daemon} | {m['rate']:.0f} | {m['cpu_per_1k_ms']:.1f} | "
                          f"{m['core'] * 100:.0f} | {ratio} | {m['late_p50'] * 1000:.1f} | {m['late_p99'] * 1000:.1f} | "
-                         f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['false_down']:.0f} | "
+                         f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['late_share'] * 100:.0f} % | "
+                         f"{m['false_down']:.0f} | "
                          f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} |")
     return "\n".join(lines)
 
