@@ -383,6 +383,22 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def pairs(rows: list[dict]) -> str:
+    """Each run's own ratio (both daemons in the same guest, one after the other) and their median."""
+    by: dict[tuple, dict[str, float]] = {}
+    for r in rows:
+        if r.get("cpu_per_1k_ms"):
+            by.setdefault((r["kind"], r["n"]), {}).setdefault(r.get("run", 0), {})[r["daemon"]] = r["cpu_per_1k_ms"]
+    lines = []
+    for (kind, n), runs in by.items():
+        done = [(v["keepalived"], v["pykeepalived"]) for _, v in sorted(runs.items()) if len(v) == 2]
+        if done:
+            ratios = [ours / ka for ka, ours in done]
+            lines.append(f"{kind} {n:,}: " + ", ".join(f"{ka:.0f} / {ours:.0f} ({ours / ka:.2f})" for ka, ours in done)
+                         + f"; median ratio {statistics.median(ratios):.2f}")
+    return "same-run pairs, CPU ms per 1k checks, keepalived / ours (ratio):\n" + "\n".join(lines)
+
+
 def host(a: argparse.Namespace) -> int:
     from lab.uml import run_in_uml
 
@@ -395,13 +411,16 @@ def host(a: argparse.Namespace) -> int:
         rows = [json.loads(line.split(" ", 1)[1]) for line in Path(a.table_from).read_text().splitlines()
                 if line.startswith("ROW ")]
         print(table(rows))
+        print(pairs(rows))
         return 0
-    r = run_in_uml(argv, name=f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget, stream=a.verbose)
+    r = run_in_uml(argv, name=a.lab or f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget,
+                   stream=a.verbose)
     rows = json.loads(r.files.get("checkers.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d')}, one UML guest (1 CPU), delay_loop 1 s, {a.seconds:g} s measured after "
           f"{a.warmup:g} s warm-up, median of {a.runs} run(s); load average of the host at the end: "
           f"{os.getloadavg()[0]:.1f}\n")
     print(table(rows))
+    print(pairs(rows))
     for name, text in sorted(r.files.items()):
         if name.startswith("profile-"):
             print(f"\n{name}:\n{text}")
@@ -431,6 +450,7 @@ def parser() -> argparse.ArgumentParser:
                     "printed; CPU figures then include the profiler)")
     ap.add_argument("--table-from", help="print the table of the ROW lines in this file (a --verbose console)")
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
+    ap.add_argument("--lab", help="the guest's lab name (default checkbench-PID)")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--listen-tcp", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--listen-http", type=int, help=argparse.SUPPRESS)
