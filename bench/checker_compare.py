@@ -22,7 +22,11 @@ is written), wait ``--warmup`` s, then over ``--seconds``:
   idle share (/proc/stat) and what the listener and the capture used;
 - checks and lateness: from the SYNs to the real servers captured by tcpdump
   (kernel timestamps, bench/syn_timing.py), the same for both daemons;
-- false downs: destinations missing from IPVS after the window.
+- false downs: destinations missing from IPVS after the window;
+- the guest's own stalls: a probe process that sleeps 10 ms in a loop logs
+  each wake-up later than 2 ms; over the window its worst and its sum say
+  how late *any* timer in the guest was (the host not running the guest, or
+  the guest's one CPU busy), whatever the daemon does.
 
 With ``--guest`` (internal) it runs inside the guest.
 """
@@ -94,6 +98,8 @@ def config(n: int, kind: str) -> str:
 # --- the listeners (separate processes in the guest) ------------------------------------------
 
 ACCEPTS = WORK / "accepts"  # the listener's running count of connections, rewritten twice a second
+PROBE = WORK / "probe"  # the probe's late wake-ups: "wall-clock time, seconds late" per line
+PROBE_PERIOD, PROBE_FLOOR = 0.01, 0.002
 
 
 def count_accepts(counter: list[int]) -> None:
@@ -158,6 +164,28 @@ def listen_http(port: int) -> None:
         await server.serve_forever()
 
     asyncio.run(main())
+
+
+def probe() -> None:
+    """Sleep PROBE_PERIOD in a loop; log each wake-up later than PROBE_FLOOR (wall clock, as the capture)."""
+    with open(PROBE, "a", buffering=1) as out:
+        while True:
+            t = time.time()
+            time.sleep(PROBE_PERIOD)
+            late = time.time() - t - PROBE_PERIOD
+            if late > PROBE_FLOOR:
+                out.write(f"{t + PROBE_PERIOD:.6f} {late:.6f}\n")
+
+
+def stalls(start: float, end: float) -> dict:
+    """The probe's late wake-ups in [start, end): the worst, how many > 100 ms, their sum as a share."""
+    late = []
+    for line in PROBE.read_text().splitlines():
+        ts, value = (float(x) for x in line.split())
+        if start <= ts < end:
+            late.append(value)
+    return {"stall_max": max(late, default=0.0), "stalls_gt_100ms": sum(1 for v in late if v > 0.1),
+            "stall_share": sum(late) / (end - start)}
 
 
 # --- measuring inside the guest --------------------------------------------------------------
@@ -295,6 +323,7 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
         row["dropped"] = stop_capture(cap)
         cap = None
         row.update(lateness(read_syns(pcap), n, DELAY_LOOP, t0, t1))
+        row.update(stalls(t0, t1))
         pcap.unlink()
         wall = t1 - t0
         used = cpu_seconds(d0, d1)
@@ -323,6 +352,7 @@ def guest(a: argparse.Namespace) -> None:
     sh("modprobe", "ip_vs")
     rows = []
     out = Path(os.environ["HAPAIR_SHARE"]) / "checkers.json"
+    subprocess.Popen([sys.executable, __file__, "--probe"])  # ends with the guest
     for kind, sizes in (("TCP_CHECK", a.sizes), ("HTTP_GET", a.http_sizes)):
         if not sizes:
             continue
@@ -354,8 +384,8 @@ def median(rows: list[dict], key: str) -> float | None:
 def table(rows: list[dict]) -> str:
     lines = ["| checker | real servers | daemon | checks/s | CPU ms per 1k checks | core % | ours / keepalived | "
              "late p50 ms | late p99 ms | late max ms | late > 1 interval | share late > 1 interval | false down | "
-             "guest idle % | listener+capture core % |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "guest idle % | listener+capture core % | guest stall max ms | guest stalls > 100 ms |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
         groups.setdefault((r["kind"], r["n"]), {}).setdefault(r["daemon"], []).append(r)
@@ -367,19 +397,22 @@ def table(rows: list[dict]) -> str:
                 continue
             if not rs:
                 errs = [r.get("error", "no run")[:80] for r in by.get(daemon, [])]
-                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 11)
+                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 13)
                 continue
             rs = [r for r in rs if r.get("cpu_per_1k_ms") is not None] or rs
             for r in rs:  # gaps: one per pair of consecutive checks of a real server, plus the window's edges
                 r["late_share"] = r["late_gt_interval"] / r["gaps"] if r.get("gaps") else None
             m = {k: median(rs, k) or 0.0 for k in ("rate", "cpu_per_1k_ms", "core", "late_p50", "late_p99", "late_max",
-                                            "late_gt_interval", "late_share", "false_down", "guest_idle", "helpers_core")}
+                                            "late_gt_interval", "late_share", "false_down", "guest_idle", "helpers_core",
+                                            "stall_max", "stalls_gt_100ms")}
             ratio = f"{m['cpu_per_1k_ms'] / ka:.2f}" if daemon == "pykeepalived" and ka else ""
             lines.append(f"| {kind} | {n:,} | {daemon} | {m['rate']:.0f} | {m['cpu_per_1k_ms']:.1f} | "
                          f"{m['core'] * 100:.0f} | {ratio} | {m['late_p50'] * 1000:.1f} | {m['late_p99'] * 1000:.1f} | "
                          f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['late_share'] * 100:.0f} % | "
                          f"{m['false_down']:.0f} | "
-                         f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} |")
+                         f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} | "
+                         + (f"{m['stall_max'] * 1000:.0f} | {m['stalls_gt_100ms']:.0f} |" if "stall_max" in rs[0]
+                            else "| |"))
     return "\n".join(lines)
 
 
@@ -454,6 +487,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--listen-tcp", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--listen-http", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     return ap
 
 
@@ -463,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         listen_tcp(a.listen_tcp)
     elif a.listen_http:
         listen_http(a.listen_http)
+    elif a.probe:
+        probe()
     elif a.guest:
         guest(a)
     else:
