@@ -23,6 +23,9 @@ is written), wait ``--warmup`` s, then over ``--seconds``:
 - checks and lateness: from the SYNs to the real servers captured by tcpdump
   (kernel timestamps, bench/syn_timing.py), the same for both daemons;
 - false downs: destinations missing from IPVS after the window;
+- with ``--strace S``, after the window: the daemon's syscalls per check,
+  counted by ``strace -c -f`` over S seconds (slowed by the tracing, so
+  never inside the CPU window), checks counted by the listener meanwhile;
 - the guest's own stalls: a probe process that sleeps 10 ms in a loop logs
   each wake-up later than 2 ms; over the window its worst and its sum say
   how late *any* timer in the guest was (the host not running the guest, or
@@ -177,6 +180,28 @@ def probe() -> None:
                 out.write(f"{t + PROBE_PERIOD:.6f} {late:.6f}\n")
 
 
+def count_syscalls(pids: set[int], seconds: float, path: Path) -> dict:
+    """strace -c of ``pids`` for ``seconds``: syscalls per check, by name (checks: the listener's count)."""
+    argv = ["strace", "-c", "-f", "-o", str(path)]
+    for pid in sorted(pids):
+        argv += ["-p", str(pid)]
+    tracer = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # attached
+    before = accepts()
+    time.sleep(seconds)
+    checks = accepts() - before
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait(60)
+    calls = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[3].isdigit() and parts[-1] != "total":
+            calls[parts[-1]] = int(parts[3])
+    return {"strace_checks": checks,
+            "syscalls_per_check": {k: round(v / checks, 2) for k, v in sorted(calls.items(), key=lambda kv: -kv[1])}
+            if checks else {}}
+
+
 def stalls(start: float, end: float) -> dict:
     """The probe's late wake-ups in [start, end): the worst, how many > 100 ms, their sum as a share."""
     late = []
@@ -325,6 +350,8 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
         row.update(lateness(read_syns(pcap), n, DELAY_LOOP, t0, t1))
         row.update(stalls(t0, t1))
         pcap.unlink()
+        if a.strace:
+            row.update(count_syscalls(tree(proc.pid), a.strace, WORK / f"{tag}.strace"))
         wall = t1 - t0
         used = cpu_seconds(d0, d1)
         row.update(seconds=wall, processes=len(d1), cpu_s=used, core=used / wall,
@@ -432,19 +459,33 @@ def pairs(rows: list[dict]) -> str:
     return "same-run pairs, CPU ms per 1k checks, keepalived / ours (ratio):\n" + "\n".join(lines)
 
 
+def syscalls(rows: list[dict]) -> str:
+    """Syscalls per check of each traced run (strace -c after the window)."""
+    out = []
+    for r in rows:
+        per = r.get("syscalls_per_check")
+        if per:
+            out.append(f"{r['kind']} {r['n']:,} {r['daemon']} (run {r.get('run', 0)}, {r['strace_checks']} checks): "
+                       f"{sum(per.values()):.1f} syscalls per check: "
+                       + ", ".join(f"{k} {v:g}" for k, v in per.items() if v >= 0.05))
+    return "\n".join(out)
+
+
 def host(a: argparse.Namespace) -> int:
     from lab.uml import run_in_uml
 
     argv = [sys.executable, __file__, "--guest", "--seconds", str(a.seconds), "--warmup", str(a.warmup),
-            "--runs", str(a.runs), "--up-timeout", str(a.up_timeout), "--sizes", *map(str, a.sizes),
-            "--http-sizes", *map(str, a.http_sizes), "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
-    per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30
+            "--runs", str(a.runs), "--up-timeout", str(a.up_timeout), "--strace", str(a.strace),
+            "--sizes", *map(str, a.sizes), "--http-sizes", *map(str, a.http_sizes),
+            "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
+    per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30 + (a.strace + 5 if a.strace else 0)
     budget = 120 + per_run * 2 * a.runs * (len(a.sizes) + len(a.http_sizes))
     if a.table_from:  # re-print a table from the ROW lines of an earlier run's console
         rows = [json.loads(line.split(" ", 1)[1]) for line in Path(a.table_from).read_text().splitlines()
                 if line.startswith("ROW ")]
         print(table(rows))
         print(pairs(rows))
+        print(syscalls(rows))
         return 0
     r = run_in_uml(argv, name=a.lab or f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget,
                    stream=a.verbose)
@@ -454,6 +495,7 @@ def host(a: argparse.Namespace) -> int:
           f"{os.getloadavg()[0]:.1f}\n")
     print(table(rows))
     print(pairs(rows))
+    print(syscalls(rows))
     for name, text in sorted(r.files.items()):
         if name.startswith("profile-"):
             print(f"\n{name}:\n{text}")
@@ -479,6 +521,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--up-timeout", type=float, default=300.0)
     ap.add_argument("--mem", default="1536M")
     ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
+    ap.add_argument("--strace", type=float, default=0.0, help="after each window, count the daemon's syscalls "
+                    "per check with strace -c for this many seconds")
     ap.add_argument("--profile", action="store_true", help="pykeepalived under cProfile (its top functions are "
                     "printed; CPU figures then include the profiler)")
     ap.add_argument("--table-from", help="print the table of the ROW lines in this file (a --verbose console)")
