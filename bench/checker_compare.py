@@ -460,14 +460,16 @@ def pairs(rows: list[dict]) -> str:
 
 
 def syscalls(rows: list[dict]) -> str:
-    """Syscalls per check of each traced run (strace -c after the window)."""
+    """Syscalls per check of each traced run (strace -c after the window), per connect(2): one per check
+    started, where the listener's count lags by up to its 0.5 s publishing period."""
     out = []
     for r in rows:
         per = r.get("syscalls_per_check")
-        if per:
+        if per and per.get("connect"):
+            per = {k: v / per["connect"] for k, v in per.items()}
             out.append(f"{r['kind']} {r['n']:,} {r['daemon']} (run {r.get('run', 0)}, {r['strace_checks']} checks): "
-                       f"{sum(per.values()):.1f} syscalls per check: "
-                       + ", ".join(f"{k} {v:g}" for k, v in per.items() if v >= 0.05))
+                       f"{sum(per.values()):.1f} syscalls per connect: "
+                       + ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v >= 0.05))
     return "\n".join(out)
 
 
