@@ -446,7 +446,7 @@ def table(rows: list[dict]) -> str:
                          f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['late_share'] * 100:.0f} % | "
                          f"{m['false_down']:.0f} | "
                          f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} | "
-                         + (f"{m['stall_max'] * 1000:.0f} | {m['stalls_gt_100ms']:.0f} |" if "stall_max" in rs[0]
+                         + (f"{m['stall_max'] * 1000:.0f} | {m['stalls_gt_100ms']:.0f} |" if any("stall_max" in r for r in rs)
                             else "| |"))
     return "\n".join(lines)
 
