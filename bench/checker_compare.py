@@ -15,14 +15,22 @@ order alternates between runs.
 
 For each: start, wait until IPVS holds all N destinations and the listener
 has seen a first check (a daemon may still be busy starting after its table
-is written), wait ``--warmup`` s, then over ``--seconds``:
+is written), then N checks (a first round, whose results cost more), wait
+``--warmup`` s, then over ``--seconds``:
 
 - CPU: utime+stime (+ reaped children) from /proc/PID/stat of every process
   of the daemon, per 1,000 checks and as % of the guest's one CPU; the guest's
   idle share (/proc/stat) and what the listener and the capture used;
 - checks and lateness: from the SYNs to the real servers captured by tcpdump
   (kernel timestamps, bench/syn_timing.py), the same for both daemons;
-- false downs: destinations missing from IPVS after the window.
+- false downs: destinations missing from IPVS after the window;
+- with ``--strace S``, after the window: the daemon's syscalls per check,
+  counted by ``strace -c -f`` over S seconds (slowed by the tracing, so
+  never inside the CPU window), checks counted by the listener meanwhile;
+- the guest's own stalls: a probe process that sleeps 10 ms in a loop logs
+  each wake-up later than 2 ms; over the window its worst and its sum say
+  how late *any* timer in the guest was (the host not running the guest, or
+  the guest's one CPU busy), whatever the daemon does.
 
 With ``--guest`` (internal) it runs inside the guest.
 """
@@ -94,6 +102,8 @@ def config(n: int, kind: str) -> str:
 # --- the listeners (separate processes in the guest) ------------------------------------------
 
 ACCEPTS = WORK / "accepts"  # the listener's running count of connections, rewritten twice a second
+PROBE = WORK / "probe"  # the probe's late wake-ups: "wall-clock time, seconds late" per line
+PROBE_PERIOD, PROBE_FLOOR = 0.01, 0.002
 
 
 def count_accepts(counter: list[int]) -> None:
@@ -158,6 +168,50 @@ def listen_http(port: int) -> None:
         await server.serve_forever()
 
     asyncio.run(main())
+
+
+def probe() -> None:
+    """Sleep PROBE_PERIOD in a loop; log each wake-up later than PROBE_FLOOR (wall clock, as the capture)."""
+    with open(PROBE, "a", buffering=1) as out:
+        while True:
+            t = time.time()
+            time.sleep(PROBE_PERIOD)
+            late = time.time() - t - PROBE_PERIOD
+            if late > PROBE_FLOOR:
+                out.write(f"{t + PROBE_PERIOD:.6f} {late:.6f}\n")
+
+
+def count_syscalls(pids: set[int], seconds: float, path: Path) -> dict:
+    """strace -c of ``pids`` for ``seconds``: syscalls per check, by name (checks: the listener's count)."""
+    argv = ["strace", "-c", "-f", "-o", str(path)]
+    for pid in sorted(pids):
+        argv += ["-p", str(pid)]
+    tracer = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # attached
+    before = accepts()
+    time.sleep(seconds)
+    checks = accepts() - before
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait(60)
+    calls = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[3].isdigit() and parts[-1] != "total":
+            calls[parts[-1]] = int(parts[3])
+    return {"strace_checks": checks,
+            "syscalls_per_check": {k: round(v / checks, 2) for k, v in sorted(calls.items(), key=lambda kv: -kv[1])}
+            if checks else {}}
+
+
+def stalls(start: float, end: float) -> dict:
+    """The probe's late wake-ups in [start, end): the worst, how many > 100 ms, their sum as a share."""
+    late = []
+    for line in PROBE.read_text().splitlines():
+        ts, value = (float(x) for x in line.split())
+        if start <= ts < end:
+            late.append(value)
+    return {"stall_max": max(late, default=0.0), "stalls_gt_100ms": sum(1 for v in late if v > 0.1),
+            "stall_share": sum(late) / (end - start)}
 
 
 # --- measuring inside the guest --------------------------------------------------------------
@@ -282,6 +336,13 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
                 return row
             time.sleep(0.5)
         row["checking_s"] = time.monotonic() - t_start
+        while accepts() < before + n:  # a first round done: its first results cost more (announcements, logs)
+            if proc.poll() is not None or time.monotonic() - t_start > a.up_timeout:
+                row["error"] = f"no full round ({accepts() - before}/{n} checks): " + \
+                    log.read_text(errors="replace")[-1500:]
+                return row
+            time.sleep(0.5)
+        row["round_s"] = time.monotonic() - t_start
         time.sleep(a.warmup)
         pcap = WORK / f"{tag}.pcap"
         cap = start_capture(PORTS[kind], pcap)
@@ -295,7 +356,10 @@ def measure(daemon: str, kind: str, n: int, a: argparse.Namespace, listener: sub
         row["dropped"] = stop_capture(cap)
         cap = None
         row.update(lateness(read_syns(pcap), n, DELAY_LOOP, t0, t1))
+        row.update(stalls(t0, t1))
         pcap.unlink()
+        if a.strace:
+            row.update(count_syscalls(tree(proc.pid), a.strace, WORK / f"{tag}.strace"))
         wall = t1 - t0
         used = cpu_seconds(d0, d1)
         row.update(seconds=wall, processes=len(d1), cpu_s=used, core=used / wall,
@@ -323,6 +387,7 @@ def guest(a: argparse.Namespace) -> None:
     sh("modprobe", "ip_vs")
     rows = []
     out = Path(os.environ["HAPAIR_SHARE"]) / "checkers.json"
+    subprocess.Popen([sys.executable, __file__, "--probe"])  # ends with the guest
     for kind, sizes in (("TCP_CHECK", a.sizes), ("HTTP_GET", a.http_sizes)):
         if not sizes:
             continue
@@ -353,9 +418,9 @@ def median(rows: list[dict], key: str) -> float | None:
 
 def table(rows: list[dict]) -> str:
     lines = ["| checker | real servers | daemon | checks/s | CPU ms per 1k checks | core % | ours / keepalived | "
-             "late p50 ms | late p99 ms | late max ms | late > 1 interval | false down | guest idle % | "
-             "listener+capture core % |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "late p50 ms | late p99 ms | late max ms | late > 1 interval | share late > 1 interval | false down | "
+             "guest idle % | listener+capture core % | guest stall max ms | guest stalls > 100 ms |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
         groups.setdefault((r["kind"], r["n"]), {}).setdefault(r["daemon"], []).append(r)
@@ -367,38 +432,80 @@ def table(rows: list[dict]) -> str:
                 continue
             if not rs:
                 errs = [r.get("error", "no run")[:80] for r in by.get(daemon, [])]
-                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 10)
+                lines.append(f"| {kind} | {n:,} | {daemon} | failed: {'; '.join(errs)} |" + " |" * 13)
                 continue
             rs = [r for r in rs if r.get("cpu_per_1k_ms") is not None] or rs
+            for r in rs:  # gaps: one per pair of consecutive checks of a real server, plus the window's edges
+                r["late_share"] = r["late_gt_interval"] / r["gaps"] if r.get("gaps") else None
             m = {k: median(rs, k) or 0.0 for k in ("rate", "cpu_per_1k_ms", "core", "late_p50", "late_p99", "late_max",
-                                            "late_gt_interval", "false_down", "guest_idle", "helpers_core")}
+                                            "late_gt_interval", "late_share", "false_down", "guest_idle", "helpers_core",
+                                            "stall_max", "stalls_gt_100ms")}
             ratio = f"{m['cpu_per_1k_ms'] / ka:.2f}" if daemon == "pykeepalived" and ka else ""
             lines.append(f"| {kind} | {n:,} | {daemon} | {m['rate']:.0f} | {m['cpu_per_1k_ms']:.1f} | "
                          f"{m['core'] * 100:.0f} | {ratio} | {m['late_p50'] * 1000:.1f} | {m['late_p99'] * 1000:.1f} | "
-                         f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['false_down']:.0f} | "
-                         f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} |")
+                         f"{m['late_max'] * 1000:.0f} | {m['late_gt_interval']:.0f} | {m['late_share'] * 100:.0f} % | "
+                         f"{m['false_down']:.0f} | "
+                         f"{m['guest_idle'] * 100:.0f} | {m['helpers_core'] * 100:.0f} | "
+                         + (f"{m['stall_max'] * 1000:.0f} | {m['stalls_gt_100ms']:.0f} |" if any("stall_max" in r for r in rs)
+                            else "| |"))
     return "\n".join(lines)
+
+
+def pairs(rows: list[dict]) -> str:
+    """Each run's own ratio (both daemons in the same guest, one after the other) and their median."""
+    by: dict[tuple, dict[str, float]] = {}
+    for r in rows:
+        if r.get("cpu_per_1k_ms"):
+            by.setdefault((r["kind"], r["n"]), {}).setdefault(r.get("run", 0), {})[r["daemon"]] = r["cpu_per_1k_ms"]
+    lines = []
+    for (kind, n), runs in by.items():
+        done = [(v["keepalived"], v["pykeepalived"]) for _, v in sorted(runs.items()) if len(v) == 2]
+        if done:
+            ratios = [ours / ka for ka, ours in done]
+            lines.append(f"{kind} {n:,}: " + ", ".join(f"{ka:.0f} / {ours:.0f} ({ours / ka:.2f})" for ka, ours in done)
+                         + f"; median ratio {statistics.median(ratios):.2f}")
+    return "same-run pairs, CPU ms per 1k checks, keepalived / ours (ratio):\n" + "\n".join(lines)
+
+
+def syscalls(rows: list[dict]) -> str:
+    """Syscalls per check of each traced run (strace -c after the window), per connect(2): one per check
+    started, where the listener's count lags by up to its 0.5 s publishing period."""
+    out = []
+    for r in rows:
+        per = r.get("syscalls_per_check")
+        if per and per.get("connect"):
+            per = {k: v / per["connect"] for k, v in per.items()}
+            out.append(f"{r['kind']} {r['n']:,} {r['daemon']} (run {r.get('run', 0)}, {r['strace_checks']} checks): "
+                       f"{sum(per.values()):.1f} syscalls per connect: "
+                       + ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v >= 0.05))
+    return "\n".join(out)
 
 
 def host(a: argparse.Namespace) -> int:
     from lab.uml import run_in_uml
 
     argv = [sys.executable, __file__, "--guest", "--seconds", str(a.seconds), "--warmup", str(a.warmup),
-            "--runs", str(a.runs), "--up-timeout", str(a.up_timeout), "--sizes", *map(str, a.sizes),
-            "--http-sizes", *map(str, a.http_sizes), "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
-    per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30
+            "--runs", str(a.runs), "--up-timeout", str(a.up_timeout), "--strace", str(a.strace),
+            "--sizes", *map(str, a.sizes), "--http-sizes", *map(str, a.http_sizes),
+            "--daemons", *a.daemons] + (["--profile"] if a.profile else [])
+    per_run = a.up_timeout / 3 + a.warmup + a.seconds + 30 + (a.strace + 5 if a.strace else 0)
     budget = 120 + per_run * 2 * a.runs * (len(a.sizes) + len(a.http_sizes))
     if a.table_from:  # re-print a table from the ROW lines of an earlier run's console
         rows = [json.loads(line.split(" ", 1)[1]) for line in Path(a.table_from).read_text().splitlines()
                 if line.startswith("ROW ")]
         print(table(rows))
+        print(pairs(rows))
+        print(syscalls(rows))
         return 0
-    r = run_in_uml(argv, name=f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget, stream=a.verbose)
+    r = run_in_uml(argv, name=a.lab or f"checkbench-{os.getpid() % 100000}", mem=a.mem, timeout=budget,
+                   stream=a.verbose)
     rows = json.loads(r.files.get("checkers.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d')}, one UML guest (1 CPU), delay_loop 1 s, {a.seconds:g} s measured after "
           f"{a.warmup:g} s warm-up, median of {a.runs} run(s); load average of the host at the end: "
           f"{os.getloadavg()[0]:.1f}\n")
     print(table(rows))
+    print(pairs(rows))
+    print(syscalls(rows))
     for name, text in sorted(r.files.items()):
         if name.startswith("profile-"):
             print(f"\n{name}:\n{text}")
@@ -424,13 +531,17 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--up-timeout", type=float, default=300.0)
     ap.add_argument("--mem", default="1536M")
     ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
+    ap.add_argument("--strace", type=float, default=0.0, help="after each window, count the daemon's syscalls "
+                    "per check with strace -c for this many seconds")
     ap.add_argument("--profile", action="store_true", help="pykeepalived under cProfile (its top functions are "
                     "printed; CPU figures then include the profiler)")
     ap.add_argument("--table-from", help="print the table of the ROW lines in this file (a --verbose console)")
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
+    ap.add_argument("--lab", help="the guest's lab name (default checkbench-PID)")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--listen-tcp", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--listen-http", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     return ap
 
 
@@ -440,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         listen_tcp(a.listen_tcp)
     elif a.listen_http:
         listen_http(a.listen_http)
+    elif a.probe:
+        probe()
     elif a.guest:
         guest(a)
     else:

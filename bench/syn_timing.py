@@ -77,7 +77,7 @@ def lateness(syns: Iterable[tuple[float, str, int]], targets: int, delay_loop: f
     def pct(p: float) -> float:
         return late[min(len(late) - 1, int(p / 100 * len(late)))] if late else 0.0
 
-    return {"checks": checks, "targets_seen": len(per_target), "silent": max(silent, 0),
+    return {"checks": checks, "targets_seen": len(per_target), "silent": max(silent, 0), "gaps": len(late),
             "retransmits": retransmits, "late_p50": pct(50), "late_p99": pct(99),
             "late_max": late[-1] if late else 0.0,
             "late_gt_interval": sum(1 for v in late if v > delay_loop)}

@@ -11,7 +11,7 @@ from pykeepalived.check.http import HttpChecker, UrlSpec
 from pykeepalived.check.http_attempt import dechunk
 from pykeepalived.check.scheduler import Scheduler
 
-from .helpers import aio, port_of, target
+from .helpers import aio, free_port, port_of, target
 
 BODY = b"hello, chunked world\n"
 MD5 = hashlib.md5(BODY).hexdigest()
@@ -68,6 +68,24 @@ async def test_each_body_read_has_its_own_timeout():
 
 
 @aio
+async def test_refused_connect_is_reported_by_the_send():
+    # no getsockopt(SO_ERROR) on the callback path: the send after the connect carries its error
+    result = await HttpChecker(target(free_port()), (UrlSpec("/r"),)).check()
+    assert not result.ok and result.reason == "/r: Connection refused"
+
+
+@aio
+async def test_each_url_and_its_response_head_have_their_own_timeout():
+    # two urls, each answered 0.2 s after its request: 0.4 s in all, above the 0.3 s timeout
+    server = await raw_server(b"", b"HTTP/1.0 200 OK\r\n\r\n", pause=0.2)
+    result = await check(server, (UrlSpec("/a"), UrlSpec("/b")), timeout=0.3)
+    assert result.ok and result.latency > 0.3, result
+    server = await raw_server(b"", b"HTTP/1.0 200 OK\r\n\r\n", pause=0.5)
+    result = await check(server, (UrlSpec("/a"),), timeout=0.3)
+    assert not result.ok and result.reason == "/a: timeout" and result.latency < 0.45, result
+
+
+@aio
 async def test_headers_too_long_and_closed_early():
     server = await raw_server(b"HTTP/1.0 200 OK\r\nX: " + b"a" * 70000)
     result = await check(server, (UrlSpec("/"),))
@@ -109,3 +127,12 @@ def test_dechunk_waits_for_the_whole_body():
     full = b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     assert dechunk(full) == b"abcde"
     assert all(dechunk(full[:i]) is None for i in range(len(full) - 4))
+
+
+@pytest.mark.parametrize("digest", [None, MD5])
+@aio
+async def test_a_bad_status_line_fails_with_or_without_digest(digest):
+    # without digest only the status line is parsed; it is judged the same as with the whole head
+    server = await raw_server(b"ICY 200 OK\r\nX: y\r\n\r\n" + BODY)
+    result = await check(server, (UrlSpec("/", digest),))
+    assert not result.ok and result.reason == "/: UrlFailure: bad status line 'ICY 200 OK'", result

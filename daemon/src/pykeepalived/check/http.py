@@ -92,6 +92,8 @@ class HttpChecker(BaseChecker):
         super().__init__(target)
         self.kind = "SSL_GET" if tls else "HTTP_GET"
         self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
+        # one request per url, built once: the bytes never change between attempts
+        self.requests = tuple(build_request(url, target, protocol, tls) for url in urls)
         if tls:  # SSL_GET runs as a task (the scheduler's path for checkers without start())
             self.start = None
 

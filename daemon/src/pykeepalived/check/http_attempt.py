@@ -6,6 +6,15 @@ the body on its own) without a task, streams or a transport: the coroutine
 path costs about twelve getpid(2) per check in CPython 3.11
 (``get_running_loop()``), plus getsockname/getpeername/setsockopt of a
 transport, and more than three times keepalived's CPU in a UML guest.
+
+In a UML guest every syscall and clock read traps, so a check makes as few as
+it can: socket, connect, send, recv, close, four epoll_ctl (writer on, off,
+reader on, off) and three clock reads (start, request sent, end).  No
+getsockopt(SO_ERROR) when the connect completes: ``send`` itself reports a
+refused or reset connection.  One timer per url, moved lazily: a step only
+sets its deadline; the timer, when it fires early, re-arms at that deadline.
+The request is built once per checker; a url without digest parses only the
+status line.
 """
 
 from __future__ import annotations
@@ -14,12 +23,11 @@ import asyncio
 import errno
 import hashlib
 import os
-import socket
 from collections.abc import Callable
 
 from .base import CheckResult
 from .conn import describe, make_socket, sockaddr
-from .http_wire import MAX_BODY, UrlFailure, build_request, parse_head
+from .http_wire import MAX_BODY, UrlFailure, parse_head, parse_status
 
 HEAD_LIMIT = 1 << 16  # asyncio's StreamReader limit, which fetch() inherits: "headers too long"
 Done = Callable[[CheckResult], None]
@@ -44,30 +52,29 @@ def dechunk(data: bytes) -> bytes | None:
 class HttpAttempt:
     """All urls of one HttpChecker, one after the other; calls ``done`` once unless cancelled."""
 
-    __slots__ = ("checker", "loop", "done", "t0", "index", "sock", "fd", "timer", "out", "buf", "head",
-                 "connected", "reading", "over")
+    __slots__ = ("checker", "loop", "done", "t0", "index", "sock", "fd", "timer", "deadline", "out", "buf",
+                 "head", "reading", "over")
 
     def __init__(self, checker, loop: asyncio.AbstractEventLoop, done: Done, now: float | None = None) -> None:
         self.checker, self.loop, self.done = checker, loop, done
         self.t0 = loop.time() if now is None else now
         self.index = 0
-        self.sock: socket.socket | None = None
+        self.sock = None
         self.timer: asyncio.TimerHandle | None = None
         self.over = False
-        self._connect()
+        self._connect(self.t0)
 
     # -- steps ------------------------------------------------------------------------
-    def _connect(self) -> None:
-        target = self.checker.target
+    def _connect(self, now: float) -> None:
+        checker = self.checker
+        target = checker.target
         try:
             sock = make_socket(target)
         except OSError as err:
             self.loop.call_soon(self._end, False, self._why(describe(err)))
             return
-        self.sock, self.fd, self.buf, self.head = sock, sock.fileno(), b"", None
-        self.connected = self.reading = False
-        url = self.checker.urls[self.index]
-        self.out = build_request(url, target, self.checker.protocol, False)
+        self.sock, self.fd, self.buf, self.head, self.reading = sock, sock.fileno(), b"", None, False
+        self.out = checker.requests[self.index]
         try:
             code = sock.connect_ex(sockaddr(target))
         except OSError as err:
@@ -76,18 +83,13 @@ class HttpAttempt:
             self.loop.call_soon(self._end, False, self._why(os.strerror(code)))
             return
         self.loop.add_writer(self.fd, self._writable)
-        self._arm()
+        self.deadline = now + target.timeout
+        self.timer = self.loop.call_at(self.deadline, self._expired)
 
     def _writable(self) -> None:
-        sock = self.sock
-        if not self.connected:
-            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if code:
-                self._end(False, self._why(os.strerror(code)))
-                return
-            self.connected = True
+        # connected, or failed: a failed connect makes send raise its error (ECONNREFUSED, ...)
         try:
-            sent = sock.send(self.out)
+            sent = self.sock.send(self.out)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as err:
@@ -95,10 +97,11 @@ class HttpAttempt:
             return
         self.out = self.out[sent:]
         if not self.out:
-            self.loop.remove_writer(self.fd)
-            self.loop.add_reader(self.fd, self._readable)
+            loop = self.loop
+            loop.remove_writer(self.fd)
+            loop.add_reader(self.fd, self._readable)
             self.reading = True
-            self._arm()  # the response head gets its own connect_timeout
+            self.deadline = loop.time() + self.checker.target.timeout  # the response head's own timeout
 
     def _readable(self) -> None:
         try:
@@ -124,11 +127,11 @@ class HttpAttempt:
                 if len(self.buf) > HEAD_LIMIT:
                     raise UrlFailure("response headers too long")
                 return
+            if url.digest is None:  # the status is all that counts: no header parsed, no body read
+                self._url_done(parse_status(self.buf), b"")
+                return
             self.head = parse_head(self.buf[:end])
             self.buf = self.buf[end + 4:]
-            if url.digest is None:  # the status is all that counts: no body is read
-                self._url_done(self.head[0], b"")
-                return
         code, headers = self.head
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = dechunk(self.buf)
@@ -139,7 +142,7 @@ class HttpAttempt:
             want = int(length) if length and length.isdigit() else MAX_BODY
             body = self.buf[:want] if len(self.buf) >= want or not data else None
         if body is None:
-            self._arm()  # each read of the body is bounded on its own
+            self.deadline = self.loop.time() + self.checker.target.timeout  # each read of the body on its own
             return
         self._url_done(code, body)
 
@@ -155,20 +158,24 @@ class HttpAttempt:
                 return
         self._release()
         self.index += 1
+        now = self.loop.time()
         if self.index == len(self.checker.urls):
             self.over = True
-            self.done(CheckResult(True, "ok", self.loop.time() - self.t0))
+            self.done(CheckResult(True, "ok", now - self.t0))
         else:
-            self._connect()
+            self._connect(now)
 
     # -- bookkeeping --------------------------------------------------------------------
     def _why(self, reason: str) -> str:
         return f"{self.checker.urls[self.index].path}: {reason}"
 
-    def _arm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_later(self.checker.target.timeout, self._end, False, self._why("timeout"))
+    def _expired(self) -> None:
+        """The timer: a timeout if the current step's deadline has passed, else wait for that."""
+        if self.loop.time() >= self.deadline:
+            self.timer = None
+            self._end(False, self._why("timeout"))
+        else:
+            self.timer = self.loop.call_at(self.deadline, self._expired)
 
     def _end(self, ok: bool, reason: str) -> None:
         if self.over:

@@ -46,15 +46,22 @@ def build_request(url: UrlSpec, target: Target, protocol: str, tls: bool) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def parse_status(head: bytes) -> int:
+    """The status code of a response head (its first line), all a url without digest needs."""
+    eol = head.find(b"\r\n")
+    line = head if eol < 0 else head[:eol]
+    parts = line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise UrlFailure(f"bad status line {line[:60].decode('latin-1')!r}")
+    return int(parts[1])
+
+
 def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     """Status code and lower-cased headers of a response head."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise UrlFailure(f"bad status line {lines[0][:60]!r}")
+    code = parse_status(head)
     headers = {}
-    for line in lines[1:]:
+    for line in head.decode("latin-1").split("\r\n")[1:]:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), headers
+    return code, headers
