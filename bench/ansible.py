@@ -58,7 +58,9 @@ def ansible_env(forks: int, cost_file: Path | None = None) -> dict:
 
 
 def run_play(inventories: list[Path], playbook: Path, forks: int, cost_file: Path | None = None) -> tuple[float, str]:
-    cmd = ["ansible-playbook", *[a for inv in inventories for a in ("-i", str(inv))], str(playbook)]
+    # the wheelhouse the role builds on the controller stays in the checkout (as with Molecule)
+    cmd = ["ansible-playbook", *[a for inv in inventories for a in ("-i", str(inv))],
+           "-e", f"keepalived_ha_wheelhouse_cache={REPO / '.cache/wheelhouse'}", str(playbook)]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(forks, cost_file), capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - start
@@ -87,6 +89,12 @@ def check_elections(inventories: list[Path], tmp: Path) -> str:
     if problems:
         sys.exit("elections wrong: " + "; ".join(problems))
     return f"{len(states)} instances on {len(list(tree.iterdir()))} load balancers: one MASTER each, {len(vrids)} distinct VRIDs"
+
+
+def progress(text: str) -> None:
+    """A line on stderr as each run ends (a long fleet bench stopped early keeps what it measured)."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{time.strftime('%H:%M:%S')}, load {load}] {text}", file=sys.stderr, flush=True)
 
 
 def cell(values: list[float]) -> str:
@@ -119,6 +127,7 @@ def main() -> int:
             site = REPO / "examples/site.yml"
             run_play(inventories, REPO / "examples/lab-apps.yml", args.forks[0])
             first, _ = run_play(inventories, site, args.forks[0])
+            progress(f"first run at forks {args.forks[0]}: {first:.1f} s")
             rows, costs = [], {}
             for forks in args.forks:
                 second, plain = [], []
@@ -128,6 +137,7 @@ def main() -> int:
                         sys.exit(f"second run of site.yml changed something:\n{out[-3000:]}")
                     second.append(elapsed)
                     plain.append(run_play(inventories, noop, forks)[0])
+                    progress(f"forks {forks}: second run {elapsed:.1f} s, no-op {plain[-1]:.1f} s")
                 costs = json.loads((tmp / "cost.json").read_text())
                 rows.append((forks, second, plain))
             elections = check_elections(inventories, tmp)
@@ -137,6 +147,7 @@ def main() -> int:
 
     hosts = f"{2 * args.fleet} load balancers + {args.fleet} web servers" if args.fleet else "lb1, lb2 + web1, web2"
     print(f"site.yml on {hosts}; runs: {args.runs}; first run at forks {args.forks[0]}: {first:.1f} s; {elections}")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| forks | second run (changed=0), s | no-op play (ping), s | ratio |")
     print("|---|---|---|---|")
     for forks, second, plain in rows:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from . import access, network, paths, rootfs, roots, signals, systemd_host
+from . import access, network, paths, rootfs, roots, signals, systemd_host, userns
 from .capture import Capture
 from .shell import clean_env, in_cgroup, run
 from .state import LabState
@@ -77,26 +77,36 @@ class Lab:
         key, host_key = access.make_keys(self.dir)
         switch_ns = paths.netns_name(self.name, paths.SWITCH)
         network.create_switch(switch_ns, self.topology)
-        launchers = {}
-        for index, host in enumerate(self.topology.hosts):
-            network.create_host_network(switch_ns, self.netns(host.name), index, host)
-            if host.systemd:
-                launchers[host.name] = self._launch(host, key, host_key, lowers.get(host.name))
-        consoles = {n: self._host_dir(n) / "console.log" for n in launchers}
-        self.pid1 = {n: systemd_host.find_pid1(p, consoles[n]) for n, p in launchers.items()}
+        launchers, holders = {}, {}
+        try:
+            for index, host in enumerate(self.topology.hosts):
+                if host.systemd and self.topology.user_namespaces:
+                    holders[host.name] = userns.Holder(self.netns(host.name), userns.OWNER_UID_BASE + index)
+                network.create_host_network(switch_ns, self.netns(host.name), index, host,
+                                            exists=host.name in holders)
+                if host.systemd:
+                    launchers[host.name] = self._launch(host, key, host_key, lowers.get(host.name),
+                                                        holders.get(host.name))
+            consoles = {n: self._host_dir(n) / "console.log" for n in launchers}
+            self.pid1 = {n: systemd_host.find_pid1(p, consoles[n]) for n, p in launchers.items()}
+        finally:
+            for holder in holders.values():
+                holder.release()
         self._state.pid1 = self.pid1
         self._state.save()
         access.write_ssh_config(self.name, self.topology, key, self.ssh_config)
         access.write_inventory(self.name, self.topology, key, self.dir)
         self.states = systemd_host.wait_ready(self.pid1, consoles)
 
-    def _launch(self, host: Host, key: Path, host_key: Path, lower: Path | None) -> subprocess.Popen:
+    def _launch(self, host: Host, key: Path, host_key: Path, lower: Path | None,
+                holder: userns.Holder | None = None) -> subprocess.Popen:
         host_dir = self._host_dir(host.name)
         root = rootfs.mount_overlay(host_dir, lower=lower or Path("/"))
         rootfs.customise(root, host, self.topology, key.with_suffix(".pub").read_text(), host_key)
         cgroup = paths.lab_cgroup(self.name) / host.name
         return systemd_host.start(self.netns(host.name), host.name, root, cgroup,
-                                  host_dir / "console.log", own_root=lower is not None)
+                                  host_dir / "console.log", own_root=lower is not None,
+                                  user_ns=holder.user_ns if holder else None)
 
     def down(self) -> list[str]:
         """Remove everything this lab made; returns leftovers (empty list = clean)."""

@@ -9,6 +9,8 @@ set -eu
 R=$1
 hostname "$2"
 shift 2
+# A mount made here, so it can be moved (below) even where the overlay cannot.
+mount --bind "$R" "$R"
 mount -t proc proc "$R/proc"
 # /proc/sys read-only except net (per-netns): else systemd would tune the real kernel.
 mount --bind "$R/proc/sys" "$R/proc/sys"
@@ -22,12 +24,19 @@ mount -t sysfs -o ro sysfs "$R/sys"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
 # A minimal /dev, not the real one (gettys would start on real ttys).
 mount -t tmpfs -o mode=755,size=1m dev "$R/dev"
-mknod -m 666 "$R/dev/null" c 1 3
-mknod -m 666 "$R/dev/zero" c 1 5
-mknod -m 666 "$R/dev/full" c 1 7
-mknod -m 666 "$R/dev/random" c 1 8
-mknod -m 666 "$R/dev/urandom" c 1 9
-mknod -m 666 "$R/dev/tty" c 5 0
+# In a user namespace of its own (lab/userns.py) mknod is refused and a tmpfs made
+# there is nodev: the machine's nodes are bound in instead.
+dev_node() {
+    mknod -m 666 "$R/dev/$1" c "$2" "$3" 2>/dev/null && return
+    : > "$R/dev/$1"
+    mount --bind "/dev/$1" "$R/dev/$1"
+}
+dev_node null 1 3
+dev_node zero 1 5
+dev_node full 1 7
+dev_node random 1 8
+dev_node urandom 1 9
+dev_node tty 5 0
 mkdir "$R/dev/pts" "$R/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$R/dev/pts"
 ln -s pts/ptmx "$R/dev/ptmx"
@@ -47,9 +56,14 @@ for p in "$@"; do
     fi
 done
 cd "$R"
-pivot_root . .
-umount -l .
-cd /
 # The capability bounding set was cut before this script (systemd_host.py, with
 # the machine's setpriv: a Debian 11 root's does not know bpf or perfmon).
-exec /lib/systemd/systemd
+if pivot_root . . 2>/dev/null; then
+    umount -l .
+    cd /
+    exec /lib/systemd/systemd
+fi
+# In a user namespace of its own (lab/userns.py) the machine's / is a locked mount
+# pivot_root refuses: move the host's root over it and chroot, as switch_root does.
+mount --move . /
+exec chroot . /lib/systemd/systemd

@@ -36,9 +36,11 @@ def create_switch(switch_ns: str, topology: Topology) -> None:
     ip_batch(switch_ns, cmds)
 
 
-def create_host_network(switch_ns: str, host_ns: str, index: int, host: Host) -> None:
-    """The host's netns, its NICs wired to the segment bridges, addresses, gateway, sysctls."""
-    run(["ip", "netns", "add", host_ns])
+def create_host_network(switch_ns: str, host_ns: str, index: int, host: Host, exists: bool = False) -> None:
+    """The host's netns (unless it EXISTS: made in the host's user namespace, lab/userns.py),
+    its NICs wired to the segment bridges, addresses, gateway, sysctls."""
+    if not exists:
+        run(["ip", "netns", "add", host_ns])
     root_cmds = []
     switch_cmds = []
     host_cmds = ["link set lo up"]

@@ -16,7 +16,11 @@ from .topology import Host, Topology
 
 # Units a lab host must not start: real daemons we test against explicitly
 # (keepalived), services touching hardware, the real network config or the
-# real kernel, and timers that only burn CPU.
+# real kernel, and timers that only burn CPU. Also what holds an inotify instance
+# a lab host can do without (fs.inotify.max_user_instances, 128, counts root's
+# instances over the whole machine): each path unit has its own, dbus-daemon one
+# (nothing in a lab host uses the bus: systemctl as root talks to PID 1's private
+# socket). PID 1 keeps three (cgroup events, /etc/localtime, the mount table's utab).
 MASKED_UNITS = (
     "keepalived.service", "postgresql.service", "cron.service",
     "getty@.service", "serial-getty@.service", "console-getty.service",
@@ -28,6 +32,10 @@ MASKED_UNITS = (
     "systemd-networkd.service", "systemd-resolved.service", "networking.service",
     "ifupdown-pre.service", "NetworkManager.service", "remote-fs.target",
     "systemd-logind.service", "systemd-hwdb-update.service", "ldconfig.service",
+    "systemd-ask-password-console.path", "systemd-ask-password-wall.path",
+    "dbus.service", "dbus.socket",
+    # (mounts a host in a user namespace of its own may not make, lab/userns.py)
+    "dev-hugepages.mount", "sys-fs-fuse-connections.mount",
 )
 
 SSHD_CONFIG = """\

@@ -42,15 +42,18 @@ class BootError(RuntimeError):
 
 
 def start(netns: str, hostname: str, root: Path, cgroup: Path, console: Path,
-          own_root: bool = False) -> subprocess.Popen:
+          own_root: bool = False, user_ns: str | None = None) -> subprocess.Popen:
     """Launch the host; returns the `unshare` parent process (PID 1 is its only child).
 
     The launcher joins the host's cgroup before unsharing, so the new cgroup
-    namespace is rooted there and teardown can kill the whole tree at once.
+    namespace is rooted there and teardown can kill the whole tree at once. With
+    USER_NS (lab/userns.py) it joins that user namespace first, as its root, so the
+    namespaces it makes are owned by it.
     """
     make_dirs(cgroup)
-    argv = in_cgroup(cgroup) + [
-        "ip", "netns", "exec", netns,
+    enter = (["nsenter", f"--user={user_ns}", f"--net=/run/netns/{netns}"] if user_ns
+             else ["ip", "netns", "exec", netns])
+    argv = in_cgroup(cgroup) + enter + [
         "unshare", "--mount", "--uts", "--pid", "--cgroup", "--ipc", "--propagation", "private",
         "--fork", "env", "-i", "container=lxc", f"PATH={CLEAN_PATH}",
         "setpriv", "--bounding-set", DROPPED_CAPS,

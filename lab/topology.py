@@ -15,6 +15,8 @@ A topology file looks like::
       old:
         root: bullseye           # its root is a Debian 11 (lab/roots.py), not the machine's /
         nics: {eth0: 192.0.2.30/24}
+    user_namespaces: false       # true: each systemd host in a user namespace of its own
+                                 # (lab/userns.py: many hosts under root's inotify limit)
 
 A NIC given as a plain string is an address on the only segment.  Addresses are
 restricted to documentation and private test ranges so nothing can ever clash
@@ -95,6 +97,8 @@ class Topology:
     segments: tuple[str, ...]
     hosts: tuple[Host, ...]
     source: Path | None = None
+    # Each systemd host in a user namespace of its own (lab/userns.py: inotify limits).
+    user_namespaces: bool = False
 
     def host(self, name: str) -> Host:
         for host in self.hosts:
@@ -110,14 +114,15 @@ class Topology:
                     for n in h.nics}
             hosts[h.name] = {"systemd": h.systemd, "groups": list(h.groups), "gateway": h.gateway,
                              "sysctls": dict(h.sysctls), "root": h.root, "nics": nics}
-        return {"name": self.name, "segments": list(self.segments), "hosts": hosts}
+        return {"name": self.name, "segments": list(self.segments), "hosts": hosts,
+                "user_namespaces": self.user_namespaces}
 
     def without_systemd(self) -> Topology:
         """The same topology with every host netns-only (used inside UML; no own roots either)."""
         hosts = tuple(
             Host(h.name, h.nics, False, h.groups, h.gateway, dict(h.sysctls)) for h in self.hosts
         )
-        return Topology(self.name, self.segments, hosts, self.source)
+        return Topology(self.name, self.segments, hosts, self.source, self.user_namespaces)
 
 
 def resolve(spec: str | Path) -> Path:
@@ -154,7 +159,7 @@ def parse(data: dict, default_name: str = "lab", source: Path | None = None) -> 
         raise TopologyError("'hosts' must be a non-empty mapping")
     hosts = tuple(_parse_host(hname, hdata or {}, segments) for hname, hdata in hosts_data.items())
     _check_unique_addresses(hosts)
-    return Topology(name, segments, hosts, source)
+    return Topology(name, segments, hosts, source, bool(data.get("user_namespaces", False)))
 
 
 def _parse_host(name: str, data: dict, segments: tuple[str, ...]) -> Host:

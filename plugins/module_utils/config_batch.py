@@ -1,8 +1,10 @@
 # Copyright: hapair.keepalived contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """config_fragments: many vrrp_instance / virtual_server / real_server objects, and
-optionally the main file, in one module call (one round trip per host instead of one
-per object).
+optionally the main file with the layout's directories and plain files beside the
+config (a systemd unit), in one module call (one round trip per host instead of one
+per object and file); it also lists the fragment files on the host, which is what a
+purge compares the items with.
 
 Each item is checked against its own module's argument spec and rendered by its own
 class (VrrpInstance, VirtualServer, RealServer), so the files are byte for byte those
@@ -12,6 +14,7 @@ the per-object modules write; the batch then validates all changes with one
 
 from __future__ import annotations
 
+import fnmatch
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -28,6 +31,10 @@ KINDS = (
     ("real_servers", rs_utils.MODULE_KWARGS, rs_utils.RealServer),
 )
 COMMON = tuple(fragments.common_argument_spec())
+# The fragment files in conf.d (and one level below: real servers) that items own.
+FRAGMENT_PATTERNS = ("vrrp_instance-*.conf", "virtual_server-*.conf", "real_server-*.conf")
+PLAIN_FILE_OPTIONS = dict(path=dict(type="path", required=True), content=dict(type="str", required=True),
+                          mode=dict(type="str", default="0644"))
 
 
 def argument_spec():
@@ -35,6 +42,7 @@ def argument_spec():
     for option, _kwargs, _cls in KINDS:
         spec[option] = dict(type="list", elements="dict", default=[])
     spec["main_config"] = dict(type="str")
+    spec["files"] = dict(type="list", elements="dict", default=[], options=PLAIN_FILE_OPTIONS)
     return spec
 
 
@@ -75,6 +83,50 @@ def build_objects(module):
     return objects
 
 
+def layout_dirs(config_dir):
+    """The layout's directories that are missing, or not mode 0750 owner root."""
+    wanted = (config_dir, os.path.join(config_dir, "conf.d"))
+    return [path for path in wanted if not (os.path.isdir(path) and fragments.has_mode(path, fragments.DIR_MODE))]
+
+
+def plain_files(module):
+    """{path: (text, mode)} of the ``files`` whose text, mode or owner differ, with their diffs.
+    Not config: neither validated nor a reason to reload."""
+    changes, diffs = {}, []
+    for item in module.params["files"]:
+        try:
+            mode = int(item["mode"], 8)
+        except ValueError:
+            module.fail_json(msg=f"files: mode {item['mode']!r} of {item['path']} is not an octal mode")
+        before = fragments.read_text(item["path"])
+        if before == item["content"] and fragments.has_mode(item["path"], mode):
+            continue
+        changes[item["path"]] = (item["content"], mode)
+        diffs.append(dict(before=before or "", after=item["content"],
+                          before_header=item["path"] if before is not None else f"{item['path']} (absent)",
+                          after_header=f"{item['path']} (mode {item['mode']})"))
+    return changes, diffs
+
+
+def fragments_on_host(conf_d):
+    """Every instance, virtual and real server fragment file in conf.d and its subdirectories."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(conf_d):
+        if dirpath != conf_d:
+            dirnames[:] = []  # one level below conf.d: a virtual server's real servers
+        found += [os.path.join(dirpath, name) for name in filenames
+                  if any(fnmatch.fnmatchcase(name, pattern) for pattern in FRAGMENT_PATTERNS)]
+    return sorted(found)
+
+
+def make_dirs(paths):
+    for path in paths:
+        os.makedirs(path, fragments.DIR_MODE, exist_ok=True)
+        os.chmod(path, fragments.DIR_MODE)
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+
+
 def run(module):
     objects = build_objects(module)
     wanted = {}
@@ -86,6 +138,13 @@ def run(module):
     except SyntaxValueError as exc:
         module.fail_json(msg=str(exc))
     changes, diffs = fragments.changes_and_diffs(wanted)
+    config_dir = os.path.abspath(module.params["config_dir"])
+    # with the main file, the task owns the layout's directories too
+    dirs = layout_dirs(config_dir) if module.params["main_config"] is not None else []
+    diffs = [dict(before="" if not os.path.isdir(path) else "directory\n", after="directory, mode 0750, owner root\n",
+                  before_header=path, after_header=path) for path in dirs] + diffs
+    files, file_diffs = plain_files(module)
+    diffs += file_diffs
     results = {option: [] for option, _kwargs, _cls in KINDS}
     for option, obj in objects:
         results[option].append(dict(obj.result(), fragment=obj.fragment_path(),
@@ -104,10 +163,17 @@ def run(module):
                 for path in obj.empty_dirs():
                     if os.path.isdir(path) and not os.listdir(path):
                         os.rmdir(path)
+    if not module.check_mode:
+        make_dirs(dirs)  # (made by the writes above if missing; mode and owner set here)
+        for path, (text, mode) in sorted(files.items()):
+            fragments.write_atomic(module, path, text, mode)
     reloaded = False
     if changes and not module.check_mode and module.params["reload"]:
         reloaded, warning = daemon.reload_daemon(module.params["runtime_dir"])
         if warning:
             module.warn(warning)
-    module.exit_json(changed=bool(changes), reloaded=reloaded, diff=diffs,
-                     fragments=sorted(r["fragment"] for rs in results.values() for r in rs), **results)
+    module.exit_json(changed=bool(changes or dirs or files), reloaded=reloaded, diff=diffs,
+                     fragments=sorted(r["fragment"] for rs in results.values() for r in rs),
+                     fragments_on_host=fragments_on_host(os.path.join(config_dir, "conf.d")),
+                     files=[dict(path=item["path"], changed=item["path"] in files) for item in module.params["files"]],
+                     **results)

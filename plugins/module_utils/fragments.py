@@ -66,10 +66,19 @@ def changes_and_diffs(wanted):
     return changes, diffs
 
 
-def write_atomic(module, path, text):
+def has_mode(path, mode):
+    """True if ``path`` exists with exactly ``mode``, and (running as root) owner root:root."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (st.st_mode & 0o7777) == mode and (os.geteuid() != 0 or (st.st_uid, st.st_gid) == (0, 0))
+
+
+def write_atomic(module, path, text, mode=FILE_MODE):
     """Write ``text`` to ``path``: temp file in the same directory, fsync, then
     ``AnsibleModule.atomic_move`` (a rename; SELinux context and attributes as Ansible
-    keeps them); mode 0640, owner root when running as root."""
+    keeps them); ``mode`` (0640), owner root when running as root."""
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         os.makedirs(parent, DIR_MODE)
@@ -81,12 +90,12 @@ def write_atomic(module, path, text):
             os.fsync(fh.fileno())
         # atomic_move gives a new file 0666 less the umask: a umask that leaves 0640, so the
         # file is never readable by others, not even for a moment
-        umask = os.umask(0o777 & ~FILE_MODE)
+        umask = os.umask(0o777 & ~mode)
         try:
             module.atomic_move(tmp, path)
         finally:
             os.umask(umask)
-        os.chmod(path, FILE_MODE)
+        os.chmod(path, mode)
         if os.geteuid() == 0:
             os.chown(path, 0, 0)
     finally:

@@ -53,7 +53,30 @@ options:
       - The text of C(keepalived.conf) under O(config_dir), written and validated with the fragments
         (mode 0640, owner root, like the fragments); left alone when not given.
       - It must include C(conf.d/*.conf) with a relative path, as the per-object modules require.
+      - With it, the task also makes O(config_dir) and its C(conf.d) (mode 0750, owner root), or
+        corrects their mode and owner.
     type: str
+  files:
+    description:
+      - Plain files beside the configuration (a systemd unit), written atomically when their text,
+        mode or owner (root) differ; not validated, and not a reason to reload the daemon (a changed
+        unit wants a restart, which is the caller's to decide: see RV(files)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Where the file goes.
+        type: path
+        required: true
+      content:
+        description: Its text.
+        type: str
+        required: true
+      mode:
+        description: Its mode, in octal.
+        type: str
+        default: "0644"
 author:
   - hapair.keepalived maintainers (!UNKNOWN)
 """
@@ -92,8 +115,21 @@ fragments:
   returned: always
   type: list
   elements: str
+fragments_on_host:
+  description:
+    - Every instance, virtual server and real server fragment file in C(conf.d) and one level
+      below, after the change (in check mode, as they are): a purge removes those not in RV(fragments).
+  returned: always
+  type: list
+  elements: str
+files:
+  description: One entry per item of O(files), in order, with its C(path) and whether it C(changed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/systemd/system/pykeepalived.service, changed: false}]
 reloaded:
-  description: Whether the running daemon was sent C(SIGHUP). Always false in check mode.
+  description: Whether the running daemon was sent C(SIGHUP) (after a change of the configuration). Always false in check mode.
   returned: always
   type: bool
 diff:

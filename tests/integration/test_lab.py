@@ -5,9 +5,11 @@ Run as root: .venv/bin/pytest tests/integration/test_lab.py
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -194,6 +196,47 @@ def test_lab_down_removes_an_orphaned_lab() -> None:
     assert "orphaned" in status.stdout
     subprocess.run([sys.executable, "-m", "lab", "down", name], cwd=REPO, check=True)
     _assert_gone(name, pid1s)
+
+
+def _inotify_instances(pid: int) -> int:
+    return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd) == "anon_inode:inotify")
+
+
+def _user_ns_owner(pid: int) -> int:
+    """The uid that owns pid's user namespace (ioctl NS_GET_OWNER_UID)."""
+    fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY)
+    try:
+        return struct.unpack("I", fcntl.ioctl(fd, 0xB704, bytes(4)))[0]
+    finally:
+        os.close(fd)
+
+
+def test_hosts_in_user_namespaces_of_their_own() -> None:
+    """user_namespaces: each systemd host's namespaces belong to a user namespace owned by
+    a uid of its own (so its inotify instances are not root's), and it still acts as root
+    over its network (an address, a net.* sysctl) and files (identity map)."""
+    topology = topo.parse({"name": "userns", "user_namespaces": True, "hosts": {
+        "ua": {"nics": {"eth0": "10.21.0.1/24"}}, "ub": {"nics": {"eth0": "10.21.0.2/24"}},
+        "uc": {"systemd": False, "nics": {"eth0": "10.21.0.3/24"}}}})
+    name = unique_name(topology)
+    with Lab(topology, name=name, owner_pid=os.getpid()) as lab:
+        owners = set()
+        for host in ("ua", "ub"):
+            pid1 = lab.pid1[host]
+            assert os.readlink(f"/proc/{pid1}/ns/user") != os.readlink("/proc/self/ns/user")
+            assert Path(f"/proc/{pid1}/uid_map").read_text().split() == ["0", "0", "4294967295"]
+            owners.add(_user_ns_owner(pid1))
+            assert lab.exec(host, ["systemctl", "is-system-running"], check=False).stdout.strip() == "running"
+            # PID 1's three (cgroup events, /etc/localtime, utab); no path unit, no dbus
+            assert _inotify_instances(pid1) == 3
+            lab.exec(host, ["ip", "addr", "add", "10.21.0.100/32", "dev", "eth0"])
+            lab.exec(host, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            lab.exec(host, ["sh", "-c", "echo x > /etc/hapair-userns-test && stat -c %u /etc/hapair-userns-test"])
+        assert len(owners) == 2 and 0 not in owners, owners
+        lab.exec("uc", ["ping", "-c1", "-W2", "10.21.0.100"])
+        lab.ssh("ub", "ping -c1 -W2 10.21.0.1")
+        pids = list(lab.pid1.values())
+    _assert_gone(name, pids)
 
 
 def test_topology_rejects_addresses_outside_the_lab_ranges() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from module_runner import Runner
 
 VI = {"name": "VI_web", "interface": "eth0", "vrid": 51, "priority": 150, "vips": ["192.0.2.100/24"],
@@ -62,3 +64,43 @@ def test_main_config_is_written_and_validated_with_the_fragments(runner):
     assert str(runner.config_dir / "keepalived.conf") in {d["after_header"] for d in r[0]["diff"]}
     assert (runner.config_dir / "keepalived.conf").read_text() == main
     assert r[2]["failed"] and (runner.config_dir / "keepalived.conf").read_text() == main, r[2]
+
+
+def test_main_config_owns_the_directories(runner):
+    main = "include conf.d/*.conf\n"
+    conf_d = runner.config_dir / "conf.d"
+    conf_d.mkdir(exist_ok=True)
+    conf_d.chmod(0o755)
+    r = runner.play({"module": "config_fragments", "args": {"main_config": main}, "check": True, "diff": True},
+                    {"module": "config_fragments", "args": {"main_config": main}},
+                    {"module": "config_fragments", "args": {"main_config": main}})
+    assert [x["changed"] for x in r] == [True, True, False], r
+    assert str(conf_d) in {d["after_header"] for d in r[0]["diff"]}
+    assert conf_d.stat().st_mode & 0o7777 == 0o750
+    assert runner.config_dir.stat().st_mode & 0o7777 == 0o750
+
+
+def test_plain_files_are_written_but_not_validated_or_reloaded(runner, tmp_path):
+    unit = tmp_path / "system" / "pykeepalived.service"
+    unit.parent.mkdir()
+    args = {"files": [{"path": str(unit), "content": "[Service]\nExecStart=/x\n", "mode": "0644"}]}
+    r = runner.play({"module": "config_fragments", "args": args, "check": True, "diff": True},
+                    {"module": "config_fragments", "args": args},
+                    {"module": "config_fragments", "args": args})
+    assert [x["changed"] for x in r] == [True, True, False], r
+    assert [f["changed"] for f in r[0]["files"]] == [True] and r[2]["files"] == [{"path": str(unit), "changed": False}]
+    assert r[0]["diff"][0]["before_header"] == f"{unit} (absent)"
+    assert unit.read_text() == "[Service]\nExecStart=/x\n" and unit.stat().st_mode & 0o7777 == 0o644
+    assert not any(x["reloaded"] for x in r)
+    unit.chmod(0o600)  # a mode changed by hand is put back
+    again = runner.play({"module": "config_fragments", "args": args})
+    assert again[0]["changed"] and unit.stat().st_mode & 0o7777 == 0o644
+
+
+def test_fragments_on_host_list_what_a_purge_compares(runner):
+    r = runner.play({"module": "config_fragments", "args": BATCH})
+    stray = Path(r[0]["real_servers"][0]["fragment"]).with_name("real_server-10.0.0.99-80.conf")
+    stray.write_text("# left by an earlier inventory\n")
+    r = runner.play({"module": "config_fragments", "args": BATCH})
+    assert not r[0]["changed"], r
+    assert set(r[0]["fragments_on_host"]) == set(r[0]["fragments"]) | {str(stray)}
