@@ -93,14 +93,14 @@ def test_weight_change_is_that_service_elements_and_chain() -> None:
     ids = nft_render.assign_ids(old, {})
     text = nft_render.update(old, new, set(old), ids)  # every service touched: only the changed one is named
     assert text.splitlines() == [
-        "delete element inet pykeepalived dnat4_tcp { 65539, 65540 }",  # slots 3-4 were web2's
+        "delete element inet pykeepalived dnat4_tcp_0 { 65539, 65540 }",  # slots 3-4 were web2's
         "delete element inet pykeepalived weight4 { 1 . 198.51.100.11 . 8080 }",
-        "add element inet pykeepalived dnat4_tcp { 65539 : 198.51.100.11 . 8080, 65540 : 198.51.100.11 . 8080, "
+        "add element inet pykeepalived dnat4_tcp_0 { 65539 : 198.51.100.11 . 8080, 65540 : 198.51.100.11 . 8080, "
         "65541 : 198.51.100.12 . 8080, 65542 : 198.51.100.12 . 8080 }",
         "add element inet pykeepalived weight4 { 1 . 198.51.100.11 . 8080 : 5 }",
         "flush chain inet pykeepalived s_tcp_192_0_2_80_80",
         "add rule inet pykeepalived s_tcp_192_0_2_80_80 ip daddr 192.0.2.80 tcp dport 80 dnat ip addr . port to "
-        'numgen inc mod 7 offset 65536 map @dnat4_tcp comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32 1"',
+        'numgen inc mod 7 offset 65536 map @dnat4_tcp_0 comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32 1"',
     ]
     assert nft_render.update(old, table(), set(old), ids) == ""
 
@@ -117,12 +117,13 @@ def test_service_added_and_removed_are_elements_never_prerouting() -> None:
     lines = nft_render.update(old, new, {EMPTY.key, extra.key}, ids).splitlines()
     assert lines == [
         "add chain inet pykeepalived s_tcp_192_0_2_83_80",
+        "add map inet pykeepalived dnat4_tcp_0 { typeof numgen inc mod 1 : ip daddr . tcp dport; }",  # shard, if new
         "delete element inet pykeepalived vs4 { 192.0.2.82 . tcp . 80 }",
         "add element inet pykeepalived vs4 { 192.0.2.83 . tcp . 80 : jump s_tcp_192_0_2_83_80 }",
-        "add element inet pykeepalived dnat4_tcp { 327680 : 198.51.100.11 . 8080 }",
+        "add element inet pykeepalived dnat4_tcp_0 { 327680 : 198.51.100.11 . 8080 }",
         "add element inet pykeepalived weight4 { 5 . 198.51.100.11 . 8080 : 3 }",
         "add rule inet pykeepalived s_tcp_192_0_2_83_80 ip daddr 192.0.2.83 tcp dport 80 dnat ip addr . port to "
-        'numgen inc mod 1 offset 327680 map @dnat4_tcp comment "pyk 4 TCP 192.0.2.83 80 0 rr 0 0 32 5"',
+        'numgen inc mod 1 offset 327680 map @dnat4_tcp_0 comment "pyk 4 TCP 192.0.2.83 80 0 rr 0 0 32 5"',
         "flush chain inet pykeepalived s_tcp_192_0_2_82_80",
         "delete chain inet pykeepalived s_tcp_192_0_2_82_80",
     ]
@@ -145,7 +146,7 @@ def test_fwmark_port0_and_ipv6_services_round_trip() -> None:
     assert "add element inet pykeepalived vs4_anyport { 192.0.2.84 . udp : jump s_udp_192_0_2_84_0 }" in text
     assert "add element inet pykeepalived fwm6 { 9 : jump s_fwm6_9 }" in text
     assert "meta mark 8 meta nfproto ipv4 meta l4proto { tcp, udp, sctp } dnat ip to numgen inc mod 2" in text
-    assert "map @dnat4_addr" in text and "map @dnat6_sctp" in text
+    assert "map @dnat4_addr_0" in text and "map @dnat6_sctp_0" in text
     fresh = FakeNft()
     fresh.state = nft.state
     assert fresh.dump() == want and fresh.migrations == 0

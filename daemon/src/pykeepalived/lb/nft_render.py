@@ -7,20 +7,21 @@ for the first packet of a connection only: conntrack keeps established
 connections on the real server they were given, whatever the rules say
 later, so weight 0 drains as it does in IPVS.
 
-Layout: a fixed ``prerouting`` of six verdict-map lookups, a fixed set of
-maps shared by every service, and one chain per service. Each service has a
-number ``id`` (kept in its rule's comment); its slots are the map keys
-``id << 16 .. id << 16 + mod - 1``:
+Layout: a fixed ``prerouting`` of six verdict-map lookups, maps shared by
+the services, and one chain per service. Each service has a number ``id``
+(kept in its rule's comment); its slots are the keys ``id << 16`` ..
+``(id << 16) + mod - 1`` of a slot map shared by 64 ids (``SHARD``):
 
-    map vs4          { type ipv4_addr . inet_proto . inet_service : verdict; elements = { 192.0.2.80 . tcp . 80 : jump s_<svc> } }
-    map vs4_anyport  { type ipv4_addr . inet_proto : verdict }      (port-0 services)
-    map fwm4         { type mark : verdict }                        (fwmark services)   + the vs6 / vs6_anyport / fwm6 twins
-    map dnat4        { typeof numgen inc mod 1 : ip daddr . tcp dport; elements = { 65536 : A . 80, 65537 : A . 80, ... } }
-    map dnat4_addr   { typeof numgen inc mod 1 : ip daddr }         (services whose real servers have no port)  + dnat6, dnat6_addr
-    map weight4      { type mark . ipv4_addr . inet_service : mark; elements = { 1 . A . 80 : 3, 1 . C . 80 : 0 } }  + weight6
+    map vs4          { type ipv4_addr . inet_proto . inet_service : verdict }   192.0.2.80 . tcp . 80 : jump s_<svc>
+    map vs4_anyport  { type ipv4_addr . inet_proto : verdict }                  (port-0 services)
+    map fwm4         { type mark : verdict }                                    (fwmark services)
+    map weight4      { type mark . ipv4_addr . inet_service : mark }            1 . A . 80 : 3, 1 . C . 80 : 0
+    map dnat4_tcp_0  { typeof numgen inc mod 1 : ip daddr . tcp dport }         65536 : A . 80, 65537 : A . 80, ...
+         (per family, transport protocol (or ``addr``: real servers without a port) and shard; + the IPv6 twins)
     chain s_<svc>    {
         [persistence]  dnat ip addr . port to ip saddr map @p_<svc>_...
-        dnat ip addr . port to numgen inc mod 5 offset 65536 map @dnat4   comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32 1"
+        ip daddr 192.0.2.80 tcp dport 80 dnat ip addr . port to numgen inc mod 5 offset 65536 map @dnat4_tcp_0
+                                                            comment "pyk 4 TCP 192.0.2.80 80 0 wrr 0 0 32 1"
     }
     chain prerouting { type nat hook prerouting ...;
         meta nfproto ipv4 meta l4proto { tcp, udp, sctp } meta mark vmap @fwm4   (then fwm6)
@@ -31,15 +32,20 @@ number ``id`` (kept in its rule's comment); its slots are the map keys
 A packet does one hash lookup per rule of ``prerouting`` whatever the number
 of services; fwmark services are looked up first, then address . port, then
 port-0 services, as IPVS does. A service with no live server returns from
-its chain and the next lookup may still match.
+its chain and the next lookup may still match. A fwmark service whose real
+servers have ports has one scheduling rule per transport protocol.
 
-Why shared maps and enumerated slots: the kernel keeps a table's sets in a
-list, so creating a set (name check, anonymous ``__map%d`` numbering) walks
-every set: with two sets per service a first apply was quadratic (5.3 s at
-4,000 services, > 30 s at 10,000). And nft 1.0.6 loads the elements of every
-interval set in the table before an ``add element``, so no map here has
-intervals: slots are enumerated (one element per slot, the sum of the weights
-of the live servers; mh: 251).
+Why so, measured with nft 1.0.6 on kernel 6.18 (issue 17): the kernel keeps a
+table's sets in a list that creating a set walks (name check, anonymous
+``__map%d`` numbering), so two sets per service (weights, an anonymous slot
+map in the rule) made a first apply quadratic: 5.3 s at 4,000 services, more
+than 30 s at 10,000. For each element added to a map the kernel checks every
+rule that uses it, and a rule using a map checks its elements: one slot map
+for all services was quadratic again (11 s at 10,000), hence shards of 64.
+Elements are added after the rules in a full render. And nft 1.0.6 loads the
+elements of every interval set in the table before an ``add element`` (0.54 s
+at 4,000 services), so no map has intervals: slots are enumerated, one
+element per slot (the sum of the live servers' weights; mh: 251).
 
 :func:`render` writes the whole table (start, adopt, recovery after a failed
 transaction, the move from an older layout). :func:`update` writes only what
@@ -96,11 +102,6 @@ SHARED_MAPS = {
     "vs6": "type ipv6_addr . inet_proto . inet_service : verdict",
     "vs4_anyport": "type ipv4_addr . inet_proto : verdict",
     "vs6_anyport": "type ipv6_addr . inet_proto : verdict",
-    # per transport protocol: nft 1.0.6 takes a map's typeof protocol (``tcp dport``) into the rule
-    # that uses it once the map is loaded from the kernel, and refuses any other protocol (or ``th``)
-    **{f"dnat{af}_{p}": f"typeof numgen inc mod 1 : {ip} daddr . {p} dport"
-       for af, ip in ((4, "ip"), (6, "ip6")) for p in ("tcp", "udp", "sctp")},
-    "dnat4_addr": "typeof numgen inc mod 1 : ip daddr", "dnat6_addr": "typeof numgen inc mod 1 : ip6 daddr",
     "weight4": "type mark . ipv4_addr . inet_service : mark",
     "weight6": "type mark . ipv6_addr . inet_service : mark",
 }
@@ -114,6 +115,19 @@ PREROUTING = (
 )
 
 Ids = Mapping[ServiceKey, int]
+SHARD = 64  # services per slot map (dnat<af>_<proto>_<id // SHARD>)
+
+
+def slot_decl(name: str) -> str:
+    """The declaration of slot map ``dnat<af>_<proto or addr>_<shard>``.
+
+    Per transport protocol: nft 1.0.6 takes a map's typeof protocol (``tcp
+    dport``) into a rule that uses it once the map is loaded from the kernel,
+    and refuses any other protocol there (also ``th``).
+    """
+    _, proto, _ = name.split("_")
+    ip = "ip6" if name.startswith("dnat6") else "ip"
+    return f"typeof numgen inc mod 1 : {ip} daddr" + ("" if proto == "addr" else f" . {proto} dport")
 
 
 def kname(key: ServiceKey) -> str:
@@ -277,15 +291,22 @@ def chain(key: ServiceKey) -> str:
     return f"s_{kname(key)}"
 
 
-def slot_maps(svc: Service) -> list[tuple[str, str]]:
-    """(slot map, the rule's match) per scheduling rule: one, or one per protocol for a fwmark service's ports."""
+def slot_maps(svc: Service, sid: int) -> list[tuple[str, str]]:
+    """(slot map, the rule's match) per scheduling rule: one, or one per protocol for a fwmark service's ports.
+
+    A service's slots are in its id's shard: the kernel checks every rule that
+    uses a map (a binding) for each element added to it, so one map used by
+    every service's rule made a first apply quadratic (11 s at 10,000).
+    """
     k = svc.key
+    shard = sid // SHARD
     if not _uses_ports(svc):
-        return [(f"dnat{k.af}_addr", _match(k))]
+        return [(f"dnat{k.af}_addr_{shard}", _match(k))]
     if not k.fwmark:
-        return [(f"dnat{k.af}_{k.protocol.lower()}", _match(k))]
+        return [(f"dnat{k.af}_{k.protocol.lower()}_{shard}", _match(k))]
     nf = "ipv6" if k.af == 6 else "ipv4"
-    return [(f"dnat{k.af}_{p}", f"meta mark {k.fwmark} meta nfproto {nf} meta l4proto {p}") for p in ("tcp", "udp", "sctp")]
+    return [(f"dnat{k.af}_{p}_{shard}", f"meta mark {k.fwmark} meta nfproto {nf} meta l4proto {p}")
+            for p in ("tcp", "udp", "sctp")]
 
 
 Elements = dict[tuple[str, str], str]  # (map, key) -> value
@@ -306,7 +327,7 @@ def elements(svc: Service, sid: int) -> Elements:
     """Every shared-map element of one service: its dispatch, its slots and the weights of all its dests."""
     out = dispatch(svc.key)
     base = sid * SPAN
-    for smap, _ in slot_maps(svc):
+    for smap, _ in slot_maps(svc, sid):
         for a, b, d in slots(svc)[1]:
             target = _target(svc, d)
             out.update({(smap, str(base + i)): target for i in range(a, b + 1)})
@@ -331,7 +352,7 @@ def service_rules(svc: Service, sid: int) -> list[str]:
         field = "daddr" if sched == "dh" else "saddr"
         expr = f"jhash {_ip(k.af)} {field} mod {mod} seed {SEED:#x}"
     # the match again: nft wants the transport protocol matched in the rule that maps ports
-    out = [f"{match} {_dnat(svc)} {expr} offset {sid * SPAN} map @{smap}" for smap, match in slot_maps(svc)]
+    out = [f"{match} {_dnat(svc)} {expr} offset {sid * SPAN} map @{smap}" for smap, match in slot_maps(svc, sid)]
     out[-1] += f" {tag}"
     return [*rules, *out]
 
@@ -375,10 +396,8 @@ def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Ite
     lines += [f"delete chain {TABLE} {name}" for name in sorted(set(existing_chains))
               if name.startswith("s_") and name not in wanted]
     lines.append(f"table {TABLE} {{")
-    by_map = _by_map(elems)
-    for name, decl in SHARED_MAPS.items():
-        body = f" elements = {{ {', '.join(by_map[name])} }}" if name in by_map else ""
-        lines.append(f"\tmap {name} {{ {decl};{body} }}")
+    lines += [f"\tmap {name} {{ {decl}; }}" for name, decl in SHARED_MAPS.items()]
+    lines += [f"\tmap {name} {{ {slot_decl(name)}; }}" for name in sorted({m for m, _ in elems} - SHARED_MAPS.keys())]
     lines += [f"\t{m}" for m in pmaps]
     lines += chains
     lines.append("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;")
@@ -386,6 +405,9 @@ def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Ite
     lines.append("\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;")
     lines += [f"\t\t{r}" for r in _learn(table)]
     lines.append("\t}\n}")
+    # elements last: a rule that uses a map (the kernel binds it) checks every element already in it,
+    # so rules bound to full shared maps made the first apply quadratic again (4.4 s at 4,000 services)
+    lines += [f"add element {TABLE} {m} {{ {', '.join(vs)} }}" for m, vs in _by_map(elems).items()]
     return "\n".join(lines) + "\n"
 
 
@@ -412,6 +434,7 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids) -> s
     added: Elements = {}
     rules: list[str] = []
     tail: list[str] = []
+    shards: set[str] = set()
     fwd = False
     for key in sorted(set(touched)):
         o, n = old.get(key), new.get(key)
@@ -428,6 +451,7 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids) -> s
         before = elements(o, sid) if o is not None else {}
         after = elements(n, sid) if n is not None else {}
         gone.update({k: v for k, v in before.items() if after.get(k) != v})
+        shards.update({m for m, _ in after} - {m for m, _ in before} - SHARED_MAPS.keys())
         added.update({k: v for k, v in after.items() if before.get(k) != v})
         if n is None:
             tail[:0] = [f"flush chain {t} {chain(key)}", f"delete chain {t} {chain(key)}"]
@@ -446,6 +470,8 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids) -> s
     # elements point at chains: added after their chain exists, deleted before it goes
     dels = [f"delete element {t} {m} {{ {', '.join(ks)} }}" for m, ks in _by_map(gone, values=False).items()]
     adds = [f"add element {t} {m} {{ {', '.join(vs)} }}" for m, vs in _by_map(added).items()]
+    # a slot map shard the service had not used may be new ("add map" keeps one that exists)
+    head += [f"add map {t} {m} {{ {slot_decl(m)}; }}" for m in sorted(shards)]
     lines = head + dels + adds + rules + tail
     return "\n".join(lines) + "\n" if lines else ""
 
