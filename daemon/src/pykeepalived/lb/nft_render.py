@@ -323,13 +323,16 @@ def dispatch(key: ServiceKey) -> Elements:
     return {(f"vs{key.af}_anyport", f"{addr} . {proto}"): f"jump {chain(key)}"}
 
 
-def elements(svc: Service, sid: int) -> Elements:
+Slots = tuple[int, list[tuple[int, int, Dest]]]
+
+
+def elements(svc: Service, sid: int, sl: Slots | None = None) -> Elements:
     """Every shared-map element of one service: its dispatch, its slots and the weights of all its dests."""
     out = dispatch(svc.key)
     base = sid * SPAN
+    runs = [(a, b, _target(svc, d)) for a, b, d in (sl or slots(svc))[1]]
     for smap, _ in slot_maps(svc, sid):
-        for a, b, d in slots(svc)[1]:
-            target = _target(svc, d)
+        for a, b, target in runs:
             out.update({(smap, str(base + i)): target for i in range(a, b + 1)})
     wmap = f"weight{svc.key.af}"
     for d in sorted(svc.dests.values(), key=lambda d: (d.addr, d.port)):
@@ -337,10 +340,10 @@ def elements(svc: Service, sid: int) -> Elements:
     return out
 
 
-def service_rules(svc: Service, sid: int) -> list[str]:
+def service_rules(svc: Service, sid: int, sl: Slots | None = None) -> list[str]:
     """The rules of chain ``s_<svc>``: persistence lookup, then scheduling (its comment is the spec and id)."""
     _, rules, _ = _persist(svc)
-    mod, runs = slots(svc)
+    mod, runs = sl or slots(svc)
     tag = f'comment "{comment(svc.spec, sid)}"'
     if not runs:
         return [*rules, f"{_match(svc.key)} counter {tag}"]  # no live server: nothing to DNAT to
@@ -385,9 +388,10 @@ def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Ite
     for key in sorted(table):
         svc = table[key]
         pmaps += _persist(svc)[0]
-        elems.update(elements(svc, ids[key]))
+        sl = slots(svc)
+        elems.update(elements(svc, ids[key], sl))
         chains.append(f"\tchain {chain(key)} {{")
-        chains += [f"\t\t{r}" for r in service_rules(svc, ids[key])]
+        chains += [f"\t\t{r}" for r in service_rules(svc, ids[key], sl)]
         chains.append("\t}")
     keep = {m.split()[1] for m in pmaps}
     wanted = {chain(k) for k in table}
