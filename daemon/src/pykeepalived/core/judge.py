@@ -97,6 +97,7 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     snapshot: bytes | None = None  # the accepted config as core/snapshot.py encodes it (the judge's own work)
     blocks: list | None = None  # per virtual server, its cached block's key (BlockCache.keys_of), for the parent
+    cuts: dict | None = None  # where each file was cut (BlockCache.cuts), for the parent's next judge
 
 
 def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
@@ -110,7 +111,8 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
         return Verdict(None, [str(d) for d in judged.diags.sorted() if d.severity == "error"], warnings)
     if judged.unsafe:
         return Verdict(None, judged.unsafe, warnings)
-    return Verdict(judged.config, [], warnings, blocks=blocks().keys_of(judged.config.virtual_servers))
+    return Verdict(judged.config, [], warnings, blocks=blocks().keys_of(judged.config.virtual_servers),
+                   cuts=blocks().cuts())
 
 
 def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
