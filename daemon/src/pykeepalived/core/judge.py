@@ -124,7 +124,7 @@ def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
         if out.config is not None:
             from .snapshot import encode  # noqa: PLC0415
 
-            out.snapshot, out.config = encode(out.config), None
+            out.snapshot, out.config = encode(out.config, only_new=True), None  # the parent holds the rest
     except Exception as err:  # noqa: BLE001 (a bug of ours: the reload is refused and says so)
         out = Verdict(None, [f"{path}: error: the configuration could not be judged: {err!r}"])
     return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
