@@ -75,6 +75,7 @@ class Part(NamedTuple):
     statements: tuple[Built, ...]
     line: int  # where it was parsed: its statements' locations are from there
     warnings: tuple[tuple[Location, str], ...]  # replayed on each load that reuses the part
+    ready: tuple = ()  # its statements as ``collect`` takes them (``_ready``), made once
 
 
 class NotCut(Exception):
@@ -203,9 +204,15 @@ class BlockCache:
         """Remember the judge's parts, as objects of this process (``keys_of``'s answer and the
         values it was asked about, decoded here), and its cuts of files whose text is still the
         one it cut."""
-        spec = TOP.keywords[CACHED]
-        self.entries = {kw[0]: Part((Built(spec, v, v.loc),), kw[1], kw[2])
-                        for kw, v in zip(keyed, values) if kw is not None}
+        spec, entries = TOP.keywords[CACHED], {}
+        for kw, v in zip(keyed, values):
+            if kw is not None:
+                old = self.entries.get(kw[0])
+                if old is None or old.statements[0].value is not v or old.line != kw[1]:
+                    built = Built(spec, v, v.loc)
+                    old = Part((built,), kw[1], kw[2], (_ready(built),))
+                entries[kw[0]] = old
+        self.entries = entries
         self.texts = {}
         for path, cut in (cuts or {}).items():
             try:
@@ -278,7 +285,7 @@ class BlockCache:
                 diags.warning(loc, message)
         else:
             part = _build(text, path, line, diags)
-        out.extend(_ready(built) for built in part.statements)
+        out.extend(part.ready or map(_ready, part.statements))
         if len(part.statements) == 1 and part.statements[0].spec.name == CACHED:
             self.used[key] = part
             return key
@@ -296,7 +303,8 @@ def _build(text: str, path: str, line: int, diags: Diagnostics) -> Part:
             built.append(Built(node.spec, value[0] if node.spec.repeat else value, node.loc))
     if diags.errors:
         raise NotCut(path)
-    return Part(tuple(built), line, tuple((d.location, d.message) for d in diags.items[before:]))
+    return Part(tuple(built), line, tuple((d.location, d.message) for d in diags.items[before:]),
+                tuple(map(_ready, built)))
 
 
 def _root(children: list) -> Statement:

@@ -19,6 +19,7 @@ code is imported only when ``lb_backend`` asks for it.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import sys
@@ -80,12 +81,27 @@ def _judge(path: str, lb_backend: bool, declared_backend: bool, config_id: str |
         if lb_backend:
             from ..lb.loop import backend_problems  # noqa: PLC0415
 
-            judged.unsafe += backend_problems(config)
+            judged.unsafe += backend_problems(_unchecked(config))
         elif declared_backend and config.global_defs.lb_backend == "nftables":
             from ..lb.select import nftables_errors  # noqa: PLC0415
 
             judged.unsafe += nftables_errors(config)
     return judged
+
+
+def _unchecked(config: Config) -> Config:
+    """``config`` less the virtual servers the running config holds as the same objects, when
+    both ask for ``lb_backend nftables``: those passed this check when they were accepted, and
+    it looks at nothing but the virtual server (lb/select.py ``nftables_errors``)."""
+    from .snapshot import DECODER  # noqa: PLC0415
+
+    running = DECODER.config
+    if running is None or "nftables" != running.global_defs.lb_backend or \
+            "nftables" != config.global_defs.lb_backend:
+        return config
+    held = {id(vs) for vs in running.virtual_servers}
+    return dataclasses.replace(config, virtual_servers=tuple(vs for vs in config.virtual_servers
+                                                             if id(vs) not in held))
 
 
 @dataclass

@@ -67,6 +67,7 @@ class Decoder:
         # digest -> blob of those objects, where this process encodes again (the parent, whose forked
         # judge encodes): an object unchanged since is not pickled again
         self.blobs: dict[bytes, bytes] = {}
+        self.config: Config | None = None  # the last one encoded or decoded: the running config
 
     def encode(self, config: Config, only_new: bool = False) -> bytes:
         """``(version, head, digests, {digest: blob})``; ``only_new``: the blobs this process did not
@@ -87,7 +88,7 @@ class Decoder:
                 blobs[d] = blob
             # what this process holds now is what an equal blob will decode to
             self.known = {_digest(head): config, **dict(zip(digests, config.virtual_servers))}
-            self.blobs = blobs
+            self.blobs, self.config = blobs, config
             sent = {d: b for d, b in blobs.items() if d not in had} if only_new else blobs
             return pickle.dumps((__version__, head, digests, sent), protocol=PROTOCOL)
 
@@ -133,7 +134,7 @@ class Decoder:
             raise SnapshotError(f"{where}: not a configuration")
         config = dataclasses.replace(base, virtual_servers=tuple(servers))
         now[hd] = config
-        self.known, self.blobs = now, blobs
+        self.known, self.blobs, self.config = now, blobs, config
         return config
 
 
