@@ -96,8 +96,8 @@ def _unchecked(config: Config) -> Config:
     from .snapshot import DECODER  # noqa: PLC0415
 
     running = DECODER.config
-    if running is None or "nftables" != running.global_defs.lb_backend or \
-            "nftables" != config.global_defs.lb_backend:
+    if running is None or running.global_defs.lb_backend != "nftables" or \
+            config.global_defs.lb_backend != "nftables":
         return config
     held = {id(vs) for vs in running.virtual_servers}
     return dataclasses.replace(config, virtual_servers=tuple(vs for vs in config.virtual_servers

@@ -195,6 +195,7 @@ def _write(path: Path, data: bytes) -> None:
 def load(runtime_dir: str | Path) -> Config:
     """The last good config; a blob removed under us (a newer snapshot written meanwhile): read again."""
     path = snapshot_path(runtime_dir)
+    blob_dir = path.with_name(BLOBS_NAME)
     for attempt in (1, 2):
         try:
             version, head, digests = pickle.loads(path.read_bytes())  # noqa: S301 (root's 0600 file)
@@ -202,7 +203,6 @@ def load(runtime_dir: str | Path) -> Config:
             raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
             raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
-        blob_dir = path.with_name(BLOBS_NAME)
         try:
             return DECODER.assemble(version, head, digests, lambda d: (blob_dir / d.hex()).read_bytes(), path)
         except SnapshotError:
