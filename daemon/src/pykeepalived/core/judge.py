@@ -133,7 +133,8 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
 
 def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
     """What a judge process answers: the pickled Verdict, an accepted config in it as the
-    snapshot's bytes (the parent writes them as they are, core/snapshot.py)."""
+    snapshot's bytes: the blobs the parent does not hold and the list of digests (the parent
+    writes the new blobs and the index, core/snapshot.py)."""
     os.nice(10)  # the daemon that asked keeps the CPU first
     try:
         out = verdict(path, lb_backend=lb_backend)
