@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pykeepalived.config import blocks as blocks_mod
 from pykeepalived.config.blocks import BlockCache
 from pykeepalived.config.loader import load_config
 from pykeepalived.core import judge as judge_mod
@@ -140,3 +141,66 @@ def test_an_include_on_the_first_line_and_indented_blocks_are_cut_too(tmp_path: 
     assert cache.hits == 3 and not diags.items
     want, _ = classic(conf)
     assert got == want and [v.loc for v in got.virtual_servers] == [v.loc for v in want.virtual_servers]
+
+
+def full_cut(text: str) -> tuple[list[int], list[int]]:
+    starts = [0, *(m.start() + 1 for m in blocks_mod._PART_RE.finditer(text)), len(text)]
+    return starts, [text.count("\n", 0, at) + 1 for at in starts[:-1]]
+
+
+BASE = "global_defs {\n    router_id a\n}\n" + "".join(vs(i) for i in range(1, 9))
+EDITS = [
+    ("weight", lambda t: t.replace("weight 1", "weight 7", 1)),
+    ("first char", lambda t: "# hi\n" + t),
+    ("last char", lambda t: t + "vrrp_script s {\n    script /bin/true\n}\n"),
+    ("vs removed", lambda t: t.replace(vs(4), "")),
+    ("vs added in the middle", lambda t: t.replace(vs(5), vs(5) + vs(40))),
+    ("keyword line broken", lambda t: t.replace("virtual_server 192.0.2.5", "xvirtual_server 192.0.2.5")),
+    ("keyword line made", lambda t: t.replace("    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n    real_server 198.51.100.6",
+                                              "    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\nvirtual_server 198.51.100.6", 1)),
+    ("all of it", lambda t: vs(30) + vs(31)),
+    ("to empty", lambda t: ""),
+    ("lines joined", lambda t: t.replace("}\nvirtual_server 192.0.2.3", "} virtual_server 192.0.2.3")),
+    ("crlf", lambda t: t.replace("\n", "\r\n", 40)),
+]
+
+
+@pytest.mark.parametrize("edit", [e for _, e in EDITS], ids=[n for n, _ in EDITS])
+def test_a_recut_is_the_whole_cut_of_the_new_text(edit) -> None:
+    for before in (BASE, "", vs(1), edit(BASE)):
+        after = edit(before)
+        starts, lines = full_cut(before)
+        keys = [("f", before[a:b].encode()) for a, b in zip(starts, starts[1:])]
+        cut = blocks_mod.Cut(b"", starts, lines, keys)
+        new_starts, new_lines, new_keys = blocks_mod.recut(before, cut, after)
+        assert (new_starts, new_lines) == full_cut(after)
+        for (a, b), key in zip(zip(new_starts, new_starts[1:]), new_keys):
+            assert key is None or key == ("f", after[a:b].encode())  # a kept key is of the same text
+
+
+def test_a_reload_cuts_and_digests_only_the_changed_region(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(BASE)
+    cache = BlockCache()
+    first, _ = load(conf, cache)
+    edited = BASE.replace(vs(5), vs(5, weight=4))
+    conf.write_text(edited)
+    second, diags = load(conf, cache)
+    assert not diags.errors and cache.recut <= 3 and cache.hits == 7
+    assert second == classic(conf)[0]
+    conf.write_text("# two\n# lines\n" + edited)  # every block moved: its locations are of where it was parsed
+    judged = load(conf, cache)[0]
+    assert cache.recut <= 2 and cache.moved == 8
+    assert judged.virtual_servers[0] is first.virtual_servers[0]
+
+
+def test_the_parent_keeps_a_judges_cut_only_of_the_text_it_cut(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text(BASE)
+    judging, parent = BlockCache(), BlockCache()
+    config, _ = load(conf, judging)
+    parent.adopt(judging.keys_of(config.virtual_servers), config.virtual_servers, judging.cuts())
+    assert str(conf) in parent.texts
+    conf.write_text(BASE + vs(50))  # changed after the judge read it
+    parent.adopt(judging.keys_of(config.virtual_servers), config.virtual_servers, judging.cuts())
+    assert not parent.texts

@@ -56,13 +56,51 @@ def test_save_load_and_refusals(tmp_path) -> None:
     snapshot.save(tmp_path, config)
     assert oct(snapshot.snapshot_path(tmp_path).stat().st_mode & 0o777) == "0o600"
     assert snapshot.load(tmp_path) == config
-    blob = pickle.dumps(("0.0.0-other", b"", []))
-    snapshot.save_encoded(tmp_path, blob)
+    index = snapshot.snapshot_path(tmp_path)
+    index.write_bytes(pickle.dumps(("0.0.0-other", b"", [])))
     with pytest.raises(SnapshotError, match="written by pykeepalived 0.0.0-other"):
         snapshot.load(tmp_path)
-    snapshot.save_encoded(tmp_path, b"garbage")
+    index.write_bytes(b"garbage")
     with pytest.raises(SnapshotError, match="cannot read the last good configuration"):
         snapshot.load(tmp_path)
     snapshot.remove(tmp_path)
     with pytest.raises(SnapshotError, match="cannot read"):
         snapshot.load(tmp_path)
+
+
+def test_a_reload_moves_and_writes_only_the_blobs_that_changed(tmp_path) -> None:
+    """The judge (forked from the parent) sends the blobs the parent lacks; the parent writes
+    those and the index, and removes what the index no longer names; a child reads only the
+    blobs it lacks."""
+    parent, child = snapshot.DECODER, Decoder()
+    parent.known, parent.blobs = {}, {}
+    snapshot.remove(tmp_path)
+    snapshot.save(tmp_path, cfg(vs(1) + vs(2) + vs(3)))
+    blob_dir = tmp_path / snapshot.BLOBS_NAME
+    before = {p.name: p.stat().st_ino for p in blob_dir.iterdir()}
+    assert len(before) == 3 and all(oct(p.stat().st_mode & 0o777) == "0o600" for p in blob_dir.iterdir())
+    start = child.assemble(*pickle.loads(snapshot.snapshot_path(tmp_path).read_bytes()),
+                           lambda d: (blob_dir / d.hex()).read_bytes(), "test")
+    judge = Decoder()
+    judge.known, judge.blobs = dict(parent.known), dict(parent.blobs)  # what a fork inherits
+    sent = judge.encode(cfg(vs(1) + vs(2, weight=9) + vs(3)), only_new=True)
+    assert len(pickle.loads(sent)[3]) == 1  # one blob through the pipe
+    parent.decode(sent, "judge", keep_blobs=True)
+    snapshot.save_encoded(tmp_path, sent)
+    after = {p.name: p.stat().st_ino for p in blob_dir.iterdir()}
+    assert len(after) == 3 and len(after.keys() - before.keys()) == 1
+    assert all(after[n] == before[n] for n in after.keys() & before.keys())  # not written again
+    read = []
+    got = child.assemble(*pickle.loads(snapshot.snapshot_path(tmp_path).read_bytes()),
+                         lambda d: read.append(d) or (blob_dir / d.hex()).read_bytes(), "test")
+    assert len(read) == 1 and got.virtual_servers[1].real_servers[0].weight == 9
+    assert got.virtual_servers[0] is start.virtual_servers[0]
+    snapshot.remove(tmp_path)
+    assert not blob_dir.exists()
+
+
+def test_a_blob_the_receiver_does_not_hold_is_an_error_not_a_guess() -> None:
+    sent = Decoder().encode(cfg(vs(1) + vs(2)))
+    version, head, digests, blobs = pickle.loads(sent)
+    with pytest.raises(SnapshotError, match="blob is missing"):
+        Decoder().decode(pickle.dumps((version, head, digests, {})), "judge")

@@ -33,7 +33,7 @@ def load_config(path: str, diags: Diagnostics | None = None, config_id: str | No
             try:
                 nodes = cache.load(path, trial, exact)
             except (NotCut, ConfigError):
-                cache.used = {}
+                cache.used, cache.cutting = {}, {}  # the classic load follows: nothing of this one is kept
             else:
                 for warning in trial.warnings:
                     diags.warning(warning.location, warning.message)

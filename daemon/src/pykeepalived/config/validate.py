@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import os
 import shutil
+from typing import NamedTuple
 
 from .effective import effective_instance, effective_version, is_strict
 from .errors import UNKNOWN_LOCATION, Diagnostic, Diagnostics, Location
@@ -60,8 +61,7 @@ def validate(config: Config, diags: Diagnostics, origin: Location = UNKNOWN_LOCA
     services: dict[tuple, VirtualServer] = {}
     _alone_now = {}
     for vs in config.virtual_servers:
-        _virtual_server(vs, config, diags)
-        key = (vs.ip, vs.port, vs.fwmark, vs.group, vs.protocol)
+        key = _virtual_server(vs, config, diags)
         if key in services:
             diags.error(vs.loc, f"virtual_server {vs.name} {vs.protocol} defined twice (first at {services[key].loc})")
         services.setdefault(key, vs)
@@ -185,32 +185,48 @@ def _sync_groups(config: Config, diags: Diagnostics) -> None:
                 member_of[name] = group.name
 
 
-# virtual server -> the problems found in it alone, of the last validate(): a reload hands most
-# of them over as the same objects (config/blocks.py); their 40,000 real servers took a second
-_ALONE_OF: dict[int, tuple[VirtualServer, list[Diagnostic]]] = {}
-_alone_now: dict[int, tuple[VirtualServer, list[Diagnostic]]] = {}
+class _Alone(NamedTuple):
+    """What validate() needs of a virtual server that does not depend on the rest of the config."""
+
+    vs: VirtualServer
+    problems: list[Diagnostic]
+    key: tuple  # what makes two virtual servers the same service (hashed at C speed: no address objects)
+    file_checks: tuple[tuple[str, Location], ...]  # its FILE_CHECKs' track_file names, for the cross check
+    bfd_checks: tuple[tuple, ...]  # per real server, its BFD_CHECKs: they name bfd_instances
 
 
-def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> None:
+# virtual server -> what it alone says, of the last validate(): a reload hands most of them over as
+# the same objects (config/blocks.py); walking their 40,000 real servers again took a second
+_ALONE_OF: dict[int, _Alone] = {}
+_alone_now: dict[int, _Alone] = {}
+
+
+def _virtual_server(vs: VirtualServer, config: Config, diags: Diagnostics) -> tuple:
+    """Check ``vs`` (its own problems remembered per object); its service key."""
+    hit = _ALONE_OF.get(id(vs))
+    if hit is None or hit.vs is not vs:
+        alone = Diagnostics()
+        _virtual_server_alone(vs, alone)
+        files = tuple((chk.track_file, chk.locs.get("track_file", chk.loc)) for rs in vs.real_servers
+                      for chk in rs.checkers if chk.kind == "FILE_CHECK")
+        ip = None if vs.ip is None else (vs.ip.version, vs.ip.packed, getattr(vs.ip, "scope_id", None))
+        bfds = tuple(checks for checks in (tuple(chk for chk in rs.checkers if chk.kind == "BFD_CHECK")
+                                           for rs in vs.real_servers) if checks)
+        hit = _Alone(vs, alone.items, (ip, vs.port, vs.fwmark, vs.group, vs.protocol), files, bfds)
+    _alone_now[id(vs)] = hit
     if vs.group is not None and vs.group not in config.virtual_server_groups \
             and ("virtual_server_groups", vs.group) not in diags.broken:
         diags.error(vs.loc, f"virtual_server group '{vs.group}' is not a defined virtual_server_group")
-    for rs in vs.real_servers:
-        bfds: set[str] = set()
-        for chk in rs.checkers:
-            if chk.kind == "FILE_CHECK" and chk.track_file not in config.track_files:
-                diags.error(chk.locs.get("track_file", chk.loc), f"FILE_CHECK track_file '{chk.track_file}' "
-                            "is not a defined track_file")
-            if chk.kind == "BFD_CHECK":
-                _bfd_check(chk, bfds, config, diags)
-    hit = _ALONE_OF.get(id(vs))
-    if hit is None or hit[0] is not vs:
-        alone = Diagnostics()
-        _virtual_server_alone(vs, alone)
-        hit = (vs, alone.items)
-    _alone_now[id(vs)] = hit
-    for problem in hit[1]:
+    for track_file, where in hit.file_checks:
+        if track_file not in config.track_files:
+            diags.error(where, f"FILE_CHECK track_file '{track_file}' is not a defined track_file")
+    for checks in hit.bfd_checks:
+        seen: set[str] = set()
+        for chk in checks:
+            _bfd_check(chk, seen, config, diags)
+    for problem in hit.problems:
         (diags.error if problem.severity == "error" else diags.warning)(problem.location, problem.message)
+    return hit.key
 
 
 def _virtual_server_alone(vs: VirtualServer, diags: Diagnostics) -> None:
@@ -264,6 +280,7 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 # objects (config/blocks.py, core/snapshot.py), and 2,000 x 20 took a second to walk again
 _SCRIPTS_OF: dict[int, tuple[VirtualServer, list[Script]]] = {}
 _scripts_now: dict[int, tuple[VirtualServer, list[Script]]] = {}
+_LAST_WALK: tuple[object, list[Script]] = (None, [])  # the last whole config walked (kept alive: its id is its own)
 
 
 def _scripts(obj: object, seen: set[int], out: list[Script]) -> None:
@@ -304,14 +321,17 @@ def scripts(config: object) -> list[Script]:
     """Every Script in the config model (notify_*, vrrp_script, MISC_CHECK, notify_fifo_script,
     quorum_up/down, ...): the one list, for the existence warnings here and for script
     security (services/security.py)."""
-    global _SCRIPTS_OF, _scripts_now  # noqa: PLW0603 (the memo, replaced per walk)
+    global _SCRIPTS_OF, _scripts_now, _LAST_WALK  # noqa: PLW0603 (the memo, replaced per walk)
+    if _LAST_WALK[0] is config:  # a judgment walks one config twice (here, services/security.py)
+        return list(_LAST_WALK[1])
     out: list[Script] = []
     if not isinstance(config, _LEAVES):
         _scripts_now = {}
         _scripts(config, set(), out)
         if isinstance(config, Config):  # a whole config: its virtual servers are the ones to remember
             _SCRIPTS_OF, _scripts_now = _scripts_now, {}
-    return out
+            _LAST_WALK = (config, out)
+    return list(out)
 
 
 def _script_exists(script: Script, diags: Diagnostics) -> None:

@@ -19,6 +19,7 @@ code is imported only when ``lb_backend`` asks for it.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import sys
@@ -80,12 +81,27 @@ def _judge(path: str, lb_backend: bool, declared_backend: bool, config_id: str |
         if lb_backend:
             from ..lb.loop import backend_problems  # noqa: PLC0415
 
-            judged.unsafe += backend_problems(config)
+            judged.unsafe += backend_problems(_unchecked(config))
         elif declared_backend and config.global_defs.lb_backend == "nftables":
             from ..lb.select import nftables_errors  # noqa: PLC0415
 
             judged.unsafe += nftables_errors(config)
     return judged
+
+
+def _unchecked(config: Config) -> Config:
+    """``config`` less the virtual servers the running config holds as the same objects, when
+    both ask for ``lb_backend nftables``: those passed this check when they were accepted, and
+    it looks at nothing but the virtual server (lb/select.py ``nftables_errors``)."""
+    from .snapshot import DECODER  # noqa: PLC0415
+
+    running = DECODER.config
+    if running is None or running.global_defs.lb_backend != "nftables" or \
+            config.global_defs.lb_backend != "nftables":
+        return config
+    held = {id(vs) for vs in running.virtual_servers}
+    return dataclasses.replace(config, virtual_servers=tuple(vs for vs in config.virtual_servers
+                                                             if id(vs) not in held))
 
 
 @dataclass
@@ -97,6 +113,7 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     snapshot: bytes | None = None  # the accepted config as core/snapshot.py encodes it (the judge's own work)
     blocks: list | None = None  # per virtual server, its cached block's key (BlockCache.keys_of), for the parent
+    cuts: dict | None = None  # where each file was cut (BlockCache.cuts), for the parent's next judge
 
 
 def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
@@ -110,19 +127,21 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
         return Verdict(None, [str(d) for d in judged.diags.sorted() if d.severity == "error"], warnings)
     if judged.unsafe:
         return Verdict(None, judged.unsafe, warnings)
-    return Verdict(judged.config, [], warnings, blocks=blocks().keys_of(judged.config.virtual_servers))
+    return Verdict(judged.config, [], warnings, blocks=blocks().keys_of(judged.config.virtual_servers),
+                   cuts=blocks().cuts())
 
 
 def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
     """What a judge process answers: the pickled Verdict, an accepted config in it as the
-    snapshot's bytes (the parent writes them as they are, core/snapshot.py)."""
+    snapshot's bytes: the blobs the parent does not hold and the list of digests (the parent
+    writes the new blobs and the index, core/snapshot.py)."""
     os.nice(10)  # the daemon that asked keeps the CPU first
     try:
         out = verdict(path, lb_backend=lb_backend)
         if out.config is not None:
             from .snapshot import encode  # noqa: PLC0415
 
-            out.snapshot, out.config = encode(out.config), None
+            out.snapshot, out.config = encode(out.config, only_new=True), None  # the parent holds the rest
     except Exception as err:  # noqa: BLE001 (a bug of ours: the reload is refused and says so)
         out = Verdict(None, [f"{path}: error: the configuration could not be judged: {err!r}"])
     return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)

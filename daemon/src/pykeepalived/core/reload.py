@@ -61,7 +61,7 @@ async def load_new(path: str, *, lb_backend: bool = True, timeout: float = JUDGE
         if isinstance(got, Verdict) and got.snapshot is not None:  # only what changed is unpickled
             got.config = snapshot.decode(got.snapshot, path, keep_blobs=True)
             if got.blocks is not None:  # the next judge (forked from here) reuses its unchanged blocks
-                blocks().adopt(got.blocks, got.config.virtual_servers)
+                blocks().adopt(got.blocks, got.config.virtual_servers, got.cuts)
     except snapshot.SnapshotError as exc:
         got, why = None, str(exc)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):

@@ -7,18 +7,25 @@ and a child asked to reload read that, never the file on disk: after a
 rejected reload the file holds what was refused, and a child killed then
 must come back with the configuration the pair is running.
 
-Format: the pickled tuple ``(version, head, [(digest, blob), ...])`` where
-``head`` is the config without its virtual servers and each blob one
-virtual server, pickled apart and named by its digest.  A process keeps the
-objects it decoded last by digest (``Decoder``): a reload that changed one
-virtual server unpickles that one, and hands the others over as the same
-objects (lb/plane.py then skips their desired state).  A blob also holds
-its file:line:col locations; a block that only moved (lines added above it)
+On disk: ``config.snapshot`` is the pickled tuple ``(version, head,
+digests)`` where ``head`` is the config without its virtual servers and
+``digests`` names each virtual server's blob (pickled apart) in
+``config.blobs/DIGEST`` next to it.  A process keeps the objects it decoded
+last by digest (``Decoder``): a reload that changed one virtual server reads
+and unpickles that one blob, and hands the others over as the same objects
+(lb/plane.py then skips their desired state).  A blob also holds its
+file:line:col locations; a block that only moved (lines added above it)
 comes from the judge's block cache as the object parsed before, with the
-locations of then (config/blocks.py), so its blob is the same too.  The
-judge (core/judge.py) encodes, off the parent's loop, pickling only the
-objects the parent did not hand it (``blobs``); the parent writes the bytes
-as they came.
+locations of then (config/blocks.py), so its blob is the same too.
+
+The judge (core/judge.py) encodes, off the parent's loop, pickling only the
+objects the parent did not hand it, and sends only the blobs the parent
+does not hold (``encode(only_new=True)``: ``(version, head, digests,
+{digest: blob})``); the parent writes the new blobs and the index, and
+removes the blobs no index names any more.  What a reload moves through the
+pipe and onto the disk, and what a child reads, follows the change; the
+list of digests (16 bytes a virtual server) is the only part that grows
+with the config.
 
 The snapshot is written and read by one build of the daemon, the version is
 checked anyway: a stale file from another build is refused, not guessed at.
@@ -36,6 +43,7 @@ from ..config.allocation import bulk_allocation
 from ..config.model import Config
 
 SNAPSHOT_NAME = "config.snapshot"
+BLOBS_NAME = "config.blobs"
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
@@ -59,57 +67,89 @@ class Decoder:
         # digest -> blob of those objects, where this process encodes again (the parent, whose forked
         # judge encodes): an object unchanged since is not pickled again
         self.blobs: dict[bytes, bytes] = {}
+        self.config: Config | None = None  # the last one encoded or decoded: the running config
 
-    def encode(self, config: Config) -> bytes:
+    def encode(self, config: Config, only_new: bool = False) -> bytes:
+        """``(version, head, digests, {digest: blob})``; ``only_new``: the blobs this process did not
+        hold before (what a judge sends the parent it was forked from)."""
         with bulk_allocation():
             head = pickle.dumps(dataclasses.replace(config, virtual_servers=()), protocol=PROTOCOL)
-            digest_of = {id(obj): d for d, obj in self.known.items() if d in self.blobs}
-            parts = []
+            had = self.blobs
+            digest_of = {id(obj): d for d, obj in self.known.items() if d in had}
+            digests, blobs = [], {}
             for vs in config.virtual_servers:
                 d = digest_of.get(id(vs))
-                blob = self.blobs[d] if d is not None else pickle.dumps(vs, protocol=PROTOCOL)
-                parts.append((d or _digest(blob), blob))
+                if d is None:
+                    blob = pickle.dumps(vs, protocol=PROTOCOL)
+                    d = _digest(blob)
+                else:
+                    blob = had[d]
+                digests.append(d)
+                blobs[d] = blob
             # what this process holds now is what an equal blob will decode to
-            self.known = {_digest(head): config, **{d: vs for (d, _), vs in zip(parts, config.virtual_servers)}}
-            self.blobs = dict(parts)
-            return pickle.dumps((__version__, head, parts), protocol=PROTOCOL)
+            self.known = {_digest(head): config, **dict(zip(digests, config.virtual_servers))}
+            self.blobs, self.config = blobs, config
+            sent = {d: b for d, b in blobs.items() if d not in had} if only_new else blobs
+            return pickle.dumps((__version__, head, digests, sent), protocol=PROTOCOL)
 
     def decode(self, data: bytes, where: object = "snapshot", keep_blobs: bool = False) -> Config:
+        """What ``encode`` made; a blob not in it must be one this process holds."""
+        try:
+            version, head, digests, sent = pickle.loads(data)  # noqa: S301 (our own judge)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
+            raise SnapshotError(f"{where}: cannot read the last good configuration: {err}") from None
+        return self.assemble(version, head, digests, sent.get, where, keep_blobs)
+
+    def assemble(self, version: object, head: bytes, digests: list[bytes], blob_of, where: object,
+                 keep_blobs: bool = False) -> Config:
+        """The config of ``head`` and the virtual servers ``digests`` name: the objects held
+        already, the others unpickled from ``blob_of(digest)`` (None: this process's blob)."""
         try:
             with bulk_allocation():
-                version, head, parts = pickle.loads(data)  # noqa: S301 (root's 0600 file / our own judge)
                 if version != __version__:
                     raise SnapshotError(f"{where}: written by pykeepalived {version}, this is {__version__}")
-                known, self.known = self.known, {}
-                self.blobs = dict(parts) if keep_blobs else {}
+                known, had, now, blobs = self.known, self.blobs, {}, {}
                 hd = _digest(head)
                 base = known.get(hd)
                 base = base if isinstance(base, Config) else pickle.loads(head)  # noqa: S301
                 servers = []
-                for digest, blob in parts:
+                for digest in digests:
                     vs = known.get(digest)
-                    servers.append(vs if vs is not None else pickle.loads(blob))  # noqa: S301
-                    self.known[digest] = servers[-1]
+                    blob = had.get(digest) if vs is not None else None
+                    if vs is None or (keep_blobs and blob is None):
+                        blob = blob_of(digest) or had.get(digest)
+                        if blob is None:
+                            raise SnapshotError(f"{where}: a virtual server's blob is missing")
+                        vs = vs if vs is not None else pickle.loads(blob)  # noqa: S301
+                    servers.append(vs)
+                    now[digest] = vs
+                    if keep_blobs:
+                        blobs[digest] = blob
         except SnapshotError:
             raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+                OSError) as err:
             raise SnapshotError(f"{where}: cannot read the last good configuration: {err}") from None
         if not isinstance(base, Config):
             raise SnapshotError(f"{where}: not a configuration")
         config = dataclasses.replace(base, virtual_servers=tuple(servers))
-        self.known[hd] = config
+        now[hd] = config
+        self.known, self.blobs, self.config = now, blobs, config
         return config
 
 
 DECODER = Decoder()  # this process's: the parent's reloads, a child's start and reloads
 
 
-def encode(config: Config) -> bytes:
-    return DECODER.encode(config)
+def encode(config: Config, only_new: bool = False) -> bytes:
+    return DECODER.encode(config, only_new)
 
 
 def decode(data: bytes, where: object = "snapshot", keep_blobs: bool = False) -> Config:
     return DECODER.decode(data, where, keep_blobs)
+
+
+_ON_DISK: dict[str, set[bytes]] = {}  # per runtime dir: the blobs this process wrote there and kept
 
 
 def save(runtime_dir: str | Path, config: Config) -> None:
@@ -117,9 +157,34 @@ def save(runtime_dir: str | Path, config: Config) -> None:
 
 
 def save_encoded(runtime_dir: str | Path, data: bytes) -> None:
-    """Write what ``encode`` (here or in the judge) made."""
+    """Write what ``encode`` (here or in the judge) made: the blobs not on disk yet, then the
+    index (replaced atomically), then remove the blobs it no longer names."""
+    version, head, digests, sent = pickle.loads(data)  # noqa: S301 (our own judge's, decoded already)
     path = snapshot_path(runtime_dir)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    blob_dir = path.with_name(BLOBS_NAME)
+    blob_dir.mkdir(exist_ok=True, mode=0o700)
+    written = _ON_DISK.get(str(path.parent))
+    for digest in digests:
+        if written is None or digest not in written:
+            blob = sent.get(digest) or DECODER.blobs.get(digest)
+            if blob is None:
+                raise SnapshotError(f"{path}: a virtual server's blob is missing")
+            _write(blob_dir / digest.hex(), blob)
+    _write(path, pickle.dumps((version, head, digests), protocol=PROTOCOL))
+    names = set(digests)
+    stale = (written - names) if written is not None else \
+        {bytes.fromhex(f.name) for f in os.scandir(blob_dir) if _is_digest(f.name)} - names
+    for digest in stale:
+        (blob_dir / digest.hex()).unlink(missing_ok=True)
+    _ON_DISK[str(path.parent)] = names
+
+
+def _is_digest(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -128,13 +193,30 @@ def save_encoded(runtime_dir: str | Path, data: bytes) -> None:
 
 
 def load(runtime_dir: str | Path) -> Config:
+    """The last good config; a blob removed under us (a newer snapshot written meanwhile): read again."""
     path = snapshot_path(runtime_dir)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
-    return decode(data, path)
+    blob_dir = path.with_name(BLOBS_NAME)
+    for attempt in (1, 2):
+        try:
+            version, head, digests = pickle.loads(path.read_bytes())  # noqa: S301 (root's 0600 file)
+        except OSError as err:
+            raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
+            raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
+        try:
+            return DECODER.assemble(version, head, digests, lambda d: (blob_dir / d.hex()).read_bytes(), path)
+        except SnapshotError:
+            if attempt == 2 or version != __version__:
+                raise
+    raise AssertionError("not reached")
 
 
 def remove(runtime_dir: str | Path) -> None:
-    snapshot_path(runtime_dir).unlink(missing_ok=True)
+    path = snapshot_path(runtime_dir)
+    path.unlink(missing_ok=True)
+    blob_dir = path.with_name(BLOBS_NAME)
+    if blob_dir.is_dir():
+        for f in os.scandir(blob_dir):
+            os.unlink(f.path)
+        blob_dir.rmdir()
+    _ON_DISK.pop(str(path.parent), None)

@@ -249,7 +249,7 @@ class Supervisor:
         return {"reloaded": False, "errors": errors}
 
     async def _apply(self, config: Config, encoded: bytes | None = None) -> dict[str, object]:
-        """``encoded``: the snapshot's bytes as the judge made them (written as they are)."""
+        """``encoded``: the snapshot's bytes as the judge made them (its new blobs and the index written)."""
         snapshot.save_encoded(self.files.dir, encoded if encoded is not None else snapshot.encode(config))
         same_bfd = config.bfd_instances == self.config.bfd_instances
         self.config, self.handover = config, handover_bound(config)

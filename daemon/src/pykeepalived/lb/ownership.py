@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 from .table import ServiceKey
 
 OWNED_NAME = "lb-owned.json"
+_FIELDS = tuple(f.name for f in fields(ServiceKey))  # in the order of the rows below
 
 
 def load_owned(runtime_dir: Path) -> set[ServiceKey]:
@@ -28,5 +29,9 @@ def save_owned(runtime_dir: Path, owned: set[ServiceKey]) -> None:
     runtime_dir.mkdir(parents=True, exist_ok=True)
     path = runtime_dir / OWNED_NAME
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"services": [asdict(k) for k in sorted(owned)]}, indent=1))
+    # fields read directly, sorted by a tuple, the C encoder (no indent): asdict, the dataclass's
+    # __lt__ and the indenting encoder took ~1 s for 2,000 services under load, at each change
+    rows = [(k.af, k.protocol, k.addr, k.port, k.fwmark) for k in owned]
+    rows.sort()
+    tmp.write_text(json.dumps({"services": [dict(zip(_FIELDS, row)) for row in rows]}))
     os.replace(tmp, path)
