@@ -31,10 +31,27 @@ from collections.abc import Collection, Iterable, Sequence
 
 from ..compat.aio import TIMEOUT_ERRORS
 from ..config.model_lvs import Tunnel
-from ..net.ipvs_syncd import GENLMSG, IPVS_GENL_VERSION, NETLINK_GENERIC, NLA_F_NESTED, decode_error, \
-    decode_family_id, encode_family_query
-from ..net.rtnl import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_ERROR_CODE, \
-    attributes, encode_attr, encode_message, messages
+from ..net.ipvs_syncd import (
+    GENLMSG,
+    IPVS_GENL_VERSION,
+    NETLINK_GENERIC,
+    NLA_F_NESTED,
+    decode_error,
+    decode_family_id,
+    encode_family_query,
+)
+from ..net.rtnl import (
+    NLM_F_ACK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_ERROR_CODE,
+    attributes,
+    encode_attr,
+    encode_message,
+    messages,
+)
 from .backend import Applied
 from .table import LOCAL, Dest, Op, Service, ServiceKey, ServiceSpec, Table, norm_addr
 
