@@ -296,7 +296,8 @@ def guest(a: argparse.Namespace) -> None:
                 if label == "before" and not src:
                     continue
                 env = dict(os.environ, PYK_SRC=src) if src else os.environ
-                res = subprocess.run([sys.executable, __file__, "--plane-one", str(n), "--runs", str(a.runs)],
+                res = subprocess.run([sys.executable, __file__, "--plane-one", str(n), "--runs", str(a.runs)]
+                                     + (["--profile"] if a.profile else []),
                                      capture_output=True, text=True, check=False, env=env)
                 got = json.loads(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else \
                     {"n": n, "error": res.stderr[-1500:]}
@@ -349,7 +350,7 @@ def host(a: argparse.Namespace) -> int:
     from lab.uml import run_in_uml
 
     argv = [sys.executable, __file__, "--guest", "--runs", str(a.runs), "--up-timeout", str(a.up_timeout),
-            "--plane", *map(str, a.plane), "--plane-old", a.plane_old,
+            "--plane", *map(str, a.plane), "--plane-old", a.plane_old, *(["--profile"] if a.profile else []),
             "--wait", str(a.wait), "--sizes", *map(str, a.sizes), "--daemons", *a.daemons] + \
         (["--keep-logs"] if a.keep_logs else [])
     load0 = os.getloadavg()[0]
@@ -362,7 +363,9 @@ def host(a: argparse.Namespace) -> int:
     print(table(rows))
     print(f"\nRuntimeWarnings in the daemons' logs: {sum(r.get('warnings', 0) for r in rows)}")
     for name, text in sorted(r.files.items()):
-        if name.endswith(".log"):
+        if name.endswith(".log") and name.startswith("profile-"):
+            print(f"\n--- {name}\n{text}")
+        elif name.endswith(".log"):
             print(f"\n--- {name} (tail)\n{text[-3000:]}")
     if r.returncode != 0 or not rows:
         print(f"\nguest rc {r.returncode}:\n{r.output[-3000:]}", file=sys.stderr)
@@ -383,11 +386,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
     ap.add_argument("--plane", type=int, nargs="*", default=[], help="also time the plane in process at these N")
     ap.add_argument("--plane-old", default="", help="a daemon/src tree (git archive) to time beside this one")
+    ap.add_argument("--profile", action="store_true", help="--plane under cProfile (printed; times then include it)")
     ap.add_argument("--plane-one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.plane_one:
-        print(json.dumps(plane(a.plane_one, a.runs)))
+        if not a.profile:
+            print(json.dumps(plane(a.plane_one, a.runs)))
+            return 0
+        import cProfile
+        import io
+        import pstats
+
+        prof = cProfile.Profile()
+        got = prof.runcall(plane, a.plane_one, a.runs)
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(40)
+        code = "before" if os.environ.get("PYK_SRC") else "after"
+        (Path(os.environ["HAPAIR_SHARE"]) / f"profile-plane-{a.plane_one}-{code}.log").write_text(text.getvalue())
+        print(json.dumps(got))
         return 0
     if a.guest:
         guest(a)

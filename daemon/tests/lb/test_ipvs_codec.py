@@ -15,11 +15,13 @@ from pykeepalived.lb.ipvs import (
     DEST_INACT_CONNS,
     SVC_FLAGS,
     U32,
+    Decoded,
     dest_from_attrs,
     encode_dest,
     encode_op,
     encode_service,
     nested,
+    settings,
     spec_from_attrs,
 )
 from pykeepalived.lb.table import Dest, Op, ServiceKey, ServiceSpec
@@ -122,3 +124,24 @@ def test_dump_message_bodies_are_read_through_the_nesting() -> None:
     body = bytes(4) + encode_service(spec)  # a genlmsghdr, then the nested service
     assert spec_from_attrs(nested(body, CMD_ATTR_SERVICE)) == spec
     assert nested(body + encode_attr(9, b"x"), CMD_ATTR_DEST) == {}
+
+
+def dest_entry(d: Dest, active: int) -> bytes:
+    """A dest dump entry as the kernel lays it out: settings, then the counters."""
+    return attributes(encode_dest(d), 0)[CMD_ATTR_DEST] + encode_attr(DEST_ACTIVE_CONNS, U32.pack(active))
+
+
+def test_dump_decodes_an_entry_again_only_when_its_settings_changed() -> None:
+    seen = []
+    cache = Decoded(lambda a, af: seen.append(a) or dest_from_attrs(a, af), fixed=True)
+    one, two = Dest("10.1.0.1", 80, "NAT", 1), Dest("10.1.0.2", 80, "NAT", 1)
+    assert settings(dest_entry(one, 5)) == attributes(encode_dest(one), 0)[CMD_ATTR_DEST]
+    assert [cache.get(dest_entry(one, 0), 4), cache.get(dest_entry(two, 0), 4)] == [one, two]
+    cache.turn()
+    assert [cache.get(dest_entry(one, 7), 4), cache.get(dest_entry(two, 0), 4)] == [one, two]  # counters only
+    assert len(seen) == 2
+    heavier = Dest("10.1.0.2", 80, "NAT", 9)
+    cache.turn()
+    assert cache.get(dest_entry(heavier, 0), 4) == heavier and len(seen) == 3
+    cache.turn()
+    assert cache.get(dest_entry(one, 0), 4) == one and len(seen) == 4  # gone from the last dump: forgotten

@@ -202,6 +202,60 @@ def nested(body: bytes, kind: int) -> dict[int, bytes]:
     return attributes(inner, 0) if inner is not None else {}
 
 
+COUNTERS = frozenset({SVC_STATS, DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS, DEST_STATS,
+                      DEST_STATS64, 12})  # 12: IPVS_SVC_ATTR_STATS64 too
+
+
+def payload(body: bytes) -> bytes:
+    """The payload of a generic netlink message's first attribute (a dump's one nested entry)."""
+    start = GENLMSG.size
+    length = U16.unpack_from(body, start)[0] if len(body) >= start + 4 else 0
+    return body[start + 4:start + length]
+
+
+def settings(raw: bytes) -> bytes:
+    """An entry's attributes before its first counter: what the entry is, not what it carried.
+    The kernel puts the counters last (ip_vs_genl_fill_service/_dest), so equal settings are
+    equal entries whatever the traffic."""
+    start = 0
+    while start + 4 <= len(raw):
+        length, kind = U16.unpack_from(raw, start)[0], U16.unpack_from(raw, start + 2)[0] & 0x3FFF
+        if kind in COUNTERS or length < 4:
+            return raw[:start]
+        start += (length + 3) & ~3
+    return raw
+
+
+class Decoded:
+    """Entries of the last dump by their settings: an unchanged entry is not decoded again (a
+    reconcile dumps the whole table, 40,000 destinations at 2,000 x 20: ~20 us each to decode).
+
+    ``fixed``: every entry has the same attributes before its counters (a destination: the
+    kernel sends them all, unconditionally), so the cut found in the first one is taken for
+    the others when a counter's type sits there too; a service (optional PE name) is walked.
+    """
+
+    def __init__(self, decode, fixed: bool) -> None:
+        self.decode, self.fixed, self.last, self.now = decode, fixed, {}, {}
+        self.cut, self.mark = -1, b""
+
+    def get(self, raw: bytes, *args):
+        if self.fixed and raw[self.cut + 2:self.cut + 4] == self.mark:
+            key = raw[:self.cut]
+        else:
+            key = settings(raw)
+            self.cut, self.mark = len(key), raw[len(key) + 2:len(key) + 4]
+        got = self.last.get((key, *args))
+        if got is None:
+            got = self.decode(attributes(raw, 0), *args)
+        self.now[(key, *args)] = got
+        return got
+
+    def turn(self) -> None:
+        """Keep what the dump just read (only that: entries gone from the kernel are forgotten)."""
+        self.last, self.now = self.now, {}
+
+
 class IpvsSocket:
     """One generic netlink socket to the kernel's IPVS family, in the namespace it was made in
     (OSError when the kernel has no IPVS)."""
@@ -284,21 +338,28 @@ class IpvsBackend:
 
     def __init__(self) -> None:
         self.sock = IpvsSocket()
+        self.specs, self.dests = Decoded(spec_from_attrs, False), Decoded(dest_from_attrs, True)
 
-    def _dests(self, spec: ServiceSpec) -> list[Dest]:
-        return [dest_from_attrs(nested(body, CMD_ATTR_DEST), spec.key.af)
-                for body in self.sock.dump(CMD_GET_DEST, encode_service(spec, full=False))]
+    def _dests(self, spec: ServiceSpec, counts: bool = True) -> list[Dest]:
+        bodies = self.sock.dump(CMD_GET_DEST, encode_service(spec, full=False))
+        if counts:
+            return [dest_from_attrs(attributes(payload(body), 0), spec.key.af) for body in bodies]
+        return [self.dests.get(payload(body), spec.key.af) for body in bodies]
 
     def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
         """Every service, then one dest dump per service (the kernel names no service in a dest
-        dump, so they cannot share one); the counts come with each destination anyway."""
-        specs = [spec_from_attrs(nested(body, CMD_ATTR_SERVICE)) for body in self.sock.dump(CMD_GET_SERVICE)]
+        dump, so they cannot share one); the counts come with each destination anyway, but
+        without ``counts`` an entry seen unchanged in the last dump is not decoded again."""
+        specs = [self.specs.get(payload(body)) for body in self.sock.dump(CMD_GET_SERVICE)]
         table: Table = {}
         for spec in specs:
             svc = Service(spec)
-            for d in self._dests(spec):
+            for d in self._dests(spec, counts):
                 svc.dests[d.key] = d
             table[spec.key] = svc
+        self.specs.turn()
+        if not counts:
+            self.dests.turn()
         return table
 
     def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
