@@ -49,8 +49,7 @@ from reload_scale import config as nft_config  # noqa: E402
 DAEMONS = ("pykeepalived", "keepalived")
 WORK = Path("/run/rs")  # the guest's tmpfs
 POLL = 0.01
-NOISE = (": stop: ", ": start: ", ": reload: ", "Shutting down service", "Removing service", "Adding service",
-         "Activating healthchecker", "Adding sorry", "Initializing ipvs")
+PHASES = ("judged in", "reload done", "load balancing", "rejected", "not applied", "killing", "Traceback", "Error")
 ECHO = """import socket, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8080)); s.listen(16)
 def serve(c):
@@ -167,7 +166,7 @@ def log_wait(log: Path, offset: int, mark: str, wait: float) -> float | None:
     return None
 
 
-def measure(daemon: str, n: int, a: argparse.Namespace, k: Kernel) -> dict:
+def measure(daemon: str, n: int, runs: int, a: argparse.Namespace, k: Kernel) -> dict:
     tag = f"{daemon}-{n}"
     conf, log = WORK / f"{tag}.conf", WORK / f"{tag}.log"
     conf.write_text(config(n))
@@ -195,7 +194,7 @@ def measure(daemon: str, n: int, a: argparse.Namespace, k: Kernel) -> dict:
         first = (str(ipaddress.IPv4Address(RBASE + mid * 20)), 8080)  # the real server (b) changes
         weight0 = k.dests(mid)[first].weight
         extra = (str(EXTRA_RS), 8080)
-        for i in range(a.runs):
+        for i in range(runs):
             offset = len(log.read_text(errors="replace"))
             proc.send_signal(signal.SIGHUP)  # (a)
             row["a"].append(log_wait(log, offset, "reload done", a.wait) if daemon == "pykeepalived" else None)
@@ -223,9 +222,8 @@ def measure(daemon: str, n: int, a: argparse.Namespace, k: Kernel) -> dict:
         stop(proc)
         text = log.read_text(errors="replace")
         row["warnings"] = text.count("RuntimeWarning")
-        if a.keep_logs:
-            kept = [ln for ln in text.splitlines() if not any(m in ln for m in NOISE)]  # one line per service
-            (Path(os.environ["HAPAIR_SHARE"]) / f"{tag}.log").write_text("\n".join(kept[-300:]))
+        if a.keep_logs:  # the daemon's phase lines (not its one line per kernel op)
+            row["log"] = [ln for ln in text.splitlines() if any(m in ln for m in PHASES)][-60:]
         k.clear()
 
 
@@ -293,10 +291,10 @@ def guest(a: argparse.Namespace) -> None:
     try:
         for n in a.plane:
             for label, src in (("before", a.plane_old), ("after", "")):
-                if label == "before" and not src:
+                if label == "before" and (not src or n > a.plane_old_max):
                     continue
                 env = dict(os.environ, PYK_SRC=src) if src else os.environ
-                res = subprocess.run([sys.executable, __file__, "--plane-one", str(n), "--runs", str(a.runs)]
+                res = subprocess.run([sys.executable, __file__, "--plane-one", str(n), "--runs", str(max(a.runs))]
                                      + (["--profile"] if a.profile else []),
                                      capture_output=True, text=True, check=False, env=env)
                 got = json.loads(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else \
@@ -306,9 +304,9 @@ def guest(a: argparse.Namespace) -> None:
                 out.write_text(json.dumps(rows))
         for j, n in enumerate(a.sizes):
             for daemon in (a.daemons if j % 2 == 0 else a.daemons[::-1]):
-                row = measure(daemon, n, a, k)
+                row = measure(daemon, n, a.runs[min(j, len(a.runs) - 1)], a, k)
                 rows.append(row)
-                print("ROW", json.dumps(row), flush=True)
+                print("ROW", json.dumps({k: v for k, v in row.items() if k != "log"}), flush=True)
                 out.write_text(json.dumps(rows))
     finally:
         echo.kill()
@@ -349,24 +347,26 @@ def table(rows: list[dict]) -> str:
 def host(a: argparse.Namespace) -> int:
     from lab.uml import run_in_uml
 
-    argv = [sys.executable, __file__, "--guest", "--runs", str(a.runs), "--up-timeout", str(a.up_timeout),
-            "--plane", *map(str, a.plane), "--plane-old", a.plane_old, *(["--profile"] if a.profile else []),
-            "--wait", str(a.wait), "--sizes", *map(str, a.sizes), "--daemons", *a.daemons] + \
+    argv = [sys.executable, __file__, "--guest", "--runs", *map(str, a.runs), "--up-timeout", str(a.up_timeout),
+            "--plane", *map(str, a.plane), "--plane-old", a.plane_old, "--plane-old-max", str(a.plane_old_max),
+            *(["--profile"] if a.profile else []), "--wait", str(a.wait), "--sizes", *map(str, a.sizes), "--daemons", *a.daemons] + \
         (["--keep-logs"] if a.keep_logs else [])
     load0 = os.getloadavg()[0]
     r = run_in_uml(argv, name=f"ipvsuml-reload-{os.getpid() % 100000}", mem=a.mem, timeout=a.timeout,
                    stream=a.verbose)
     rows = json.loads(r.files.get("reload-ipvs.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one UML guest (1 CPU), N wrr NAT virtual "
-          f"servers x 20, no checkers; s, median of {a.runs}; host load average {load0:.1f} at the start, "
+          f"servers x 20, no checkers; s, median of {'/'.join(map(str, a.runs))} run(s) by size; host load "
+          f"average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end\n")
     print(table(rows))
     print(f"\nRuntimeWarnings in the daemons' logs: {sum(r.get('warnings', 0) for r in rows)}")
+    for row in rows:
+        if row.get("log"):
+            print(f"\n--- {row['daemon']} {row['n']}:\n" + "\n".join(row["log"]))
     for name, text in sorted(r.files.items()):
         if name.endswith(".log") and name.startswith("profile-"):
             print(f"\n--- {name}\n{text}")
-        elif name.endswith(".log"):
-            print(f"\n--- {name} (tail)\n{text[-3000:]}")
     if r.returncode != 0 or not rows:
         print(f"\nguest rc {r.returncode}:\n{r.output[-3000:]}", file=sys.stderr)
         return 1
@@ -376,7 +376,7 @@ def host(a: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 2000])
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, nargs="+", default=[3], help="per size (the last one for the rest)")
     ap.add_argument("--up-timeout", type=float, default=300.0)
     ap.add_argument("--wait", type=float, default=120.0, help="s to wait for each reload")
     ap.add_argument("--timeout", type=float, default=3600.0, help="s for the whole guest run")
@@ -387,19 +387,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plane", type=int, nargs="*", default=[], help="also time the plane in process at these N")
     ap.add_argument("--plane-old", default="", help="a daemon/src tree (git archive) to time beside this one")
     ap.add_argument("--profile", action="store_true", help="--plane under cProfile (printed; times then include it)")
+    ap.add_argument("--plane-old-max", type=int, default=100, help="time the older tree up to this N only")
     ap.add_argument("--plane-one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.plane_one:
         if not a.profile:
-            print(json.dumps(plane(a.plane_one, a.runs)))
+            print(json.dumps(plane(a.plane_one, a.runs[0])))
             return 0
         import cProfile
         import io
         import pstats
 
         prof = cProfile.Profile()
-        got = prof.runcall(plane, a.plane_one, a.runs)
+        got = prof.runcall(plane, a.plane_one, a.runs[0])
         text = io.StringIO()
         pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(40)
         code = "before" if os.environ.get("PYK_SRC") else "after"
