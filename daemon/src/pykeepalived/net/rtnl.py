@@ -12,7 +12,7 @@ kernel walks every message of it, netlink(7)), and the acks are read back.
 The VRRP process needs five message kinds (RTM_NEWADDR, RTM_DELADDR, and
 dumps of addresses and links), so it speaks them itself and never imports
 pyroute2, whose package costs ~13–20 MB per process (docs/performance.md,
-footprint); the load balancer's IPVS code (generic netlink) keeps pyroute2.
+footprint); the load balancer's IPVS probe (lb/select.py) still imports it.
 A test checks the requests byte for byte against pyroute2's own encoder.
 
 ``encode_*`` and ``parse_*`` are pure; ``AddressSocket`` is the one place
