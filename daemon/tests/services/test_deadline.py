@@ -94,3 +94,43 @@ def test_close_releases_the_fd() -> None:
         with pytest.raises(OSError):
             os.fstat(fd)
     run(main())
+
+
+def test_timers_of_a_loop_share_one_fd_and_run_in_deadline_order(make_timer) -> None:
+    async def main():
+        loop = asyncio.get_running_loop()
+        timers = [make_timer() for _ in range(5)]
+        assert len({t._fd for t in timers}) == 1
+        fired: list[int] = []
+        base = loop.time() + 0.02
+        for i in (3, 0, 4, 1, 2):  # armed out of order
+            timers[i].arm(base + i * 0.001, lambda i=i: fired.append(i))
+        timers[4].cancel()
+        await asyncio.sleep(0.08)
+        for t in timers:
+            t.close()
+        return fired
+    assert run(main()) == [0, 1, 2, 3]
+
+
+def test_a_callback_may_rearm_its_timer_and_stale_entries_do_not_pile_up(make_timer) -> None:
+    async def main():
+        loop = asyncio.get_running_loop()
+        timer, other = make_timer(), make_timer()
+        fired: list[str] = []
+
+        def again() -> None:
+            fired.append("tick")
+            if len(fired) < 3:
+                timer.arm(loop.time() + 0.005, again)
+        for _ in range(1000):  # a backup re-arms its down timer on every advert
+            other.arm(loop.time() + 10, fired.append)
+        timer.arm(loop.time() + 0.005, again)
+        await asyncio.sleep(0.1)
+        heap = timer._queue._heap
+        other.close()
+        timer.close()
+        return fired, len(heap)
+    fired, heap = run(main())
+    assert fired == ["tick"] * 3
+    assert heap <= 2 + 64 + 1

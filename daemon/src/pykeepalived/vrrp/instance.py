@@ -6,9 +6,9 @@ notify scripts, as keepalived).  Every action is synchronous and runs at
 once, in the callback that produced it: the VIP exists before the loop
 does anything else (an rtnetlink request is handled inside ``send()``,
 net/rtnl.py; scripts and mail are spawned, not awaited).  The timer is one
-``DeadlineTimer`` (a timerfd: ``loop.call_at`` runs up to ~2 ms late, and a
-backup's takeover is a deadline) on ``router.next_deadline()``, re-armed
-after every event.
+``DeadlineTimer`` (on the loop's shared timerfd: ``loop.call_at`` runs up to
+~2 ms late, and a backup's takeover is a deadline) on
+``router.next_deadline()``, re-armed after every event.
 """
 from __future__ import annotations
 
@@ -107,6 +107,9 @@ class Instance:
         self.mac = b"\0" * 6
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop)
+        self._deadline: float | None = None  # what the timer is armed for
+        # the transport's clock is time.monotonic(): it compares our deadlines only when the loop's is too
+        self._clock_monotonic = self._timer.precise
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
@@ -241,7 +244,7 @@ class Instance:
         # at its kernel receive time, so a master that spoke in time does not lose to the
         # Master_Down timer (seen: a backup of 50 instances at 0.1 s taking over under load).
         if self.sock is not None:
-            self.sock.drain()
+            self.sock.drain(self._deadline if self._clock_monotonic else None)
         self.router.handle_timer(self._loop.time())
         self._pump()
 
@@ -263,7 +266,7 @@ class Instance:
         self._rearm()
 
     def _rearm(self) -> None:
-        deadline = self.router.next_deadline()
+        deadline = self._deadline = self.router.next_deadline()
         if deadline is None:
             self._timer.cancel()
         else:
