@@ -90,20 +90,24 @@ _TIMERFD = _timerfd()
 
 
 class _Queue:
-    """The timers of one event loop: a heap of ``(when, seq, timer, generation)``.
+    """The timers of one event loop, in two heaps of ``(time, seq, timer, generation)``: by
+    deadline (what is due) and by deadline + slack (when the fd must fire at the latest).
 
-    Re-arming or cancelling a timer leaves its old entry in the heap, skipped
-    when it surfaces (its generation is stale); the heap is rebuilt when stale
-    entries outnumber the live ones (a backup re-arms on every advert).
+    A wake-up runs every timer whose deadline has passed, so a timer with slack waits for the
+    latest moment it allows and shares that wake-up with the timers due by then.  Re-arming
+    or cancelling a timer leaves its old entries behind, skipped when they surface (their
+    generation is stale); the heaps are rebuilt when stale entries outnumber the live ones
+    (a backup re-arms on every advert).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._heap: list[tuple[float, int, DeadlineTimer, int]] = []
+        self._due: list[tuple[float, int, DeadlineTimer, int]] = []  # by deadline
+        self._latest: list[tuple[float, int, DeadlineTimer, int]] = []  # by deadline + slack
         self._seq = 0
-        self.pending = 0  # timers armed now (the live entries in the heap)
+        self.pending = 0  # timers armed now (their entries are the live ones)
         self._timers = 0  # open DeadlineTimers on this queue
-        self._armed = 0.0  # the deadline the fd (or the call_at) is set to; 0: none
+        self._armed = 0.0  # the time the fd (or the call_at) is set to; 0: none
         self._handle: asyncio.TimerHandle | None = None
         self._running = False  # inside _run: it re-arms once at the end
         self.fd = -1
@@ -111,14 +115,16 @@ class _Queue:
             self.fd = _TIMERFD.create()
             loop.add_reader(self.fd, self._expired)
 
-    def push(self, timer: DeadlineTimer, when: float) -> None:
+    def push(self, timer: DeadlineTimer, when: float, slack: float) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, timer, timer._generation))
-        if len(self._heap) > 2 * self.pending + 64:
-            self._heap = [e for e in self._heap if e[2]._generation == e[3] and e[2]._armed]
-            heapq.heapify(self._heap)
-        if not self._running and (not self._armed or when < self._armed):
-            self._set(when)
+        heapq.heappush(self._due, (when, self._seq, timer, timer._generation))
+        latest = when + slack
+        heapq.heappush(self._latest, (latest, self._seq, timer, timer._generation))
+        if len(self._due) > 2 * self.pending + 64:
+            self._due = _live(self._due)
+            self._latest = _live(self._latest)
+        if not self._running and (not self._armed or latest < self._armed):
+            self._set(latest)
 
     def _set(self, when: float) -> None:
         """The kernel (or asyncio) wakes us at ``when``; 0 for never."""
@@ -139,25 +145,28 @@ class _Queue:
         self._run()
 
     def _run(self) -> None:
-        """Every timer due now, earliest first; then the fd at the next deadline."""
+        """Every timer due now, earliest first; then the fd at the next latest time."""
         self._handle = None
         self._armed = 0.0
-        heap, time_now = self._heap, self._loop.time
+        time_now = self._loop.time
         self._running = True
         try:
-            while heap:
-                when, _seq, timer, generation = heap[0]
+            while self._due:  # a callback's push may rebuild the heaps: never keep them in a local
+                when, _seq, timer, generation = self._due[0]
                 if timer._generation != generation or not timer._armed:
-                    heapq.heappop(heap)
+                    heapq.heappop(self._due)
                     continue
                 if when > time_now():
                     break
-                heapq.heappop(heap)
+                heapq.heappop(self._due)
                 timer._fire()  # may push (re-arm) this or other timers
         finally:
             self._running = False
-            if heap:
-                self._set(heap[0][0])
+            latest = self._latest
+            while latest and (latest[0][2]._generation != latest[0][3] or not latest[0][2]._armed):
+                heapq.heappop(latest)
+            if latest:
+                self._set(latest[0][0])
             elif self.fd >= 0:
                 self._set(0)
 
@@ -178,6 +187,12 @@ class _Queue:
             self._loop.remove_reader(self.fd)
             os.close(self.fd)
             self.fd = -1
+
+
+def _live(heap: list[tuple[float, int, DeadlineTimer, int]]) -> list[tuple[float, int, DeadlineTimer, int]]:
+    live = [e for e in heap if e[2]._generation == e[3] and e[2]._armed]
+    heapq.heapify(live)
+    return live
 
 
 _QUEUES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
@@ -216,7 +231,9 @@ class DeadlineTimer:
     def _fd(self) -> int:  # the shared timerfd (tests)
         return self._queue.fd if self._queue is not None else -1
 
-    def arm(self, when: float, callback: Callable[[], None]) -> None:
+    def arm(self, when: float, callback: Callable[[], None], slack: float = 0.0) -> None:
+        """``slack``: the callback may run that much past ``when``, in a wake-up it then shares
+        with the other timers due by that time (fewer wake-ups); 0 runs it at ``when``."""
         self._callback = callback
         if self._armed and when == self.when:  # a master re-arms the same deadline after each event
             return
@@ -225,7 +242,7 @@ class DeadlineTimer:
         self._generation += 1
         self._armed = True
         self.when = when
-        self._queue.push(self, when)
+        self._queue.push(self, when, slack)
 
     def cancel(self) -> None:
         self._callback = None

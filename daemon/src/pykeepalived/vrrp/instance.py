@@ -36,7 +36,7 @@ from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import Advertisement, DropReason, IPAddress
 from .routing import sends_from_base, vip_interface, virtual_routing, vmac_spec
-from .timers import PRIORITY_STOP
+from .timers import ADVERT_SLACK, PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
@@ -266,9 +266,12 @@ class Instance:
         self._rearm()
 
     def _rearm(self) -> None:
-        deadline = self._deadline = self.router.next_deadline()
+        r = self.router
+        deadline = self._deadline = r.next_deadline()
         if deadline is None:
             self._timer.cancel()
+        elif deadline == r.advert_at and not r.handing_over:
+            self._timer.arm(deadline, self._on_timer, r.config.interval * ADVERT_SLACK)
         else:
             self._timer.arm(deadline, self._on_timer)
         if self.router.handing_over:
@@ -305,7 +308,8 @@ class Instance:
 
     def _send(self, action: SendAdvert) -> None:
         advert, prepared = self._sent
-        if action.advert != advert:  # a master sends the same advert until its priority or VIPs change
+        # a master sends the same advert (the router's object) until its priority or VIPs change
+        if action.advert is not advert and action.advert != advert:
             src = self.router.config.address
             # unicast: one packet per peer, each with its own checksum
             prepared = [self.sock.prepare(action.advert, src, dst) for dst in self._peers]
