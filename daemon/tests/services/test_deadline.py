@@ -126,7 +126,10 @@ def test_a_callback_may_rearm_its_timer_and_stale_entries_do_not_pile_up(make_ti
         for _ in range(1000):  # a backup re-arms its down timer on every advert
             other.arm(loop.time() + 10, fired.append)
         timer.arm(loop.time() + 0.005, again)
-        await asyncio.sleep(0.1)
+        for _ in range(500):  # the three ticks, however busy the machine is
+            await asyncio.sleep(0.01)
+            if len(fired) == 3:
+                break
         heap = timer._queue._due
         other.close()
         timer.close()
@@ -161,3 +164,15 @@ def test_a_timer_with_slack_waits_for_a_wakeup_it_can_share(make_timer) -> None:
     # nothing left to share a wake-up with: the next is at its deadline + slack (unless a late
     # wake-up of exact's, on a loaded machine, found it due already)
     assert armed == [pytest.approx(t + 0.13)] or fired[1][1] >= t + 0.10
+
+
+def test_a_callback_that_closes_the_last_timer_closes_the_queue(make_timer) -> None:
+    async def main():
+        loop = asyncio.get_running_loop()
+        timer = make_timer()
+        queue = timer._queue
+        timer.arm(loop.time() + 0.01, timer.close)
+        await asyncio.sleep(0.05)
+        return queue
+    queue = run(main())
+    assert queue.fd == -1 and queue._handle is None

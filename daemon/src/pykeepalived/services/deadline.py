@@ -162,6 +162,8 @@ class _Queue:
                 timer._fire()  # may push (re-arm) this or other timers
         finally:
             self._running = False
+            if self._timers == 0:  # a callback closed the last timer: the queue is closed
+                return
             latest = self._latest
             while latest and (latest[0][2]._generation != latest[0][3] or not latest[0][2]._armed):
                 heapq.heappop(latest)
