@@ -27,8 +27,8 @@ file's last text with its cut (where each part starts, at which line, its
 key).  A new text is compared with it (common prefix and suffix, by slices
 compared at C speed); the parts wholly before or after the change keep their
 keys (those after it shifted by the change's length and lines), and the
-regex and the digests run over the changed parts only, one part more on
-each side (a part's opening line is what decides where the next begins).
+regex and the digests run over the changed parts and the one before them
+only (a part's opening line is what decides where the next begins).
 A file with an ``include`` at the top level is cut whole each time.
 
 The cache lives in the daemon's parent, which forks the judge
