@@ -38,7 +38,7 @@ def test_errors_say_where(value: str, error: str) -> None:
 
 
 def test_the_nftables_plane_refuses_them_with_the_reason() -> None:
-    config, _ = loads_config("global_defs {\n    lb_backend nftables\n    lvs_timeouts tcp 900\n}\n"
+    config, _diags = loads_config("global_defs {\n    lb_backend nftables\n    lvs_timeouts tcp 900\n}\n"
                              "virtual_server 192.0.2.1 80 {\n    protocol TCP\n    lb_algo rr\n"
                              "    real_server 10.0.0.1 80 {\n    }\n}\n", "k.conf")
     [error] = backend_errors(config, kernel_has_ipvs=True)

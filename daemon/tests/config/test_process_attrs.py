@@ -48,7 +48,7 @@ def test_names_fit_the_kernel_s_comm() -> None:
     _, diags = parsed("    vrrp_process_name 0123456789abcde\n    checker_process_name 0123456789abcdef\n")
     assert [str(e) for e in diags.errors] == [
         "k.conf:3:26: error: checker_process_name: '0123456789abcdef' longer than 15 bytes (the kernel's comm)"]
-    config, _ = parsed("    process_names\n    vrrp_process_name mine\n")
+    config, _diags = parsed("    process_names\n    vrrp_process_name mine\n")
     g = config.global_defs
     assert [procattrs.name_for(g, r) for r in ("parent", "vrrp", "checker", "bfd")] == [
         None, "mine", "keepalived_lvs", "keepalived_bfd"]

@@ -36,7 +36,7 @@ def test_keywords_ranges_and_defaults() -> None:
 
 def test_status_is_returned_and_a_failure_changes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "ran"
-    config, _ = parsed(f"    startup_script \"/bin/sh -c 'echo $0 > {out}; exit 3'\"\n")
+    config, _diags = parsed(f"    startup_script \"/bin/sh -c 'echo $0 > {out}; exit 3'\"\n")
     assert startstop.run("startup", config.global_defs) == 3
     assert out.read_text() == "/bin/sh\n"
     assert startstop.run("shutdown", config.global_defs) is None  # none configured
@@ -45,7 +45,7 @@ def test_status_is_returned_and_a_failure_changes_nothing(tmp_path: Path) -> Non
 def test_a_script_past_its_timeout_is_killed_with_its_group(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     # the script ignores SIGTERM and leaves a child in its group: SIGKILL 2 s later takes both
-    config, _ = parsed(f"    shutdown_script \"/bin/sh -c 'trap \\\"\\\" TERM; sleep 100 & echo $$ $! > {pids}; wait'\"\n"
+    config, _diags = parsed(f"    shutdown_script \"/bin/sh -c 'trap \\\"\\\" TERM; sleep 100 & echo $$ $! > {pids}; wait'\"\n"
                        "    shutdown_script_timeout 1\n")
     assert startstop.run("shutdown", config.global_defs) is None
     for pid in map(int, pids.read_text().split()):

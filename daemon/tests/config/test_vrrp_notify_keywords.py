@@ -30,7 +30,7 @@ def test_notify_deleted_bare_or_with_a_script() -> None:
 
 
 def test_notify_master_rx_lower_pri_needs_a_command() -> None:
-    config, _ = loads_config(inst("    notify_master_rx_lower_pri /bin/true\n"), "k.conf")
+    config, _diags = loads_config(inst("    notify_master_rx_lower_pri /bin/true\n"), "k.conf")
     assert config.vrrp_instances["VI"].notify_master_rx_lower_pri.argv == ("/bin/true",)
     errors = [str(e) for e in loads_config(inst("    notify_master_rx_lower_pri\n"), "k.conf")[1].errors]
     assert len(errors) == 1 and errors[0].startswith("k.conf:4:5: error: ")

@@ -75,7 +75,7 @@ def test_unicast_fault_no_peer_is_a_flag() -> None:
 
 
 def test_startup_delay_keyword() -> None:
-    config, _ = loads_config(instance(glob="    vrrp_startup_delay 5.5\n"), "k.conf")
+    config, _diags = loads_config(instance(glob="    vrrp_startup_delay 5.5\n"), "k.conf")
     assert config.global_defs.vrrp_startup_delay == 5.5
     assert errors(instance(glob="    vrrp_startup_delay 0\n"))[0].startswith("k.conf:2:5: error: vrrp_startup_delay")
 

@@ -99,7 +99,7 @@ def main() -> int:
     else:
         check("guest_ran_to_end", True, "")
     Path(os.environ.get("HAPAIR_SHARE", "/tmp"), "keywords-checks.json").write_text(json.dumps(checks, default=str))
-    return 0 if all(ok for ok, _ in checks.values()) else 1
+    return 0 if all(ok for ok, _detail in checks.values()) else 1
 
 
 if __name__ == "__main__":
