@@ -268,3 +268,25 @@ def test_select_backend() -> None:
               "real_server 10.1.0.1 80 { } }")
     backend = select_backend(ok, kernel_has_ipvs=True, nft_prefix=["ip", "netns", "exec", "x"])
     assert backend.name == "nftables" and backend.prefix == ["ip", "netns", "exec", "x"]
+
+
+def test_full_render_after_updates_deletes_only_what_exists() -> None:
+    """The backend's record of our maps and chains follows its updates, so a later full render deletes
+    exactly what is there (a stale name would fail the transaction and cost a listing)."""
+    nft = FakeNft()
+    want = table()
+    nft.apply(reconcile(want, nft.dump(counts=False)))
+    far = ServiceSpec(ServiceKey.ip("TCP", "192.0.2.90", 80), "rr")
+    want[far.key] = service(far, D[0])
+    del want[EMPTY.key]
+    assert all(a.ok for a in nft.apply(reconcile(want, nft.dump(counts=False), set(want) | {EMPTY.key})))
+    assert "add map inet pykeepalived dnat4_tcp_0 " in nft.script_text and nft.maps.count("dnat4_tcp_0") == 1
+    assert "flush table" not in nft.script_text and nft.listings == 1
+    assert "s_tcp_192_0_2_82_80" not in nft.chains and "s_tcp_192_0_2_90_80" in nft.chains
+    nft._full = True  # as after a listing
+    want[WRR.key] = service(WRR, *D[:2])
+    assert all(a.ok for a in nft.apply(reconcile(want, nft.dump(counts=False), set(want))))
+    assert "flush table" in nft.script_text and nft.listings == 1
+    fresh = FakeNft()
+    fresh.state = nft.state
+    assert fresh.dump(counts=False) == want

@@ -1,11 +1,12 @@
 """Lab client: ``fetch URL N [SOURCE...]`` prints who answered each of N new connections
 (round-robin over the source addresses); ``stream URL`` prints each line as it arrives;
-``probe URL SECONDS INTERVAL`` opens a new connection every INTERVAL seconds for SECONDS and
+``probe URL INTERVAL`` opens a new connection every INTERVAL seconds until its stdin closes and
 prints one line per attempt: its start time (epoch seconds) and who answered, or ERR-<exception>."""
 
 from __future__ import annotations
 
 import http.client
+import select
 import sys
 import time
 from urllib.parse import urlparse
@@ -19,10 +20,10 @@ def get(url: str, source: str | None, timeout: float = 3) -> http.client.HTTPRes
     return conn.getresponse()
 
 
-def probe(url: str, seconds: float, interval: float) -> None:
+def probe(url: str, interval: float) -> None:
     start = time.monotonic()
     tick = 0
-    while time.monotonic() - start < seconds:
+    while not select.select([sys.stdin], [], [], 0)[0]:  # readable: EOF, the caller is done
         t = time.time()
         try:
             who = get(url, None, timeout=2).read().decode().strip()
@@ -42,7 +43,7 @@ def main() -> None:
         print("END", flush=True)
         return
     if mode == "probe":
-        probe(url, float(sys.argv[3]), float(sys.argv[4]))
+        probe(url, float(sys.argv[3]))
         return
     n, sources = int(sys.argv[3]), sys.argv[4:] or [None]
     out = []

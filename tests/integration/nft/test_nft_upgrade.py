@@ -60,13 +60,14 @@ def test_previous_layout_moves_to_verdict_maps_without_losing_a_connection(lab, 
     names = {o["chain"]["name"] for o in _listing(lab)["nftables"] if "chain" in o}
     assert "prerouting" in names and "s_tcp_192_0_2_80_80" in names
     stream = lab.popen("client", [sys.executable, str(HERE / "client.py"), "stream",
-                                  "http://192.0.2.80/stream?n=25&d=0.2"], stdout=subprocess.PIPE, text=True)
+                                  "http://192.0.2.80/stream?n=60&d=0.25"], stdout=subprocess.PIPE, text=True)
     first = stream.stdout.readline().split()  # established through the old layout
     assert first, "stream gave nothing"
     probes = {port: lab.popen("client", [sys.executable, str(HERE / "client.py"), "probe",
-                                         f"http://192.0.2.80:{port}/", "4", "0.05"],
-                              stdout=subprocess.PIPE, text=True) for port in (80, 81)}
-    time.sleep(1.5)  # probes through the old layout first
+                                         f"http://192.0.2.80:{port}/", "0.05"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for port in (80, 81)}
+    rows: dict[int, list[list[str]]] = {port: [proc.stdout.readline().split()] for port, proc in probes.items()}
+    time.sleep(0.5)  # a few more attempts through the old layout
     config, diags = loads_config(CONFIG)
     assert not diags.errors, [str(e) for e in diags.errors]
     backend = NftBackend(prefix=lab.enter_argv("lb"))
@@ -74,19 +75,23 @@ def test_previous_layout_moves_to_verdict_maps_without_losing_a_connection(lab, 
     switch = time.time()
     r = lb.start()  # lists the table (the old layout), moves it, then reconciles: nothing left to do
     switched = time.time()
-    assert not r.errors and r.ops == [], (r.errors, r.ops)
-    assert backend.migrations == 1 and "flush table inet pykeepalived" in backend.last_script
     try:
+        assert not r.errors and r.ops == [], (r.errors, r.ops)
+        assert backend.migrations == 1 and "flush table inet pykeepalived" in backend.last_script
         for port, proc in probes.items():
-            out, _ = proc.communicate(timeout=30)
-            rows = [ln.split() for ln in out.splitlines() if ln]
-            got = [who for _, who in rows]
+            while len([t for t, _ in rows[port] if float(t) > switched]) < 10:  # attempts through the new layout
+                line = proc.stdout.readline().split()
+                assert line, f"port {port}: prober ended"
+                rows[port].append(line)
+            out, _ = proc.communicate(timeout=30)  # closes its stdin: the prober stops
+            rows[port] += [ln.split() for ln in out.splitlines() if ln]
+            got = [who for _, who in rows[port]]
             assert [w for w in got if w not in WEBS] == [], (port, got)  # every attempt answered: 0 failed
-            assert len(got) >= 40, (port, len(got))  # ~80 attempts at 50 ms (fewer on a loaded host)
-            assert any(float(t) < switch for t, _ in rows) and any(float(t) > switched for t, _ in rows)
-        out, _ = stream.communicate(timeout=30)
+            assert float(rows[port][0][0]) < switch, port  # the first attempt went through the old layout
+        assert stream.poll() is None  # the established connection is still open after the switch (15 s)
+        out, _ = stream.communicate(timeout=60)
         lines = [ln for ln in out.split("\n") if ln]
-        assert lines[-1] == "END" and len(lines) == 25  # the 24 lines after the first, then END
+        assert lines[-1] == "END" and len(lines) == 60  # the 59 lines after the first, then END
         assert {ln.split()[0] for ln in lines[:-1]} == {first[0]}  # the same real server throughout
         doc = _listing(lab)
         maps = {o["map"]["name"] for o in doc["nftables"] if "map" in o}

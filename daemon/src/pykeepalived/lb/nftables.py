@@ -106,7 +106,7 @@ class NftBackend:
 
     def _table(self) -> Table:
         table, names, ids = parse(self.listing())
-        self.maps = [n for n in names if n not in self.chains_of(names)]
+        self.maps = [n for n in names if not n.startswith("s_") and n not in ("prerouting", "forward")]
         self.chains = [n for n in names if n.startswith("s_")]
         self.ids = ids
         self._known, self._full = table, True
@@ -161,10 +161,6 @@ class NftBackend:
                      else by_addr.get((key.addr, key.port, d.addr, d.port))) or [0, 0]
                 dests[i] = replace(d, active=c[0], inactive=c[1])
         return found
-
-    @staticmethod
-    def chains_of(names: Sequence[str]) -> set[str]:
-        return {n for n in names if n.startswith("s_") or n in ("prerouting", "forward")}
 
     def script(self, table: Table, ids: dict[ServiceKey, int] | None = None) -> str:
         if not table:
@@ -231,7 +227,7 @@ class NftBackend:
                     if len(words) < 5 or words[1] not in ("map", "chain"):
                         continue
                     names = self.maps if words[1] == "map" else self.chains
-                    if words[0] == "add":
+                    if words[0] == "add" and words[4] not in names:  # "add map" of a shard may name one we have
                         names.append(words[4])
                     elif words[0] == "delete" and words[4] in names:
                         names.remove(words[4])
