@@ -60,7 +60,7 @@ options:
     description:
       - Plain files beside the configuration (a systemd unit), written atomically when their text,
         mode or owner (root) differ; not validated, and not a reason to reload the daemon (a changed
-        unit wants a restart, which is the caller's to decide: see RV(files)).
+        unit wants a restart, which is the caller's to decide from RV(files)).
     type: list
     elements: dict
     default: []
@@ -118,7 +118,7 @@ fragments:
 fragments_on_host:
   description:
     - Every instance, virtual server and real server fragment file in C(conf.d) and one level
-      below, after the change (in check mode, as they are): a purge removes those not in RV(fragments).
+      below, after the change (in check mode, as they are); a purge removes those not in RV(fragments).
   returned: always
   type: list
   elements: str
