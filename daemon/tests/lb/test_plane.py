@@ -99,3 +99,33 @@ def test_failed_add_is_not_owned(tmp_path: Path) -> None:
     lb = LoadBalancer(conf(TEXT), FailingAdds(), tmp_path)
     r = lb.start()
     assert r.errors and lb.owned == set() and load_owned(tmp_path) == set()
+
+
+class CountingBackend(MemoryBackend):
+    """The in-memory kernel, recording which services each dump was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[object] = []
+
+    def dump(self, counts=True, servers=None, keys=None):
+        self.asked.append(None if keys is None else set(keys))
+        return super().dump(counts, servers, keys)
+
+
+def test_a_reconcile_reads_only_the_services_that_moved(tmp_path: Path) -> None:
+    """A shared table (IPVS) is not read back whole per change: 2,001 dest dumps at 2,000 x 20."""
+    other = ServiceKey.ip("TCP", "192.0.2.2", 80)
+    backend = CountingBackend()
+    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { real_server 10.1.0.3 80 { } }"),
+                      backend, tmp_path)
+    lb.start()
+    assert backend.asked == [None]  # a start compares everything
+    lb.set_health("TCP 192.0.2.2:80", ("10.1.0.3", 80), False)
+    assert lb.reconcile().ops and backend.asked[-1] == {other}
+    assert lb.reconcile().ops == [] and backend.asked[-1] == set()
+    backend.table[other].dests.clear()  # someone else's change to our service: kept until it moves
+    assert lb.reconcile().ops == []
+    lb.set_health("TCP 192.0.2.2:80", ("10.1.0.3", 80), True)
+    assert [op.action for op in lb.reconcile().ops] == ["add"]  # read again as it moved: made whole
+    assert [(d.addr, d.weight) for d in backend.table[other].dests.values()] == [("10.1.0.3", 1)]

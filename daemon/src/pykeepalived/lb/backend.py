@@ -30,11 +30,13 @@ class Backend(Protocol):
     name: str
     owns_table: bool  # True: every service in ``dump`` is ours (no ownership record needed)
 
-    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None,
+             keys: Collection[ServiceKey] | None = None) -> Table:
         """Every service in the kernel with its destinations (and their connection counts: ``counts``).
 
         A backend may skip the counts when ``counts`` is False (the reconciler never needs them),
         and count only the real servers at ``servers`` addresses when given (others read 0).
+        ``keys``: only those services (the ones a reconcile compares), read for them alone.
         """
         ...
 

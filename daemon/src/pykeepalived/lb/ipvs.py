@@ -346,13 +346,17 @@ class IpvsBackend:
             return [dest_from_attrs(attributes(payload(body), 0), spec.key.af) for body in bodies]
         return [self.dests.get(payload(body), spec.key.af) for body in bodies]
 
-    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
-        """Every service, then one dest dump per service (the kernel names no service in a dest
-        dump, so they cannot share one); the counts come with each destination anyway, but
-        without ``counts`` an entry seen unchanged in the last dump is not decoded again."""
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None,
+             keys: Collection[ServiceKey] | None = None) -> Table:
+        """Every service (``keys``: those only), then one dest dump per service (the kernel names
+        no service in a dest dump, so they cannot share one); the counts come with each
+        destination anyway, but without ``counts`` an entry seen unchanged in the last dump is
+        not decoded again."""
         specs = [self.specs.get(payload(body)) for body in self.sock.dump(CMD_GET_SERVICE)]
         table: Table = {}
         for spec in specs:
+            if keys is not None and spec.key not in keys:
+                continue
             svc = Service(spec)
             for d in self._dests(spec, counts):
                 svc.dests[d.key] = d

@@ -17,8 +17,9 @@ class MemoryBackend:
         self.table: Table = table or {}
         self.log: list[Op] = []
 
-    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
-        return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items()}
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None,
+             keys: Collection[ServiceKey] | None = None) -> Table:
+        return {k: Service(s.spec, dict(s.dests)) for k, s in self.table.items() if keys is None or k in keys}
 
     def dests_of(self, keys: Sequence[ServiceKey], addr: str) -> dict[ServiceKey, list[Dest]]:
         return {k: [d for d in self.table[k].dests.values() if d.addr == addr] for k in keys if k in self.table}

@@ -119,7 +119,8 @@ class NftBackend:
                 self._full = False
         return table
 
-    def dump(self, counts: bool = True, servers: Collection[str] | None = None) -> Table:
+    def dump(self, counts: bool = True, servers: Collection[str] | None = None,
+             keys: Collection[ServiceKey] | None = None) -> Table:
         """Our table as we last wrote it (listed once at start); ``counts``: with conntrack's counts.
 
         ``servers`` (real server addresses): conntrack lists only their
@@ -128,6 +129,8 @@ class NftBackend:
         the backend's memory: read them, never change them.
         """
         table = dict(self._known) if self._known is not None else dict(self._table())
+        if keys is not None:
+            table = {k: table[k] for k in keys if k in table}
         if not (counts and self.counts) or not table:
             return table
         text = []
