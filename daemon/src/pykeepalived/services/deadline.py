@@ -162,15 +162,18 @@ class _Queue:
                 timer._fire()  # may push (re-arm) this or other timers
         finally:
             self._running = False
-            if self._timers == 0:  # a callback closed the last timer: the queue is closed
-                return
-            latest = self._latest
-            while latest and (latest[0][2]._generation != latest[0][3] or not latest[0][2]._armed):
-                heapq.heappop(latest)
-            if latest:
-                self._set(latest[0][0])
-            elif self.fd >= 0:
-                self._set(0)
+            if self._timers > 0:  # else a callback closed the last timer: the queue is closed
+                self._rearm()
+
+    def _rearm(self) -> None:
+        """The fd at the earliest live "latest" time (stale entries on top dropped), or off."""
+        latest = self._latest
+        while latest and (latest[0][2]._generation != latest[0][3] or not latest[0][2]._armed):
+            heapq.heappop(latest)
+        if latest:
+            self._set(latest[0][0])
+        elif self.fd >= 0:
+            self._set(0)
 
     def opened(self) -> None:
         self._timers += 1
