@@ -46,12 +46,13 @@ def detect_once(lab, tmp_path: Path, run: int, detector: str, peer: str, peer_ip
         with lab.capture(detector, "eth0", f"udp and dst port 3784 and src host {peer_ip}") as cap:
             # the peer is heard before the cut (a loaded machine can stall a daemon for a while)
             wait_for(lambda: len(cap.lines()) >= 3, 10, f"{peer} sent no BFD packets to {detector}")
+            cut_at = time.time()
             cut(lab, peer)
             wait_vip(lab, detector, vip, 5, present=False)
             time.sleep(0.2)
     finally:
         monitor.stop()
-    end_to_end = (monitor.deleted_at(vip) - last_packet_at(cap.lines("-tt"))) * 1000
+    end_to_end = (monitor.deleted_at(vip, after=cut_at) - last_packet_at(cap.lines("-tt"))) * 1000
     time.sleep(0.2)  # the log line is written as the session changes; let it reach the file
     uncut(lab, peer)
     both_up(lab)
