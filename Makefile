@@ -15,7 +15,7 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 # which lab hosts on another Debian root see read-only (the distros scenario).
 export ANSIBLE_REMOTE_TMP := /tmp/hapair-ansible-tmp
 
-.PHONY: venv test unit integration chaos pyversions pyversions-local lint ansible-matrix clean lab-down collection-link molecule demo fuzz system-deps
+.PHONY: venv test unit integration bfd-reload chaos pyversions pyversions-local lint ansible-matrix clean lab-down collection-link molecule demo fuzz system-deps
 
 venv: $(VENV)/.stamp
 
@@ -74,6 +74,13 @@ pyversions: venv
 # are skipped): a table version / passed / failed (tools/pyversions.sh).
 pyversions-local:
 	bash tools/pyversions.sh
+
+# A big reload beside a 50 ms BFD session, three ways to run lb1, HK_BFD_RUNS each
+# (tests/integration/bfd/test_bfd_reload.py, docs/performance.md's BFD section):
+# about 10 minutes, so `make integration` skips it.
+HK_BFD_RUNS ?= 3
+bfd-reload: venv
+	HK_BFD_RELOAD=1 HK_BFD_RUNS=$(HK_BFD_RUNS) $(PYTEST) -q -s tests/integration/bfd/test_bfd_reload.py
 
 # The config fuzz at full size: 10,000 mutated configs through the judge
 # (daemon/tests/config/test_fuzz.py; the unit suite runs 300).
