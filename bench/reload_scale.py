@@ -107,6 +107,17 @@ def weight_in_kernel(n_vs: int, n_rs: int, rip: ipaddress.IPv4Address | None = N
     return int(m.group(1), 0) if m else None
 
 
+def timed(into: list[float], fn):
+    """``fn``, appending each call's wall time to ``into`` (a plane phase timed in process)."""
+    def wrapper(*args, **kw):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            into.append(time.perf_counter() - t0)
+    return wrapper
+
+
 DONE_MARKS = ("reload done", "reload: not applied", "rejected")
 JUDGED_RE = re.compile(r"judged in ([0-9.]+) s")
 STAMP_RE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
@@ -236,18 +247,9 @@ desired state, ``LoadBalancer._compute``; apply = the nft transaction)."""
         phases: dict[str, list[float]] = {"compute": [], "dump": [], "apply": [], "total": []}
         real = (lb._compute, backend.dump, backend.apply)  # noqa: SLF001 (the phase timed)
 
-        def timed(name, fn):
-            def wrapper(*a, **k):
-                t0 = time.perf_counter()
-                try:
-                    return fn(*a, **k)
-                finally:
-                    phases[name].append(time.perf_counter() - t0)
-            return wrapper
-
-        lb._compute = timed("compute", real[0])
-        backend.dump = timed("dump", real[1])
-        backend.apply = timed("apply", real[2])
+        lb._compute = timed(phases["compute"], real[0])
+        backend.dump = timed(phases["dump"], real[1])
+        backend.apply = timed(phases["apply"], real[2])
         try:
             for i in range(runs):
                 t = time.perf_counter()

@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, os.environ.get("PYK_SRC") or str(HERE.parent / "daemon" / "src"))  # --plane-old: other code
 
 from checker_compare import start_daemon, stop  # noqa: E402
-from reload_scale import EXTRA_RS, RBASE, VBASE  # noqa: E402
+from reload_scale import EXTRA_RS, RBASE, VBASE, timed  # noqa: E402
 from reload_scale import config as nft_config  # noqa: E402
 
 DAEMONS = ("pykeepalived", "keepalived")
@@ -247,15 +247,6 @@ def plane(n: int, runs: int) -> dict:
     times: dict[str, list[float]] = {"dump": [], "apply": [], "reload": []}
     real = (backend.dump, backend.apply)
 
-    def timed(name, fn):
-        def wrapper(*args, **kw):
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kw)
-            finally:
-                times[name].append(time.perf_counter() - t)
-        return wrapper
-
     with tempfile.TemporaryDirectory() as d:
         lb = LoadBalancer(configs[0], backend, d)
         t = time.perf_counter()
@@ -265,7 +256,7 @@ def plane(n: int, runs: int) -> dict:
         table = backend.dump(counts=False)
         out["full_dump"] = time.perf_counter() - t
         out["dests"] = sum(len(s.dests) for s in table.values())
-        backend.dump, backend.apply = timed("dump", real[0]), timed("apply", real[1])
+        backend.dump, backend.apply = timed(times["dump"], real[0]), timed(times["apply"], real[1])
         for i in range(runs):
             t = time.perf_counter()
             r = lb.reload(configs[1 + i % 2])
