@@ -264,7 +264,8 @@ desired state, ``LoadBalancer._compute``; apply = the nft transaction)."""
     return med
 
 
-def _med(xs: list) -> str:
+def median_text(xs: list) -> str:
+    """The median of the runs that finished (2 decimals), saying how many timed out."""
     got = [x for x in xs if x is not None]
     if not got:
         return "-"
@@ -288,7 +289,7 @@ def inner(a: argparse.Namespace) -> None:
         rec = reconcile_case(n, a.rs, a.runs) if n <= a.reconcile_max else None
         rows.append((d, rec))
         up = f"{d['up_s']:.2f}" if d["up_s"] is not None else f"not up in {a.up_timeout:g} s"
-        cases = [_med(d[k]) + (f" ({_med(d['judge_' + k])})" if d.get("judge_" + k) else "")
+        cases = [median_text(d[k]) + (f" ({median_text(d['judge_' + k])})" if d.get("judge_" + k) else "")
                  for k in ("a", "b", "c", "d")]
         ok = f"{d['ok']}/{d['tries']}"
         cols = ["-"] * 4 if rec is None else [f"{rec[k] * 1000:.0f}" for k in ("total", "compute", "apply", "first")]

@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, os.environ.get("PYK_SRC") or str(HERE.parent / "daemon" / "src"))  # --plane-old: other code
 
 from checker_compare import start_daemon, stop  # noqa: E402
-from reload_scale import EXTRA_RS, RBASE, VBASE, timed  # noqa: E402
+from reload_scale import EXTRA_RS, RBASE, VBASE, median_text, timed  # noqa: E402
 from reload_scale import config as nft_config  # noqa: E402
 
 DAEMONS = ("pykeepalived", "keepalived")
@@ -304,14 +304,6 @@ def guest(a: argparse.Namespace) -> None:
         echo.wait()
 
 
-def _med(xs: list) -> str:
-    got = [x for x in xs if x is not None]
-    if not got:
-        return "-"
-    med = f"{statistics.median(got):.2f}"
-    return med if len(got) == len(xs) else f"{med} ({len(xs) - len(got)} timed out)"
-
-
 def table(rows: list[dict]) -> str:
     lines = ["| N x 20 | daemon | up s | (a) unchanged | (b) weight | (c) +1 real | (d) +1 virtual | untouched |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
@@ -321,7 +313,7 @@ def table(rows: list[dict]) -> str:
         if "error" in r:
             lines.append(f"| {r['n']:,} | {r['daemon']} | {r['error'][:60]} | | | | | |")
             continue
-        lines.append(f"| {r['n']:,} | {r['daemon']} | {r['up_s']:.2f} | " + " | ".join(_med(r[c]) for c in "abcd")
+        lines.append(f"| {r['n']:,} | {r['daemon']} | {r['up_s']:.2f} | " + " | ".join(median_text(r[c]) for c in "abcd")
                      + f" | {r['untouched']}/{r['tries']} |")
     if planes:
         lines += ["", "| N x 20 | lb/ipvs.py | start s (N x 21 adds) | full dump s | reload (b) s | its dump s | "
