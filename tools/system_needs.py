@@ -64,6 +64,7 @@ NEEDS: dict[str, str] = {
     "keepalived": "keepalived",
     "ipvsadm": "ipvsadm",
     "tcpdump": "tcpdump",
+    "strace": "strace",
     "ping": "iputils-ping",
     "nft": "nftables",
     "conntrack": "conntrack",

@@ -40,9 +40,9 @@ class CountingBackend(MemoryBackend):
         super().__init__()
         self.dumps = 0
 
-    def dump(self, counts: bool = True, servers=None):
-        self.dumps += 1
-        return super().dump(counts, servers)
+    def dump(self, counts: bool = True, servers=None, keys=None):
+        self.dumps += keys is None
+        return super().dump(counts, servers, keys)
 
 
 def set_active(backend: MemoryBackend, addr: str, n: int) -> None:
