@@ -2,7 +2,6 @@
 run once by the parent, before its children start and after they have stopped."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -48,14 +47,22 @@ def test_a_script_past_its_timeout_is_killed_with_its_group(tmp_path: Path) -> N
     config, _diags = parsed(f"    shutdown_script \"/bin/sh -c 'trap \\\"\\\" TERM; sleep 100 & echo $$ $! > {pids}; wait'\"\n"
                        "    shutdown_script_timeout 1\n")
     assert startstop.run("shutdown", config.global_defs) is None
+    # SIGKILL is delivered asynchronously: a killed process may still be running its exit when
+    # run() returns; what must follow is its death (gone, or a zombie until init reaps the orphan)
+    deadline = time.monotonic() + 30
     for pid in map(int, pids.read_text().split()):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        # the orphaned sleep may linger as a zombie until init reaps it; never running
+        while _state(pid) not in (None, "Z") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(pid) in (None, "Z"), pid
+
+
+def _state(pid: int) -> str | None:
+    """/proc/PID/stat's state letter; None once the process is gone."""
+    try:
         with open(f"/proc/{pid}/stat") as f:
-            assert f.read().rsplit(")", 1)[1].split()[0] == "Z", pid
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 @needs_netns
