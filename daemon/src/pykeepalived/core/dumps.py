@@ -107,7 +107,9 @@ def status_line(d) -> str:
     """systemd's STATUS=: "VI_1 MASTER, VI_2 BACKUP, 3/3 real servers up"."""
     parts = []
     if d.vrrp is not None:
-        parts.extend(d.vrrp.status_parts())
+        for name, inst in d.vrrp.instances.items():
+            if inst.router is not None:
+                parts.append(f"{name} {inst.router.state.value.upper()}")
     if d.lb is not None and d.config.virtual_servers:
         up, total = d.lb.summary()
         parts.append(f"{up}/{total} real servers up")
