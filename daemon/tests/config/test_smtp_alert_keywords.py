@@ -21,21 +21,29 @@ def defs(body: str):
     return config.global_defs
 
 
+def mailer(g, role: str = "vrrp") -> Mailer:
+    """A Mailer made inside a running loop, as the daemon makes them (Python 3.9's queue asks
+    for the current loop when it is made, and an earlier test's asyncio.run() left none)."""
+    async def made() -> Mailer:
+        return Mailer(g, role)
+    return asyncio.run(made())
+
+
 def test_each_side_s_default() -> None:
     g = defs("    smtp_alert\n    smtp_alert_checker off\n")
-    assert Mailer(g).enabled(None) and not Mailer(g, "checker").enabled(None)
+    assert mailer(g).enabled(None) and not mailer(g, "checker").enabled(None)
     g = defs("    smtp_alert_vrrp\n")
-    assert Mailer(g).enabled(None) and not Mailer(g, "checker").enabled(None)
-    assert Mailer(g, "checker").enabled(True)  # an instance's or server's own smtp_alert wins
+    assert mailer(g).enabled(None) and not mailer(g, "checker").enabled(None)
+    assert mailer(g, "checker").enabled(True)  # an instance's or server's own smtp_alert wins
     g = defs("    smtp_alert on\n    smtp_alert_vrrp no\n")
-    assert not Mailer(g).enabled(None) and Mailer(g, "checker").enabled(None)
+    assert not mailer(g).enabled(None) and mailer(g, "checker").enabled(None)
 
 
 def test_no_email_faults() -> None:
     g = defs("    smtp_alert\n    no_email_faults\n")
-    m = Mailer(g)
+    m = mailer(g)
     assert not m.enabled(None, "FAULT") and not m.enabled(True, "FAULT") and m.enabled(None, "BACKUP")
-    assert Mailer(defs("    smtp_alert\n")).enabled(None, "FAULT")
+    assert mailer(defs("    smtp_alert\n")).enabled(None, "FAULT")
 
 
 def test_bad_values_say_where() -> None:
