@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/footprint.py [--sizes 1,50,255] [--seconds 30] [--runs 1]
                                         [--version 3] [--alone] [--impls pykeepalived,keepalived]
+                                        [--before SRC]
 
 In a lab "five": lb1 runs one daemon with N vrrp_instances (VRIDs 1..N,
 one /32 VIP each, advert_int 1 s, priority 150, `state MASTER`), lb2 the same
@@ -16,6 +17,11 @@ are measured over ``--seconds``:
 - memory at the end of the window: VmRSS and VmHWM (/proc/PID/status) and
   Pss (/proc/PID/smaps_rollup), summed over the daemon's processes, and per
   process in a second table (main process first).
+
+``--before SRC`` adds a third implementation, "before": pykeepalived run with
+``PYTHONPATH=SRC`` (e.g. ``git archive OLD daemon/src | tar -x -C .cache/x``,
+SRC being .cache/x/daemon/src), so a change is measured side by side with the
+tree it changes and with keepalived, in the same run.
 
 Implementations alternate within a run (same machine load); with
 ``--runs`` > 1 the table shows medians.
@@ -68,14 +74,32 @@ def instances(n: int) -> list[tuple[int, str]]:
     return [(vrid, f"10.77.{vrid}.1/32") for vrid in range(1, n + 1)]
 
 
+class BeforeDaemon(BenchDaemon):
+    """pykeepalived from another source tree (``--before``): ``env`` execs it, the pid stays."""
+
+    def __init__(self, *args, src: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.src = src
+
+    def argv(self) -> list[str]:
+        return ["env", f"PYTHONPATH={self.src}", *super().argv()]
+
+
+def daemon(lab, host: str, kind: str, name: str, config: str, logs: Path, before: str | None) -> BenchDaemon:
+    if kind == "before":
+        return BeforeDaemon(lab, host, "pykeepalived", name, config, logs, src=before)
+    return BenchDaemon(lab, host, kind, name, config, logs)
+
+
 def measure(lab, kind: str, n: int, args, logs: Path) -> dict[str, dict[str, float]]:
     inst = instances(n)
     vips = {v.split("/")[0] for _, v in inst}
-    daemons = {"master": BenchDaemon(lab, "lb1", kind, f"fm-{kind}",
-                                     conf(inst, 150, version=args.version, advert_int=1, state="MASTER"), logs)}
+    daemons = {"master": daemon(lab, "lb1", kind, f"fm-{kind}",
+                                conf(inst, 150, version=args.version, advert_int=1, state="MASTER"), logs, args.before)}
     if not args.alone:
-        daemons["backup"] = BenchDaemon(lab, "lb2", kind, f"fb-{kind}",
-                                        conf(inst, 100, version=args.version, advert_int=1, state="BACKUP"), logs)
+        daemons["backup"] = daemon(lab, "lb2", kind, f"fb-{kind}",
+                                   conf(inst, 100, version=args.version, advert_int=1, state="BACKUP"), logs,
+                                   args.before)
     try:
         for d in daemons.values():
             d.start(timeout=60)
@@ -122,9 +146,15 @@ def main() -> int:
     ap.add_argument("--version", type=int, default=3)
     ap.add_argument("--alone", action="store_true", help="no peer backup on lb2")
     ap.add_argument("--impls", default="pykeepalived,keepalived")
+    ap.add_argument("--before", metavar="SRC", help="also run pykeepalived from this source tree, as \"before\"")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     impls = args.impls.split(",")
+    if args.before:
+        args.before = str(Path(args.before).resolve())
+        if not Path(args.before, "pykeepalived", "__init__.py").is_file():
+            ap.error(f"--before {args.before}: no pykeepalived package there")
+        impls.insert(0, "before")
     res: dict[tuple[int, str], list[dict]] = {(n, k): [] for n in sizes for k in impls}
     lab = start_lab("five")
     try:

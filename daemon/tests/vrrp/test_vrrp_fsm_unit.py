@@ -93,6 +93,29 @@ def test_master_advertises_every_interval() -> None:
     assert r.counters.adverts_sent == 4
 
 
+def test_a_late_advert_timer_keeps_the_interval_and_a_pause_does_not_burst() -> None:
+    r = master(garp_master_refresh=0)
+    assert r.advert_at == 1.0
+    r.handle_timer(1.04)  # run late (timer slack, a busy loop): the next is still due at 2.0
+    assert r.advert_at == 2.0 and r.next_deadline() == 2.0
+    r.handle_timer(5.5)  # a pause of several intervals: one advert, the next one interval on
+    assert [a.priority for a in r.actions() if isinstance(a, SendAdvert)] == [255, 255]
+    assert r.advert_at == 6.5
+
+
+def test_the_same_advert_object_is_sent_until_the_priority_changes() -> None:
+    r = VrrpRouter(cfg())
+    r.start(0.0)
+    r.handle_timer(4.0)  # master: its first advert
+    r.handle_timer(5.0)
+    first, second = [a.advert for a in r.actions() if isinstance(a, SendAdvert)]
+    assert first is second
+    r.set_effective_priority(90, 5.5)
+    r.handle_timer(6.0)
+    (third,) = [a.advert for a in r.actions() if isinstance(a, SendAdvert)]
+    assert third.priority == 90 and third == r.config.advertisement(90)
+
+
 def test_garp_delay_and_refresh_schedule() -> None:
     r = master(garp_master_refresh=60.0, garp_master_refresh_repeat=2)
     bursts = []

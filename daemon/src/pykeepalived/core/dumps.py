@@ -107,9 +107,7 @@ def status_line(d) -> str:
     """systemd's STATUS=: "VI_1 MASTER, VI_2 BACKUP, 3/3 real servers up"."""
     parts = []
     if d.vrrp is not None:
-        for name, inst in d.vrrp.instances.items():
-            if inst.router is not None:
-                parts.append(f"{name} {inst.router.state.value.upper()}")
+        parts.extend(d.vrrp.status_parts())
     if d.lb is not None and d.config.virtual_servers:
         up, total = d.lb.summary()
         parts.append(f"{up}/{total} real servers up")

@@ -104,6 +104,9 @@ class VrrpRouter:
         # global_defs vrrp_startup_delay: no Master_Down_Timer runs out before this (keepalived
         # counts a backup's timers from it, even an owner's); set before ``start``, None: none
         self.hold_until: float | None = None
+        # the advert per priority sent (the config is frozen): a master builds it once, not every
+        # interval, and the instance sees the same object (its encoded bytes are kept by identity)
+        self._adverts: dict[int, Advertisement] = {}
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -114,6 +117,11 @@ class VrrpRouter:
     def master_down_interval(self) -> float:
         return master_down_interval(self.config.version, self.priority, self.master_adver_interval,
                                     self.config.down_timer_adverts)
+
+    @property
+    def advert_at(self) -> float | None:
+        """When the next advert is due (a master), else None."""
+        return self._advert_at
 
     @property
     def handing_over(self) -> bool:
@@ -253,7 +261,10 @@ class VrrpRouter:
             return
         if self._advert_at is not None and self._advert_at <= now:
             self._send(self.priority)
-            self._advert_at = now + self.config.interval
+            # from the deadline, not from ``now``: a timer run late (its slack, a busy loop) does
+            # not stretch the interval; after a pause longer than one, from now (no burst)
+            due = self._advert_at + self.config.interval
+            self._advert_at = due if due > now else now + self.config.interval
         if self._garp_at is not None and self._garp_at <= now:
             self._garp(self.config.garp_master_repeat, GarpReason.MASTER_DELAY)
             self._garp_at = None
@@ -443,7 +454,10 @@ class VrrpRouter:
         self.counters.adverts_sent += 1
         if priority == PRIORITY_STOP:
             self.counters.priority_zero_sent += 1
-        self._queue.append(SendAdvert(priority, self.config.advertisement(priority)))
+        advert = self._adverts.get(priority)
+        if advert is None:
+            advert = self._adverts[priority] = self.config.advertisement(priority)
+        self._queue.append(SendAdvert(priority, advert))
 
     def _garp(self, repeat: int, reason: GarpReason) -> None:
         if repeat > 0 and self.config.virtual_addresses:

@@ -6,9 +6,9 @@ notify scripts, as keepalived).  Every action is synchronous and runs at
 once, in the callback that produced it: the VIP exists before the loop
 does anything else (an rtnetlink request is handled inside ``send()``,
 net/rtnl.py; scripts and mail are spawned, not awaited).  The timer is one
-``DeadlineTimer`` (a timerfd: ``loop.call_at`` runs up to ~2 ms late, and a
-backup's takeover is a deadline) on ``router.next_deadline()``, re-armed
-after every event.
+``DeadlineTimer`` (on the loop's shared timerfd: ``loop.call_at`` runs up to
+~2 ms late, and a backup's takeover is a deadline) on
+``router.next_deadline()``, re-armed after every event.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from .fsm import VrrpRouter
 from .ippacket import ReceivedAdvert
 from .packet import Advertisement, DropReason, IPAddress
 from .routing import sends_from_base, vip_interface, virtual_routing, vmac_spec
-from .timers import PRIORITY_STOP
+from .timers import ADVERT_SLACK, PRIORITY_STOP
 from .track import FileTracked, Tracked, effective
 from .transport import Outgoing, SocketPool, VrrpSocket
 
@@ -107,14 +107,18 @@ class Instance:
         self.mac = b"\0" * 6
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop)
+        self._deadline: float | None = None  # what the timer is armed for
+        # the transport's clock is time.monotonic(): it compares our deadlines only when the loop's is too
+        self._clock_monotonic = self._timer.precise
         self.group = None  # its GroupRunner, when a vrrp_sync_group member
         self.deleted = False  # a reload removed it: notify_deleted says DELETED instead of STOP
         self._peers: list[IPAddress] = []  # where adverts go: the unicast peers or the group
         self._farewell: list[Outgoing] = []  # the priority-0 advert, encoded once (resign)
         self._sent: tuple[Advertisement | None, list[Outgoing]] = (None, [])  # the last advert, encoded per peer
         self._adopted_pending = False  # adopted VIPs kept while "state MASTER" decides
-        self._handed_over = Event()  # set while no graceful handover is under way (vrrp/fsm.py)
-        self._handed_over.set()
+        # while a graceful handover is under way (vrrp/fsm.py), what ``handed_over`` waits for;
+        # made then, not per instance (an Event and its deque: 0.75 kB, 190 kB at 255 instances)
+        self._handover: Event | None = None
         self._timeouts = 0  # handovers_timed_out when last looked at (for the log line)
         self._spaced: asyncio.TimerHandle | None = None  # the rest of a GARP/NA burst (vrrp_garp_interval)
         g = config.global_defs
@@ -260,7 +264,7 @@ class Instance:
         # at its kernel receive time, so a master that spoke in time does not lose to the
         # Master_Down timer (seen: a backup of 50 instances at 0.1 s taking over under load).
         if self.sock is not None:
-            self.sock.drain()
+            self.sock.drain(self._deadline if self._clock_monotonic else None)
         self.router.handle_timer(self._loop.time())
         self._pump()
 
@@ -282,19 +286,24 @@ class Instance:
         self._rearm()
 
     def _rearm(self) -> None:
-        deadline = self.router.next_deadline()
+        r = self.router
+        deadline = self._deadline = r.next_deadline()
         if deadline is None:
             self._timer.cancel()
+        elif deadline == r.advert_at and not r.handing_over:
+            self._timer.arm(deadline, self._on_timer, r.config.interval * ADVERT_SLACK)
         else:
             self._timer.arm(deadline, self._on_timer)
-        if self.router.handing_over:
-            self._handed_over.clear()
-        elif not self._handed_over.is_set():
-            c = self.router.counters
+        if r.handing_over:
+            if self._handover is None:
+                self._handover = Event()
+        elif self._handover is not None:
+            c = r.counters
             self.log.info("handover done: %s", "the new master spoke" if c.handovers_timed_out == self._timeouts
                           else "no new master within Master_Down_Interval, VIPs removed anyway")
-            self._handed_over.set()
-        self._timeouts = self.router.counters.handovers_timed_out
+            self._handover.set()
+            self._handover = None
+        self._timeouts = r.counters.handovers_timed_out
 
     # -- actions out ------------------------------------------------------------
     def _perform_all(self, actions: list[Action]) -> None:
@@ -321,7 +330,8 @@ class Instance:
 
     def _send(self, action: SendAdvert) -> None:
         advert, prepared = self._sent
-        if action.advert != advert:  # a master sends the same advert until its priority or VIPs change
+        # a master sends the same advert (the router's object) until its priority or VIPs change
+        if action.advert is not advert and action.advert != advert:
             src = self.router.config.address
             # unicast: one packet per peer, each with its own checksum
             ttl = self.spec.unicast_ttl if self.spec.unicast_peer else None
@@ -414,8 +424,10 @@ class Instance:
         """Until no handover is under way (the state machine bounds it by Master_Down_Interval)."""
         if self.router is not None and self.router.handing_over:
             bound = self.router.master_down_interval + 1.0  # the timer fires first; this guards a lost one
+            if self._handover is None:
+                self._handover = Event()
             try:
-                await asyncio.wait_for(self._handed_over.wait(), bound)
+                await asyncio.wait_for(self._handover.wait(), bound)
             except TIMEOUT_ERRORS:
                 self.log.error("handover did not end within %.1f s: stopping anyway", bound)
 

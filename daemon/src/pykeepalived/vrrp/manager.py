@@ -56,6 +56,7 @@ class VrrpManager:
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
         self.vip_filter = VipFilter()
         self.started = False
+        self._status: tuple[list, list[str]] = ([], [])  # (instances and states, their parts)
 
     async def apply(self, new: Config) -> dict[str, list[str]]:
         """Make ``new`` the running config; returns what moved (for logs and the control socket).
@@ -217,6 +218,16 @@ class VrrpManager:
                               self.links.state.get(name, True))
             inst.add_tracked(tracked)
             subs.append(self.links.watch(name, lambda up, t=tracked: inst.tracked_changed(t, up)))
+
+    def status_parts(self) -> list[str]:
+        """``["VI_1 MASTER", ...]`` for the status line (core/dumps.py, 4 times a second): the
+        text is rebuilt only when an instance came, went or changed state (at 255 instances
+        building it was 14 % of an idle master's CPU; comparing the states is a fraction of that)."""
+        key = [tuple(self.instances), [i.router.state if i.router is not None else None
+                                       for i in self.instances.values()]]
+        if key != self._status[0]:
+            self._status = (key, [f"{name} {state.value.upper()}" for name, state in zip(*key) if state is not None])
+        return self._status[1]
 
     def shutdown(self) -> None:
         """Every master sends priority 0 now (synchronous; ``stop`` finishes): with the graceful

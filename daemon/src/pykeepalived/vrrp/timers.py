@@ -28,6 +28,12 @@ PRIORITY_OWNER = 255  # RFC 5798 5.2.4: the IP address owner
 HANDOVER_LINGER = 0.05
 PRIORITY_STOP = 0  # RFC 5798 5.2.4: the master is leaving
 DOWN_TIMER_ADVERTS = 3
+# ours: a master's advert may go out this fraction of the interval late (at most), in a wake-up
+# shared with the other instances' timers due by then (services/deadline.py): 255 instances at
+# 1 s wake the daemon ~20 times a second, not 255.  The next is due one interval after the
+# deadline, not after the late send (vrrp/fsm.py), and 5 % is far inside a backup's
+# Master_Down_Interval of three intervals and a skew
+ADVERT_SLACK = 0.05
 
 
 def skew_time(version: int, priority: int, master_adver_interval: float) -> float:

@@ -84,6 +84,7 @@ class VrrpSocket:
         # per VRID, the last IPv4 datagram decoded (less its IP id and header checksum, which
         # change with every packet) and its result: a master repeats itself every advert_int
         self._decoded: dict[int, tuple[bytes, ReceivedAdvert]] = {}
+        self._empty_at = float("-inf")  # time.monotonic() when a read last found nothing queued
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         self.sock = socket.socket(af, socket.SOCK_RAW, IPPROTO_VRRP)
         self.sock.setblocking(False)
@@ -175,8 +176,13 @@ class VrrpSocket:
         return True
 
     # -- receive ------------------------------------------------------------
-    def drain(self) -> None:
-        """Read what the kernel has queued now (before a timer acts on a late wake-up)."""
+    def drain(self, deadline: float | None = None) -> None:
+        """Read what the kernel has queued now (before a timer due at ``deadline`` acts on a late
+        wake-up).  Nothing to do when the socket was last found empty at or after ``deadline``:
+        what the kernel received before it was read then (a wake-up runs every instance's due
+        timer: one of them drains, the others skip the recvmsg that would find nothing)."""
+        if deadline is not None and self._empty_at >= deadline:
+            return
         self._readable(MAX_DRAIN)
 
     def _readable(self, limit: int = MAX_READS) -> None:
@@ -188,7 +194,10 @@ class VrrpSocket:
                 else:
                     data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) * 2 + STAMP_SPACE)
                     self._handle_ipv6(data, anc, addr, received_at(anc))
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                self._empty_at = time.monotonic()
+                return
+            except InterruptedError:
                 return
             except OSError as err:  # e.g. ENETDOWN while the link flaps
                 log.debug("%s: recv: %s", self.ifname, err)
