@@ -108,7 +108,12 @@ def lines(lab, host: str, name: str) -> list[str]:
 def test_master_rx_lower_pri_and_unknown_vrids_against_keepalived(lab, tmp_path: Path) -> None:
     """keepalived drops our adverts (another VIP, and it checks the address list), so it is a master
     too, at priority 100; ours (vrrp_skip_check_adv_addr) takes its adverts: each is a lower
-    priority heard as master. keepalived's second instance, VRID 96, is one we do not have."""
+    priority heard as master. keepalived's second instance, VRID 96, is one we do not have.
+
+    keepalived's master restarts its advert timer on every advert it reads, dropped or not
+    (vrrp_scheduler.c, "If we have sent an advert, reset the timer"), unless lower_prio_no_advert
+    is set: without it, our adverts, one interval apart, would keep resetting it, and whether it
+    ever sends would be a race between the two schedules."""
     tools(lab, "lb1")
     ours = Daemon(lab, "lb1", "pykeepalived", "rxlow", f"""global_defs {{
     vrrp_skip_check_adv_addr
@@ -129,7 +134,8 @@ vrrp_instance VI_95 {{
 }}
 """)
     theirs = Daemon(lab, "lb2", "keepalived", "rxlow-k",
-                    instance(95, 100, "192.0.2.233") + instance(96, 100, "192.0.2.234"))
+                    instance(95, 100, "192.0.2.233", "    lower_prio_no_advert\n")
+                    + instance(96, 100, "192.0.2.234"))
     try:
         ours.start(tmp_path)
         wait_vip(lab, "lb1", VIP, 10)
