@@ -58,6 +58,7 @@ def daemon_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--pid", dest="pidfile", help="pid file (default: RUNTIME_DIR/pykeepalived.pid)")
     p.add_argument("--runtime-dir", default=DEFAULT_RUNTIME_DIR, help="directory for pid files, control socket, state")
     p.add_argument("--ping-fd", type=int, help=argparse.SUPPRESS)  # a supervised child (core/supervisor.py)
+    p.add_argument("--ping-period", type=float, default=1.0, help=argparse.SUPPRESS)  # its pings' period
     p.add_argument("--print-unit", action="store_true", help="print the systemd unit file shipped with the package")
     p.add_argument("-v", "--version", action="version", version=f"pykeepalived {__version__}")
     return p
@@ -139,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.bfd:
         return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
-                          vrrp=False, check=False, bfd=True, ping_fd=args.ping_fd)
+                          vrrp=False, check=False, bfd=True, ping_fd=args.ping_fd, ping_period=args.ping_period)
     return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,
-                      vrrp=not args.check, check=not args.vrrp, ping_fd=args.ping_fd)
+                      vrrp=not args.check, check=not args.vrrp, ping_fd=args.ping_fd,
+                      ping_period=args.ping_period)
 
 
 def ctl_parser() -> argparse.ArgumentParser:

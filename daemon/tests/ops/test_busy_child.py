@@ -74,7 +74,7 @@ def test_silence_at_start_is_bounded_by_start_timeout() -> None:
 def program(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "child.py"
     path.write_text("import sys, time\nfrom pykeepalived.core.children import Busy, ping\n"
-                    "fd = int(sys.argv[1])\n" + body)
+                    "fd, period = int(sys.argv[1]), float(sys.argv[2])\n" + body)
     return path
 
 
@@ -86,7 +86,7 @@ def run_supervisor(tmp_path: Path, body: str, *, busy_limit: float, timeout: flo
     async def main() -> tuple[int, sv.Supervisor]:
         sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(conf), str(tmp_path / "run"), stall=1.0,
                             roles=("check",), busy_limit=busy_limit)
-        sup.argv = lambda role, fd: [sys.executable, str(script), str(fd)]
+        sup.argv = lambda role, fd: [sys.executable, str(script), str(fd), str(kids.ping_period(sup.stall))]
         task = asyncio.get_running_loop().create_task(sup.run())
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:  # still running: the child came up; stop it the usual way
@@ -99,7 +99,7 @@ def run_supervisor(tmp_path: Path, body: str, *, busy_limit: float, timeout: flo
 
 def test_a_start_that_cannot_finish_fails_once_with_its_reason(tmp_path: Path, caplog) -> None:
     """Busy for ever (a first apply that never ends): killed at the limit, not restarted, exit 1."""
-    body = "Busy(fd, 'first apply of the data plane').start()\ntime.sleep(3600)\n"
+    body = "Busy(fd, 'first apply of the data plane', period).start()\ntime.sleep(3600)\n"
     t0 = time.monotonic()
     rc, sup = run_supervisor(tmp_path, body, busy_limit=2.0, timeout=60)
     assert rc == 1
@@ -112,8 +112,8 @@ def test_a_start_that_cannot_finish_fails_once_with_its_reason(tmp_path: Path, c
 
 def test_a_slow_start_is_not_a_stall(tmp_path: Path, caplog) -> None:
     """Busy for 4 s (four times the stall limit), then the loop pings: never killed."""
-    body = ("with Busy(fd, 'first apply of the data plane'):\n    time.sleep(4)\n"
-            "while True:\n    ping(fd, 'up')\n    time.sleep(0.25)\n")
+    body = ("with Busy(fd, 'first apply of the data plane', period):\n    time.sleep(4)\n"
+            "while True:\n    ping(fd, 'up')\n    time.sleep(period)\n")
     rc, sup = run_supervisor(tmp_path, body, busy_limit=30.0, timeout=8)
     assert rc == 0 and sup.failed is None
     c = sup.children["check"]

@@ -26,6 +26,16 @@ def test_backoff_doubles_bounded_and_resets() -> None:
     assert kids.next_backoff(3.2, ran=kids.STABLE) == kids.INITIAL_BACKOFF
 
 
+def test_ping_period_follows_the_stall(tmp_path: Path) -> None:
+    """Five pings in a stall period, at most one a second; the child is told on its command line."""
+    assert kids.ping_period(kids.STALL) == 1.0 and kids.ping_period(60.0) == kids.MAX_PING_PERIOD
+    assert kids.ping_period(1.0) == 0.2  # WatchdogSec=2: a stall of 1 s
+    sup = sv.Supervisor(loads_config(CONF, "k.conf")[0], str(tmp_path / "k.conf"), str(tmp_path / "run"),
+                        stall=1.5, sd=SdNotify({}))
+    argv = sup.argv("vrrp", 9)
+    assert argv[argv.index("--ping-period") + 1] == "0.3"
+
+
 async def _until(cond, timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while not cond():

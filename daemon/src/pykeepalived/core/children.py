@@ -2,8 +2,9 @@
 
 The parent (core/supervisor.py) keeps one ``Child`` per role.  Each child is
 the same program (``-P``, ``-C`` or ``--bfd``) with ``--ping-fd N``: the write end of a
-pipe on which its main loop sends one JSON line every ``PING_PERIOD``
-(``{"ready": true}``, plus ``"status": ...`` when its status line changed).
+pipe on which its main loop sends one JSON line every ``ping_period(stall)``
+(``{"ready": true}``, plus ``"status": ...`` when its status line changed),
+given to it as ``--ping-period``.
 A child that exits is started again after a back-off (``next_backoff``);
 one whose pings stop for ``stall`` seconds, or that sends nothing for
 ``START_TIMEOUT``, is SIGKILLed by its pid and restarted like a dead one
@@ -12,8 +13,7 @@ one whose pings stop for ``stall`` seconds, or that sends nothing for
 Work that is long because it is large (a child's start: the snapshot and
 the data plane's first full apply; a reload of a big config) blocks the
 child's loop, so its pings stop.  Around such work the child runs
-``Busy``: a thread that sends ``{"busy": WHAT}`` lines every
-``PING_PERIOD``.  The parent counts them as liveness (not as readiness:
+``Busy``: a thread that sends ``{"busy": WHAT}`` lines as often.  The parent counts them as liveness (not as readiness:
 the VRRP child still waits for the checker child's first loop ping) for
 at most ``BUSY_LIMIT`` seconds per piece of work; past it the child is
 killed as stuck.  A child that never got to its loop (killed while
@@ -50,7 +50,7 @@ STABLE = 10.0
 STALL = 5.0
 START_TIMEOUT = 30.0  # s of silence before a child's first line (busy or ping)
 BUSY_LIMIT = 300.0  # s one piece of busy work may take (a first apply of 2,000 x 20 takes ~10 s loaded)
-PING_PERIOD = 0.25
+MAX_PING_PERIOD = 1.0  # s: each ping wakes both processes (255 instances: ~10 % of the VRRP child's CPU at 4 a second)
 PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
 # the stop goes in this order: VRRP first (its priority-0 adverts), BFD last (tracked sessions hold meanwhile)
 ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid"), "bfd": ("--bfd", "bfd.pid")}
@@ -194,6 +194,12 @@ async def keep(child: Child, argv: Argv, stop: asyncio.Event, stopping: Callable
             await asyncio.wait_for(stop.wait(), delay)
 
 
+def ping_period(stall: float) -> float:
+    """How often a child pings: five pings in a stall period (a late one or two is no stall),
+    at most once a second (1 s under the default 5 s stall; 0.2 s under WatchdogSec=2)."""
+    return min(MAX_PING_PERIOD, stall / 5)
+
+
 def stalled(child: Child, now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> str | None:
     """Why ``child`` counts as stuck at ``now`` (pure), or None while it pings or works."""
     if child.busy is not None and child.last_busy is not None and now - child.last_busy <= stall:
@@ -253,7 +259,7 @@ def child_setup(ping_fd: int) -> None:
 
 def ping(fd: int, status: str | None = None) -> None:
     """One line to the parent; a full pipe (the parent is stuck) drops it.  ``status``: the new
-    status line, None when unchanged (255 instances make a 5 kB line, 4 times a second)."""
+    status line, None when unchanged (255 instances make a 5 kB line)."""
     _send(fd, {"ready": True} if status is None else {"ready": True, "status": status})
 
 
@@ -263,11 +269,11 @@ def _send(fd: int, msg: dict) -> None:
 
 
 class Busy:
-    """``with Busy(fd, "first apply of the data plane"):`` a thread says so every PING_PERIOD
+    """``with Busy(fd, "first apply of the data plane", period):`` a thread says so every ``period``
     while the loop is blocked on that work (no-op without a ping fd: not supervised)."""
 
-    def __init__(self, fd: int | None, what: str) -> None:
-        self.fd, self.what = fd, what
+    def __init__(self, fd: int | None, what: str, period: float) -> None:
+        self.fd, self.what, self.period = fd, what, period
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -279,7 +285,7 @@ class Busy:
         return self
 
     def _run(self) -> None:
-        while not self._done.wait(PING_PERIOD):
+        while not self._done.wait(self.period):
             _send(self.fd, {"busy": self.what})
 
     def stop(self) -> None:

@@ -29,7 +29,7 @@ from ..services.runfiles import RunFiles
 from ..services.sdnotify import SdNotify
 from ..services.signals import install_stop_signals, restore_stop_signals
 from . import dumps, snapshot
-from .children import PING_PERIOD, Busy, child_setup, child_socket, ping
+from .children import MAX_PING_PERIOD, Busy, child_setup, child_socket, ping
 from .control import ControlServer
 
 # Imported where used: the judge and the reload (the parser, the validator) only in a daemon that
@@ -41,9 +41,11 @@ log = logging.getLogger("pykeepalived")
 
 class Daemon:
     def __init__(self, config: Config, files: RunFiles, config_path: str, *,
-                 vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None) -> None:
+                 vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None,
+                 ping_period: float = MAX_PING_PERIOD) -> None:
         self.config, self.files, self.config_path = config, files, config_path
         self.ping_fd = ping_fd  # a child of core/supervisor.py: pings the parent instead of systemd
+        self.ping_period = ping_period  # the parent's choice (children.ping_period)
         self.role = "bfd" if bfd else "vrrp" if vrrp else "check"
         # the BFD sessions: the BFD child runs them (``bfd``) and the other children hear their
         # events (bfd/events.py); an unsupervised -C runs its own (-P: the VRRP manager does),
@@ -123,7 +125,8 @@ class Daemon:
                 return {"reloaded": False, "errors": ["daemon is stopping"]}
             self.sd.reloading()
             try:
-                with Busy(self.ping_fd, "reload"):  # a big config blocks this loop a while: alive meanwhile
+                # a big config blocks this loop a while: alive meanwhile
+                with Busy(self.ping_fd, "reload", self.ping_period):
                     config, errors = await self._next_config()
                     result = await self._apply(config, errors)
             finally:
@@ -208,7 +211,7 @@ class Daemon:
         """Watchdog pings and STATUS updates, from the loop that does the work."""
         period = min(self.sd.watchdog_interval() or 1.0, 1.0)
         if self.ping_fd is not None:
-            period = PING_PERIOD
+            period = self.ping_period
         sent = None  # the status line the parent has
         while True:
             self.sd.watchdog()
@@ -274,14 +277,15 @@ class Daemon:
 
 
 def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: bool = False, *,
-               vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None) -> int:
+               vrrp: bool = True, check: bool = True, bfd: bool = False, ping_fd: int | None = None,
+               ping_period: float = MAX_PING_PERIOD) -> int:
     """Entry point for ``pykeepalived -f FILE -n -P|-C|--bfd``; refuses a config with errors."""
     role = "bfd" if bfd else "vrrp" if vrrp else "check"
     starting = None
     if ping_fd is not None:
         child_setup(ping_fd)
         # the start (snapshot, first full apply of the data plane) blocks the loop: busy lines say so
-        starting = Busy(ping_fd, "start").start()
+        starting = Busy(ping_fd, "start", ping_period).start()
     setup_logging(detail, None if ping_fd is None else role)
     from .judge import load_for_child, load_for_start  # noqa: PLC0415
 
@@ -310,7 +314,8 @@ def run_daemon(config_path: str, runtime_dir: str, pidfile: str | None, detail: 
         startstop.run("startup", config.global_defs)
     daemon = None
     try:
-        daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, bfd=bfd, ping_fd=ping_fd)
+        daemon = Daemon(config, files, str(Path(config_path)), vrrp=vrrp, check=check, bfd=bfd, ping_fd=ping_fd,
+                        ping_period=ping_period)
         daemon.starting = starting
         return asyncio.run(daemon.run())
     finally:

@@ -6,7 +6,8 @@ starts the same program as ``-P`` (VRRP) and, when the config has a
 starts it), as ``-C`` (checkers + LB), and with a ``bfd_instance`` as ``--bfd``
 (the BFD sessions, whose events go to the other two: bfd/events.py),
 with ``--ping-fd N``: the write end of a pipe on which the child's main
-loop sends one JSON line every 0.25 s (``{"ready": true, "status": ...}``).
+loop sends one JSON line every ``ping_period(stall)`` (a fifth of the stall, at most 1 s;
+``{"ready": true, "status": ...}``).
 
 - **Start order**: with a checker child, the VRRP child starts once the
   checker child has pinged (its first pings follow the data plane's first
@@ -135,7 +136,8 @@ class Supervisor:
     def argv(self, role: str, ping_fd: int) -> list[str]:
         flag, pid_name = ROLES[role]
         return [*program(), "-f", self.config_path, "-n", "-l", flag, "--runtime-dir", str(self.files.dir),
-                "-p", str(self.files.dir / pid_name), "--ping-fd", str(ping_fd), *(["-D"] if self.detail else [])]
+                "-p", str(self.files.dir / pid_name), "--ping-fd", str(ping_fd),
+                "--ping-period", f"{kids.ping_period(self.stall):g}", *(["-D"] if self.detail else [])]
 
     async def _data_plane_first(self) -> None:
         """Until the checker child has pinged (no checker child: at once), a stop, or PLANE_WAIT."""

@@ -220,7 +220,7 @@ class VrrpManager:
             subs.append(self.links.watch(name, lambda up, t=tracked: inst.tracked_changed(t, up)))
 
     def status_parts(self) -> list[str]:
-        """``["VI_1 MASTER", ...]`` for the status line (core/dumps.py, 4 times a second): the
+        """``["VI_1 MASTER", ...]`` for the status line (core/dumps.py, every ping to the parent): the
         text is rebuilt only when an instance came, went or changed state (at 255 instances
         building it was 14 % of an idle master's CPU; comparing the states is a fraction of that)."""
         key = [tuple(self.instances), [i.router.state if i.router is not None else None
