@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         from .core.supervisor import run_supervisor  # noqa: PLC0415
 
         return run_supervisor(args.config, args.runtime_dir, args.pidfile, args.log_detail)
-    from .core.daemon import run_daemon  # asyncio (and pyroute2 for IPVS) only for a running daemon
+    from .core.daemon import run_daemon  # asyncio only for a running daemon
 
     if args.bfd:
         return run_daemon(args.config, args.runtime_dir, args.pidfile, args.log_detail,

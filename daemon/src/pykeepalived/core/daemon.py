@@ -61,8 +61,8 @@ class Daemon:
         elif check:
             from ..bfd.transport import BfdRunner  # noqa: PLC0415
             self.bfd_events = BfdRunner()
-        # each role imports only its own code: a checker child never loads the VRRP runtime
-        # (pyroute2's whole package, ~20 MB), a VRRP child never the load balancer
+        # each role imports only its own code: a checker child never loads the VRRP runtime,
+        # a VRRP child never the load balancer
         self.vrrp = None
         if vrrp:
             from ..vrrp.manager import VrrpManager  # noqa: PLC0415

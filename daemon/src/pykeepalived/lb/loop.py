@@ -9,8 +9,8 @@ reconcile (checkers, drain, set-weight, reload), run quorum_up / quorum_down,
 write the ``VS`` fifo lines and send the virtual server's smtp alert here.
 Real-server ``RS`` lines, notify_up / notify_down and their mails stay with
 the checkers (``check.health``); both share one ``CheckNotifier``.
-The backend is chosen by ``lb/select.py`` (``lb_backend``; auto: IPVS through
-pyroute2 when the kernel has it, else nftables; what nftables cannot express
+The backend is chosen by ``lb/select.py`` (``lb_backend``; auto: IPVS over
+generic netlink (lb/ipvs.py) when the kernel has it, else nftables; what nftables cannot express
 is refused with its file:line:col).  A config without virtual servers gets
 an empty in-memory table.
 

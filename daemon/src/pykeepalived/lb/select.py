@@ -23,35 +23,23 @@ the kernel; nothing is ever silently replaced by something close:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from ..config.model import Config
 from ..config.model_lvs import VirtualServer
+from ..net.ipvs_syncd import Netlink
 from .backend import Backend
 from .nft_render import SCHEDULERS
 
 
-def _probe_ipvs() -> bool:
-    try:
-        from pyroute2 import IPVS
-
-        sock = IPVS()
-    except Exception:
-        return False
-    sock.close()
-    return True
-
-
 def kernel_has_ipvs() -> bool:
-    """True when IPVS answers in this network namespace (the generic netlink family loads on demand).
-
-    The probe runs in a thread of its own: pyroute2's synchronous IPVS drives a
-    private event loop, which cannot run inside the daemon's running loop (the
-    reload path calls this from a coroutine); there it raised, left the
-    coroutine ``setup_endpoint`` never awaited, and answered False.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs-probe") as pool:
-        return pool.submit(_probe_ipvs).result()
+    """True when IPVS answers in this network namespace: the kernel knows the generic netlink
+    family "IPVS" (asking for it loads ip_vs where modules load on demand).  One request and its
+    answer on a plain socket, so the loop's coroutines may call it."""
+    try:
+        Netlink().close()
+    except OSError:  # no such family (ENOENT), or no generic netlink at all
+        return False
+    return True
 
 
 def backend_name(config: Config, has_ipvs: bool) -> str:

@@ -38,6 +38,7 @@ GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
 NLA_F_NESTED = 0x8000
 IPVS_GENL_NAME, IPVS_GENL_VERSION = "IPVS", 1
+REPLY_TIMEOUT = 10.0  # s: the kernel answers within the send; never reached unless it is wedged
 IPVS_CMD_NEW_DAEMON, IPVS_CMD_DEL_DAEMON = 9, 10
 IPVS_CMD_ATTR_DAEMON = 3
 (DAEMON_STATE, DAEMON_MCAST_IFN, DAEMON_SYNC_ID, DAEMON_SYNC_MAXLEN, DAEMON_MCAST_GROUP,
@@ -85,8 +86,10 @@ def encode_stop(family: int, state: int, seq: int = 1) -> bytes:
 
 
 def encode_family_query(name: str = IPVS_GENL_NAME, seq: int = 1) -> bytes:
+    """CTRL_CMD_GETFAMILY without NLM_F_ACK: the answer is the family, or an error, alone (with
+    an ack asked for, the ack stayed queued and was read as the answer to the next request)."""
     attrs = encode_attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0")
-    return _genl_message(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, attrs, seq, version=1)
+    return encode_message(GENL_ID_CTRL, NLM_F_REQUEST, GENLMSG.pack(CTRL_CMD_GETFAMILY, 1, 0) + attrs, seq)
 
 
 def decode_error(reply: bytes) -> int | None:
@@ -110,35 +113,47 @@ class Netlink:
     """One generic netlink socket to the kernel's IPVS family (OSError when the kernel has none)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-        self.sock.bind((0, 0))
-        self.seq = 0
-        reply = self._talk(encode_family_query(seq=self._next()))
-        family = decode_family_id(reply)
-        if family is None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_GENERIC)
+        try:
+            self.sock.bind((0, 0))
+            self.sock.settimeout(REPLY_TIMEOUT)
+            self.seq = 0
+            seq = self._next()
+            reply = self._talk(encode_family_query(seq=seq), seq)
+            family = decode_family_id(reply)
+            if family is None:
+                code = decode_error(reply)
+                raise OSError(errno.ENOENT, os.strerror(code) if code else
+                              "no IPVS generic netlink family (ip_vs not loaded?)")
+            self.family = family
+        except BaseException:
             self.sock.close()
-            raise OSError(errno.ENOENT, decode_error(reply) and os.strerror(decode_error(reply)) or
-                          "no IPVS generic netlink family (ip_vs not loaded?)")
-        self.family = family
+            raise
 
     def _next(self) -> int:
         self.seq += 1
         return self.seq
 
-    def _talk(self, message: bytes) -> bytes:
+    def _talk(self, message: bytes, seq: int) -> bytes:
+        """The kernel's answer to ``message`` (sequence ``seq``); anything older is skipped."""
         self.sock.send(message)
-        return self.sock.recv(65536)
+        while True:
+            reply = self.sock.recv(65536)
+            if len(reply) >= NLMSG_HEADER.size and NLMSG_HEADER.unpack_from(reply)[3] == seq:
+                return reply
 
-    def request(self, message: bytes) -> int:
+    def request(self, message: bytes, seq: int) -> int:
         """Send one command; its errno (0: done)."""
-        code = decode_error(self._talk(message))
+        code = decode_error(self._talk(message, seq))
         return 0 if code is None else code
 
     def start(self, state: int, spec: DaemonSpec) -> int:
-        return self.request(encode_start(self.family, state, spec, self._next()))
+        seq = self._next()
+        return self.request(encode_start(self.family, state, spec, seq), seq)
 
     def stop(self, state: int) -> int:
-        return self.request(encode_stop(self.family, state, self._next()))
+        seq = self._next()
+        return self.request(encode_stop(self.family, state, seq), seq)
 
     def close(self) -> None:
         self.sock.close()
