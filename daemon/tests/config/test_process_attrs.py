@@ -3,11 +3,7 @@ the real daemon at start (read back from /proc and from the files it writes)."""
 from __future__ import annotations
 
 import os
-import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ from pykeepalived.config.loader import loads_config
 from pykeepalived.services import procattrs
 
 from ..net.netns_probe import needs_netns
+from .private_daemon import private_daemon
 
 
 def parsed(body: str):
@@ -64,21 +61,8 @@ def test_the_daemon_names_itself_and_writes_with_the_umask(tmp_path: Path) -> No
     run.mkdir()
     conf.write_text("global_defs {\n    umask IWGRP|IRWXO\n    process_name ka-parent\n"
                     "    vrrp_process_name ka-vrrp\n}\n".replace("IRWXO", "IROTH|IWOTH|IXOTH"))
-    proc = subprocess.Popen(["unshare", "--net", str(Path(sys.executable).with_name("pykeepalived")), "-n",
-                             "-f", str(conf), "--runtime-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60  # a loaded machine starts slowly; nothing is timed here
-        while not (run / "vrrp.pid").exists() or not (run / "vrrp.pid").read_text().strip():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
-            time.sleep(0.05)
+    with private_daemon(conf, run) as proc:
         child = int((run / "vrrp.pid").read_text())
         assert comm(proc.pid) == "ka-parent" and comm(child) == "ka-vrrp"
         for name in ("pykeepalived.pid", "vrrp.pid"):
             assert stat.S_IMODE(os.stat(run / name).st_mode) & 0o027 == 0, name
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -3,14 +3,13 @@ applied anyway; LOG_FILE gets each judgement's errors, emptied first (an accepte
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from pykeepalived.config.loader import loads_config
 
 from ..net.netns_probe import needs_netns
+from .private_daemon import START_WAIT, private_daemon, wait_for
 
 
 def test_the_keyword_with_and_without_a_file() -> None:
@@ -20,24 +19,14 @@ def test_the_keyword_with_and_without_a_file() -> None:
     assert not diags.errors and config.global_defs.reload_check_config is None
 
 
-def wait_for(what, proc, deadline: float) -> None:
-    while not what():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
-        time.sleep(0.05)
-
-
 @needs_netns
 def test_a_refused_reload_is_written_to_the_file(tmp_path: Path) -> None:
     run, log, conf = tmp_path / "run", tmp_path / "check.log", tmp_path / "keepalived.conf"
     run.mkdir()
     good = f"global_defs {{\n    reload_check_config {log}\n}}\n"
     conf.write_text(good)
-    proc = subprocess.Popen(["unshare", "--net", str(Path(sys.executable).with_name("pykeepalived")), "-n",
-                             "-f", str(conf), "--runtime-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60  # a loaded machine starts slowly; nothing is timed here
-        wait_for((run / "vrrp.pid").exists, proc, deadline)
+    with private_daemon(conf, run) as proc:
+        deadline = time.monotonic() + START_WAIT
         assert not log.exists()  # the start is not a reload
         conf.write_text(good + "vrrp_instance VI {\n    priority 300\n}\n")
         proc.send_signal(signal.SIGHUP)
@@ -47,9 +36,3 @@ def test_a_refused_reload_is_written_to_the_file(tmp_path: Path) -> None:
         conf.write_text(good)
         proc.send_signal(signal.SIGHUP)
         wait_for(lambda: log.read_text() == "", proc, deadline)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -2,9 +2,6 @@
 run once by the parent, before its children start and after they have stopped."""
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,6 +9,7 @@ from pykeepalived.config.loader import loads_config
 from pykeepalived.services import startstop
 
 from ..net.netns_probe import needs_netns
+from .private_daemon import private_daemon
 
 
 def parsed(body: str):
@@ -75,21 +73,8 @@ def test_the_parent_runs_them_around_its_children(tmp_path: Path) -> None:
     conf.write_text("global_defs {\n"
                     f"    startup_script \"/bin/sh -c 'ls {run} > {tmp_path}/at-start'\"\n"
                     f"    shutdown_script \"/bin/sh -c 'ls {run} > {tmp_path}/at-stop'\"\n}}\n")
-    proc = subprocess.Popen(["unshare", "--net", str(Path(sys.executable).with_name("pykeepalived")), "-n",
-                             "-f", str(conf), "--runtime-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60  # a loaded machine starts slowly; nothing is timed here
-        while not (run / "vrrp.pid").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else ""
-            time.sleep(0.05)
+    with private_daemon(conf, run):
         at_start = (tmp_path / "at-start").read_text().split()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert "pykeepalived.pid" in at_start and "vrrp.pid" not in at_start and "control.sock" not in at_start
     at_stop = (tmp_path / "at-stop").read_text().split()
     assert "pykeepalived.pid" in at_stop and "vrrp.pid" not in at_stop
