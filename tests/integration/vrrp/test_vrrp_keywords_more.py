@@ -15,7 +15,7 @@ import pytest
 
 from .test_vrrp_keywords import VIP as VIP_U
 from .test_vrrp_keywords import accepted, instance_status, unicast_conf
-from .vrrp_hosts import KEEPALIVED, Daemon, conf, has_vip, wait_for, wait_vip
+from .vrrp_hosts import KEEPALIVED, Daemon, conf, has_vip, instance_block, wait_for, wait_vip
 
 LAB_TOPOLOGY = "five"
 VIP = "192.0.2.232"
@@ -80,17 +80,7 @@ FIFO_READER = f'#!/bin/sh\nexec cat "$1" >> {D}/fifo.log\n'
 
 
 def instance(vrid: int, priority: int, vip: str, extra: str = "") -> str:
-    return f"""vrrp_instance VI_{vrid} {{
-    state MASTER
-    interface eth0
-    virtual_router_id {vrid}
-    priority {priority}
-    advert_int 1
-    virtual_ipaddress {{
-        {vip}/24
-    }}
-{extra}}}
-"""
+    return instance_block(vrid, priority, vip, advert_int=1, state="MASTER", extra=extra)
 
 
 def tools(lab, host: str) -> None:

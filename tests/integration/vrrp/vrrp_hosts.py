@@ -30,7 +30,13 @@ def conf(vrid: int, priority: int, vip: str, *, version: int = 3, advert_int: fl
     vrrp_version {version}
     vrrp_garp_master_delay 1
 }}
-vrrp_instance VI_{vrid} {{
+""" + instance_block(vrid, priority, vip, advert_int=advert_int, state=state, extra=extra)
+
+
+def instance_block(vrid: int, priority: int, vip: str, *, advert_int: float = 0.2, state: str = "BACKUP",
+                   extra: str = "") -> str:
+    """``vrrp_instance VI_<vrid>`` on eth0 with one /24 VIP; ``extra``: more lines inside it."""
+    return f"""vrrp_instance VI_{vrid} {{
     state {state}
     interface eth0
     virtual_router_id {vrid}
