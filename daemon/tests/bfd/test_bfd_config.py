@@ -69,7 +69,7 @@ def test_errors_carry_file_line_column() -> None:
         "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n idle_tx 999\n}\n": "k.conf:3:10: error: idle_tx: 999 ms out of range",
         "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n min_rx 1.0001\n}\n": "k.conf:3:9: error: min_rx: '1.0001'",
         "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n weight 254\n}\n": "k.conf:3:9: error: weight: 254 out of range",
-        "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n multihop\n}\n": "k.conf:3:2: error: multihop: BFD (RFC 5883",
+        "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n multihop maybe\n}\n": "k.conf:3:11: error: multihop",
         "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n source_ip 2001:db8::1\n}\n": "k.conf:3:2: error: source_ip",
         "bfd_instance b1 {\n min_rx 50\n}\n": "k.conf:1:1: error: bfd_instance b1: missing required 'neighbor_ip'",
         "bfd_instance b1 {\n neighbor_ip 192.0.2.300\n}\n": "k.conf:2:",
@@ -85,6 +85,23 @@ def test_an_undefined_or_duplicate_session_is_an_error() -> None:
     _, diags = load("bfd_instance b1 {\n neighbor_ip 192.0.2.2\n}\nbfd_instance b2 {\n neighbor_ip 192.0.2.2\n}\n",
                     "track_bfd {\n b1\n }")
     assert any(e.startswith("k.conf:4:1:") and "same neighbor_ip" in e for e in errors(diags))
+
+
+def test_multihop_is_port_4784_and_its_own_session() -> None:
+    """keepalived 2.3's ``multihop [BOOL]``: RFC 5883's port; a single-hop and a multihop session
+    to the same neighbour are two sessions (a packet finds its session by the port it came to)."""
+    cfg, diags = load("bfd_instance one {\n neighbor_ip 192.0.2.2\n}\n"
+                      "bfd_instance many {\n neighbor_ip 192.0.2.2\n multihop\n max_hops 2\n}\n"
+                      "bfd_instance off {\n neighbor_ip 192.0.2.3\n multihop no\n}\n", "track_bfd {\n one\n many\n }")
+    assert not errors(diags)
+    b = cfg.bfd_instances
+    assert (b["one"].port, b["many"].port, b["off"].port) == (3784, 4784, 3784)
+    assert b["many"].multihop and not b["off"].multihop and b["many"].max_hops == 2
+    again, diags = loads_config(render(cfg), "rendered.conf")
+    assert not errors(diags) and again.bfd_instances == cfg.bfd_instances
+    _, diags = load("bfd_instance a {\n neighbor_ip 192.0.2.2\n multihop\n}\n"
+                    "bfd_instance b {\n neighbor_ip 192.0.2.2\n multihop yes\n}\n", "track_bfd {\n a\n }")
+    assert any(e.startswith("k.conf:5:1:") and "same neighbor_ip/source_ip (multihop)" in e for e in errors(diags))
 
 
 def test_max_hops_above_ttl_becomes_the_ttl_with_a_warning() -> None:

@@ -74,8 +74,11 @@ def test_sessions_with_keepalived_detection_and_fault(lab, tmp_path: Path) -> No
         theirs.start(tmp_path)
         # weight 0: each VIP appears only once its BFD session is Up (FAULT before)
         both_up(lab)
+        # Up now, not just once: a loaded machine (load 25) starves a 150 ms session now and then,
+        # and it comes back by itself (detect_once counts such falls)
+        wait_for(lambda: bfd_status(ours)["sessions"]["to_lb2"]["state"] == "UP", 15, "session not Up")
         session = bfd_status(ours)["sessions"]["to_lb2"]
-        assert session["state"] == "UP" and session["remote_discr"] != 0, session
+        assert session["remote_discr"] != 0, session
         assert session["tx_interval_ms"] == 50 and session["detection_time_ms"] == 150, session
         for run in range(RUNS):  # alternate, so both see the same machine load
             for name, args in (("pykeepalived", ("lb1", "lb2", LB2, VIP1, ours.log_path(tmp_path), OURS_EXPIRED)),

@@ -1,8 +1,11 @@
-"""The asyncio adapter of BFD (RFC 5881 single hop): sockets and timers around session.py.
+"""The asyncio adapter of BFD (RFC 5881 single hop, RFC 5883 multihop): sockets and timers
+around session.py.
 
-One receive socket per family on UDP 3784 reads each packet's TTL (hop limit):
-a packet below ``ttl - max_hops`` is dropped (GTSM, RFC 5881 5; keepalived's
-check).  Each session sends from its own socket, bound to ``source_ip`` and a
+One receive socket per family and port (UDP 3784; 4784 while a ``multihop``
+session runs) reads each packet's TTL (hop limit): a packet below ``ttl -
+max_hops`` is dropped (GTSM, RFC 5881 5; keepalived's check, which multihop
+keeps: ``max_hops`` allows for the hops between).  A packet finds only the
+sessions of the port it came to.  Each session sends from its own socket, bound to ``source_ip`` and a
 port in 49152-65535 (RFC 5881 4), with TTL 255 (IPv6: keepalived's 64 unless
 ``ttl`` says otherwise).  A packet finds its session by Your Discriminator, or
 while that is 0 by the sender's address (RFC 5880 6.3).
@@ -35,7 +38,6 @@ from .session import Session, SessionConfig
 
 log = logging.getLogger("pykeepalived.bfd")
 
-PORT = 3784
 SOURCE_PORTS = (49152, 65535)
 IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
 ANCILLARY = socket.CMSG_SPACE(4) * 2
@@ -49,7 +51,7 @@ def session_config(b: BfdInstance) -> SessionConfig:
 
 def _endpoints(b: BfdInstance) -> tuple[object, ...]:
     """What the socket is made of: a change restarts the session."""
-    return b.neighbor_ip, b.source_ip, b.effective_ttl
+    return b.neighbor_ip, b.source_ip, b.effective_ttl, b.multihop
 
 
 class Peer:
@@ -101,7 +103,7 @@ class BfdRunner:
         self.by_discr: dict[int, Peer] = {}
         self.view = BfdView()  # Up or not, the latest event: what track_bfd and BFD_CHECK read
         self.observers: list[Callable[[str, bool], None]] = []  # each Up and each fall (the event socket)
-        self.receivers: dict[int, socket.socket] = {}
+        self.receivers: dict[tuple[int, int], socket.socket] = {}  # by (family, port)
         self.drops: collections.Counter[str] = collections.Counter()  # before a session is found
 
     # -- lifecycle -----------------------------------------------------------
@@ -116,8 +118,9 @@ class BfdRunner:
                 self._after(peer)
             else:
                 self._remove(name)
-        for family in {b.family for b in specs.values()} - set(self.receivers):
-            self.receivers[family] = self._open_receiver(family, loop)
+        wanted = {(b.family, b.port) for b in specs.values()}
+        for key in wanted - set(self.receivers):
+            self.receivers[key] = self._open_receiver(*key, loop)
         for name, spec in specs.items():
             if name not in self.peers:
                 discr = random.randrange(1, 2**32)
@@ -128,8 +131,8 @@ class BfdRunner:
                 self.view.set(name, False, None)
                 log.info("(%s) BFD session to %s starting", name, spec.neighbor_ip)
                 self._run(peer)
-        for family in set(self.receivers) - {b.family for b in specs.values()}:
-            sock = self.receivers.pop(family)
+        for key in set(self.receivers) - wanted:
+            sock = self.receivers.pop(key)
             loop.remove_reader(sock.fileno())
             sock.close()
 
@@ -176,6 +179,7 @@ class BfdRunner:
         return {
             "sessions": {name: {
                 "state": p.session.state.name, "diag": p.session.diag.name, "neighbor": str(p.spec.neighbor_ip),
+                "port": p.spec.port,
                 "local_discr": p.session.my_discr, "remote_discr": p.session.remote_discr,
                 "tx_interval_ms": round(p.session.tx_interval() * 1000, 3),
                 "detection_time_ms": round(p.session.detection_time() * 1000, 3),
@@ -184,7 +188,7 @@ class BfdRunner:
         }
 
     # -- I/O -----------------------------------------------------------------
-    def _open_receiver(self, family: int, loop: asyncio.AbstractEventLoop) -> socket.socket:
+    def _open_receiver(self, family: int, port: int, loop: asyncio.AbstractEventLoop) -> socket.socket:
         af = socket.AF_INET if family == 4 else socket.AF_INET6
         sock = socket.socket(af, socket.SOCK_DGRAM)
         sock.setblocking(False)
@@ -194,11 +198,11 @@ class BfdRunner:
         else:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-        sock.bind(("", PORT))
-        loop.add_reader(sock.fileno(), self._readable, sock)
+        sock.bind(("", port))
+        loop.add_reader(sock.fileno(), self._readable, sock, port)
         return sock
 
-    def _readable(self, sock: socket.socket) -> None:
+    def _readable(self, sock: socket.socket, port: int) -> None:
         for _ in range(64):  # a burst, then let the loop breathe
             try:
                 data, anc, _flags, addr = sock.recvmsg(512, ANCILLARY)
@@ -207,15 +211,15 @@ class BfdRunner:
             except OSError as err:
                 log.warning("BFD receive: %s", err)
                 return
-            self._received(data, _ttl(anc), addr[0])
+            self._received(data, _ttl(anc), addr[0], port)
 
-    def _received(self, data: bytes, ttl: int | None, src: str) -> None:
+    def _received(self, data: bytes, ttl: int | None, src: str, port: int) -> None:
         try:
             pkt = decode(data)
         except Dropped as drop:
             self.drops[drop.reason] += 1
             return
-        peer = self._find(pkt.your_discr, src)
+        peer = self._find(pkt.your_discr, src, port)
         if peer is None:
             self.drops["no_session"] += 1
             return
@@ -229,12 +233,16 @@ class BfdRunner:
             return
         self._after(peer)
 
-    def _find(self, your_discr: int, src: str) -> Peer | None:
+    def _find(self, your_discr: int, src: str, port: int) -> Peer | None:
+        """The session a packet from ``src`` to our ``port`` belongs to: by Your Discriminator, or
+        while that is 0 by the sender (RFC 5880 6.3); never one of the other port's."""
+        src = src.split("%")[0]
         if your_discr:
             peer = self.by_discr.get(your_discr)
-            return peer if peer is not None and str(peer.spec.neighbor_ip) == src.split("%")[0] else None
+            ok = peer is not None and str(peer.spec.neighbor_ip) == src and peer.spec.port == port
+            return peer if ok else None
         for peer in self.peers.values():
-            if str(peer.spec.neighbor_ip) == src.split("%")[0]:
+            if str(peer.spec.neighbor_ip) == src and peer.spec.port == port:
                 return peer
         return None
 
@@ -264,7 +272,7 @@ class BfdRunner:
     def _flush(self, peer: Peer) -> None:
         for pkt in peer.session.take():
             try:
-                peer.sock.sendto(encode(pkt), (str(peer.spec.neighbor_ip), PORT))
+                peer.sock.sendto(encode(pkt), (str(peer.spec.neighbor_ip), peer.spec.port))
                 peer.sent += 1
             except OSError as err:  # unreachable neighbour: detection handles it
                 peer.send_errors[err.strerror or str(err.errno)] += 1

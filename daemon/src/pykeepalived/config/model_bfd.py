@@ -1,5 +1,5 @@
-"""``bfd_instance NAME { ... }``: a BFD session (RFC 5880/5881 single hop) that VRRP instances
-track (``track_bfd``) and real servers check (``BFD_CHECK``)."""
+"""``bfd_instance NAME { ... }``: a BFD session (RFC 5880; RFC 5881 single hop, RFC 5883
+multihop) that VRRP instances track (``track_bfd``) and real servers check (``BFD_CHECK``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from .errors import Location
 from .model_vrrp import IPAddress, _loc, _locs
+
+SINGLE_HOP_PORT, MULTIHOP_PORT = 3784, 4784
 
 
 @dataclass
@@ -17,6 +19,9 @@ class BfdInstance:
     ``ttl`` 0 means the family default (255 for IPv4, 64 for IPv6, as keepalived);
     a received packet is dropped when its TTL is below ``ttl - max_hops``
     (GTSM, RFC 5881 5), and ``max_hops`` -1 turns the check off.
+
+    ``multihop`` (keepalived 2.3's keyword): RFC 5883's port 4784 instead of 3784; the
+    hops between are allowed for by ``max_hops``, as in keepalived.
 
     ``for_vrrp`` / ``for_checker``: which children hear its events (keepalived's
     ``vrrp`` and ``checker`` keywords; neither given: both).
@@ -32,6 +37,7 @@ class BfdInstance:
     passive: bool = False
     ttl: int = 0
     max_hops: int = 0
+    multihop: bool = False
     weight: int = 0
     weight_reverse: bool = False
     for_vrrp: bool = True
@@ -42,6 +48,11 @@ class BfdInstance:
     @property
     def family(self) -> int:
         return self.neighbor_ip.version
+
+    @property
+    def port(self) -> int:
+        """The neighbour's UDP port, and the one we listen on (RFC 5881 4, RFC 5883 5)."""
+        return MULTIHOP_PORT if self.multihop else SINGLE_HOP_PORT
 
     @property
     def effective_ttl(self) -> int:

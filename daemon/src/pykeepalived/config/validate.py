@@ -160,12 +160,14 @@ def _bfd_check(chk, seen: set[str], config: Config, diags: Diagnostics) -> None:
 
 
 def _bfd_duplicates(config: Config, diags: Diagnostics) -> None:
-    """One session per neighbor/source pair: a received packet must find one (keepalived refuses too)."""
+    """One session per neighbor/source pair and port (single hop or multihop): a received packet
+    must find one (keepalived refuses too)."""
     seen: dict[tuple, str] = {}
     for b in config.bfd_instances.values():
-        key = (b.neighbor_ip, b.source_ip)
+        key = (b.neighbor_ip, b.source_ip, b.multihop)
         if key in seen:
-            diags.error(b.loc, f"bfd_instance {b.name}: same neighbor_ip/source_ip as bfd_instance {seen[key]}")
+            diags.error(b.loc, f"bfd_instance {b.name}: same neighbor_ip/source_ip{' (multihop)' if b.multihop else ''}"
+                        f" as bfd_instance {seen[key]}")
         seen.setdefault(key, b.name)
 
 

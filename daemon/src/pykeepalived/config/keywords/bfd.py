@@ -48,11 +48,6 @@ def _weight(stmt: Statement, _d: Diagnostics) -> tuple[int, bool]:
     return value, len(stmt.args) > 1
 
 
-def _multihop(stmt: Statement, _d: Diagnostics) -> object:
-    raise ConfigError("BFD (RFC 5883, port 4784) is not supported by pykeepalived: "
-                      "single-hop sessions only", stmt.loc)
-
-
 BFD_INSTANCE = BlockSpec("bfd_instance").add(
     kw("neighbor_ip", ip),
     kw("neighbour_ip", ip, field="neighbor_ip"),
@@ -65,7 +60,7 @@ BFD_INSTANCE = BlockSpec("bfd_instance").add(
     kw("ttl", integer, check=in_range(1, 255)),
     kw("hoplimit", integer, field="ttl", check=in_range(1, 255)),
     kw("max_hops", integer, check=in_range(-1, 255)),
-    kw("multihop", _multihop, (0, 1)),
+    bool_kw("multihop"),
     kw("weight", _weight, (1, 2)),
     kw("vrrp", flag, (0, 0)),  # which children hear this session's events (neither: both)
     kw("checker", flag, (0, 0)),
