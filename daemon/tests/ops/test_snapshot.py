@@ -68,6 +68,20 @@ def test_save_load_and_refusals(tmp_path) -> None:
         snapshot.load(tmp_path)
 
 
+def test_children_without_virtual_servers_read_no_blob(tmp_path) -> None:
+    """The VRRP and BFD children load the snapshot without its virtual servers: not one blob is
+    read (here there are none left to read), the rest of the config is whole."""
+    config = cfg("vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 1\n    priority 100\n"
+                 "    virtual_ipaddress {\n        192.0.2.100/32\n    }\n}\n" + vs(1) + vs(2))
+    snapshot.save(tmp_path, config)
+    for blob in (tmp_path / snapshot.BLOBS_NAME).iterdir():
+        blob.unlink()
+    got = snapshot.load(tmp_path, servers=False)
+    assert got.virtual_servers == () and got.vrrp_instances == config.vrrp_instances
+    with pytest.raises(SnapshotError, match="blob"):
+        snapshot.load(tmp_path)
+
+
 def test_a_reload_moves_and_writes_only_the_blobs_that_changed(tmp_path) -> None:
     """The judge (forked from the parent) sends the blobs the parent lacks; the parent writes
     those and the index, and removes what the index no longer names; a child reads only the

@@ -164,7 +164,7 @@ class Daemon:
         standalone daemon judges the file itself, off its loop (core/reload.py)."""
         if self.ping_fd is not None:
             try:
-                return snapshot.load(self.files.dir), []
+                return snapshot.load(self.files.dir, servers=self.lb is not None), []
             except snapshot.SnapshotError as err:
                 return None, [str(err)]
         from .reload import load_new  # noqa: PLC0415

@@ -169,11 +169,12 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
 
 def load_for_child(runtime_dir: str, *, lb_backend: bool = False) -> Config | None:
     """A supervised child's config: the parent's last good one (core/snapshot.py), never the
-    file, which may hold a refused reload; the checker child also judges its data plane."""
+    file, which may hold a refused reload.  The checker child (``lb_backend``) gets the virtual
+    servers and judges its data plane; the others get none (they run none)."""
     from .snapshot import SnapshotError, load  # noqa: PLC0415
 
     try:
-        config = load(runtime_dir)
+        config = load(runtime_dir, servers=lb_backend)
     except SnapshotError as err:
         print(err, file=sys.stderr)
         return None

@@ -192,8 +192,10 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def load(runtime_dir: str | Path) -> Config:
-    """The last good config; a blob removed under us (a newer snapshot written meanwhile): read again."""
+def load(runtime_dir: str | Path, *, servers: bool = True) -> Config:
+    """The last good config; a blob removed under us (a newer snapshot written meanwhile): read again.
+    ``servers`` False: without its virtual servers, for the children that do not run them (VRRP,
+    BFD): at 2,000 x 20 their blobs are most of the snapshot, and would be most of the child."""
     path = snapshot_path(runtime_dir)
     blob_dir = path.with_name(BLOBS_NAME)
     for attempt in (1, 2):
@@ -204,7 +206,8 @@ def load(runtime_dir: str | Path) -> Config:
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
             raise SnapshotError(f"{path}: cannot read the last good configuration: {err}") from None
         try:
-            return DECODER.assemble(version, head, digests, lambda d: (blob_dir / d.hex()).read_bytes(), path)
+            return DECODER.assemble(version, head, digests if servers else [],
+                                    lambda d: (blob_dir / d.hex()).read_bytes(), path)
         except SnapshotError:
             if attempt == 2 or version != __version__:
                 raise
