@@ -136,8 +136,29 @@ class GlobalDefs:
     vmac_addr_prefix: str | None = None
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
     pykeepalived_split_brain_garp: bool = True  # pykeepalived's own: re-announce when a split brain heals
+    # socket receive buffers (keywords/rcvbufs.py; None: ours, see rcv_bufs)
+    vrrp_netlink_cmd_rcv_bufs: int | None = None
+    vrrp_netlink_cmd_rcv_bufs_force: bool = False
+    vrrp_netlink_monitor_rcv_bufs: int | None = None
+    vrrp_netlink_monitor_rcv_bufs_force: bool = False
+    process_monitor_rcv_bufs: int | None = None
+    process_monitor_rcv_bufs_force: bool = False
+    vrrp_rx_bufs_policy: str | int | None = None  # "MTU" | "ADVERT" | bytes; None: 4 MiB forced
+    vrrp_rx_bufs_multiplier: int = 3
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
+
+    def rcv_bufs(self, name: str) -> tuple[int, bool] | None:
+        """(bytes, force) for the socket ``name`` (``vrrp_netlink_cmd``, ...), None when neither
+        of its keywords is given (the kernel's default stays). keepalived's default size
+        (64 KiB, IF_DEFAULT_BUFSIZE) goes with a bare ``_force``."""
+        size, force = getattr(self, f"{name}_rcv_bufs"), getattr(self, f"{name}_rcv_bufs_force")
+        if size is None and not force:
+            return None
+        return (size or NETLINK_DEFAULT_RCVBUF, force)
+
+
+NETLINK_DEFAULT_RCVBUF = 64 * 1024  # keepalived's IF_DEFAULT_BUFSIZE
 
 
 @dataclass

@@ -24,8 +24,9 @@ from .from_config import tracked_route_interfaces
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
-from .process_watch import ProcessTracker, tracked_weight
+from .process_watch import VIEW, ProcessTracker, tracked_weight
 from .routing import static_addresses, static_routing, virtual_routing
+from .rxbufs import size_netlink_sockets, size_vrrp_sockets
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, bfd_weight, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -67,6 +68,7 @@ class VrrpManager:
         old = self.config
         addresses = {n: i.router.config.address for n, i in self.instances.items() if i.router is not None}
         plan = plan_vrrp(old, new, addresses)
+        size_netlink_sockets(new.global_defs, self.links, VIEW)  # before the sockets are used
         if starting:
             self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
             adopted = self.runtime.routing.adopt()  # its routes and rules too; those no longer configured go
@@ -84,6 +86,9 @@ class VrrpManager:
         self.config = new
         kept_scripts, kept_files, kept_procs = set(self.scripts), set(self.files), set(self.processes)  # running
         started = await self._open(plan.changed + plan.added, strict=starting)
+        sized = size_vrrp_sockets(self.instances.values(), new.global_defs)
+        if sized:
+            log.info("vrrp_rx_bufs_policy: receive buffers %s", sized)
         for gname, group in new.vrrp_sync_groups.items():
             if gname not in self.groups and all(m in self.instances for m in group.group):
                 self.groups[gname] = GroupRunner(group, [self.instances[m] for m in group.group], self.runtime)

@@ -26,6 +26,7 @@ from .common import (
     text,
     user,
 )
+from .rcvbufs import keywords as rcvbuf_keywords
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
@@ -346,6 +347,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     # ours: a healed split brain is re-announced with GARP/NA (vrrp/fsm.py)
     bool_kw("pykeepalived_split_brain_garp"),
     *_scheduling(),
+    *rcvbuf_keywords(),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout",
              "lvs_flush_onstop": "lvs_flush_on_stop"},
