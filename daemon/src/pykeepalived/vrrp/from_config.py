@@ -44,7 +44,7 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
         lower_prio_no_advert=bool(inst.lower_prio_no_advert),
         higher_prio_send_advert=bool(inst.higher_prio_send_advert),
-        check_addresses=not g.vrrp_skip_check_adv_addr,
+        check_addresses=not pick(inst.skip_check_adv_addr, g.vrrp_skip_check_adv_addr),
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
         unicast_peer_ttls=tuple((p.min_ttl or 0, 255 if p.max_ttl is None else p.max_ttl) for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),

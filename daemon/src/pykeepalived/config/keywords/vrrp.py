@@ -338,6 +338,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("garp_lower_prio_repeat", integer, check=in_range(0, 255)),
     bool_kw("lower_prio_no_advert"),
     bool_kw("higher_prio_send_advert"),
+    bool_kw("skip_check_adv_addr"),
     bool_kw("strict_mode"),
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
