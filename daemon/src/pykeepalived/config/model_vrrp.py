@@ -349,6 +349,7 @@ class VrrpInstance:
     lower_prio_no_advert: bool | None = None  # None: global_defs' vrrp_lower_prio_no_advert
     higher_prio_send_advert: bool | None = None
     skip_check_adv_addr: bool | None = None  # None: global_defs' vrrp_skip_check_adv_addr
+    promote_secondaries: bool = False  # the interface's IPv4 sysctl while we run (net/promote.py)
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)

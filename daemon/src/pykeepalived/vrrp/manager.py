@@ -18,6 +18,7 @@ from ..bfd.transport import BfdRunner
 from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
+from ..net.promote import PromoteSecondaries
 from ..net.vip_filter import VipFilter
 from .events import State
 from .from_config import tracked_route_interfaces
@@ -56,6 +57,7 @@ class VrrpManager:
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
         self.vip_filter = VipFilter()
+        self.promote = PromoteSecondaries()  # vrrp_instance promote_secondaries
         self.started = False
 
     async def apply(self, new: Config) -> dict[str, list[str]]:
@@ -86,6 +88,8 @@ class VrrpManager:
         self.config = new
         kept_scripts, kept_files, kept_procs = set(self.scripts), set(self.files), set(self.processes)  # running
         started = await self._open(plan.changed + plan.added, strict=starting)
+        self.promote.sync({i.spec.interface for i in self.instances.values()
+                           if i.spec.promote_secondaries and i.router is not None})
         sized = size_vrrp_sockets(self.instances.values(), new.global_defs)
         if sized:
             log.info("vrrp_rx_bufs_policy: receive buffers %s", sized)
@@ -260,6 +264,7 @@ class VrrpManager:
         self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
         self.vip_filter.clear()
+        self.promote.sync(set())
         for group in self.groups.values():
             group.stopped()
         await self.runtime.notifier.wait_running()

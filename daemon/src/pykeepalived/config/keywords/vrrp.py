@@ -339,6 +339,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("lower_prio_no_advert"),
     bool_kw("higher_prio_send_advert"),
     bool_kw("skip_check_adv_addr"),
+    flag_kw("promote_secondaries"),
     bool_kw("strict_mode"),
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
@@ -370,6 +371,10 @@ def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
     if "notify_deleted" in values:
         notify.notify_deleted, values["notify_deleted"] = values["notify_deleted"], True
     _check_vmac(values, locs, arg(stmt).text, diags)
+    if values.get("promote_secondaries") and values.get("use_vmac") is not None:
+        diags.warning(locs["promote_secondaries"], "promote_secondaries is always set on a VMAC (use_vmac): "
+                      "ignored, as keepalived ignores it")
+        values["promote_secondaries"] = False
     return VrrpInstance(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)
 
 
