@@ -91,6 +91,7 @@ class GlobalDefs:
     lvs_notify_fifo: str | None = None
     vrrp_notify_fifo_script: Script | None = None  # reads vrrp_notify_fifo (its path: the last argument)
     lvs_notify_fifo_script: Script | None = None  # reads lvs_notify_fifo, started by the checker child
+    fifo_write_vrrp_states_on_reload: bool = False  # a reload writes the kept instances' states
     lvs_flush: bool = False
     # None: remove our services one by one at stop (keepalived's default), "VS": the same (a
     # service's deletion takes its real servers), "full": flush the whole table (lb/plane.py)

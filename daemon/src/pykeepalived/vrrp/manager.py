@@ -26,6 +26,7 @@ from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
 from .process_watch import VIEW, ProcessTracker, tracked_weight
+from .reload_fifo import state_lines
 from .routing import static_addresses, static_routing, virtual_routing
 from .rxbufs import size_netlink_sockets, size_vrrp_sockets
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, bfd_weight, file_weight, script_weight
@@ -112,6 +113,10 @@ class VrrpManager:
                 if name not in kept:
                     tracker.start()
         self.links.start()  # idempotent; reads the state of links a new instance now watches
+        if not starting and new.global_defs.fifo_write_vrrp_states_on_reload:
+            for line in state_lines([self.groups[n] for n in plan.groups_kept if n in self.groups],
+                                    [self.instances[n] for n in plan.unchanged if n in self.instances]):
+                self.runtime.fifos.write(line)
         for inst in self.instances.values():  # a reload ends every "resign" (docs/operations.md)
             inst.set_resigned(False)
         return plan.as_dict()

@@ -321,6 +321,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lvs_notify_fifo", text),
     kw("vrrp_notify_fifo_script", script, (1, 3)),
     kw("lvs_notify_fifo_script", script, (1, 3)),
+    flag_kw("fifo_write_vrrp_states_on_reload"),  # vrrp/reload_fifo.py
     flag_kw("lvs_flush"),
     kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
     kw("lvs_timeouts", _lvs_timeouts, (2, 6)),
