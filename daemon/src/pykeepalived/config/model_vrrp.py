@@ -351,6 +351,7 @@ class VrrpInstance:
     higher_prio_send_advert: bool | None = None
     skip_check_adv_addr: bool | None = None  # None: global_defs' vrrp_skip_check_adv_addr
     promote_secondaries: bool = False  # the interface's IPv4 sysctl while we run (net/promote.py)
+    native_ipv6: bool = False  # an IPv6 instance even without IPv6 VIPs (family, version 3)
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
@@ -365,7 +366,9 @@ class VrrpInstance:
 
     @property
     def family(self) -> int:
-        """4 or 6, from the VIPs (keepalived's rule); 4 when there are none."""
+        """4 or 6, from the VIPs (keepalived's rule); 4 when there are none, unless native_ipv6."""
+        if self.native_ipv6:
+            return 6
         if self.virtual_ipaddress:
             return self.virtual_ipaddress[0].address.version
         return 4

@@ -340,6 +340,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("higher_prio_send_advert"),
     bool_kw("skip_check_adv_addr"),
     flag_kw("promote_secondaries"),
+    flag_kw("native_ipv6"),
     bool_kw("strict_mode"),
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
