@@ -385,5 +385,7 @@ class VrrpSyncGroup:
     track_script: tuple[TrackRef, ...] = ()
     track_file: tuple[TrackRef, ...] = ()
     track_process: tuple[TrackRef, ...] = ()
+    # the members' own tracking keeps its weights (keepalived forces them to 0, FAULT, without it)
+    sync_group_tracking_weight: bool = False
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

@@ -188,7 +188,9 @@ class VrrpManager:
         # keepalived: a sync group member's own tracking weights are forced to 0 (FAULT), so
         # the members never disagree on who should be master; the group's tracking keeps its
         # weights (it moves every member alike: config/sync_tracking.py)
-        in_group = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+        # (unless the group says sync_group_tracking_weight)
+        in_group = any(spec.name in g.group and not g.sync_group_tracking_weight
+                       for g in self.config.vrrp_sync_groups.values())
 
         def synced(ref) -> bool:
             return in_group and ref.sync_group is None

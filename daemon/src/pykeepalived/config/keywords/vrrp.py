@@ -381,6 +381,12 @@ def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
 
 GROUP_ITEM = ItemSpec("group")
 
+def _global_tracking(stmt: Statement, diags: Diagnostics) -> bool:
+    diags.warning(stmt.loc, "global_tracking is deprecated (keepalived says so too): read as "
+                  "sync_group_tracking_weight; track_interface/script/file in the sync group apply to every member")
+    return True
+
+
 VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
     kw("group", lambda s, d: tuple(i.head[0].text for i in s.children or ()), (0, 0), block=GROUP_ITEM),
     # added to every member (config/sync_tracking.py); track_process: keywords/track_process.py
@@ -389,6 +395,8 @@ VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
     kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     *NOTIFY_KEYWORDS,
     bool_kw("smtp_alert"),
+    flag_kw("sync_group_tracking_weight"),
+    kw("global_tracking", _global_tracking, (0, 0), field="sync_group_tracking_weight"),
 )
 
 
