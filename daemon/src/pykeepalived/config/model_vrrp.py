@@ -352,6 +352,8 @@ class VrrpInstance:
     skip_check_adv_addr: bool | None = None  # None: global_defs' vrrp_skip_check_adv_addr
     promote_secondaries: bool = False  # the interface's IPv4 sysctl while we run (net/promote.py)
     native_ipv6: bool = False  # an IPv6 instance even without IPv6 VIPs (family, version 3)
+    # keepalived's old_unicast_checksum: "old" (bare: send the < 1.3.6 form), "never"; None: RFC
+    old_unicast_checksum: str | None = None
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)

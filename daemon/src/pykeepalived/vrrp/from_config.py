@@ -11,7 +11,7 @@ from ..config.effective import effective_instance, effective_version, is_strict
 from ..config.model import Config
 from ..config.model_vrrp import VrrpInstance
 from .events import State
-from .packet import AuthType, IPAddress
+from .packet import AuthType, ChecksumForm, IPAddress
 from .router_config import RouterConfig
 
 
@@ -51,6 +51,7 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         graceful_handover=g.pykeepalived_graceful_handover,
         down_timer_adverts=pick(inst.down_timer_adverts, g.vrrp_down_timer_adverts),
         split_brain_garp=g.pykeepalived_split_brain_garp and not is_strict(inst, config),  # strict: RFC only
+        checksum_form=ChecksumForm.MULTICAST_PSEUDO_HEADER if inst.old_unicast_checksum == "old" else ChecksumForm.RFC,
     )
 
 

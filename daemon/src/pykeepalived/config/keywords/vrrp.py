@@ -303,6 +303,17 @@ def _mcast_dst(stmt: Statement, _d: Diagnostics):
     return addr
 
 
+def _old_unicast_checksum(stmt: Statement, _d: Diagnostics) -> str:
+    """``old_unicast_checksum [never]``: bare, VRRPv3 unicast adverts carry keepalived < 1.3.6's
+    checksum (pseudo-header to 224.0.0.18); ``never``: the RFC's (ours always reads both)."""
+    if not stmt.args:
+        return "old"
+    tok = arg(stmt)
+    if tok.text != "never":
+        raise ConfigError(f"takes nothing or 'never', got '{shown(tok.text)}'", tok.loc)
+    return "never"
+
+
 VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("interface", text),
     kw("virtual_router_id", integer, check=in_range(1, 255)),
@@ -341,6 +352,7 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     bool_kw("skip_check_adv_addr"),
     flag_kw("promote_secondaries"),
     flag_kw("native_ipv6"),
+    kw("old_unicast_checksum", _old_unicast_checksum, (0, 1)),
     bool_kw("strict_mode"),
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
