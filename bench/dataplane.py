@@ -33,6 +33,7 @@ WEB = ROOT / "tests/integration/nft/webserver.py"
 LOAD = ROOT / "bench/dataplane_load.py"
 WEBS = ("web1", "web2", "web3")
 CONF = """virtual_server 192.0.2.80 80 {
+  protocol TCP
   lb_algo rr
   lb_kind NAT
   real_server 198.51.100.11 8080 { }

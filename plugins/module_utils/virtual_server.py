@@ -167,7 +167,9 @@ class VirtualServer(ConfigObject):
         return [self.service.real_server_dir(self.conf_d)]
 
     def render(self):
-        p = self.params
+        p = dict(self.params)
+        if p["protocol"] is None and self.service.fwmark is None:
+            p["protocol"] = "TCP"  # written: unsaid, keepalived and the daemon take UDP (with a warning)
         block = Block(*self.service.head)
         apply_table(block, p, SIMPLE[:SORRY_AT])
         if p["sorry_server"] is not None:

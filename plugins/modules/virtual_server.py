@@ -45,7 +45,9 @@ options:
     description: Name of a C(virtual_server_group) defined in the main config (C(virtual_server group NAME)).
     type: str
   protocol:
-    description: C(protocol); the daemon's default is TCP.
+    description:
+      - C(protocol). Not given, V(TCP) is written for an address or group service
+        (a block without C(protocol) is UDP, as keepalived reads it); a fwmark service gets none.
     type: str
     choices: [TCP, UDP, SCTP]
   state:
@@ -179,7 +181,7 @@ diff:
   elements: dict
   sample:
     - before: ""
-      after: "virtual_server 192.0.2.100 80 {\n    lb_algo wrr\n    include virtual_server-192.0.2.100_80.d/*.conf\n}\n"
+      after: "virtual_server 192.0.2.100 80 {\n    protocol TCP\n    include virtual_server-192.0.2.100_80.d/*.conf\n}\n"
       before_header: /etc/pykeepalived/conf.d/virtual_server-192.0.2.100_80.conf (absent)
       after_header: /etc/pykeepalived/conf.d/virtual_server-192.0.2.100_80.conf
 errors:

@@ -7,7 +7,7 @@ from pykeepalived.config.model_bfd import BfdCheck
 from pykeepalived.config.render import render
 
 SESSION = "bfd_instance b1 {{\n    neighbor_ip 192.0.2.2\n{extra}}}\n"
-VS = """virtual_server 192.0.2.10 80 {{
+VS = """virtual_server 192.0.2.10 80 {{ protocol TCP
     real_server 192.0.2.20 80 {{
         BFD_CHECK {{
 {body}        }}

@@ -68,6 +68,7 @@ CONF = """bfd_instance b1 {{
     neighbor_ip 192.0.2.2
 }}
 virtual_server 192.0.2.10 80 {{
+    protocol TCP
     real_server 192.0.2.20 80 {{
         BFD_CHECK {{
             name b1

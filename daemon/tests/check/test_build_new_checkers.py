@@ -22,6 +22,7 @@ def load(text: str):
 def expand(smtp_body: str):
     cfg = load(f"""
         virtual_server 192.0.2.100 25 {{
+          protocol TCP
           connect_timeout 7
           real_server 192.0.2.10 25 {{
             SMTP_CHECK {{
@@ -80,6 +81,7 @@ async def test_file_check_moves_weight_and_state(tmp_path):
           weight 0
         }}
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           real_server 192.0.2.20 80 {{
             weight 5
             FILE_CHECK {{

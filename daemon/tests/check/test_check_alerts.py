@@ -53,6 +53,7 @@ async def test_rs_and_quorum_mails_follow_per_object_smtp_alert(tmp_path):
           smtp_alert off
         }}
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           delay_loop 0.05
           quorum 2
           hysteresis 0
@@ -72,6 +73,7 @@ async def test_rs_and_quorum_mails_follow_per_object_smtp_alert(tmp_path):
           }}
         }}
         virtual_server 192.0.2.11 80 {{
+          protocol TCP
           delay_loop 0.05
           real_server 127.0.0.1 {quiet.port} {{
             TCP_CHECK {{
@@ -115,6 +117,7 @@ async def test_drain_that_loses_quorum_runs_quorum_down_once(tmp_path):
           lvs_notify_fifo {fifo}
         }}
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           quorum 2
           quorum_up "/bin/touch {tmp_path}/qup"
           quorum_down "/bin/touch {tmp_path}/qdown"

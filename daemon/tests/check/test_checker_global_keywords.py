@@ -19,6 +19,7 @@ def vs_text(port: int, glob: str = "", checker: str = "", extra: str = "", tmp_p
         global_defs {{
 {glob}        }}
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           delay_loop 0.1
           real_server 127.0.0.1 {port} {{
 {extra}            TCP_CHECK {{

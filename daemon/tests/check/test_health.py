@@ -58,6 +58,7 @@ async def test_down_after_retries_up_after_one_success_with_fifo_and_scripts(tmp
           lvs_notify_fifo {fifo}
         }}
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           delay_loop 0.1
           quorum 1
           real_server 127.0.0.1 {srv.port} {{
@@ -107,6 +108,7 @@ async def test_alpha_starts_down_and_misc_dynamic_sets_weight(tmp_path):
     prog.chmod(0o755)
     cfg = config(f"""
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           delay_loop 0.1
           alpha
           real_server 192.0.2.20 80 {{
@@ -144,6 +146,7 @@ async def test_flapping_within_retry_never_goes_down(tmp_path):
         counter.write_text("0")
         cfg = config(f"""
             virtual_server 192.0.2.10 80 {{
+              protocol TCP
               delay_loop 0.05
               real_server 192.0.2.20 80 {{
                 MISC_CHECK {{
@@ -173,6 +176,7 @@ async def test_flapping_within_retry_never_goes_down(tmp_path):
 async def test_reload_keeps_unchanged_checkers_and_replaces_changed_ones():
     text = """
         virtual_server 192.0.2.10 80 {{
+          protocol TCP
           delay_loop 30
           real_server 127.0.0.1 {port} {{
             TCP_CHECK {{
@@ -204,6 +208,7 @@ async def test_reload_keeps_a_virtual_server_handed_over_as_the_same_object_and_
     entries and jobs stay as they are; a removed virtual server's jobs leave the scheduler."""
     block = """
         virtual_server 192.0.2.{i} 80 {{
+          protocol TCP
           delay_loop 30
           real_server 127.0.0.{i} {port} {{
             TCP_CHECK {{

@@ -10,7 +10,7 @@ from pykeepalived.lb.table import ServiceKey
 from .helpers import conf, weights
 
 VS = "TCP 192.0.2.1:80"
-THREE = """virtual_server 192.0.2.1 80 {{ lb_algo wrr {extra}
+THREE = """virtual_server 192.0.2.1 80 {{ protocol TCP lb_algo wrr {extra}
   real_server 10.1.0.1 80 {{ weight 3 }}
   real_server 10.1.0.2 80 {{ weight 2 }}
   real_server 10.1.0.3 80 {{ weight 1 {rs3} }}
@@ -85,7 +85,7 @@ QUORUM_STEPS = [
 
 
 def test_quorum_hysteresis_sequence() -> None:
-    config = conf("""virtual_server 192.0.2.1 80 { quorum 3 hysteresis 1
+    config = conf("""virtual_server 192.0.2.1 80 { protocol TCP quorum 3 hysteresis 1
       real_server 10.1.0.1 80 { }
       real_server 10.1.0.2 80 { }
       real_server 10.1.0.3 80 { }
@@ -106,7 +106,7 @@ def test_first_evaluation_fires_nothing() -> None:
 
 
 def test_thresholds_persistence_methods_and_default_port() -> None:
-    config = conf("""virtual_server 192.0.2.1 80 { lb_algo sh lb_kind DR persistence_timeout 600
+    config = conf("""virtual_server 192.0.2.1 80 { protocol TCP lb_algo sh lb_kind DR persistence_timeout 600
         persistence_granularity 255.255.255.0
       real_server 10.1.0.1 { uthreshold 100 lthreshold 10 }
       real_server 10.1.0.2 8080 { lb_kind NAT } }""")
@@ -132,7 +132,7 @@ def test_group_expands_ranges_and_fwmarks() -> None:
 
 def test_group_down_applies_to_every_service() -> None:
     config = conf("""virtual_server_group web { 10.0.0.1-2 80 }
-      virtual_server group web { real_server 10.1.0.1 80 { } real_server 10.1.0.2 80 { } }""")
+      virtual_server group web { protocol TCP real_server 10.1.0.1 80 { } real_server 10.1.0.2 80 { } }""")
     out = compute(config, {("TCP group web", ("10.1.0.1", 80)): Health(False)}, Overrides(), {})
     assert weights(out.table) == {"TCP 10.0.0.1:80": {"10.1.0.2:80": 1}, "TCP 10.0.0.2:80": {"10.1.0.2:80": 1}}
 
@@ -144,7 +144,7 @@ def test_fwmark_family_follows_real_servers() -> None:
 
 
 def test_alpha_starts_checked_servers_down() -> None:
-    config = conf("""virtual_server 192.0.2.1 80 { alpha
+    config = conf("""virtual_server 192.0.2.1 80 { protocol TCP alpha
       real_server 10.1.0.1 80 { TCP_CHECK { } }
       real_server 10.1.0.2 80 { } }""")
     out = compute(config, {}, Overrides(), {})

@@ -13,7 +13,7 @@ from pykeepalived.lb.table import Dest, ServiceKey, ServiceSpec, make_table, ser
 
 from .helpers import conf
 
-VS = "virtual_server 192.0.2.1 80 { lb_algo rr\n  real_server 10.1.0.1 80 { } }\n"
+VS = "virtual_server 192.0.2.1 80 { protocol TCP lb_algo rr\n  real_server 10.1.0.1 80 { } }\n"
 OURS = ServiceKey.ip("TCP", "192.0.2.1", 80)
 FOREIGN = ServiceKey.ip("TCP", "203.0.113.9", 80)
 

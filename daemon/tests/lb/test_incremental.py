@@ -17,7 +17,7 @@ from .helpers import conf, weights
 def text(n: int, bump: int = 0, extra_rs: bool = False, quorum: int = 1) -> str:
     out = []
     for v in range(n):
-        out.append(f"virtual_server 192.0.2.{v + 1} 80 {{\n  lb_algo wrr\n  quorum {quorum}\n")
+        out.append(f"virtual_server 192.0.2.{v + 1} 80 {{\n  protocol TCP\n  lb_algo wrr\n  quorum {quorum}\n")
         for r in range(3):
             w = 1 + r + (bump if v == 1 and r == 0 else 0)
             out.append(f"  real_server 10.1.{v}.{r + 1} 80 {{\n    weight {w}\n  }}\n")

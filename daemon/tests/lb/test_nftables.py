@@ -162,13 +162,13 @@ def test_conntrack_counts() -> None:
 
 
 BAD = """global_defs {{ lb_backend {backend} }}
-virtual_server 192.0.2.1 80 {{
+virtual_server 192.0.2.1 80 {{ protocol TCP
   lb_algo wlc
   lb_kind DR
   real_server 10.1.0.1 80 {{ uthreshold 5 }}
   real_server 10.1.0.2 80 {{ lb_kind TUN }}
 }}
-virtual_server 192.0.2.2 80 {{ lb_algo mh real_server 10.1.0.1 80 {{ }} }}
+virtual_server 192.0.2.2 80 {{ protocol TCP lb_algo mh real_server 10.1.0.1 80 {{ }} }}
 """
 
 

@@ -12,7 +12,7 @@ from pykeepalived.lb.table import Dest, ServiceKey, ServiceSpec, make_table, ser
 
 from .helpers import conf, weights
 
-TEXT = """virtual_server 192.0.2.1 80 { lb_algo rr sorry_server 10.9.9.9 80
+TEXT = """virtual_server 192.0.2.1 80 { protocol TCP lb_algo rr sorry_server 10.9.9.9 80
   real_server 10.1.0.1 80 { }
   real_server 10.1.0.2 80 { } }"""
 VS = "TCP 192.0.2.1:80"
@@ -57,7 +57,7 @@ def test_lifecycle(tmp_path: Path, kernel) -> None:
 
 def test_restart_removes_stale_own_services_only(tmp_path: Path, kernel) -> None:
     k = kernel()
-    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { real_server 10.1.0.1 80 { } }"),
+    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { protocol TCP real_server 10.1.0.1 80 { } }"),
                       k.backend, tmp_path, flush_on_stop=False)
     lb.start()
     lb.stop()  # leaves the tables
@@ -117,7 +117,7 @@ def test_a_reconcile_reads_only_the_services_that_moved(tmp_path: Path) -> None:
     """A shared table (IPVS) is not read back whole per change: 2,001 dest dumps at 2,000 x 20."""
     other = ServiceKey.ip("TCP", "192.0.2.2", 80)
     backend = CountingBackend()
-    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { real_server 10.1.0.3 80 { } }"),
+    lb = LoadBalancer(conf(TEXT + "\nvirtual_server 192.0.2.2 80 { protocol TCP real_server 10.1.0.3 80 { } }"),
                       backend, tmp_path)
     lb.start()
     assert backend.asked == [None]  # a start compares everything

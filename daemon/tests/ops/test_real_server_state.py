@@ -19,12 +19,14 @@ from .helpers import conf
 VS_A, VS_B = "TCP 192.0.2.80:80", "TCP 192.0.2.81:80"
 TWO_VS = """
 virtual_server 192.0.2.80 80 {
+    protocol TCP
     lb_algo rr
     lb_kind NAT
     real_server 192.0.2.21 80 { weight 2 }
     real_server 192.0.2.22 80 { weight 2 }
 }
 virtual_server 192.0.2.81 80 {
+    protocol TCP
     lb_algo rr
     lb_kind NAT
     real_server 192.0.2.21 80 { weight 3 }

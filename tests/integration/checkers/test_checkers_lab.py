@@ -77,6 +77,7 @@ virtual_server 192.0.2.80 53 {{
     }}
 }}
 virtual_server 192.0.2.80 25 {{
+    protocol TCP
     lb_algo wrr
     lb_kind NAT
     delay_loop 1

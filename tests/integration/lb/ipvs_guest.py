@@ -44,6 +44,7 @@ print(" ".join(out))
 
 
 TUN_VS = """virtual_server 192.0.2.82 8080 {
+  protocol TCP
   lvs_method TUN type gue port 6080 csum
   real_server 198.51.100.11 8080 { }
   real_server 198.51.100.12 8080 { lvs_method TUN type gre }
@@ -70,10 +71,10 @@ virtual_server 192.0.2.82 5060 {
 
 def conf(sched: str = "rr", weights=(1, 1, 1), extra: str = "", dr: bool = False) -> str:
     rs = "".join(f"  real_server 198.51.100.1{i + 1} 8080 {{ weight {w} }}\n" for i, w in enumerate(weights))
-    text = (f"virtual_server 192.0.2.80 80 {{\n  lb_algo {sched}\n  lb_kind NAT\n"
+    text = (f"virtual_server 192.0.2.80 80 {{\n  protocol TCP\n  lb_algo {sched}\n  lb_kind NAT\n"
             f"  sorry_server 198.51.100.20 8080\n{extra}{rs}}}\n")
     if dr:
-        text += "virtual_server 192.0.2.81 8080 {\n  lb_algo rr\n  lb_kind DR\n" + rs + "}\n"
+        text += "virtual_server 192.0.2.81 8080 {\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n" + rs + "}\n"
     return text
 
 

@@ -56,12 +56,12 @@ def real_servers(port: int, http: bool) -> str:
 def config() -> str:
     q = WORK / "quorum.sh"
     return (f"global_defs {{\n  router_id lbd\n  lvs_notify_fifo {WORK}/lvs.fifo\n}}\n"
-            f"virtual_server 192.0.2.80 80 {{\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n"
+            f"virtual_server 192.0.2.80 80 {{\n  protocol TCP\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n"
             f"  sorry_server 198.51.100.20 8080\n  quorum_up \"{q} up\"\n  quorum_down \"{q} down\"\n"
             f"{real_servers(8080, http=True)}}}\n"
-            f"virtual_server 192.0.2.81 8080 {{\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind DR\n"
+            f"virtual_server 192.0.2.81 8080 {{\n  protocol TCP\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind DR\n"
             f"{real_servers(8080, http=False)}}}\n"
-            f"virtual_server 192.0.2.82 80 {{\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n"
+            f"virtual_server 192.0.2.82 80 {{\n  protocol TCP\n  delay_loop {DELAY_LOOP}\n  lb_algo rr\n  lb_kind NAT\n"
             f"  inhibit_on_failure\n{real_servers(8080, http=False)}}}\n")
 
 

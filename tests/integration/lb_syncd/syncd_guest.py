@@ -48,6 +48,7 @@ vrrp_instance VI_1 {{
     }}
 }}
 virtual_server {VIP} 80 {{
+    protocol TCP
     delay_loop 1
     lb_algo rr
     lb_kind DR

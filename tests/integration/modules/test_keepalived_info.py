@@ -35,6 +35,7 @@ vrrp_instance web {{
     }}
 }}
 virtual_server {vip} 80 {{
+    protocol TCP
     delay_loop 0.5
     lb_algo rr
     lb_kind NAT

@@ -32,7 +32,7 @@ SOURCES = ["192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103"]
 
 def conf(sched: str = "rr", weights=(1, 1, 1), extra: str = ""):
     rs = "".join(f"  real_server {IP[w]} 8080 {{ weight {n} }}\n" for w, n in zip(WEBS, weights, strict=True))
-    text = (f"global_defs {{ lb_backend nftables }}\nvirtual_server 192.0.2.80 80 {{\n  lb_algo {sched}\n"
+    text = (f"global_defs {{ lb_backend nftables }}\nvirtual_server 192.0.2.80 80 {{\n  protocol TCP\n  lb_algo {sched}\n"
             f"  lb_kind NAT\n  sorry_server 198.51.100.20 8080\n{extra}{rs}}}\n")
     config, diags = loads_config(text)
     assert not diags.errors, [str(e) for e in diags.errors]

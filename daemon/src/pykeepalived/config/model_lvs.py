@@ -220,7 +220,7 @@ class VirtualServer:
     ops: bool = False  # one-packet scheduling (UDP or fwmark)
     lvs_method: str = "NAT"
     tunnel: Tunnel | None = None  # with lvs_method TUN: its options (None: ipip)
-    protocol: str = "TCP"
+    protocol: str = "TCP"  # fwmark services; an address or group one without it is UDP (keywords/lvs.py)
     persistence_timeout: int | None = None
     persistence_granularity: IPAddress | None = None
     persistence_engine: str | None = None  # IPVS persistence engine (the kernel has "sip")

@@ -91,6 +91,7 @@ class GlobalDefs:
     lvs_notify_fifo: str | None = None
     vrrp_notify_fifo_script: Script | None = None  # reads vrrp_notify_fifo (its path: the last argument)
     lvs_notify_fifo_script: Script | None = None  # reads lvs_notify_fifo, started by the checker child
+    fifo_write_vrrp_states_on_reload: bool = False  # a reload writes the kept instances' states
     lvs_flush: bool = False
     # None: remove our services one by one at stop (keepalived's default), "VS": the same (a
     # service's deletion takes its real servers), "full": flush the whole table (lb/plane.py)
@@ -136,8 +137,29 @@ class GlobalDefs:
     vmac_addr_prefix: str | None = None
     pykeepalived_graceful_handover: bool = True  # pykeepalived's own: a leaving master waits for the new one
     pykeepalived_split_brain_garp: bool = True  # pykeepalived's own: re-announce when a split brain heals
+    # socket receive buffers (keywords/rcvbufs.py; None: ours, see rcv_bufs)
+    vrrp_netlink_cmd_rcv_bufs: int | None = None
+    vrrp_netlink_cmd_rcv_bufs_force: bool = False
+    vrrp_netlink_monitor_rcv_bufs: int | None = None
+    vrrp_netlink_monitor_rcv_bufs_force: bool = False
+    process_monitor_rcv_bufs: int | None = None
+    process_monitor_rcv_bufs_force: bool = False
+    vrrp_rx_bufs_policy: str | int | None = None  # "MTU" | "ADVERT" | bytes; None: 4 MiB forced
+    vrrp_rx_bufs_multiplier: int = 3
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
+
+    def rcv_bufs(self, name: str) -> tuple[int, bool] | None:
+        """(bytes, force) for the socket ``name`` (``vrrp_netlink_cmd``, ...), None when neither
+        of its keywords is given (the kernel's default stays). keepalived's default size
+        (64 KiB, IF_DEFAULT_BUFSIZE) goes with a bare ``_force``."""
+        size, force = getattr(self, f"{name}_rcv_bufs"), getattr(self, f"{name}_rcv_bufs_force")
+        if size is None and not force:
+            return None
+        return (size or NETLINK_DEFAULT_RCVBUF, force)
+
+
+NETLINK_DEFAULT_RCVBUF = 64 * 1024  # keepalived's IF_DEFAULT_BUFSIZE
 
 
 @dataclass
@@ -327,6 +349,11 @@ class VrrpInstance:
     garp_lower_prio_repeat: int | None = None
     lower_prio_no_advert: bool | None = None  # None: global_defs' vrrp_lower_prio_no_advert
     higher_prio_send_advert: bool | None = None
+    skip_check_adv_addr: bool | None = None  # None: global_defs' vrrp_skip_check_adv_addr
+    promote_secondaries: bool = False  # the interface's IPv4 sysctl while we run (net/promote.py)
+    native_ipv6: bool = False  # an IPv6 instance even without IPv6 VIPs (family, version 3)
+    # keepalived's old_unicast_checksum: "old" (bare: send the < 1.3.6 form), "never"; None: RFC
+    old_unicast_checksum: str | None = None
     strict_mode: bool | None = None  # None: global_defs' vrrp_strict
     accept: bool | None = None  # RFC 5798 Accept_Mode; "no_accept" sets False; None: keepalived's default
     notify: Notify = field(default_factory=Notify)
@@ -341,7 +368,9 @@ class VrrpInstance:
 
     @property
     def family(self) -> int:
-        """4 or 6, from the VIPs (keepalived's rule); 4 when there are none."""
+        """4 or 6, from the VIPs (keepalived's rule); 4 when there are none, unless native_ipv6."""
+        if self.native_ipv6:
+            return 6
         if self.virtual_ipaddress:
             return self.virtual_ipaddress[0].address.version
         return 4
@@ -358,5 +387,7 @@ class VrrpSyncGroup:
     track_script: tuple[TrackRef, ...] = ()
     track_file: tuple[TrackRef, ...] = ()
     track_process: tuple[TrackRef, ...] = ()
+    # the members' own tracking keeps its weights (keepalived forces them to 0, FAULT, without it)
+    sync_group_tracking_weight: bool = False
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()

@@ -325,8 +325,10 @@ def render_virtual_server(w: Writer, vs: VirtualServer) -> None:
     else:
         head = [str(vs.ip), *([str(vs.port)] if vs.port is not None else [])]
     with w.block("virtual_server", *head):
+        if vs.fwmark is None or vs.protocol != "TCP":  # unsaid, an address service is UDP (keepalived)
+            w.line("protocol", vs.protocol)
         _scalars(w, vs, frozenset({"ip", "port", "fwmark", "group", "timing", "real_servers", "sorry_server",
-                                   "lvs_method", "tunnel", "sched_flags"}))
+                                   "lvs_method", "tunnel", "sched_flags", "protocol"}))
         for flag in vs.sched_flags:
             w.line(flag)
         if vs.lvs_method != "NAT" or vs.tunnel is not None:

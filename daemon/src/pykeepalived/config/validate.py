@@ -77,6 +77,9 @@ def _instance(inst: VrrpInstance, config: Config, diags: Diagnostics) -> None:
     if len(families) > 1:
         diags.error(where("virtual_ipaddress", inst.loc),
                     "virtual_ipaddress mixes IPv4 and IPv6; put the other family in virtual_ipaddress_excluded")
+    if inst.native_ipv6 and 4 in families:
+        diags.error(where("native_ipv6", inst.loc), "native_ipv6 with IPv4 virtual_ipaddress (keepalived: "
+                    "'Cannot specify native_ipv6 with IPv4 addresses')")
     if inst.family == 6 and version == 2:
         diags.error(where("version", inst.loc), "VRRPv2 carries IPv4 only; IPv6 needs version 3 (RFC 5798)")
     if version == 2 and inst.advert_int != int(inst.advert_int):

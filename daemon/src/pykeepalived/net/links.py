@@ -18,7 +18,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from . import rtnl
+from . import rcvbuf, rtnl
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,14 @@ class LinkWatcher:
         self._listeners: dict[str, list[Callable[[bool], None]]] = {}
         self._sock: socket.socket | None = None
         self._pending: asyncio.Handle | None = None  # a (re)sync dump, next loop round
+        self.rcv_bufs: tuple[int, bool] | None = None  # global_defs vrrp_netlink_monitor_rcv_bufs[_force]
+
+    def set_rcv_bufs(self, setting: tuple[int, bool] | None) -> None:
+        """keepalived's nl_kernel size; applied now to an open socket (a reload), else at start."""
+        if setting != self.rcv_bufs:
+            self.rcv_bufs = setting
+            if self._sock is not None:
+                rcvbuf.apply(self._sock, setting, "vrrp_netlink_monitor_rcv_bufs")
 
     def watch(self, ifname: str, callback: Callable[[bool], None]) -> Callable[[], None]:
         """Subscribe; returns the unsubscribe (a reload's replaced instance must not stay
@@ -87,6 +95,7 @@ class LinkWatcher:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
             sock.bind((0, RTMGRP_LINK))
             sock.setblocking(False)
+            rcvbuf.apply(sock, self.rcv_bufs, "vrrp_netlink_monitor_rcv_bufs")
             self._sock = sock
             asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
         self._resync()

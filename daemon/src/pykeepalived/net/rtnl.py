@@ -24,11 +24,14 @@ import errno
 import ipaddress
 import socket
 import struct
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..compat import SLOTS
 from ..compat.aio import TIMEOUT_ERRORS
+from . import rcvbuf
 
 NLMSG_HEADER = struct.Struct("=IHHII")  # len, type, flags, seq, pid (linux/netlink.h nlmsghdr)
 NLMSG_ERROR_CODE = struct.Struct("=i")  # nlmsgerr.error, right after the header
@@ -162,9 +165,23 @@ def parse_acks(data: bytes) -> dict[int, int]:
 class AddressSocket:
     """An rtnetlink socket for pre-encoded address requests (its reads never wait in practice)."""
 
+    # global_defs vrrp_netlink_cmd_rcv_bufs[_force]: the VRRP process' command sockets, as
+    # keepalived's one nl_cmd (set by the VRRP manager; live sockets follow a reload)
+    rcv_bufs: ClassVar[tuple[int, bool] | None] = None
+    _live: ClassVar[weakref.WeakSet] = weakref.WeakSet()
+
+    @classmethod
+    def configure(cls, setting: tuple[int, bool] | None) -> None:
+        if setting != cls.rcv_bufs:
+            cls.rcv_bufs = setting
+            for live in list(cls._live):
+                rcvbuf.apply(live.sock, setting, "vrrp_netlink_cmd_rcv_bufs")
+
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
         self.sock.bind((0, 0))
+        rcvbuf.apply(self.sock, self.rcv_bufs, "vrrp_netlink_cmd_rcv_bufs")
+        self._live.add(self)
         self.sock.settimeout(ACK_TIMEOUT)  # never reached: the acks are queued before send() returns
         self._seq = 0
 

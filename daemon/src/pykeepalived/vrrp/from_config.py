@@ -11,7 +11,7 @@ from ..config.effective import effective_instance, effective_version, is_strict
 from ..config.model import Config
 from ..config.model_vrrp import VrrpInstance
 from .events import State
-from .packet import AuthType, IPAddress
+from .packet import AuthType, ChecksumForm, IPAddress
 from .router_config import RouterConfig
 
 
@@ -44,13 +44,14 @@ def router_config(inst: VrrpInstance, config: Config, address: IPAddress) -> Rou
         garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
         lower_prio_no_advert=bool(inst.lower_prio_no_advert),
         higher_prio_send_advert=bool(inst.higher_prio_send_advert),
-        check_addresses=not g.vrrp_skip_check_adv_addr,
+        check_addresses=not pick(inst.skip_check_adv_addr, g.vrrp_skip_check_adv_addr),
         unicast_peers=tuple(p.address for p in inst.unicast_peer),
         unicast_peer_ttls=tuple((p.min_ttl or 0, 255 if p.max_ttl is None else p.max_ttl) for p in inst.unicast_peer),
         multicast_group=multicast_group(inst, config),
         graceful_handover=g.pykeepalived_graceful_handover,
         down_timer_adverts=pick(inst.down_timer_adverts, g.vrrp_down_timer_adverts),
         split_brain_garp=g.pykeepalived_split_brain_garp and not is_strict(inst, config),  # strict: RFC only
+        checksum_form=ChecksumForm.MULTICAST_PSEUDO_HEADER if inst.old_unicast_checksum == "old" else ChecksumForm.RFC,
     )
 
 

@@ -18,14 +18,17 @@ from ..bfd.transport import BfdRunner
 from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
+from ..net.promote import PromoteSecondaries
 from ..net.vip_filter import VipFilter
 from .events import State
 from .from_config import tracked_route_interfaces
 from .group import GroupRunner
 from .instance import Instance, Runtime
 from .plan import VrrpPlan, plan_vrrp
-from .process_watch import ProcessTracker, tracked_weight
+from .process_watch import VIEW, ProcessTracker, tracked_weight
+from .reload_fifo import state_lines
 from .routing import static_addresses, static_routing, virtual_routing
+from .rxbufs import size_netlink_sockets, size_vrrp_sockets
 from .track import FileTracked, FileTracker, ScriptTracker, Tracked, bfd_weight, file_weight, script_weight
 
 log = logging.getLogger("pykeepalived.reload")  # the logger of these lines before core/reload.py moved here
@@ -55,6 +58,7 @@ class VrrpManager:
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
         self.vip_filter = VipFilter()
+        self.promote = PromoteSecondaries()  # vrrp_instance promote_secondaries
         self.started = False
         self._status: tuple[list, list[str]] = ([], [])  # (instances and states, their parts)
 
@@ -68,6 +72,7 @@ class VrrpManager:
         old = self.config
         addresses = {n: i.router.config.address for n, i in self.instances.items() if i.router is not None}
         plan = plan_vrrp(old, new, addresses)
+        size_netlink_sockets(new.global_defs, self.links, VIEW)  # before the sockets are used
         if starting:
             self.runtime.addresses.adopt()  # VIPs a crashed predecessor left (recorded ones only)
             adopted = self.runtime.routing.adopt()  # its routes and rules too; those no longer configured go
@@ -85,6 +90,11 @@ class VrrpManager:
         self.config = new
         kept_scripts, kept_files, kept_procs = set(self.scripts), set(self.files), set(self.processes)  # running
         started = await self._open(plan.changed + plan.added, strict=starting)
+        self.promote.sync({i.spec.interface for i in self.instances.values()
+                           if i.spec.promote_secondaries and i.router is not None})
+        sized = size_vrrp_sockets(self.instances.values(), new.global_defs)
+        if sized:
+            log.info("vrrp_rx_bufs_policy: receive buffers %s", sized)
         for gname, group in new.vrrp_sync_groups.items():
             if gname not in self.groups and all(m in self.instances for m in group.group):
                 self.groups[gname] = GroupRunner(group, [self.instances[m] for m in group.group], self.runtime)
@@ -104,6 +114,10 @@ class VrrpManager:
                 if name not in kept:
                     tracker.start()
         self.links.start()  # idempotent; reads the state of links a new instance now watches
+        if not starting and new.global_defs.fifo_write_vrrp_states_on_reload:
+            for line in state_lines([self.groups[n] for n in plan.groups_kept if n in self.groups],
+                                    [self.instances[n] for n in plan.unchanged if n in self.instances]):
+                self.runtime.fifos.write(line)
         for inst in self.instances.values():  # a reload ends every "resign" (docs/operations.md)
             inst.set_resigned(False)
         return plan.as_dict()
@@ -175,7 +189,9 @@ class VrrpManager:
         # keepalived: a sync group member's own tracking weights are forced to 0 (FAULT), so
         # the members never disagree on who should be master; the group's tracking keeps its
         # weights (it moves every member alike: config/sync_tracking.py)
-        in_group = any(spec.name in g.group for g in self.config.vrrp_sync_groups.values())
+        # (unless the group says sync_group_tracking_weight)
+        in_group = any(spec.name in g.group and not g.sync_group_tracking_weight
+                       for g in self.config.vrrp_sync_groups.values())
 
         def synced(ref) -> bool:
             return in_group and ref.sync_group is None
@@ -266,6 +282,7 @@ class VrrpManager:
         self.runtime.addresses.remove_all()
         self.runtime.addresses.close()
         self.vip_filter.clear()
+        self.promote.sync(set())
         for group in self.groups.values():
             group.stopped()
         await self.runtime.notifier.wait_running()

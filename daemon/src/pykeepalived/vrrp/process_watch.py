@@ -30,6 +30,7 @@ import struct
 from collections.abc import Callable
 
 from ..config.model_track_process import TrackProcess
+from ..net import rcvbuf
 from .process_match import ProcInfo, Quorum, count, parse_stat
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class ProcessView:
         self.with_argv = False  # whether ``procs`` holds command lines
         self.trackers: list[ProcessTracker] = []
         self.sock: socket.socket | None = None
+        self.rcv_bufs: tuple[int, bool] | None = None  # global_defs process_monitor_rcv_bufs[_force]
         self.mode = "stopped"
         self._task: asyncio.Task | None = None
 
@@ -135,11 +137,20 @@ class ProcessView:
     def want_argv(self) -> bool:
         return any(t.spec.cmdline_match for t in self.trackers)
 
+    def set_rcv_bufs(self, setting: tuple[int, bool] | None) -> None:
+        """keepalived's process monitor size; applied now to an open socket (a reload)."""
+        if setting != self.rcv_bufs:
+            self.rcv_bufs = setting
+            if self.sock is not None:
+                rcvbuf.apply(self.sock, setting, "process_monitor_rcv_bufs")
+
     def add(self, tracker: ProcessTracker) -> None:
         self.trackers.append(tracker)
         if self._task is None:
             self.sock = open_connector() if self.use_connector else None
             self.mode = "events" if self.sock is not None else "scan"
+            if self.sock is not None:
+                rcvbuf.apply(self.sock, self.rcv_bufs, "process_monitor_rcv_bufs")
             self._scan()
             loop = asyncio.get_running_loop()
             if self.sock is not None:

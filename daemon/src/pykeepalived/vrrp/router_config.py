@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from ..compat import SLOTS
 from .events import State
-from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, IPAddress
+from .packet import MCAST_IPV4, MCAST_IPV6, V3_MAX_INTERVAL, Advertisement, AuthType, ChecksumForm, IPAddress
 from .timers import DOWN_TIMER_ADVERTS, HANDOVER_LINGER, PRIORITY_OWNER
 
 
@@ -53,6 +53,8 @@ class RouterConfig:
     handover_linger: float = HANDOVER_LINGER  # ours: and this long past the new master's first advert
     split_brain_garp: bool = True  # ours: re-announce the addresses when a split brain heals (vrrp/fsm.py)
     down_timer_adverts: int = DOWN_TIMER_ADVERTS  # keepalived's: adverts missed before Master_Down (1..100)
+    # keepalived's old_unicast_checksum: v3 IPv4 unicast adverts summed as if sent to 224.0.0.18
+    checksum_form: ChecksumForm = ChecksumForm.RFC
 
     def __post_init__(self) -> None:
         if not 1 <= self.vrid <= 255:
@@ -137,4 +139,4 @@ class RouterConfig:
             version=self.version, vrid=self.vrid, priority=priority,
             advert_interval=self.wire_interval, addresses=self.virtual_addresses,
             auth_type=self.auth_type if v2 else AuthType.NONE,
-            auth_data=self.auth_pass.ljust(8, b"\0") if v2 else b"")
+            auth_data=self.auth_pass.ljust(8, b"\0") if v2 else b"", checksum_form=self.checksum_form)

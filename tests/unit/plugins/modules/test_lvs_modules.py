@@ -112,3 +112,15 @@ def test_udp_and_file_checks(runner):
     assert "payload 0a0b 0c" in rendered and "require_reply 0ax0" in rendered
     assert "track_file ready" in rendered and "weight -10 reverse" in rendered
     assert runner.check_config().returncode == 0
+
+
+def test_protocol_is_always_written_but_for_fwmark(runner):
+    """Unsaid, keepalived 2.2.7 and the daemon take an address service as UDP (with a warning):
+    the module writes the TCP it documents."""
+    r = runner.play(vs({"address": "192.0.2.101", "port": 80, "lb_algo": "rr"}),
+                    vs({"fwmark": 7, "lb_algo": "rr"}))
+    assert [x["changed"] for x in r] == [True, True], r
+    assert "virtual_server 192.0.2.101 80 {\n    protocol TCP\n" in runner.fragment("virtual_server-192.0.2.101_80.conf").read_text()
+    assert "protocol" not in runner.fragment("virtual_server-fwmark-7.conf").read_text()
+    check = runner.check_config()
+    assert check.returncode == 0 and "no protocol set" not in check.stdout + check.stderr, check.stderr

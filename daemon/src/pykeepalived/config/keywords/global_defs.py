@@ -26,6 +26,7 @@ from .common import (
     text,
     user,
 )
+from .rcvbufs import keywords as rcvbuf_keywords
 
 EMAIL_RE = re.compile(r"^[^\s@<>\[\]()]+(@[^\s@<>\[\]()]+\.?[^\s@<>\[\]()]*)?$")
 
@@ -320,6 +321,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     kw("lvs_notify_fifo", text),
     kw("vrrp_notify_fifo_script", script, (1, 3)),
     kw("lvs_notify_fifo_script", script, (1, 3)),
+    flag_kw("fifo_write_vrrp_states_on_reload"),  # vrrp/reload_fifo.py
     flag_kw("lvs_flush"),
     kw("lvs_flush_on_stop", _flush_on_stop, (0, 1)),
     kw("lvs_timeouts", _lvs_timeouts, (2, 6)),
@@ -346,6 +348,7 @@ GLOBAL_DEFS = BlockSpec("global_defs").add(
     # ours: a healed split brain is re-announced with GARP/NA (vrrp/fsm.py)
     bool_kw("pykeepalived_split_brain_garp"),
     *_scheduling(),
+    *rcvbuf_keywords(),
     # keepalived's older names; the synopsis page still shows them.
     aliases={"lvs_id": "router_id", "smtp_connection_timeout": "smtp_connect_timeout",
              "lvs_flush_onstop": "lvs_flush_on_stop"},

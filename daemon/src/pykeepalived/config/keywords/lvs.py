@@ -190,6 +190,12 @@ def build_virtual_server(stmt: Statement, diags: Diagnostics) -> VirtualServer:
     else:
         head["ip"], head["port"] = _ip_port(stmt)
     values, locs = collect(stmt, diags)
+    if "protocol" not in values and "fwmark" not in head:
+        # keepalived 2.2.7 (check_data.c): the kernel would take 0 as UDP, so UDP it is, said at -t
+        where = " ".join(t.text for t in stmt.args)
+        diags.warning(stmt.loc, f"virtual_server {where}: no protocol set - defaulting to UDP, as keepalived "
+                      "does (write protocol TCP, UDP or SCTP)")
+        values["protocol"] = "UDP"
     timing = _split_timing(values)
     _split_method(values)
     values["real_servers"] = tuple(values.get("real_servers", ()))

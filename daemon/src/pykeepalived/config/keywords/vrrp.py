@@ -303,6 +303,17 @@ def _mcast_dst(stmt: Statement, _d: Diagnostics):
     return addr
 
 
+def _old_unicast_checksum(stmt: Statement, _d: Diagnostics) -> str:
+    """``old_unicast_checksum [never]``: bare, VRRPv3 unicast adverts carry keepalived < 1.3.6's
+    checksum (pseudo-header to 224.0.0.18); ``never``: the RFC's (ours always reads both)."""
+    if not stmt.args:
+        return "old"
+    tok = arg(stmt)
+    if tok.text != "never":
+        raise ConfigError(f"takes nothing or 'never', got '{shown(tok.text)}'", tok.loc)
+    return "never"
+
+
 VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("interface", text),
     kw("virtual_router_id", integer, check=in_range(1, 255)),
@@ -338,6 +349,10 @@ VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
     kw("garp_lower_prio_repeat", integer, check=in_range(0, 255)),
     bool_kw("lower_prio_no_advert"),
     bool_kw("higher_prio_send_advert"),
+    bool_kw("skip_check_adv_addr"),
+    flag_kw("promote_secondaries"),
+    flag_kw("native_ipv6"),
+    kw("old_unicast_checksum", _old_unicast_checksum, (0, 1)),
     bool_kw("strict_mode"),
     bool_kw("accept"),
     off_kw("no_accept", "accept"),
@@ -369,10 +384,20 @@ def build_vrrp_instance(stmt: Statement, diags: Diagnostics) -> VrrpInstance:
     if "notify_deleted" in values:
         notify.notify_deleted, values["notify_deleted"] = values["notify_deleted"], True
     _check_vmac(values, locs, arg(stmt).text, diags)
+    if values.get("promote_secondaries") and values.get("use_vmac") is not None:
+        diags.warning(locs["promote_secondaries"], "promote_secondaries is always set on a VMAC (use_vmac): "
+                      "ignored, as keepalived ignores it")
+        values["promote_secondaries"] = False
     return VrrpInstance(name=arg(stmt).text, notify=notify, **values, loc=stmt.loc, locs=locs)
 
 
 GROUP_ITEM = ItemSpec("group")
+
+def _global_tracking(stmt: Statement, diags: Diagnostics) -> bool:
+    diags.warning(stmt.loc, "global_tracking is deprecated (keepalived says so too): read as "
+                  "sync_group_tracking_weight; track_interface/script/file in the sync group apply to every member")
+    return True
+
 
 VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
     kw("group", lambda s, d: tuple(i.head[0].text for i in s.children or ()), (0, 0), block=GROUP_ITEM),
@@ -382,6 +407,8 @@ VRRP_SYNC_GROUP = BlockSpec("vrrp_sync_group").add(
     kw("track_file", _track_items(SCRIPT_WEIGHT), (0, 0), block=TRACK_ITEM),
     *NOTIFY_KEYWORDS,
     bool_kw("smtp_alert"),
+    flag_kw("sync_group_tracking_weight"),
+    kw("global_tracking", _global_tracking, (0, 0), field="sync_group_tracking_weight"),
 )
 
 
