@@ -55,7 +55,7 @@ class Env:
     def kernel(self) -> dict[str, dict[str, int]]:
         """Our table as the kernel holds it: {service: {dest: weight}}."""
         out = self.lab.exec("lb", ["nft", "-j", "list", "table", "inet", "pykeepalived"]).stdout
-        table, _ = parse(json.loads(out))
+        table, _, _ = parse(json.loads(out))
         return {str(k): {str(d): d.weight for d in s.dests.values()} for k, s in table.items()}
 
     def rules(self) -> str:
@@ -199,8 +199,10 @@ def test_weight_change_is_a_small_transaction(env) -> None:
     assert [str(o) for o in r.ops] == [f"set dest {VS} -> {IP['web1']}:8080"] and not r.errors
     script = env.backend.last_script
     assert "flush table" not in script and "prerouting" not in script, script
-    assert "delete map inet pykeepalived w_tcp_192_0_2_80_80\n" in script  # the service's map declared again
-    assert f"w_tcp_192_0_2_80_80 {{ type ipv4_addr . inet_service : mark; elements = {{ {IP['web1']} . 8080 : 4," in script
+    sid = env.backend.ids[next(iter(env.backend.dump(counts=False)))]
+    assert f"delete element inet pykeepalived weight4 {{ {sid} . {IP['web1']} . 8080 }}\n" in script
+    assert f"add element inet pykeepalived weight4 {{ {sid} . {IP['web1']} . 8080 : 4 }}\n" in script
+    assert "flush chain inet pykeepalived s_tcp_192_0_2_80_80\n" in script  # its modulus: 6 slots now
     assert env.kernel() == {VS: {"198.51.100.11:8080": 4, "198.51.100.12:8080": 1, "198.51.100.13:8080": 1}}
     assert env.fetch(12) == Counter({"web1": 8, "web2": 2, "web3": 2})
     assert env.backend.listings == listings  # what we wrote is remembered, not listed back
