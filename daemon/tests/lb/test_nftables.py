@@ -105,6 +105,26 @@ def test_weight_change_is_that_service_elements_and_chain() -> None:
     assert nft_render.update(old, table(), set(old), ids) == ""
 
 
+# nft --debug=netlink of nft_render.KEY_PROBE: what Debian 11's nft 0.9.8 and Debian 12's nft 1.0.6 printed
+DEBUG_098 = "probe pykeepalived 8\nprobe pykeepalived 0\n\telement 01000000  : 010200c0 0 [end]\n"
+DEBUG_106 = "probe pykeepalived 8\nprobe pykeepalived 0\n\telement 00000001  : 010200c0 0 [end]\n"
+
+
+def test_slot_keys_are_swapped_only_for_an_nft_that_swaps_them() -> None:
+    assert nft_render.keys_swapped(DEBUG_098) and not nft_render.keys_swapped(DEBUG_106)
+    assert not nft_render.keys_swapped("Error: syntax error")
+    assert nft_render.slot_key(1, swap=True) == str(0x01000000) and nft_render.slot_key(65536, swap=True) == "256"
+    assert nft_render.slot_key(65536) == "65536"
+    swapped = nft_render.render(table(), swap=True)
+    assert "add element inet pykeepalived dnat6_udp_0 { 1024 : [2001:db8::11] . 53, 16778240 : [2001:db8::12] . 53 }" \
+        in swapped  # 262144 and 262145 (service 4's slots 0 and 1): 0x00040000, 0x00040001 byte-swapped
+    # an update deletes the keys it wrote: the same encoding both ways
+    old, new = table(), table()
+    new[RR6.key] = service(RR6, Dest("2001:db8::11", 53))
+    text = nft_render.update(old, new, {RR6.key}, nft_render.assign_ids(old, {}), swap=True)
+    assert "delete element inet pykeepalived dnat6_udp_0 { 16778240 }" in text
+
+
 def test_service_added_and_removed_are_elements_never_prerouting() -> None:
     old = table()
     new = table()
@@ -165,7 +185,7 @@ def test_previous_layout_is_adopted_and_moved_in_one_transaction() -> None:
     assert nft.migrations == 1 and nft.transactions == transactions + 1  # and moved at once, in one transaction
     moved = nft.script_text
     assert "flush table inet pykeepalived" in moved and "delete map inet pykeepalived w_tcp_192_0_2_80_80" in moved
-    assert "map vs4 {" in moved and not any(n.startswith("w_") for n in nft.state[0])
+    assert "add map inet pykeepalived vs4 {" in moved and not any(n.startswith("w_") for n in nft.state[0])
     assert reconcile(table(), nft.dump(counts=False), set(table())) == []
     fresh = FakeNft()
     fresh.state = nft.state

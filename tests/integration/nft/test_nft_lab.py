@@ -61,8 +61,8 @@ class Env:
     def rules(self) -> str:
         return self.lab.exec("lb", ["nft", "list", "table", "inet", "pykeepalived"]).stdout
 
-    def fetch(self, n: int, *sources: str) -> Counter:
-        out = self.lab.exec("client", [sys.executable, str(HERE / "client.py"), "fetch", URL, str(n), *sources],
+    def fetch(self, n: int, *sources: str, url: str = URL) -> Counter:
+        out = self.lab.exec("client", [sys.executable, str(HERE / "client.py"), "fetch", url, str(n), *sources],
                             timeout=60).stdout
         return Counter(out.split())
 
@@ -80,8 +80,7 @@ class Env:
         return proc
 
 
-@pytest.fixture(scope="module")
-def env(lab, tmp_path_factory):
+def start_webservers(lab) -> None:
     for host in (*WEBS, "sorry"):
         lab.popen(host, [sys.executable, str(HERE / "webserver.py"), host, "8080"],
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,6 +89,11 @@ def env(lab, tmp_path_factory):
         while ":8080" not in lab.exec(host, ["ss", "-ltnH"]).stdout:
             assert time.monotonic() < deadline, f"{host}: web server not listening"
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def env(lab, tmp_path_factory):
+    start_webservers(lab)
     lab.exec("lb", ["nft", "add", "table", "ip", "foreign"])  # someone else's table: never touched
     e = Env(lab, tmp_path_factory.mktemp("nftrun"))
     r = e.lb.start()

@@ -46,6 +46,11 @@ Elements are added after the rules in a full render. And nft 1.0.6 loads the
 elements of every interval set in the table before an ``add element`` (0.54 s
 at 4,000 services), so no map has intervals: slots are enumerated, one
 element per slot (the sum of the live servers' weights; mh: 251).
+nft 0.9.8 (Debian 11) writes a ``typeof numgen`` map's keys in network byte
+order, the opposite of what numgen and jhash give the kernel: the backend
+asks nft once how it encodes (:data:`KEY_PROBE`) and slot keys are then
+written byte-swapped (:func:`slot_key`), so the kernel holds the same bytes
+whichever nft wrote them.
 
 :func:`render` writes the whole table (start, adopt, recovery after a failed
 transaction, the move from an older layout). :func:`update` writes only what
@@ -128,6 +133,25 @@ def slot_decl(name: str) -> str:
     _, proto, _ = name.split("_")
     ip = "ip6" if name.startswith("dnat6") else "ip"
     return f"typeof numgen inc mod 1 : {ip} daddr" + ("" if proto == "addr" else f" . {proto} dport")
+
+
+# nft 0.9.8 (Debian 11) writes the elements of a ``typeof numgen`` map in network byte order, while
+# numgen and jhash give the kernel a host-order number: on a little-endian machine key 1 was stored
+# as 0x01000000, slot 0 alone matched and every second rr connection went undispatched. Later nft
+# (1.0.6) writes host order. Which one the running nft does is read from its own encoding of this
+# probe (``nft -c --debug=netlink``: checked, never committed), and slot keys are written so the
+# kernel holds host order either way.
+KEY_PROBE = f"table {TABLE} {{ map key_probe {{ typeof numgen inc mod 1 : ip daddr; elements = {{ 1 : 192.0.2.1 }}; }}; }}\n"
+
+
+def keys_swapped(debug: str) -> bool:
+    """Whether nft's netlink debug of :data:`KEY_PROBE` shows key 1 encoded as the 32-bit word 0x01000000."""
+    return re.search(r"^\s*element 01000000\b", debug, re.MULTILINE) is not None
+
+
+def slot_key(n: int, swap: bool = False) -> str:
+    """Slot ``n`` as written in a slot map: byte-swapped for an nft that swaps it back (:func:`keys_swapped`)."""
+    return str(int.from_bytes(n.to_bytes(4, "little"), "big") if swap else n)
 
 
 def kname(key: ServiceKey) -> str:
@@ -326,14 +350,17 @@ def dispatch(key: ServiceKey) -> Elements:
 Slots = tuple[int, list[tuple[int, int, Dest]]]
 
 
-def elements(svc: Service, sid: int, sl: Slots | None = None) -> Elements:
-    """Every shared-map element of one service: its dispatch, its slots and the weights of all its dests."""
+def elements(svc: Service, sid: int, sl: Slots | None = None, swap: bool = False) -> Elements:
+    """Every shared-map element of one service: its dispatch, its slots and the weights of all its dests.
+
+    ``swap``: slot keys byte-swapped (:func:`keys_swapped`).
+    """
     out = dispatch(svc.key)
     base = sid * SPAN
     runs = [(a, b, _target(svc, d)) for a, b, d in (sl or slots(svc))[1]]
     for smap, _ in slot_maps(svc, sid):
         for a, b, target in runs:
-            out.update({(smap, str(base + i)): target for i in range(a, b + 1)})
+            out.update({(smap, slot_key(base + i, swap)): target for i in range(a, b + 1)})
     wmap = f"weight{svc.key.af}"
     for d in sorted(svc.dests.values(), key=lambda d: (d.addr, d.port)):
         out[(wmap, f"{sid} . {_addr(svc.key.af, d.addr)} . {d.port}")] = str(d.weight)
@@ -372,14 +399,15 @@ def _by_map(elems: Elements, values: bool = True) -> dict[str, list[str]]:
 
 
 def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Iterable[str] = (),
-           ids: Ids | None = None) -> str:
+           ids: Ids | None = None, swap: bool = False) -> str:
     """The whole transaction: our table afterwards holds exactly ``table`` (start, adopt, recovery).
 
     ``existing_maps`` (from the last listing) are deleted unless they are
     persistence maps still wanted with the same definition (their elements,
     the clients' stickiness, survive); the shared maps are declared again with
     every element; ``existing_chains`` no longer wanted are deleted (also the
-    previous layout's). ``ids``: every service's id (:func:`assign_ids`).
+    previous layout's). ``ids``: every service's id (:func:`assign_ids`);
+    ``swap``: slot keys byte-swapped (:func:`keys_swapped`).
     """
     ids = assign_ids(table, {}) if ids is None else ids
     pmaps: list[str] = []
@@ -389,7 +417,7 @@ def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Ite
         svc = table[key]
         pmaps += _persist(svc)[0]
         sl = slots(svc)
-        elems.update(elements(svc, ids[key], sl))
+        elems.update(elements(svc, ids[key], sl, swap))
         chains.append(f"\tchain {chain(key)} {{")
         chains += [f"\t\t{r}" for r in service_rules(svc, ids[key], sl)]
         chains.append("\t}")
@@ -399,10 +427,12 @@ def render(table: Table, existing_maps: Iterable[str] = (), existing_chains: Ite
     lines += [f"delete map {TABLE} {name}" for name in sorted(set(existing_maps)) if name not in keep]
     lines += [f"delete chain {TABLE} {name}" for name in sorted(set(existing_chains))
               if name.startswith("s_") and name not in wanted]
+    # maps by "add map", never inside the table block: nft 0.9.8 (Debian 11) crashes after committing a
+    # file that flushes a table and then declares a map in a block (exit 139, the table written)
+    lines += [f"add map {TABLE} {name} {{ {decl}; }}" for name, decl in SHARED_MAPS.items()]
+    lines += [f"add map {TABLE} {name} {{ {slot_decl(name)}; }}" for name in sorted({m for m, _ in elems} - SHARED_MAPS.keys())]
+    lines += [f"add map {TABLE} {m.removeprefix('map ')}" for m in pmaps]
     lines.append(f"table {TABLE} {{")
-    lines += [f"\tmap {name} {{ {decl}; }}" for name, decl in SHARED_MAPS.items()]
-    lines += [f"\tmap {name} {{ {slot_decl(name)}; }}" for name in sorted({m for m, _ in elems} - SHARED_MAPS.keys())]
-    lines += [f"\t{m}" for m in pmaps]
     lines += chains
     lines.append("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;")
     lines += [f"\t\t{r}" for r in PREROUTING]
@@ -420,10 +450,11 @@ def _pmap(svc: Service | None) -> str | None:
     return decl[0] if decl else None
 
 
-def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids) -> str:
+def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids, swap: bool = False) -> str:
     """A transaction from ``old`` to ``new`` that only names the ``touched`` services (pure).
 
-    ``ids`` holds the id of every touched service, old or new. A service
+    ``ids`` holds the id of every touched service, old or new (``swap`` as
+    for :func:`render`). A service
     added or removed is its chain plus ``add element`` / ``delete element`` in
     the shared maps (dispatch, slots, weights); a change writes only the
     elements that differ and rewrites the service's own chain when its rule
@@ -452,8 +483,8 @@ def update(old: Table, new: Table, touched: Iterable[ServiceKey], ids: Ids) -> s
                 head.append(f"add map {t} {np_.removeprefix('map ')}")
             if op_ is not None:
                 tail.append(f"delete map {t} {op_.split()[1]}")
-        before = elements(o, sid) if o is not None else {}
-        after = elements(n, sid) if n is not None else {}
+        before = elements(o, sid, swap=swap) if o is not None else {}
+        after = elements(n, sid, swap=swap) if n is not None else {}
         gone.update({k: v for k, v in before.items() if after.get(k) != v})
         shards.update({m for m, _ in after} - {m for m, _ in before} - SHARED_MAPS.keys())
         added.update({k: v for k, v in after.items() if before.get(k) != v})

@@ -32,14 +32,17 @@ know it) and ``conntrack -L --reply-src ADDR``, the kernel filtering for that se
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from .backend import Applied
-from .nft_render import NAME, TABLE, assign_ids, current_layout, parse, render, update
+from .nft_render import KEY_PROBE, NAME, TABLE, assign_ids, current_layout, keys_swapped, parse, render, update
 from .reconcile import apply_op
 from .table import Dest, Op, Service, ServiceKey, Table, norm_addr
+
+log = logging.getLogger("pykeepalived.lb")
 
 Counts = dict[tuple[str, int, str, int], list[int]]  # (orig dst, dport, reply src, sport) -> [active, inactive]
 MarkCounts = dict[tuple[int, str, int], list[int]]  # (mark, reply src, sport) -> [active, inactive]
@@ -74,6 +77,16 @@ def parse_conntrack(text: str) -> tuple[Counts, MarkCounts]:
     return by_addr, by_mark
 
 
+def listing_json(text: str) -> dict:
+    """``nft -j list`` output -> its document.
+
+    nft 0.9.8 (Debian 11) prints "warning: stmt ops map have no json callback"
+    on stdout before the document for a rule with a map update (persistence).
+    """
+    start = text.find('{"nftables"')
+    return json.loads(text[start:] if start > 0 else text)
+
+
 class NftBackend:
     name = "nftables"
     owns_table = True  # every service in the dump is ours (the plane needs no ownership record)
@@ -90,10 +103,20 @@ class NftBackend:
         self._full = True  # the next transaction rewrites the whole table (after a listing)
         self.listings = 0  # nft -j list calls (start, adopt, and after a failed transaction)
         self.last_script = ""
+        self._swap: bool | None = None  # slot keys byte-swapped for this nft (nft_render.keys_swapped)
 
     def _run(self, args: Sequence[str], text: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([*self.prefix, *args], input=text, capture_output=True, text=True,
                               timeout=self.timeout, check=False)
+
+    def swap_keys(self) -> bool:
+        """Whether this nft writes typeof-numgen keys in network byte order (nft 0.9.8); asked once."""
+        if self._swap is None:
+            r = self._run(["nft", "-c", "--debug=netlink", "-f", "-"], KEY_PROBE)
+            self._swap = r.returncode == 0 and keys_swapped(r.stdout + r.stderr)
+            if self._swap:
+                log.info("nft writes typeof numgen keys in network byte order (nft 0.9.8): slot keys written swapped")
+        return self._swap
 
     def listing(self) -> dict:
         self.listings += 1
@@ -102,7 +125,7 @@ class NftBackend:
             if "No such file" in r.stderr:
                 return {"nftables": []}
             raise RuntimeError(f"nft list table {TABLE}: {r.stderr.strip()}")
-        return json.loads(r.stdout)
+        return listing_json(r.stdout)
 
     def _table(self) -> Table:
         table, names, ids = parse(self.listing())
@@ -168,7 +191,8 @@ class NftBackend:
     def script(self, table: Table, ids: dict[ServiceKey, int] | None = None) -> str:
         if not table:
             return f"add table {TABLE}\ndelete table {TABLE}\n"
-        return render(table, self.maps, self.chains, assign_ids(table, self.ids) if ids is None else ids)
+        return render(table, self.maps, self.chains, assign_ids(table, self.ids) if ids is None else ids,
+                      swap=self.swap_keys())
 
     def apply(self, ops: Sequence[Op]) -> list[Applied]:
         if not ops:
@@ -215,7 +239,7 @@ class NftBackend:
         if full:
             script = self.script(table, ids)
         else:
-            script = update(known, table, touched, {**self.ids, **ids})
+            script = update(known, table, touched, {**self.ids, **ids}, swap=self.swap_keys())
         if not script:
             return None
         self.last_script = script
@@ -223,7 +247,7 @@ class NftBackend:
         if r.returncode == 0:
             self.ids = ids
             if full:
-                self.maps = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tmap ")]
+                self.maps = [ln.split()[4] for ln in script.splitlines() if ln.startswith("add map ")]
                 self.chains = [ln.split()[1] for ln in script.splitlines() if ln.startswith("\tchain s_")]
             else:  # what a full render must delete later
                 for words in (ln.split() for ln in script.splitlines()):
