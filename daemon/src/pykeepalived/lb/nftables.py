@@ -9,7 +9,9 @@ still applied) and hands ``nft -f -`` one transaction that touches only them
 (``nft_render.update``: their elements in the shared maps, their chains);
 other tables are never named. An empty result deletes the table. The backend
 gives each service its id (``nft_render.assign_ids``), read back from the
-rules' comments at a listing.
+rules' comments at a listing. Before its first transaction it asks nft once
+how it encodes a slot key (``swap_keys``: nft 0.9.8 swaps them, see
+nft_render).
 
 The backend remembers what it wrote: the table is listed (``nft -j``) once,
 at the first dump or apply (start, adopt), and again only when a transaction
