@@ -84,7 +84,7 @@ def test_kernel_holds_slot_keys_in_host_order(env) -> None:
     env.reset(conf("rr"))
     sid = env.backend.ids[next(iter(env.backend.dump(counts=False)))]
     doc = json.loads(env.lab.exec("lb", ["nft", "-j", "list", "map", "inet", "pykeepalived", "dnat4_tcp_0"]).stdout)
-    keys = {key for obj in doc["nftables"] if "map" in obj for key, _ in obj["map"].get("elem", [])}
+    keys = {elem[0] for obj in doc["nftables"] if "map" in obj for elem in obj["map"].get("elem", [])}
     assert keys == {sid * SPAN + i for i in range(3)}
 
 
