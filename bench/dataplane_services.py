@@ -1,6 +1,6 @@
 """First-packet latency through the nftables plane as the number of services grows (issue 17 §1).
 
-    .venv/bin/python bench/dataplane_services.py [--sizes 100,1000,5000] [--connects 1000]
+    .venv/bin/python bench/dataplane_services.py [--sizes 100,1000,10000] [--connects 1000]
 
 Lab: tests/integration/nft/nft-topology.yml (client | lb | web1-3, NAT). For each
 size, N virtual servers 192.0.2.80:10000.. (rr, 3 real servers on port 8080) are
@@ -60,8 +60,9 @@ def connects(lab, host: str, ports: list[int], n: int) -> dict[int, list[int]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="100,1000,5000")
+    ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--connects", type=int, default=1000)
+    ap.add_argument("--lab-name", default=f"dps-{os.getpid()}")
     args = ap.parse_args()
     from lab import Lab
     from pykeepalived.config.loader import loads_config
@@ -69,7 +70,7 @@ def main() -> None:
     from pykeepalived.lb.plane import LoadBalancer
 
     rows = []
-    with Lab(TOPO, name=f"dps-{os.getpid()}", owner_pid=os.getpid()) as lab:
+    with Lab(TOPO, name=args.lab_name, owner_pid=os.getpid()) as lab:
         start_servers(lab)
         direct = connects(lab, "198.51.100.11", [8080], args.connects)[8080]
         rows.append(("direct to web1", "-", "-", direct, direct, direct))

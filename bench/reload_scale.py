@@ -74,26 +74,36 @@ def services_in_kernel() -> int:
     return r.stdout.count('comment "pyk ') if r.returncode == 0 else 0
 
 
-def wmap(v: int) -> str:
-    return "w_tcp_" + str(ipaddress.IPv4Address(VBASE + v)).replace(".", "_") + "_80"
+def chain(v: int) -> str:
+    """Virtual server ``v``'s own chain (lb/nft_render.py: ``s_<svc>``)."""
+    return "s_tcp_" + str(ipaddress.IPv4Address(VBASE + v)).replace(".", "_") + "_80"
 
 
 def untouched_rules() -> str:
     """The first virtual server's chain with its rule handles (``nft -a``): no edit of the bench
     touches that service, and a transaction that rewrote its rules would give them new handles."""
-    r = nft("-a", "list", "chain", "inet", "pykeepalived", "s" + wmap(0)[1:])
+    r = nft("-a", "list", "chain", "inet", "pykeepalived", chain(0))
     return r.stdout if r.returncode == 0 else ""
 
 
+def service_id(v: int) -> int | None:
+    """The plane's number for virtual server ``v``: the last field of its rule's comment."""
+    r = nft("list", "chain", "inet", "pykeepalived", chain(v))
+    m = re.search(r'comment "pyk [^"]* (\d+)"', r.stdout) if r.returncode == 0 else None
+    return int(m.group(1)) if m else None
+
+
 def weight_in_kernel(n_vs: int, n_rs: int, rip: ipaddress.IPv4Address | None = None) -> int | None:
-    """A real server's weight as the kernel holds it (its service's w_ map); by default the
-    middle virtual server's first one (the one ``bump`` changes)."""
+    """A real server's weight as the kernel holds it (``weight4``, keyed by its service's id);
+    by default the middle virtual server's first one (the one ``bump`` changes)."""
     rip = rip or ipaddress.IPv4Address(RBASE + (n_vs // 2) * n_rs)
-    name = wmap(n_vs // 2)
-    r = nft("get", "element", "inet", "pykeepalived", name, f"{{ {rip} . 8080 }}")
+    sid = service_id(n_vs // 2)
+    if sid is None:
+        return None
+    r = nft("get", "element", "inet", "pykeepalived", "weight4", f"{{ {sid} . {rip} . 8080 }}")
     if r.returncode != 0:
         return None
-    m = re.search(re.escape(f"{rip} . 8080 : ") + r"(0x[0-9a-f]+|\d+)", r.stdout)
+    m = re.search(re.escape(f" . {rip} . 8080 : ") + r"(0x[0-9a-f]+|\d+)", r.stdout)
     return int(m.group(1), 0) if m else None
 
 
@@ -192,8 +202,7 @@ def daemon_case(n_vs: int, n_rs: int, runs: int, up_timeout: float, wait: float)
             record("c", *_hup(proc.pid, log_path, lambda: weight_in_kernel(n_vs, n_rs, EXTRA_RS) == 3, wait))
             undo()
             conf.write_text(config(n_vs, n_rs, bump, add_vs=True))  # (d)
-            record("d", *_hup(proc.pid, log_path, lambda: nft("list", "map", "inet", "pykeepalived",
-                                                              wmap(n_vs)).returncode == 0, wait))
+            record("d", *_hup(proc.pid, log_path, lambda: service_id(n_vs) is not None, wait))
             undo()
         return out
     finally:

@@ -59,7 +59,7 @@ def table(lab) -> dict[str, set[str]]:
     out = lab.exec("lb1", ["nft", "-j", "list", "table", "inet", "pykeepalived"], check=False)
     if out.returncode != 0:
         return {}
-    services, _ = parse(json.loads(out.stdout))
+    services, _, _ = parse(json.loads(out.stdout))
     return {str(k): {str(d) for d in s.dests.values()} for k, s in services.items()}
 
 

@@ -55,14 +55,14 @@ class Env:
     def kernel(self) -> dict[str, dict[str, int]]:
         """Our table as the kernel holds it: {service: {dest: weight}}."""
         out = self.lab.exec("lb", ["nft", "-j", "list", "table", "inet", "pykeepalived"]).stdout
-        table, _ = parse(json.loads(out))
+        table, _, _ = parse(json.loads(out))
         return {str(k): {str(d): d.weight for d in s.dests.values()} for k, s in table.items()}
 
     def rules(self) -> str:
         return self.lab.exec("lb", ["nft", "list", "table", "inet", "pykeepalived"]).stdout
 
-    def fetch(self, n: int, *sources: str) -> Counter:
-        out = self.lab.exec("client", [sys.executable, str(HERE / "client.py"), "fetch", URL, str(n), *sources],
+    def fetch(self, n: int, *sources: str, url: str = URL) -> Counter:
+        out = self.lab.exec("client", [sys.executable, str(HERE / "client.py"), "fetch", url, str(n), *sources],
                             timeout=60).stdout
         return Counter(out.split())
 
@@ -80,8 +80,7 @@ class Env:
         return proc
 
 
-@pytest.fixture(scope="module")
-def env(lab, tmp_path_factory):
+def start_webservers(lab) -> None:
     for host in (*WEBS, "sorry"):
         lab.popen(host, [sys.executable, str(HERE / "webserver.py"), host, "8080"],
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,6 +89,11 @@ def env(lab, tmp_path_factory):
         while ":8080" not in lab.exec(host, ["ss", "-ltnH"]).stdout:
             assert time.monotonic() < deadline, f"{host}: web server not listening"
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def env(lab, tmp_path_factory):
+    start_webservers(lab)
     lab.exec("lb", ["nft", "add", "table", "ip", "foreign"])  # someone else's table: never touched
     e = Env(lab, tmp_path_factory.mktemp("nftrun"))
     r = e.lb.start()
@@ -199,8 +203,10 @@ def test_weight_change_is_a_small_transaction(env) -> None:
     assert [str(o) for o in r.ops] == [f"set dest {VS} -> {IP['web1']}:8080"] and not r.errors
     script = env.backend.last_script
     assert "flush table" not in script and "prerouting" not in script, script
-    assert "delete map inet pykeepalived w_tcp_192_0_2_80_80\n" in script  # the service's map declared again
-    assert f"w_tcp_192_0_2_80_80 {{ type ipv4_addr . inet_service : mark; elements = {{ {IP['web1']} . 8080 : 4," in script
+    sid = env.backend.ids[next(iter(env.backend.dump(counts=False)))]
+    assert f"delete element inet pykeepalived weight4 {{ {sid} . {IP['web1']} . 8080 }}\n" in script
+    assert f"add element inet pykeepalived weight4 {{ {sid} . {IP['web1']} . 8080 : 4 }}\n" in script
+    assert "flush chain inet pykeepalived s_tcp_192_0_2_80_80\n" in script  # its modulus: 6 slots now
     assert env.kernel() == {VS: {"198.51.100.11:8080": 4, "198.51.100.12:8080": 1, "198.51.100.13:8080": 1}}
     assert env.fetch(12) == Counter({"web1": 8, "web2": 2, "web3": 2})
     assert env.backend.listings == listings  # what we wrote is remembered, not listed back
