@@ -33,7 +33,7 @@ URL81 = "http://192.0.2.80:81/"
 def two_services():
     rs = "".join(f"    real_server {IP[w]} 8080 {{ weight 1 }}\n" for w in WEBS)
     text = "global_defs { lb_backend nftables }\n" + "".join(
-        f"virtual_server 192.0.2.80 {port} {{\n  lb_algo rr\n  lb_kind NAT\n{rs}}}\n" for port in (80, 81))
+        f"virtual_server 192.0.2.80 {port} {{\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n{rs}}}\n" for port in (80, 81))
     config, diags = loads_config(text)
     assert not diags.errors, [str(e) for e in diags.errors]
     return config

@@ -26,6 +26,7 @@ CONFIG = """global_defs { lb_backend nftables }
 virtual_server 192.0.2.80 80 {
   lb_algo rr
   lb_kind NAT
+  protocol TCP
   real_server 198.51.100.11 8080 { }
   real_server 198.51.100.12 8080 { }
   real_server 198.51.100.13 8080 { }
@@ -33,6 +34,7 @@ virtual_server 192.0.2.80 80 {
 virtual_server 192.0.2.80 81 {
   lb_algo wrr
   lb_kind NAT
+  protocol TCP
   real_server 198.51.100.11 8080 { weight 2 }
   real_server 198.51.100.12 8080 { weight 1 }
 }
