@@ -13,9 +13,10 @@ at the first fork count), then for each fork count alternates, ``--runs`` times,
 (``ansible.builtin.ping``: connection plus one module round trip per host). Then checks
 the running daemons: every VRRP instance has exactly one MASTER, and no two instances
 share a VRID on the segment. Prints median [min-max] and the ten costliest tasks of the
-last second run at each fork count, with its share of the play (bench/callback_plugins/task_cost.py,
-enabled through the environment for the bench's runs only: task start to the next task's start,
-summed over hosts' parallel work, so wall time; ansible.posix's profile_tasks is not installed here). Settings as in examples/ansible.cfg
+last second run at each fork count, with its share of the play
+(bench/callback_plugins/task_cost.py, enabled through the environment for the bench's runs
+only: task start to the next task's start, summed over hosts' parallel work, so wall time;
+ansible.posix's profile_tasks is not installed here). Settings as in examples/ansible.cfg
 (ssh, pipelining, ControlPersist). Run as root from the repository root (make venv
 first); the collection is found through ``.cache/collections`` (``make collection-link``).
 """

@@ -25,8 +25,8 @@ import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.hapair.keepalived.plugins.module_utils import daemon, fragments, systemd_unit
-from ansible_collections.hapair.keepalived.plugins.module_utils import sysctl as sysctl_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils import real_server as rs_utils
+from ansible_collections.hapair.keepalived.plugins.module_utils import sysctl as sysctl_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils import virtual_server as vs_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils import vrrp_instance as vi_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import SyntaxValueError

@@ -81,7 +81,7 @@ options:
         default: "0644"
   sysctl:
     description:
-      - Options of M(hapair.keepalived.sysctl) (C(path), C(values), C(state)): its file and the running
+      - Options of M(hapair.keepalived.sysctl) (C(path), C(values), C(state)), whose file and the running
         kernel's values are kept in the same call, before the configuration (applied even when
         O(requires) defers the configuration). Not a reason to reload the daemon.
     type: dict
@@ -173,7 +173,9 @@ sysctl:
   returned: when O(sysctl) is given
   type: dict
 service:
-  description: With O(service), its C(name) and what systemctl says it is, C(enabled) (V(enabled), V(disabled), V(not-found)...) and C(active).
+  description:
+    - With O(service), its C(name) and what systemctl says it is, C(enabled) (V(enabled), V(disabled),
+      V(not-found)...) and C(active).
   returned: when O(service) is given
   type: dict
   sample: {name: pykeepalived.service, enabled: enabled, active: active}
