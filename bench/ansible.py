@@ -13,8 +13,10 @@ at the first fork count), then for each fork count alternates, ``--runs`` times,
 (``ansible.builtin.ping``: connection plus one module round trip per host). Then checks
 the running daemons: every VRRP instance has exactly one MASTER, and no two instances
 share a VRID on the segment. Prints median [min-max] and the ten costliest tasks of the
-last second run (bench/callback_plugins/task_cost.py: task start to the next task's
-start, summed over hosts' parallel work, so wall time). Settings as in examples/ansible.cfg
+last second run at each fork count, with its share of the play
+(bench/callback_plugins/task_cost.py, enabled through the environment for the bench's runs
+only: task start to the next task's start, summed over hosts' parallel work, so wall time;
+ansible.posix's profile_tasks is not installed here). Settings as in examples/ansible.cfg
 (ssh, pipelining, ControlPersist). Run as root from the repository root (make venv
 first); the collection is found through ``.cache/collections`` (``make collection-link``).
 """
@@ -128,7 +130,7 @@ def main() -> int:
             run_play(inventories, REPO / "examples/lab-apps.yml", args.forks[0])
             first, _ = run_play(inventories, site, args.forks[0])
             progress(f"first run at forks {args.forks[0]}: {first:.1f} s")
-            rows, costs = [], {}
+            rows, costs = [], {}  # costs: forks -> {task: s} of that fork count's last second run
             for forks in args.forks:
                 second, plain = [], []
                 for _ in range(args.runs):
@@ -138,7 +140,7 @@ def main() -> int:
                     second.append(elapsed)
                     plain.append(run_play(inventories, noop, forks)[0])
                     progress(f"forks {forks}: second run {elapsed:.1f} s, no-op {plain[-1]:.1f} s")
-                costs = json.loads((tmp / "cost.json").read_text())
+                costs[forks] = json.loads((tmp / "cost.json").read_text())
                 rows.append((forks, second, plain))
             elections = check_elections(inventories, tmp)
         finally:
@@ -153,9 +155,11 @@ def main() -> int:
     for forks, second, plain in rows:
         ratio = statistics.median(second) / statistics.median(plain)
         print(f"| {forks} | {cell(second)} | {cell(plain)} | {ratio:.1f}x |")
-    print(f"\nCostliest tasks of the last second run (forks {args.forks[-1]}), s:")
-    for name, seconds in sorted(costs.items(), key=lambda kv: -kv[1])[:10]:
-        print(f"| {seconds:6.1f} | {name} |")
+    for forks, cost in costs.items():
+        total = sum(cost.values())
+        print(f"\nCostliest tasks of the last second run at forks {forks} (of {total:.1f} s), s and share:")
+        for name, seconds in sorted(cost.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"| {seconds:6.1f} | {100 * seconds / total:4.1f}% | {name} |")
     return 0
 
 

@@ -6,6 +6,12 @@ config (a systemd unit), in one module call (one round trip per host instead of 
 per object and file); it also lists the fragment files on the host, which is what a
 purge compares the items with.
 
+For a load balancer's whole idempotent check in that one call it can also keep a
+sysctl.d file and the running kernel's values (module_utils/sysctl.py), say which of some
+paths exist (an installed build's marker, a pending restart's), write nothing of the
+config while the daemon it is for is not installed (``requires``), and report a systemd
+unit's state after the change (module_utils/systemd_unit.py).
+
 Each item is checked against its own module's argument spec and rendered by its own
 class (VrrpInstance, VirtualServer, RealServer), so the files are byte for byte those
 the per-object modules write; the batch then validates all changes with one
@@ -18,8 +24,9 @@ import fnmatch
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.hapair.keepalived.plugins.module_utils import daemon, fragments
+from ansible_collections.hapair.keepalived.plugins.module_utils import daemon, fragments, systemd_unit
 from ansible_collections.hapair.keepalived.plugins.module_utils import real_server as rs_utils
+from ansible_collections.hapair.keepalived.plugins.module_utils import sysctl as sysctl_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils import virtual_server as vs_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils import vrrp_instance as vi_utils
 from ansible_collections.hapair.keepalived.plugins.module_utils.syntax import SyntaxValueError
@@ -43,6 +50,10 @@ def argument_spec():
         spec[option] = dict(type="list", elements="dict", default=[])
     spec["main_config"] = dict(type="str")
     spec["files"] = dict(type="list", elements="dict", default=[], options=PLAIN_FILE_OPTIONS)
+    spec["sysctl"] = dict(type="dict")
+    spec["look_for"] = dict(type="list", elements="path", default=[])
+    spec["requires"] = dict(type="path")
+    spec["service"] = dict(type="str")
     return spec
 
 
@@ -127,7 +138,18 @@ def make_dirs(paths):
             os.chown(path, 0, 0)
 
 
-def run(module):
+def sysctls(module):
+    """The ``sysctl`` option's Sysctls (checked against the sysctl module's spec), or None."""
+    if module.params["sysctl"] is None:
+        return None
+    checked = _validator(sysctl_utils.MODULE_KWARGS).validate(module.params["sysctl"])
+    if checked.error_messages:
+        module.fail_json(msg=f"sysctl: {'; '.join(checked.error_messages)}")
+    return sysctl_utils.Sysctls(ItemModule(module, checked.validated_parameters))
+
+
+def configure(module):
+    """The config part: main file, directories, fragments, plain files; its result keys."""
     objects = build_objects(module)
     wanted = {}
     if module.params["main_config"] is not None:
@@ -172,8 +194,35 @@ def run(module):
         reloaded, warning = daemon.reload_daemon(module.params["runtime_dir"])
         if warning:
             module.warn(warning)
-    module.exit_json(changed=bool(changes or dirs or files), reloaded=reloaded, diff=diffs,
-                     fragments=sorted(r["fragment"] for rs in results.values() for r in rs),
-                     fragments_on_host=fragments_on_host(os.path.join(config_dir, "conf.d")),
-                     files=[dict(path=item["path"], changed=item["path"] in files) for item in module.params["files"]],
-                     **results)
+    return dict(changed=bool(changes or dirs or files), reloaded=reloaded, diff=diffs,
+                fragments=sorted(r["fragment"] for rs in results.values() for r in rs),
+                fragments_on_host=fragments_on_host(os.path.join(config_dir, "conf.d")),
+                files=[dict(path=item["path"], changed=item["path"] in files) for item in module.params["files"]],
+                **results)
+
+
+def deferred_result(module):
+    """The config part's result keys when it waits for ``requires``: nothing written or listed."""
+    return dict(changed=False, reloaded=False, diff=[], fragments=[], fragments_on_host=[],
+                files=[dict(path=item["path"], changed=False) for item in module.params["files"]],
+                **{option: [] for option, _kwargs, _cls in KINDS})
+
+
+def run(module):
+    kernel = sysctls(module)
+    sysctl_result = kernel.plan() if kernel else None
+    if kernel and not module.check_mode:
+        kernel.apply()
+    requires = module.params["requires"]
+    # (check mode shows the change anyway: validation warns if there is no checker yet)
+    deferred = bool(requires) and not os.path.exists(requires) and not module.check_mode
+    result = deferred_result(module) if deferred else configure(module)
+    result.update(deferred=deferred, found=[path for path in module.params["look_for"] if os.path.lexists(path)])
+    if sysctl_result:
+        result["sysctl"] = dict(path=sysctl_result["path"], kernel=sysctl_result["kernel"], changed=sysctl_result["changed"])
+        result["changed"] = result["changed"] or sysctl_result["changed"]
+        if sysctl_result["changed"]:
+            result["diff"] = [sysctl_result["diff"]] + result["diff"]
+    if module.params["service"]:
+        result["service"] = systemd_unit.state(module, module.params["service"])
+    module.exit_json(**result)

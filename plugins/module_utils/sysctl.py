@@ -102,7 +102,8 @@ class Sysctls:
         os.chmod(tmp, 0o644)
         self.module.atomic_move(tmp, self.path)
 
-    def run(self):
+    def plan(self):
+        """What differs (file and running kernel), as the task's result; nothing is written."""
         old_text = self.read_file()
         old_values, before = parse(old_text)
         wanted = {}
@@ -120,16 +121,23 @@ class Sysctls:
             if self.kernel(key) != value:
                 kernel_writes[key] = value
         new_text = render(wanted, new_before) if wanted else None
-        file_changed = new_text != old_text
-        result = dict(changed=bool(kernel_writes) or file_changed, path=self.path, kernel=kernel_writes,
-                      diff=dict(before=old_text or "", after=new_text or "",
-                                before_header=self.path, after_header=self.path))
+        self._pending = (kernel_writes, new_text if new_text != old_text else False)
+        return dict(changed=bool(kernel_writes) or new_text != old_text, path=self.path, kernel=kernel_writes,
+                    diff=dict(before=old_text or "", after=new_text or "",
+                              before_header=self.path, after_header=self.path))
+
+    def apply(self):
+        """Write what plan() found different (kernel values, then the file)."""
+        kernel_writes, new_text = self._pending
+        for key, value in kernel_writes.items():
+            self.set_kernel(key, value)
+        if new_text is None:
+            os.unlink(self.path)
+        elif new_text is not False:
+            self.write_file(new_text)
+
+    def run(self):
+        result = self.plan()
         if not self.module.check_mode:
-            for key, value in kernel_writes.items():
-                self.set_kernel(key, value)
-            if file_changed:
-                if new_text is None:
-                    os.unlink(self.path)
-                else:
-                    self.write_file(new_text)
+            self.apply()
         self.module.exit_json(**result)

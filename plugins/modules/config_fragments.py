@@ -19,6 +19,8 @@ description:
   - All changes are validated together by the daemon's checker (C(pykeepalived -t)) on one copy
     of the config, then written atomically; one C(SIGHUP) follows. A rejected change fails with
     the daemon's C(FILE:LINE:COL) errors and writes nothing.
+  - It can also carry the rest of a load balancer's idempotent check, so that a second run of the
+    role costs one round trip per host - O(sysctl), O(look_for), O(requires) and O(service).
   - A real server may name a virtual server written by the same task. Unlike
     M(hapair.keepalived.real_server), no C(runtime) facts are read from the daemon (use
     M(hapair.keepalived.keepalived_info)), and the deprecated C(state=drained) with C(wait) does not wait.
@@ -77,6 +79,26 @@ options:
         description: Its mode, in octal.
         type: str
         default: "0644"
+  sysctl:
+    description:
+      - Options of M(hapair.keepalived.sysctl) (C(path), C(values), C(state)), whose file and the running
+        kernel's values are kept in the same call, before the configuration (applied even when
+        O(requires) defers the configuration). Not a reason to reload the daemon.
+    type: dict
+  look_for:
+    description: Paths whose existence RV(found) reports (an installed build's marker, a pending restart's).
+    type: list
+    elements: path
+    default: []
+  requires:
+    description:
+      - When this path does not exist (the daemon the configuration is for is not installed yet),
+        nothing of the configuration is written or validated, RV(deferred) is true and the caller
+        runs the task again after installing. In check mode the change is computed and shown anyway.
+    type: path
+  service:
+    description: A systemd unit whose state (C(systemctl is-enabled), C(is-active)) RV(service) reports, read last.
+    type: str
 author:
   - hapair.keepalived maintainers (!UNKNOWN)
 """
@@ -137,6 +159,26 @@ diff:
   returned: always
   type: list
   elements: dict
+deferred:
+  description: Whether the configuration was left alone because O(requires) does not exist.
+  returned: always
+  type: bool
+found:
+  description: The paths of O(look_for) that exist.
+  returned: always
+  type: list
+  elements: str
+sysctl:
+  description: With O(sysctl), its C(path), whether it C(changed) and the C(kernel) keys written (or that would be).
+  returned: when O(sysctl) is given
+  type: dict
+service:
+  description:
+    - With O(service), its C(name) and what systemctl says it is, C(enabled) (V(enabled), V(disabled),
+      V(not-found)...) and C(active).
+  returned: when O(service) is given
+  type: dict
+  sample: {name: pykeepalived.service, enabled: enabled, active: active}
 errors:
   description: The daemon's C(FILE:LINE:COL) error lines when it rejected the change.
   returned: failure

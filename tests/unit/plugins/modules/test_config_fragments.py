@@ -104,3 +104,40 @@ def test_fragments_on_host_list_what_a_purge_compares(runner):
     r = runner.play({"module": "config_fragments", "args": BATCH})
     assert not r[0]["changed"], r
     assert set(r[0]["fragments_on_host"]) == set(r[0]["fragments"]) | {str(stray)}
+
+
+def test_sysctls_markers_and_a_deferred_config_in_the_same_call(runner, tmp_path):
+    """The load balancer's whole check in one call: sysctls first (applied even while the
+    daemon is missing), which markers exist, and no config until ``requires`` exists."""
+    proc = tmp_path / "proc"
+    (proc / "net" / "ipv4").mkdir(parents=True)
+    (proc / "net" / "ipv4" / "ip_forward").write_text("0\n")
+    conf = tmp_path / "60-pykeepalived.conf"
+    marker, pending = tmp_path / "venv" / ".hapair-build-x", tmp_path / "venv" / ".hapair-restart-pending"
+    args = dict(BATCH, sysctl={"path": str(conf), "values": {"net.ipv4.ip_forward": 1}, "proc_root": str(proc)},
+                look_for=[str(marker), str(pending)], requires=str(marker))
+    before = files(runner)
+    # check mode shows the whole change although the build is missing; nothing is written
+    r = runner.play({"module": "config_fragments", "args": args, "check": True, "diff": True},
+                    {"module": "config_fragments", "args": args, "diff": True})
+    assert r[0]["changed"] and not r[0]["deferred"] and r[0]["found"] == [], r[0]
+    assert r[0]["sysctl"]["kernel"] == {"net.ipv4.ip_forward": "1"} and len(r[0]["diff"]) == 7  # sysctl + 6 files
+    # without the build: the sysctls are applied, the config waits
+    assert r[1]["changed"] and r[1]["deferred"] and r[1]["fragments"] == [] and r[1]["vrrp_instances"] == []
+    assert len(r[1]["diff"]) == 1 and r[1]["diff"][0]["after_header"] == str(conf)
+    assert (proc / "net" / "ipv4" / "ip_forward").read_text() == "1\n" and conf.exists()
+    assert files(runner) == before
+    marker.parent.mkdir()
+    marker.write_text("x\n")
+    pending.write_text("y\n")
+    r = runner.play({"module": "config_fragments", "args": args},
+                    {"module": "config_fragments", "args": args})
+    assert [x["changed"] for x in r] == [True, False] and not r[0]["deferred"], r
+    assert r[0]["sysctl"]["changed"] is False and r[0]["found"] == [str(marker), str(pending)]
+    assert len(r[1]["fragments"]) == 4 and len(files(runner)) == 7  # the main file + 6
+    assert runner.check_config().returncode == 0
+
+
+def test_a_bad_sysctl_option_is_named(runner, tmp_path):
+    r = runner.play({"module": "config_fragments", "args": {"sysctl": {"path": str(tmp_path / "x"), "valeus": {}}}})
+    assert r[0]["failed"] and r[0]["msg"].startswith("sysctl: ") and "valeus" in r[0]["msg"], r
