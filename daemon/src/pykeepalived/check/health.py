@@ -97,7 +97,7 @@ class HealthChecker:
                 old = old_servers.get(key)
                 health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
                 for checker, tim in (pair for model in rs.checkers
-                                     for pair in build_checkers(model, rs, vs, config.track_files, self.bfd)):
+                                     for pair in build_checkers(model, rs, vs, config.track_files, self.bfd, config.ssl)):
                     job = next((j for j in (old.jobs if old else ()) if id(j) not in reused
                                 and j.checker.compare(checker) and j.state.timing == tim), None)
                     if job is not None:

@@ -13,15 +13,14 @@ reader on, off) and three clock reads (start, request sent, end).  No
 getsockopt(SO_ERROR) when the connect completes: ``send`` itself reports a
 refused or reset connection.  One timer per url, moved lazily: a step only
 sets its deadline; the timer, when it fires early, re-arms at that deadline.
-The request is built once per checker; a url without digest parses only the
-status line.
+The request is built once per checker; a url without digest or regex parses
+only the status line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import os
 from collections.abc import Callable
 
@@ -127,7 +126,7 @@ class HttpAttempt:
                 if len(self.buf) > HEAD_LIMIT:
                     raise UrlFailure("response headers too long")
                 return
-            if url.digest is None:  # the status is all that counts: no header parsed, no body read
+            if not url.needs_body:  # the status is all that counts: no header parsed, no body read
                 self._url_done(parse_status(self.buf), b"")
                 return
             self.head = parse_head(self.buf[:end])
@@ -151,11 +150,10 @@ class HttpAttempt:
         if not url.accepts(code):
             self._end(False, f"{url.path}: status {code}")
             return
-        if url.digest is not None:
-            digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
-            if digest != url.digest.lower():
-                self._end(False, f"{url.path}: digest {digest} != {url.digest}")
-                return
+        fault = url.body_fault(body) if url.needs_body else None
+        if fault is not None:
+            self._end(False, fault)
+            return
         self._release()
         self.index += 1
         now = self.loop.time()
