@@ -3,6 +3,8 @@ loopback servers; TLS servers that require a client certificate signed by a CA m
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import ssl
 import subprocess
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.check.build import build_checkers
+from pykeepalived.check.health import HealthChecker
 from pykeepalived.check.http import HttpChecker, UrlSpec
 from pykeepalived.config.loader import loads_config
 from pykeepalived.config.model_lvs import SslClient
@@ -17,6 +20,7 @@ from pykeepalived.config.ssl_client import client_context
 from pykeepalived.config.url_regex import compile_regex
 
 from .helpers import Switch, aio, port_of, start_http, target
+from .test_health import until
 
 BODY = "<html>status: OK, 42 backends, caf\u00e9</html>\n".encode()
 
@@ -85,7 +89,6 @@ async def test_http_get_regex(spec, ok):
 async def test_regex_after_status_and_with_digest():
     result = await run(await start_http(Switch("status500"), body=BODY), (url(regex="OK"),))
     assert (result.ok, result.reason) == (False, "/: status 500")
-    import hashlib
     digest = hashlib.md5(BODY).hexdigest()
     result = await run(await start_http(Switch(), body=BODY), (url(regex="FAIL", digest=digest),))
     assert (result.ok, result.reason) == (False, "/: regex did not match")
@@ -163,3 +166,37 @@ async def test_from_config_text_to_a_passing_check(pki):
         result = await checker.check()
     assert result.ok, result.reason
     assert switch.last_request.startswith(b"GET /again HTTP/1.0\r\n")
+
+
+@aio
+async def test_a_reload_after_the_certificate_is_renewed_makes_the_checker_anew(pki, tmp_path):
+    """Same config text, the client certificate file replaced: the SSL_GET is built again with the
+    new file (keepalived reads the files on every reload); the other checker keeps its job."""
+    cert = tmp_path / "client.pem"
+    shutil.copy(pki["client"], cert)
+    switch = Switch()
+    server = await start_http(switch, body=BODY, ssl=requiring_client_cert(pki))
+    text = (CONFIG % {"ca": pki["ca"], "client": cert, "key": pki["client.key"], "port": port_of(server)}).replace(
+        "        SSL_GET {", "        TCP_CHECK {\n        }\n        SSL_GET {").replace("connect_timeout 2", "delay_loop 0.2")
+    config, diags = loads_config(text)
+    assert not diags.errors, diags.errors
+    hc = HealthChecker()
+    async with server:
+        hc.load(config)
+        try:
+            jobs = {job.checker.kind: job for job in hc.scheduler.jobs}
+            await until(lambda: jobs["SSL_GET"].runs >= 1)
+            assert jobs["SSL_GET"].state.last.ok, jobs["SSL_GET"].state.last
+            hc.load(config)  # nothing changed: every job kept
+            assert {job.checker.kind: job for job in hc.scheduler.jobs} == jobs
+            openssl("x509", "-req", "-in", pki["client.csr"], "-CA", pki["ca"], "-CAkey", pki["ca.key"],
+                    "-CAcreateserial", "-days", "3", "-out", cert)  # renewed in place
+            hc.load(config)
+            renewed = {job.checker.kind: job for job in hc.scheduler.jobs}
+            assert renewed["TCP_CHECK"] is jobs["TCP_CHECK"]
+            assert renewed["SSL_GET"] is not jobs["SSL_GET"]
+            assert renewed["SSL_GET"].checker.context is not jobs["SSL_GET"].checker.context
+            await until(lambda: renewed["SSL_GET"].runs >= 1)
+            assert renewed["SSL_GET"].state.last.ok, renewed["SSL_GET"].state.last
+        finally:
+            await hc.stop()

@@ -21,7 +21,7 @@ from .http_attempt import HttpAttempt
 from .http_wire import DEFAULT_STATUS, MAX_BODY, USER_AGENT, UrlFailure, UrlSpec, build_request, parse_head
 
 __all__ = ["DEFAULT_STATUS", "MAX_BODY", "USER_AGENT", "HttpChecker", "UrlFailure", "UrlSpec", "build_request",
-           "fetch", "parse_head", "read_body", "tls_context"]
+           "fetch", "files_key", "parse_head", "read_body", "tls_context"]
 
 
 def tls_context() -> ssl.SSLContext:
@@ -85,7 +85,7 @@ async def fetch(target: Target, url: UrlSpec, protocol: str = "1.0", tls: bool =
         writer.transport.abort()  # no TLS close_notify dance: a checker does not wait on a peer
 
 
-def _files_key(client: SslClient | None) -> tuple | None:
+def files_key(client: SslClient | None) -> tuple | None:
     """The SSL block as a reload compares it: its names and password, and its files' change times
     (a certificate renewed in place makes the checker anew, with a new context)."""
     if client is None:
@@ -128,7 +128,7 @@ class HttpChecker(BaseChecker):
         self.kind = "SSL_GET" if tls else "HTTP_GET"
         self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
         # the SSL block's files as they are now (a reload compares them) and one context for all SSL_GETs
-        self.client_key = _files_key(client) if tls else None
+        self.client_key = files_key(client) if tls else None
         self.context = (context or shared_context(client, self.client_key)) if tls else None
         # one request per url, built once: the bytes never change between attempts
         self.requests = tuple(build_request(url, target, protocol, tls) for url in urls)
