@@ -16,7 +16,7 @@ from ..compat.aio import asyncio_timeout
 from ..config.model_lvs import SslClient
 from ..config.ssl_client import client_context
 from .base import BaseChecker, CheckResult, Target
-from .conn import connect, describe, run_attempt
+from .conn import Endpoint, connect, describe, run_attempt
 from .http_attempt import HttpAttempt
 from .http_wire import DEFAULT_STATUS, MAX_BODY, USER_AGENT, UrlFailure, UrlSpec, build_request, parse_head
 
@@ -127,6 +127,7 @@ class HttpChecker(BaseChecker):
         super().__init__(target)
         self.kind = "SSL_GET" if tls else "HTTP_GET"
         self.urls, self.tls, self.protocol, self.sni = urls, tls, protocol, sni
+        self.peer = Endpoint(target)
         # the SSL block's files as they are now (a reload compares them) and one context for all SSL_GETs
         self.client_key = files_key(client) if tls else None
         self.context = (context or shared_context(client, self.client_key)) if tls else None

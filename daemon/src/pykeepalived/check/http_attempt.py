@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 
 from .base import CheckResult
-from .conn import describe, make_socket, sockaddr
+from .conn import describe
 from .http_wire import MAX_BODY, UrlFailure, parse_head, parse_status
 from .poller import EPOLLIN, EPOLLOUT, poller_for
 
@@ -71,14 +71,14 @@ class HttpAttempt:
         checker = self.checker
         target = checker.target
         try:
-            sock = make_socket(target)
+            sock = checker.peer.stream()
         except OSError as err:
             self.loop.call_soon(self._end, False, self._why(describe(err)))
             return
         self.sock, self.fd, self.buf, self.head, self.reading = sock, sock.fileno(), b"", None, False
         self.out = checker.requests[self.index]
         try:
-            code = sock.connect_ex(sockaddr(target))
+            code = sock.connect_ex(checker.peer.addr)
         except OSError as err:
             code = err.errno or errno.EINVAL
         if code not in (0, errno.EINPROGRESS):

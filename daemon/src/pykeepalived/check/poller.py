@@ -59,9 +59,15 @@ class Poller:
 _POLLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+_last: list = [None, None]  # (loop, poller) of the last call: the daemon runs one loop
+
+
 def poller_for(loop: asyncio.AbstractEventLoop) -> Poller:
     """The loop's poller, made at first use; it goes (and its epoll is closed) with the loop."""
+    if _last[0] is loop:
+        return _last[1]
     poller = _POLLERS.get(loop)
     if poller is None:
         poller = _POLLERS[loop] = Poller(loop)
+    _last[0], _last[1] = loop, poller  # holds that one loop until another asks
     return poller

@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable
 
 from .base import BaseChecker, CheckResult, Target
-from .conn import describe, make_socket, run_attempt, sockaddr
+from .conn import Endpoint, describe, run_attempt
 from .poller import EPOLLOUT, FAILED, Poller, poller_for
 
 Done = Callable[[CheckResult], None]
@@ -29,25 +29,25 @@ class TcpAttempt:
 
     __slots__ = ("loop", "done", "t0", "sock", "fd", "timer", "poller")
 
-    def __init__(self, target: Target, loop: asyncio.AbstractEventLoop, done: Done, now: float | None = None) -> None:
+    def __init__(self, peer: Endpoint, loop: asyncio.AbstractEventLoop, done: Done, now: float | None = None) -> None:
         self.loop, self.done, self.t0 = loop, done, loop.time() if now is None else now
         self.sock: socket.socket | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.poller: Poller | None = None
         try:
-            sock = make_socket(target)
+            sock = peer.stream()
         except OSError as err:
             loop.call_soon(done, CheckResult(False, describe(err)))
             return
         self.sock, self.fd = sock, sock.fileno()
         try:
-            code = sock.connect_ex(sockaddr(target))
+            code = sock.connect_ex(peer.addr)
         except OSError as err:  # e.g. an unusable address family
             code = err.errno or errno.EINVAL
         if code == errno.EINPROGRESS:
             self.poller = poller_for(loop)
             self.poller.watch(self.fd, EPOLLOUT, self)
-            self.timer = loop.call_at(self.t0 + target.timeout, self._finish, False, "timeout")
+            self.timer = loop.call_at(self.t0 + peer.target.timeout, self._finish, False, "timeout")
         else:  # finished at once (loopback) or failed at once: report from the loop, never re-entrantly
             loop.call_soon(self._finish, code == 0, os.strerror(code) if code else "connected")
 
@@ -83,10 +83,14 @@ class TcpChecker(BaseChecker):
 
     kind = "TCP_CHECK"
 
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self.peer = Endpoint(target)
+
     def start(self, loop: asyncio.AbstractEventLoop, done: Done, now: float | None = None) -> TcpAttempt:
         """Callback form of ``check()`` for the scheduler (``now``: its clock reading, saved a
         second one); ``.cancel()`` on the result aborts."""
-        return TcpAttempt(self.target, loop, done, now)
+        return TcpAttempt(self.peer, loop, done, now)
 
     async def check(self) -> CheckResult:
         return await run_attempt(self.start)
