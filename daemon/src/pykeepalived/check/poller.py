@@ -20,20 +20,64 @@ from __future__ import annotations
 import asyncio
 import select
 import weakref
+from collections import deque
 
 EPOLLIN, EPOLLOUT = select.EPOLLIN, select.EPOLLOUT
 FAILED = select.EPOLLERR | select.EPOLLHUP
 
 
 class Poller:
-    """The checkers' epoll on one event loop (:func:`poller_for`)."""
+    """The checkers' epoll on one event loop (:func:`poller_for`), and their connect deadlines."""
 
-    __slots__ = ("epoll", "watchers", "__weakref__")
+    __slots__ = ("loop", "epoll", "watchers", "queues", "timer", "armed_at", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.epoll = select.epoll()
         self.watchers: dict[int, object] = {}
+        # deadlines: one FIFO per timeout value; as every attempt's deadline is its start (the
+        # scheduler's clock, which never goes back) + that timeout, each FIFO is in deadline order
+        self.queues: dict[float, deque] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.armed_at = 0.0
         loop.add_reader(self.epoll.fileno(), self._dispatch)
+
+    def expire_at(self, deadline: float, timeout: float, watcher) -> None:
+        """Call ``watcher.on_timeout()`` at ``deadline`` unless it is finished by then (``watcher.sock``
+        None): one timer for all attempts instead of a TimerHandle armed and cancelled for each."""
+        queue = self.queues.get(timeout)
+        if queue is None:
+            queue = self.queues[timeout] = deque()
+        queue.append((deadline, watcher))
+        if self.timer is None or deadline < self.armed_at:
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.armed_at = self.loop.call_at(deadline, self._expire), deadline
+
+    def _expire(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        due: list = []
+        earliest = None
+        for queue in self.queues.values():
+            while queue:
+                deadline, watcher = queue[0]
+                if watcher.sock is None:  # finished in time: forget it
+                    queue.popleft()
+                elif deadline <= now:
+                    queue.popleft()
+                    due.append(watcher)
+                else:
+                    if earliest is None or deadline < earliest:
+                        earliest = deadline
+                    break
+        if earliest is not None:
+            self._arm(earliest)
+        for watcher in due:
+            watcher.on_timeout()
 
     def watch(self, fd: int, events: int, watcher) -> None:
         self.epoll.register(fd, events)
