@@ -76,3 +76,35 @@ async def test_an_event_of_a_socket_closed_in_the_batch_never_reaches_its_number
         for s in [w.sock for w in watchers + reused if w.sock is not None] + [b for _a, b in pairs]:
             poller.forget(s.fileno())
             s.close()
+
+
+class Pending:
+    """An attempt in flight until ``sock`` is set to None; records when its timeout came."""
+
+    def __init__(self, loop, name: str, fired: list) -> None:
+        self.loop, self.name, self.fired, self.sock = loop, name, fired, object()
+
+    def on_timeout(self) -> None:
+        self.sock = None
+        self.fired.append((self.name, self.loop.time()))
+
+
+@aio
+async def test_deadlines_of_several_timeouts_fire_in_time_and_skip_finished_attempts():
+    loop = asyncio.get_running_loop()
+    poller = poller_for(loop)
+    fired: list = []
+    t0 = loop.time()
+    plan = [("slow-a", 0.30), ("fast-a", 0.10), ("done", 0.10), ("fast-b", 0.15), ("slow-b", 0.35)]
+    attempts = {}
+    for name, after in plan:  # starts never go back in time; a FIFO per timeout value (0.3 and 0.1)
+        timeout = 0.3 if name.startswith("slow") else 0.1
+        attempts[name] = Pending(loop, name, fired)
+        poller.expire_at(t0 + after, timeout, attempts[name])
+    attempts["done"].sock = None  # finished in time: never timed out
+    await asyncio.sleep(0.5)
+    assert [name for name, _at in fired] == ["fast-a", "fast-b", "slow-a", "slow-b"]
+    for name, at in fired:
+        due = t0 + dict(plan)[name]
+        assert at >= due, (name, at - due)  # never early
+    assert poller.timer is None  # nothing left to wait for
