@@ -15,12 +15,14 @@ from ..config.model_lvs import (
     RealServer,
     SmtpCheck,
     SmtpHost,
+    SslClient,
     TcpCheck,
     UdpCheck,
     VirtualServer,
     effective,
 )
 from ..config.model_vrrp import TrackFile
+from ..config.url_regex import compile_regex
 from . import bfd as bfd_check
 from . import file as file_check
 from .base import BaseChecker, Target, Timing
@@ -60,7 +62,8 @@ def target(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> Target:
 
 def build_checkers(model: CheckerCommon | FileCheck | BfdCheck, rs: RealServer, vs: VirtualServer,
                    track_files: Mapping[str, TrackFile] | None = None,
-                   bfd: bfd_check.EventSource | None = None) -> list[tuple[BaseChecker, Timing]]:
+                   bfd: bfd_check.EventSource | None = None,
+                   ssl_client: SslClient | None = None) -> list[tuple[BaseChecker, Timing]]:
     """The runnable checkers of one checker block with their timers.
 
     Usually one; an SMTP_CHECK with ``host`` blocks gives one per host (keepalived
@@ -82,7 +85,7 @@ def build_checkers(model: CheckerCommon | FileCheck | BfdCheck, rs: RealServer, 
         own = any(getattr(model, name) is not None for name in CONNECTION)
         return ([(SmtpChecker(target(model, rs, vs), helo), tim)] if own else []) + \
             [(SmtpChecker(host_target(host, rs, vs), helo), tim) for host in model.hosts]
-    return [(build_checker(model, rs, vs), tim)]
+    return [(build_checker(model, rs, vs, ssl_client), tim)]
 
 
 def host_target(host: SmtpHost, rs: RealServer, vs: VirtualServer) -> Target:
@@ -97,8 +100,9 @@ def host_target(host: SmtpHost, rs: RealServer, vs: VirtualServer) -> Target:
     )
 
 
-def build_checker(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> BaseChecker:
-    """The runnable checker for one checker block of a real server."""
+def build_checker(model: CheckerCommon, rs: RealServer, vs: VirtualServer,
+                  ssl_client: SslClient | None = None) -> BaseChecker:
+    """The runnable checker for one checker block of a real server (``ssl_client``: the SSL block)."""
     if isinstance(model, MiscCheck):
         if model.misc_path is None:
             raise ValueError("MISC_CHECK without misc_path")
@@ -112,10 +116,13 @@ def build_checker(model: CheckerCommon, rs: RealServer, vs: VirtualServer) -> Ba
     if isinstance(model, HttpCheck):
         default_vhost = effective("virtualhost", model, rs, vs)
         urls = tuple(UrlSpec(u.path, u.digest.lower() if u.digest else None, u.status_code or DEFAULT_STATUS,
-                             u.virtualhost or default_vhost) for u in model.url)
+                             u.virtualhost or default_vhost,
+                             compile_regex(u.regex, u.regex_options) if u.regex is not None else None,
+                             u.regex_no_match, u.regex_min_offset or 0, u.regex_max_offset)
+                     for u in model.url)
         tls = model.kind == "SSL_GET"
         sni = default_vhost if tls and model.enable_sni else None
-        return HttpChecker(tgt, urls, tls, model.http_protocol or "1.0", sni)
+        return HttpChecker(tgt, urls, tls, model.http_protocol or "1.0", sni, ssl_client)
     if isinstance(model, SmtpCheck):
         return SmtpChecker(tgt, model.helo_name)
     if isinstance(model, UdpCheck):

@@ -22,6 +22,7 @@ from ..config.model_lvs import RealServer, VirtualServer
 from ..services.smtp import Mailer
 from .bfd import EventSource
 from .build import build_checkers
+from .http import files_key
 from .notify import CheckNotifier, format_rs, format_vs
 from .scheduler import Job, Scheduler
 
@@ -66,6 +67,7 @@ class HealthChecker:
         # the same object (core/snapshot.py) keeps its entries as they are, unwalked
         self._of_vs: dict[int, tuple[VirtualServer, list[tuple], list[RsHealth]]] = {}
         self._track_files: object = None
+        self._ssl_key: tuple | None = None
         self.log_all_failures = False  # global_defs checker_log_all_failures
         self.init_notifies = False  # global_defs rs_init_notifies
 
@@ -78,8 +80,10 @@ class HealthChecker:
         self.log_all_failures = config.global_defs.checker_log_all_failures
         self.init_notifies = config.global_defs.rs_init_notifies
         # FILE_CHECKs read track_files: when those change, every virtual server is built again
-        same_files = self._track_files == config.track_files
-        self._track_files = config.track_files
+        # ... and SSL_GETs the SSL block's files (a renewed certificate: the checkers anew)
+        ssl_key = files_key(config.ssl)
+        same_files = self._track_files == config.track_files and self._ssl_key == ssl_key
+        self._track_files, self._ssl_key = config.track_files, ssl_key
         self.servers, self._of_vs = {}, {}
         reused: set[int] = set()
         for vs in config.virtual_servers:
@@ -97,7 +101,7 @@ class HealthChecker:
                 old = old_servers.get(key)
                 health = RsHealth(vs, rs, up=old.up if old else True, weight=old.weight if old else rs.weight)
                 for checker, tim in (pair for model in rs.checkers
-                                     for pair in build_checkers(model, rs, vs, config.track_files, self.bfd)):
+                                     for pair in build_checkers(model, rs, vs, config.track_files, self.bfd, config.ssl)):
                     job = next((j for j in (old.jobs if old else ()) if id(j) not in reused
                                 and j.checker.compare(checker) and j.state.timing == tim), None)
                     if job is not None:

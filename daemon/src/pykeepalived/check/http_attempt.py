@@ -8,26 +8,27 @@ path costs about twelve getpid(2) per check in CPython 3.11
 transport, and more than three times keepalived's CPU in a UML guest.
 
 In a UML guest every syscall and clock read traps, so a check makes as few as
-it can: socket, connect, send, recv, close, four epoll_ctl (writer on, off,
-reader on, off) and three clock reads (start, request sent, end).  No
+it can: socket, connect, send, recv, close, two epoll_ctl on the checkers'
+epoll (check/poller.py: add for writing, change to reading; close removes it)
+and three clock reads (start, request sent, end).  No
 getsockopt(SO_ERROR) when the connect completes: ``send`` itself reports a
 refused or reset connection.  One timer per url, moved lazily: a step only
 sets its deadline; the timer, when it fires early, re-arms at that deadline.
-The request is built once per checker; a url without digest parses only the
-status line.
+The request is built once per checker; a url without digest or regex parses
+only the status line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import os
 from collections.abc import Callable
 
 from .base import CheckResult
-from .conn import describe, make_socket, sockaddr
+from .conn import describe
 from .http_wire import MAX_BODY, UrlFailure, parse_head, parse_status
+from .poller import EPOLLIN, EPOLLOUT, poller_for
 
 HEAD_LIMIT = 1 << 16  # asyncio's StreamReader limit, which fetch() inherits: "headers too long"
 Done = Callable[[CheckResult], None]
@@ -53,7 +54,7 @@ class HttpAttempt:
     """All urls of one HttpChecker, one after the other; calls ``done`` once unless cancelled."""
 
     __slots__ = ("checker", "loop", "done", "t0", "index", "sock", "fd", "timer", "deadline", "out", "buf",
-                 "head", "reading", "over")
+                 "head", "reading", "over", "poller")
 
     def __init__(self, checker, loop: asyncio.AbstractEventLoop, done: Done, now: float | None = None) -> None:
         self.checker, self.loop, self.done = checker, loop, done
@@ -62,6 +63,7 @@ class HttpAttempt:
         self.sock = None
         self.timer: asyncio.TimerHandle | None = None
         self.over = False
+        self.poller = poller_for(loop)
         self._connect(self.t0)
 
     # -- steps ------------------------------------------------------------------------
@@ -69,22 +71,26 @@ class HttpAttempt:
         checker = self.checker
         target = checker.target
         try:
-            sock = make_socket(target)
+            sock = checker.peer.stream()
         except OSError as err:
             self.loop.call_soon(self._end, False, self._why(describe(err)))
             return
         self.sock, self.fd, self.buf, self.head, self.reading = sock, sock.fileno(), b"", None, False
         self.out = checker.requests[self.index]
         try:
-            code = sock.connect_ex(sockaddr(target))
+            code = sock.connect_ex(checker.peer.addr)
         except OSError as err:
             code = err.errno or errno.EINVAL
         if code not in (0, errno.EINPROGRESS):
             self.loop.call_soon(self._end, False, self._why(os.strerror(code)))
             return
-        self.loop.add_writer(self.fd, self._writable)
+        self.poller.watch(self.fd, EPOLLOUT, self)
         self.deadline = now + target.timeout
         self.timer = self.loop.call_at(self.deadline, self._expired)
+
+    def on_event(self, _events: int) -> None:
+        if self.sock is not None:
+            self._readable() if self.reading else self._writable()
 
     def _writable(self) -> None:
         # connected, or failed: a failed connect makes send raise its error (ECONNREFUSED, ...)
@@ -97,11 +103,9 @@ class HttpAttempt:
             return
         self.out = self.out[sent:]
         if not self.out:
-            loop = self.loop
-            loop.remove_writer(self.fd)
-            loop.add_reader(self.fd, self._readable)
+            self.poller.change(self.fd, EPOLLIN)
             self.reading = True
-            self.deadline = loop.time() + self.checker.target.timeout  # the response head's own timeout
+            self.deadline = self.loop.time() + self.checker.target.timeout  # the response head's own timeout
 
     def _readable(self) -> None:
         try:
@@ -127,7 +131,7 @@ class HttpAttempt:
                 if len(self.buf) > HEAD_LIMIT:
                     raise UrlFailure("response headers too long")
                 return
-            if url.digest is None:  # the status is all that counts: no header parsed, no body read
+            if not url.needs_body:  # the status is all that counts: no header parsed, no body read
                 self._url_done(parse_status(self.buf), b"")
                 return
             self.head = parse_head(self.buf[:end])
@@ -151,11 +155,10 @@ class HttpAttempt:
         if not url.accepts(code):
             self._end(False, f"{url.path}: status {code}")
             return
-        if url.digest is not None:
-            digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
-            if digest != url.digest.lower():
-                self._end(False, f"{url.path}: digest {digest} != {url.digest}")
-                return
+        fault = url.body_fault(body) if url.needs_body else None
+        if fault is not None:
+            self._end(False, fault)
+            return
         self._release()
         self.index += 1
         now = self.loop.time()
@@ -188,12 +191,9 @@ class HttpAttempt:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.sock is not None:  # only what is registered: a needless remove is an epoll_ctl
-            if self.reading:
-                self.loop.remove_reader(self.fd)
-            else:
-                self.loop.remove_writer(self.fd)
-            self.sock.close()
+        if self.sock is not None:
+            self.poller.forget(self.fd)
+            self.sock.close()  # also takes it out of the poller's epoll: no epoll_ctl
             self.sock = None
 
     def cancel(self) -> None:

@@ -5,8 +5,11 @@ Shared by the coroutine path (http.py, SSL_GET) and the callback path (http_atte
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
+from ..config.url_regex import search
 from .base import Target
 
 DEFAULT_STATUS = ((200, 299),)
@@ -22,9 +25,29 @@ class UrlSpec:
     digest: str | None = None
     status: tuple[tuple[int, int], ...] = DEFAULT_STATUS
     virtualhost: str | None = None
+    regex: re.Pattern | None = None  # config/url_regex.py compiled it
+    regex_no_match: bool = False
+    regex_min_offset: int = 0
+    regex_max_offset: int | None = None
+
+    @property
+    def needs_body(self) -> bool:
+        """Without digest or regex the status line is all that counts."""
+        return self.digest is not None or self.regex is not None
 
     def accepts(self, code: int) -> bool:
         return any(lo <= code <= hi for lo, hi in self.status)
+
+    def body_fault(self, body: bytes) -> str | None:
+        """Why the body fails the url (digest, then regex, as keepalived tests them), or None."""
+        if self.digest is not None:
+            digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
+            if digest != self.digest.lower():
+                return f"{self.path}: digest {digest} != {self.digest}"
+        if self.regex is not None and \
+                search(self.regex, body, self.regex_min_offset, self.regex_max_offset) == self.regex_no_match:
+            return f"{self.path}: regex {'matched' if self.regex_no_match else 'did not match'}"
+        return None
 
 
 class UrlFailure(Exception):

@@ -67,6 +67,7 @@ def _from_nodes(nodes: list[Statement], path: str, diags: Diagnostics) -> Config
     if "global_defs" in values:
         config.global_defs = values["global_defs"]
     config.net_namespace = values.get("net_namespace")
+    config.ssl = values.get("ssl")
     for attr in NAMED:
         setattr(config, attr, _by_name(values.get(attr, []), attr, diags))
     config.virtual_servers = tuple(values.get("virtual_servers", []))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model_bfd import BfdInstance
-from .model_lvs import VirtualServer, VirtualServerGroup
+from .model_lvs import SslClient, VirtualServer, VirtualServerGroup
 from .model_track_process import TrackProcess
 from .model_vrrp import GlobalDefs, Route, Rule, TrackFile, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup
 
@@ -27,4 +27,5 @@ class Config:
     static_ipaddress: tuple[VirtualIp, ...] = ()
     static_routes: tuple[Route, ...] = ()
     static_rules: tuple[Rule, ...] = ()
+    ssl: SslClient | None = None  # the top-level SSL block: SSL_GET's client certificate
     net_namespace: str | None = None  # keepalived's top-level net_namespace: run in /var/run/netns/NAME

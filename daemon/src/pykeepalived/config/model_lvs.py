@@ -66,6 +66,25 @@ class Url:
     digest: str | None = None
     status_code: tuple[tuple[int, int], ...] = ()  # () = keepalived's 200-299
     virtualhost: str | None = None
+    # the body must (regex_no_match: must not) match regex, starting within the offsets (config/url_regex.py)
+    regex: str | None = None
+    regex_no_match: bool = False
+    regex_options: tuple[str, ...] = ()
+    regex_min_offset: int | None = None
+    regex_max_offset: int | None = None
+    regex_stack: tuple[int, int] | None = None  # PCRE2's JIT stack: accepted, nothing to size in Python's re
+    loc: Location = _loc()
+    locs: dict[str, Location] = _locs()
+
+
+@dataclass
+class SslClient:
+    """The top-level ``SSL { }`` block: SSL_GET's client certificate (keepalived verifies no server)."""
+
+    ca: str | None = None
+    certificate: str | None = None
+    key: str | None = None
+    password: str | None = None
     loc: Location = _loc()
     locs: dict[str, Location] = _locs()
 

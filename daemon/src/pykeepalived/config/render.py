@@ -297,9 +297,13 @@ def render_checker(w: Writer, c: CheckerCommon | FileCheck) -> None:
 
 def render_url(w: Writer, u: Url) -> None:
     with w.block("url"):
-        _scalars(w, u, frozenset({"status_code"}))
+        _scalars(w, u, frozenset({"status_code", "regex", "regex_stack"}))
         if u.status_code:
             w.line("status_code", *(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in u.status_code))
+        if u.regex is not None:  # quoted: a bare word would take keepalived's C escapes again
+            w.line("regex", quoted(u.regex))
+        if u.regex_stack is not None:
+            w.line("regex_stack", *map(str, u.regex_stack))
 
 
 def _method(w: Writer, method: str | None, tunnel: Tunnel | None) -> None:
@@ -349,6 +353,9 @@ def render(config: Config) -> str:
         w.line("net_namespace", quote(config.net_namespace))
     if config.global_defs != GlobalDefs():
         render_global_defs(w, config.global_defs)
+    if config.ssl is not None:
+        with w.block("SSL"):
+            _scalars(w, config.ssl)
     for s in config.vrrp_scripts.values():
         render_vrrp_script(w, s)
     for t in config.track_files.values():

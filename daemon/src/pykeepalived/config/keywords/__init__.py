@@ -10,6 +10,7 @@ from .common import kw
 TOP = BlockSpec("the top level").add(
     kw("global_defs", global_defs.build_global_defs, (0, 0), block=global_defs.GLOBAL_DEFS),
     kw("net_namespace", global_defs.netns_name, (1, 1)),  # top level only, as in keepalived
+    kw("SSL", checkers.build_ssl, (0, 0), field="ssl", block=checkers.SSL),  # SSL_GET's client certificate
     kw("vrrp_script", vrrp.build_vrrp_script, (1, 1), field="vrrp_scripts",
        block=vrrp.VRRP_SCRIPT, repeat=True),
     kw("track_file", vrrp.build_track_file, (1, 1), field="track_files",
@@ -34,6 +35,6 @@ TOP = BlockSpec("the top level").add(
 
 for _spec in (TOP, global_defs.GLOBAL_DEFS, vrrp.VRRP_SCRIPT, vrrp.TRACK_FILE, vrrp.VRRP_INSTANCE,
               vrrp.AUTHENTICATION, vrrp.VRRP_SYNC_GROUP, lvs.VIRTUAL_SERVER, lvs.REAL_SERVER,
-              checkers.URL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, bfd.BFD_INSTANCE, bfd.BFD_CHECK,
+              checkers.URL, checkers.SSL, checkers.SMTP_HOST, track_process.VRRP_TRACK_PROCESS, bfd.BFD_INSTANCE, bfd.BFD_CHECK,
               *checkers.SPECS.values()):
     BLOCKS[_spec.name] = _spec

@@ -7,10 +7,12 @@ checker's own keywords.
 from __future__ import annotations
 
 import re
+import ssl
 
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
 from ..grammar import BlockSpec, Statement
+from ..lexer import WORD
 from ..model_lvs import (
     CheckerCommon,
     DnsCheck,
@@ -20,10 +22,13 @@ from ..model_lvs import (
     PingCheck,
     SmtpCheck,
     SmtpHost,
+    SslClient,
     TcpCheck,
     UdpCheck,
     Url,
 )
+from ..ssl_client import client_context
+from ..url_regex import compile_regex, option_problem, unescape_word
 from . import bfd
 from .common import (
     POSITIVE,
@@ -98,17 +103,72 @@ def _path(stmt: Statement, _d: Diagnostics) -> str:
     return tok.text
 
 
+def _regex(stmt: Statement, _d: Diagnostics) -> str:
+    """keepalived re-reads this line with its own quoting: a bare word takes C escapes."""
+    tok = arg(stmt)
+    if tok.kind != WORD:
+        return tok.text
+    try:
+        return unescape_word(tok.text)
+    except ValueError as err:
+        raise ConfigError(str(err), tok.loc) from None
+
+
+def _regex_options(stmt: Statement, _d: Diagnostics) -> tuple[str, ...]:
+    for tok in stmt.args:
+        problem = option_problem(tok.text)
+        if problem:
+            raise ConfigError(problem, tok.loc)
+    return tuple(dict.fromkeys(t.text for t in stmt.args))
+
+
+def _offset(stmt: Statement, _d: Diagnostics) -> int:
+    tok = arg(stmt)
+    value = parse_int(tok, "a byte offset")
+    if value < 0:
+        raise ConfigError(f"a byte offset cannot be negative, got {value}", tok.loc)
+    return value
+
+
+def _regex_stack(stmt: Statement, _d: Diagnostics) -> tuple[int, int]:
+    start, most = (parse_int(tok, "a stack size") for tok in stmt.args)
+    if start < 0 or start > most:
+        raise ConfigError(f"regex_stack START MAX: need 0 <= start <= max, got {start} {most}", stmt.loc)
+    return start, most
+
+
 URL = BlockSpec("url").add(
     kw("path", _path),
     kw("digest", _digest),
     kw("status_code", _status_codes, (1, 32)),
     kw("virtualhost", text),
+    kw("regex", _regex),
+    flag_kw("regex_no_match"),
+    kw("regex_options", _regex_options, (1, 32)),
+    kw("regex_min_offset", _offset),
+    kw("regex_max_offset", _offset),
+    kw("regex_stack", _regex_stack, (2, 2)),
 )
+REGEX_DETAILS = ("regex_no_match", "regex_options", "regex_min_offset", "regex_max_offset", "regex_stack")
 
 
 def _url(stmt: Statement, diags: Diagnostics) -> Url:
     values, locs = collect(stmt, diags)
     require(stmt, values, "path")
+    if "regex" in values:
+        try:
+            compile_regex(values["regex"], values.get("regex_options", ()))
+        except ValueError as err:
+            where = next(c.args[0].loc for c in stmt.children if c.spec.attr == "regex")
+            raise ConfigError(str(err), where) from None
+    elif not any(child.spec.attr == "regex" for child in stmt.children or ()):  # not a bad regex: none
+        stray = next((name for name in REGEX_DETAILS if name in values), None)
+        if stray is not None:  # keepalived logs this and drops them
+            raise ConfigError(f"{stray} without regex in this url", locs[stray])
+    low, high = values.get("regex_min_offset"), values.get("regex_max_offset")
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"regex_min_offset {low} is above regex_max_offset {high}: nothing could match",
+                          locs["regex_min_offset"])
     return Url(**values, loc=stmt.loc, locs=locs)
 
 
@@ -126,6 +186,25 @@ HTTP_EXTRA = [
 ]
 HTTP_GET = _block("HTTP_GET", *HTTP_EXTRA)
 SSL_GET = _block("SSL_GET", *HTTP_EXTRA, flag_kw("enable_sni"))
+SSL = BlockSpec("SSL").add(kw("ca", text), kw("certificate", text), kw("key", text), kw("password", text))
+
+
+def build_ssl(stmt: Statement, diags: Diagnostics) -> SslClient:
+    """The top-level ``SSL { }`` block; its files are read now, so a bad one fails at its line."""
+    values, locs = collect(stmt, diags)
+    for name in ("certificate", "key", "ca"):
+        if name in values:
+            try:
+                with open(values[name], "rb"):
+                    pass
+            except OSError as err:
+                raise ConfigError(f"SSL {name} '{shown(values[name])}': {err.strerror}", locs[name]) from None
+    client = SslClient(**values, loc=stmt.loc, locs=locs)
+    try:
+        client_context(client)
+    except (OSError, ssl.SSLError, ValueError) as err:
+        raise ConfigError(f"SSL: cannot use these files: {err}", stmt.loc) from None
+    return client
 SMTP_HOST = BlockSpec("host").add(*CONNECTION_KEYWORDS, TIMING_KEYWORDS[0])
 
 
