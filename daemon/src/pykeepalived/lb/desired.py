@@ -222,8 +222,7 @@ class Assembly:
             vkeys.add(part.vkey)
             if part.errors:
                 self._erring.add(i)
-        first = len(order)  # services no part names any more come last
-        changed = sorted(touched, key=lambda k: min(map(pos.__getitem__, self._users.get(k) or ()), default=first))
+        changed = sorted(touched, key=lambda k: self._rank(k, pos))
         for key in changed:
             self._merge(key, pos)
         for vkey in vkeys:
@@ -236,6 +235,14 @@ class Assembly:
     def named(self, vkey: str) -> list[int]:
         """The ids of the parts of virtual server ``vkey``."""
         return list(self._named.get(vkey, ()))
+
+    def _rank(self, key: ServiceKey, pos: Mapping[int, int]) -> tuple[int, int]:
+        """Where ``key`` comes in config order (a service no part names any more: last)."""
+        users = self._users.get(key)
+        if not users:
+            return len(pos), 0
+        first = min(users, key=pos.__getitem__)
+        return pos[first], self.parts[first].keys.index(key)
 
     def _leave(self, i: int, old: VsPart, touched: set[ServiceKey], vkeys: set[str]) -> None:
         for key in old.services:
