@@ -338,8 +338,9 @@ def host(a: argparse.Namespace) -> int:
             "--daemons", *a.daemons, *(["--profile-daemon"] if a.profile_daemon else []),
             *(["--keep-logs"] if a.keep_logs else [])]
     load0 = os.getloadavg()[0]
+    env = {"PYTHONPATH": a.daemon_src} if a.daemon_src else None  # the guest's processes, the daemons too
     r = run_in_uml(argv, name=f"{a.lab_name}-{os.getpid() % 100000}", mem=a.mem, timeout=a.timeout,
-                   stream=a.verbose)
+                   stream=a.verbose, env=env)
     rows = json.loads(r.files.get("reload-ipvs.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one UML guest (1 CPU), N wrr NAT virtual "
           f"servers x 20, no checkers; s, median of {'/'.join(map(str, a.runs))} run(s) by size; host load "
@@ -367,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=120.0, help="s to wait for each reload")
     ap.add_argument("--timeout", type=float, default=3600.0, help="s for the whole guest run")
     ap.add_argument("--mem", default="1536M")
+    ap.add_argument("--daemon-src", default="", help="a daemon/src tree (git archive) the guest runs instead")
     ap.add_argument("--lab-name", default="ipvsuml-reload", help="the UML lab's name (a pid is appended)")
     ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
     ap.add_argument("--keep-logs", action="store_true", help="print the tail of each daemon's log")
