@@ -173,7 +173,9 @@ def measure(daemon: str, n: int, runs: int, a: argparse.Namespace, k: Kernel) ->
     row: dict = {"daemon": daemon, "n": n, "tries": 0, "untouched": 0, **{c: [] for c in "abcd"}}
     mid = n // 2
     t0 = time.monotonic()
-    proc = start_daemon(daemon, conf, WORK / f"run-{tag}", log)
+    prof = Path(os.environ["HAPAIR_SHARE"]) / f"profile-daemon-{tag}.log" \
+        if a.profile_daemon and daemon == "pykeepalived" else None
+    proc = start_daemon(daemon, conf, WORK / f"run-{tag}", log, prof)
     held = None
     try:
         up = k.wait(lambda: len(k.dests(n - 1)) == 20 and k.services() >= n, a.up_timeout)
@@ -332,11 +334,13 @@ def host(a: argparse.Namespace) -> int:
 
     argv = [sys.executable, __file__, "--guest", "--runs", *map(str, a.runs), "--up-timeout", str(a.up_timeout),
             "--plane", *map(str, a.plane), "--plane-old", a.plane_old, "--plane-old-max", str(a.plane_old_max),
-            *(["--profile"] if a.profile else []), "--wait", str(a.wait), "--sizes", *map(str, a.sizes), "--daemons", *a.daemons] + \
-        (["--keep-logs"] if a.keep_logs else [])
+            *(["--profile"] if a.profile else []), "--wait", str(a.wait), "--sizes", *map(str, a.sizes),
+            "--daemons", *a.daemons, *(["--profile-daemon"] if a.profile_daemon else []),
+            *(["--keep-logs"] if a.keep_logs else [])]
     load0 = os.getloadavg()[0]
-    r = run_in_uml(argv, name=f"ipvsuml-reload-{os.getpid() % 100000}", mem=a.mem, timeout=a.timeout,
-                   stream=a.verbose)
+    env = {"PYTHONPATH": a.daemon_src} if a.daemon_src else None  # the guest's processes, the daemons too
+    r = run_in_uml(argv, name=f"{a.lab_name}-{os.getpid() % 100000}", mem=a.mem, timeout=a.timeout,
+                   stream=a.verbose, env=env)
     rows = json.loads(r.files.get("reload-ipvs.json", "[]"))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one UML guest (1 CPU), N wrr NAT virtual "
           f"servers x 20, no checkers; s, median of {'/'.join(map(str, a.runs))} run(s) by size; host load "
@@ -348,7 +352,7 @@ def host(a: argparse.Namespace) -> int:
         if row.get("log"):
             print(f"\n--- {row['daemon']} {row['n']}:\n" + "\n".join(row["log"]))
     for name, text in sorted(r.files.items()):
-        if name.endswith(".log") and name.startswith("profile-"):
+        if name.startswith("profile-"):
             print(f"\n--- {name}\n{text}")
     if r.returncode != 0 or not rows:
         print(f"\nguest rc {r.returncode}:\n{r.output[-3000:]}", file=sys.stderr)
@@ -364,12 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=120.0, help="s to wait for each reload")
     ap.add_argument("--timeout", type=float, default=3600.0, help="s for the whole guest run")
     ap.add_argument("--mem", default="1536M")
+    ap.add_argument("--daemon-src", default="", help="a daemon/src tree (git archive) the guest runs instead")
+    ap.add_argument("--lab-name", default="ipvsuml-reload", help="the UML lab's name (a pid is appended)")
     ap.add_argument("--daemons", nargs="+", choices=DAEMONS, default=list(DAEMONS))
     ap.add_argument("--keep-logs", action="store_true", help="print the tail of each daemon's log")
     ap.add_argument("--verbose", action="store_true", help="stream the guest console")
     ap.add_argument("--plane", type=int, nargs="*", default=[], help="also time the plane in process at these N")
     ap.add_argument("--plane-old", default="", help="a daemon/src tree (git archive) to time beside this one")
     ap.add_argument("--profile", action="store_true", help="--plane under cProfile (printed; times then include it)")
+    ap.add_argument("--profile-daemon", action="store_true",
+                    help="our daemon under cProfile (start and reloads; its top functions printed)")
     ap.add_argument("--plane-old-max", type=int, default=100, help="time the older tree up to this N only")
     ap.add_argument("--plane-one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)

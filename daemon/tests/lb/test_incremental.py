@@ -111,3 +111,54 @@ def test_a_start_after_a_stop_writes_everything_again(tmp_path: Path, kernel) ->
     lb.stop()
     assert weights(k.view()) == {}
     assert len(lb.start().ops) == 2 + 2 * 3 and len(weights(k.view())) == 2
+
+
+GROUPED = """virtual_server_group web {{ 192.0.2.50 80 }}
+virtual_server group web {{
+  real_server 10.2.0.1 80 {{ weight 1 }}
+}}
+virtual_server 192.0.2.60 80 {{
+  real_server 10.2.0.2 80 {{ weight 1 }}
+}}
+virtual_server 192.0.2.61 80 {{
+  real_server 10.2.0.3 80 {{ weight 1 }}
+}}
+{extra}"""
+
+
+def test_a_changed_group_recomputes_its_members_only(tmp_path: Path, kernel, counted) -> None:
+    k, child = kernel(), Decoder()
+    lb = LoadBalancer(as_child(child, GROUPED.format(extra="")), k.backend, tmp_path)
+    lb.start()
+    counted.clear()
+    # the group's entry moves to port 81: the blocks are the same objects, the group is not
+    r = lb.reload(as_child(child, GROUPED.format(extra="").replace("192.0.2.50 80 ", "192.0.2.50 81 ")))
+    assert counted == ["TCP group web"]
+    assert r.ops and all("192.0.2.50:8" in str(op) for op in r.ops), [str(op) for op in r.ops]
+    assert sorted(map(str, k.view())) == ["TCP 192.0.2.50:81", "TCP 192.0.2.60:80", "TCP 192.0.2.61:80"]
+    same_as_full(lb)
+
+
+def test_health_of_a_block_gone_is_forgotten_and_an_edited_block_keeps_its_own(tmp_path: Path, kernel) -> None:
+    k, child = kernel(), Decoder()
+    lb = LoadBalancer(as_child(child, text(3)), k.backend, tmp_path)
+    lb.start()
+    lb.set_health("TCP 192.0.2.3:80", ("10.1.2.1", 80), False)
+    lb.set_health("TCP 192.0.2.2:80", ("10.1.1.1", 80), False)
+    lb.set_health("TCP 192.0.2.2:80", ("10.1.1.2", 80), False)
+    lb.reconcile()
+    lb.reload(as_child(child, text(2, bump=1)))  # block 3 gone; block 2 edited (10.1.1.1's weight)
+    assert sorted(lb.health) == [("TCP 192.0.2.2:80", ("10.1.1.1", 80)), ("TCP 192.0.2.2:80", ("10.1.1.2", 80))]
+    assert "TCP 192.0.2.3:80" not in lb.quorum
+    same_as_full(lb)
+
+
+def test_a_reload_of_one_block_diffs_and_reads_that_service_only(tmp_path: Path, kernel) -> None:
+    k, child = kernel(), Decoder()
+    lb = LoadBalancer(as_child(child, text(5)), k.backend, tmp_path)
+    lb.start()
+    asked = []
+    real = lb.backend.dump
+    lb.backend.dump = lambda counts=True, servers=None, keys=None: asked.append(keys) or real(counts, servers, keys)
+    lb.reload(as_child(child, text(5, bump=2)))
+    assert [sorted(map(str, keys)) for keys in asked] == [["TCP 192.0.2.2:80"]]

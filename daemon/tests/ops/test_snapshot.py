@@ -118,3 +118,16 @@ def test_a_blob_the_receiver_does_not_hold_is_an_error_not_a_guess() -> None:
     version, head, digests, blobs = pickle.loads(sent)
     with pytest.raises(SnapshotError, match="blob is missing"):
         Decoder().decode(pickle.dumps((version, head, digests, {})), "judge")
+
+
+@pytest.mark.parametrize("keep_blobs", [False, True])  # a child's decode, the parent's
+def test_a_decode_unpickles_the_envelope_and_the_changed_blob_only(monkeypatch, keep_blobs: bool) -> None:
+    writer, reader = Decoder(), Decoder()
+    reader.decode(writer.encode(cfg(vs(1) + vs(2) + vs(3))), keep_blobs=keep_blobs)
+    data = writer.encode(cfg(vs(1) + vs(2, weight=7) + vs(3)), only_new=keep_blobs)
+    loaded = []
+    real = pickle.loads
+    monkeypatch.setattr(pickle, "loads", lambda raw: loaded.append(len(raw)) or real(raw))
+    got = reader.decode(data, keep_blobs=keep_blobs)
+    assert len(loaded) == 2 and got.virtual_servers[1].real_servers[0].weight == 7
+    assert not keep_blobs or len(reader.blobs) == 3  # the parent keeps every blob it names (it writes them)

@@ -27,6 +27,7 @@ from pykeepalived.config.loader import load_config  # noqa: E402
 from pykeepalived.config.model_lvs import Tunnel  # noqa: E402
 from pykeepalived.lb.ipvs import IpvsBackend  # noqa: E402
 from pykeepalived.lb.plane import LoadBalancer  # noqa: E402
+from pykeepalived.lb.table import ServiceKey  # noqa: E402
 
 WEBS = ("web1", "web2", "web3")
 NAT_VS, DR_VS = "TCP 192.0.2.80:80", "TCP 192.0.2.81:8080"
@@ -210,6 +211,11 @@ def run(g: Guest) -> None:
     g.check("status_has_kernel_counters", all(len(rs["kernel"]) == 1 for rs in st) and
             sum(k["active"] + k["inactive"] for rs in st for k in rs["kernel"]) >= 0, st)
     g.check("owned_record", json.loads((runtime / "lb-owned.json").read_text())["services"].__len__() == 2, "")
+    full = lb.backend.dump()
+    asked = [*full][:2] + [ServiceKey.ip("TCP", "192.0.2.99", 80)]  # the last one is not in the kernel
+    some = lb.backend.dump(keys=asked)
+    g.check("dump_by_keys_reads_those_only", len(full) == 3 and some == {k: full[k] for k in asked[:2]},
+            (sorted(map(str, some)), sorted(map(str, full))))
 
     # Restart without flush keeps the tables; a fresh plane adopts them with no ops.
     lb.flush_on_stop = False

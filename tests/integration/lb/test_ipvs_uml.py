@@ -20,7 +20,7 @@ CHECKS = [
     "sorry_server_takes_over", "quorum_down_event", "sorry_server_leaves_on_recovery", "quorum_up_event",
     "dr_programs_route", "dr_carries_traffic", "pyroute2_dump_reads_dr_raw", "tun_options_in_kernel",
     "tun_second_reconcile_is_noop", "service_flags_in_kernel", "persistence_engine_in_kernel", "flags_second_reconcile_is_noop", "status_has_kernel_counters",
-    "owned_record", "restart_adopts_without_ops", "stop_clears_only_ours", "guest_ran_to_end",
+    "owned_record", "dump_by_keys_reads_those_only", "restart_adopts_without_ops", "stop_clears_only_ours", "guest_ran_to_end",
 ]
 
 

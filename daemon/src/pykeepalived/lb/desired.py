@@ -17,8 +17,10 @@ Quorum state is carried explicitly (in and out) so hysteresis stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import attrgetter
 from typing import Optional
 
 from ..config.model import Config
@@ -70,9 +72,14 @@ class Desired:
     table: Table
     quorum: dict[str, bool]
     events: list[QuorumChange]
-    servers: list[RsView]
+    parts: list[VsPart] = field(default_factory=list)  # per virtual server, in config order
     errors: list[str] = field(default_factory=list)
     services: dict[str, list[ServiceKey]] = field(default_factory=dict)  # per virtual server
+
+    @property
+    def servers(self) -> list[RsView]:
+        """Every real server's view, in config order (made when asked: status, not a reload)."""
+        return list(chain.from_iterable(map(attrgetter("views"), self.parts)))
 
 
 def default_health(vs: VirtualServer, rs: RealServer) -> Health:
@@ -177,28 +184,107 @@ def compute_vs(vs: VirtualServer, groups: Mapping, health: Mapping[tuple[str, Rs
     return part
 
 
+class Assembly:
+    """The desired state kept part by part: an ``update`` that adds, replaces or removes k
+    parts costs k (and passes at C speed over the config's order), not the whole config.
+    The merge rule lives here only (``assemble`` is one update of every part): two blocks
+    naming one kernel service share it, their destinations merged, the first block's first,
+    as keepalived does; for a virtual server key named twice the last block's quorum counts."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, VsPart] = {}  # by a caller's id for its block (the id of its object)
+        self.table: Table = {}
+        self.quorum: dict[str, bool] = {}
+        self.services: dict[str, list[ServiceKey]] = {}
+        self._users: dict[ServiceKey, list[int]] = {}  # the parts naming each kernel service
+        self._named: dict[str, list[int]] = {}  # the parts of each virtual server key
+        self._erring: set[int] = set()  # the parts with errors
+
+    def update(self, order: Sequence[int], new: Mapping[int, VsPart], gone: Iterable[int]
+               ) -> tuple[Desired, list[ServiceKey]]:
+        """``order``: every part's id in config order, after the change; ``new``: parts added or
+        replaced; ``gone``: ids no longer in ``order``. Returns the Desired (its events: the new
+        parts' only) and the kernel services whose entry may differ, in config order."""
+        pos = dict(zip(order, range(len(order))))
+        touched: set[ServiceKey] = set()
+        vkeys: set[str] = set()
+        for i in gone:
+            self._leave(i, self.parts.pop(i), touched, vkeys)
+        for i, part in new.items():
+            old = self.parts.get(i)
+            if old is not None:
+                self._leave(i, old, touched, vkeys)
+            self.parts[i] = part
+            for key in part.services:
+                self._users.setdefault(key, []).append(i)
+            touched.update(part.services)
+            self._named.setdefault(part.vkey, []).append(i)
+            vkeys.add(part.vkey)
+            if part.errors:
+                self._erring.add(i)
+        changed = sorted(touched, key=lambda k: self._rank(k, pos))
+        for key in changed:
+            self._merge(key, pos)
+        for vkey in vkeys:
+            self._name(vkey, pos)
+        events = [e for i in sorted(new, key=pos.__getitem__) for e in new[i].events]
+        errors = [e for i in sorted(self._erring, key=pos.__getitem__) for e in self.parts[i].errors]
+        parts = list(map(self.parts.__getitem__, order))
+        return Desired(dict(self.table), dict(self.quorum), events, parts, errors, dict(self.services)), changed
+
+    def named(self, vkey: str) -> list[int]:
+        """The ids of the parts of virtual server ``vkey``."""
+        return list(self._named.get(vkey, ()))
+
+    def _rank(self, key: ServiceKey, pos: Mapping[int, int]) -> tuple[int, int]:
+        """Where ``key`` comes in config order (a service no part names any more: last)."""
+        users = self._users.get(key)
+        if not users:
+            return len(pos), 0
+        first = min(users, key=pos.__getitem__)
+        return pos[first], self.parts[first].keys.index(key)
+
+    def _leave(self, i: int, old: VsPart, touched: set[ServiceKey], vkeys: set[str]) -> None:
+        for key in old.services:
+            self._users[key].remove(i)
+        touched.update(old.services)
+        self._named[old.vkey].remove(i)
+        vkeys.add(old.vkey)
+        self._erring.discard(i)
+
+    def _merge(self, key: ServiceKey, pos: Mapping[int, int]) -> None:
+        users = self._users.get(key)
+        if not users:
+            self._users.pop(key, None)
+            self.table.pop(key, None)
+            return
+        users.sort(key=pos.__getitem__)
+        svc = self.parts[users[0]].services[key]  # shared with the part: read only
+        if len(users) > 1:
+            svc = Service(svc.spec, dict(svc.dests))
+            for i in users[1:]:
+                for dk, d in self.parts[i].services[key].dests.items():
+                    svc.dests.setdefault(dk, d)
+        self.table[key] = svc
+
+    def _name(self, vkey: str, pos: Mapping[int, int]) -> None:
+        ids = self._named.get(vkey)
+        if not ids:
+            self._named.pop(vkey, None)
+        counted = [i for i in ids or () if self.parts[i].quorum is not None]
+        if not counted:
+            self.quorum.pop(vkey, None)
+            self.services.pop(vkey, None)
+            return
+        last = self.parts[max(counted, key=pos.__getitem__)]
+        self.quorum[vkey] = last.quorum
+        self.services[vkey] = last.keys
+
+
 def assemble(parts: Iterable[VsPart]) -> Desired:
-    """The parts, in config order, as one Desired; two blocks naming one service share it
-    (their destinations merged, the first block's first), as keepalived does."""
-    out = Desired({}, {}, [], [])
-    for part in parts:
-        out.errors += part.errors
-        if part.quorum is None:
-            continue
-        out.services[part.vkey] = part.keys
-        out.quorum[part.vkey] = part.quorum
-        out.events += part.events
-        for key, svc in part.services.items():
-            have = out.table.get(key)
-            if have is None:
-                out.table[key] = svc  # shared with the part: read only
-            else:
-                merged = Service(have.spec, dict(have.dests))
-                for dk, d in svc.dests.items():
-                    merged.dests.setdefault(dk, d)
-                out.table[key] = merged
-        out.servers += part.views
-    return out
+    """The parts, in config order, as one Desired (``Assembly``)."""
+    parts = list(parts)
+    return Assembly().update(range(len(parts)), dict(enumerate(parts)), ())[0]
 
 
 def compute(config: Config, health: Mapping[tuple[str, RsKey], Health], overrides: Overrides,

@@ -26,13 +26,13 @@ every reconcile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.model import Config
 from ..config.model_lvs import RealServer, VirtualServer
 from .backend import Applied, Backend
-from .desired import Desired, Health, Overrides, QuorumChange, RsKey, Selector, VsPart, assemble, compute, compute_vs
+from .desired import Assembly, Desired, Health, Overrides, QuorumChange, RsKey, Selector, compute, compute_vs
 from .ownership import load_owned, save_owned
 from .reconcile import reconcile
 from .services import rs_key
@@ -70,8 +70,10 @@ class LoadBalancer:
         self.quorum: dict[str, bool] = {}
         self.owned: set[ServiceKey] = load_owned(self.dir)
         self.desired: Desired | None = None
-        self._parts: dict[int, tuple[VirtualServer, object, VsPart]] = {}  # id(vs) -> (vs, its group, part)
-        self._key_of: dict[int, tuple[VirtualServer, str]] = {}  # id(vs) -> (vs, vs.key), see _keys
+        self._assembly = Assembly()  # each block's part of the desired state, by id(block)
+        self._blocks: dict[int, VirtualServer] = {}  # the blocks of the parts, by id (held: ids stay theirs)
+        self._vkeys: dict[int, str] = {}  # their keys (formatting 2,000 addresses showed in a reload's profile)
+        self._groups: tuple[object, dict] = (None, {})  # the groups dict computed with, and its entries then
         self._dirty: set[str] = set()  # virtual servers whose health changed since their part
         self._ov_seen: tuple[frozenset[Selector], dict[Selector, int]] | None = None
         self._clean = False  # the last apply did all it was asked: unchanged services need no diff
@@ -112,37 +114,39 @@ class LoadBalancer:
     def reload(self, config: Config) -> Result:
         """New config; health of real servers that still exist is kept."""
         self.config = config
-        keys = self._keys(config.virtual_servers)
-        if self.health:  # only blocks that changed can have lost a real server
-            same = {k for vs, k in zip(config.virtual_servers, keys) if self._cached(vs) is not None}
-            keep = {(k, rs_key(rs)) for vs, k in zip(config.virtual_servers, keys) if k not in same
-                    for rs in vs.real_servers}
-            self.health = {k: h for k, h in self.health.items() if k[0] in same or k in keep}
-        vkeys = {k for vs, k in zip(config.virtual_servers, keys) if vs.real_servers}
-        self.quorum = {k: q for k, q in self.quorum.items() if k in vkeys}
         return self.reconcile()
 
-    def _keys(self, servers: tuple[VirtualServer, ...]) -> list[str]:
-        """Each one's ``key``, remembered per object: a reload hands most over as the same objects,
-        and formatting 2,000 addresses three times a reload showed in its profile."""
-        before, now, out = self._key_of, {}, []
-        for vs in servers:
-            hit = before.get(id(vs))
-            if hit is None or hit[0] is not vs:
-                hit = (vs, vs.key)
-            now[id(vs)] = hit
-            out.append(hit[1])
-        self._key_of = now
-        return out
+    def _sync(self) -> tuple[list[int], dict[int, VirtualServer], set[int]]:
+        """The config's blocks by id, against the ones computed last: (ids in config order,
+        blocks that are new objects, ids gone). A reload hands an unchanged block over as the
+        same object (core/snapshot.py), so this is set arithmetic at C speed over the ids."""
+        servers = self.config.virtual_servers
+        order = list(map(id, servers))
+        now = dict(zip(order, servers))
+        had = self._blocks
+        added = {i: now[i] for i in now.keys() - had.keys()}
+        gone = had.keys() - now.keys()
+        groups = self.config.virtual_server_groups
+        if groups is not self._groups[0]:  # a group object changed: its members are computed again
+            old = self._groups[1]
+            moved = {g for g in old.keys() | groups.keys() if old.get(g) is not groups.get(g)}
+            self._groups = (groups, dict(groups))
+            if moved:
+                added.update((i, vs) for i, vs in now.items() if vs.group in moved)
+        if gone:
+            self._forget({i: had[i] for i in gone}, added.values())
+        self._blocks = now  # holds the objects, so their ids stay theirs
+        return order, added, gone
 
-    def _cached(self, vs: VirtualServer) -> VsPart | None:
-        got = self._parts.get(id(vs))
-        if got is None or got[0] is not vs or got[1] is not self._group(vs):
-            return None
-        return got[2]
-
-    def _group(self, vs: VirtualServer) -> object:
-        return self.config.virtual_server_groups.get(vs.group) if vs.group is not None else None
+    def _forget(self, gone: dict[int, VirtualServer], added) -> None:
+        """Health of the real servers of blocks gone, except those a new block still has."""
+        keys = self._vkeys
+        keep = {(vs.key, rs_key(rs)) for vs in added for rs in vs.real_servers}
+        for i, vs in gone.items():
+            vkey = keys.pop(i, None) or vs.key
+            for rs in vs.real_servers:
+                if (vkey, rs_key(rs)) not in keep:
+                    self.health.pop((vkey, rs_key(rs)), None)
 
     def _touched_addrs(self) -> set[str] | None:
         """Addresses named by operator selectors changed since the last compute (None: all)."""
@@ -155,32 +159,38 @@ class LoadBalancer:
                                          if weights.get(s) != ov.weights.get(s)}
         return {addr for _, addr, _ in sels}
 
-    def _compute(self) -> Desired:
-        """``desired.compute``, each virtual server's part used again while its inputs are the same."""
-        touched = self._touched_addrs()
-        parts: dict[int, tuple[VirtualServer, object, VsPart]] = {}
-        out = []
-        for vs, vkey in zip(self.config.virtual_servers, self._keys(self.config.virtual_servers)):
-            prev = self.quorum.get(vkey)
-            part = self._cached(vs)
-            if part is None or touched is None or vkey in self._dirty or part.quorum != prev \
-                    or part.addrs & touched:
-                part = compute_vs(vs, self.config.virtual_server_groups, self.health, self.overrides, prev)
-            out.append(part)
-            # its events were reported once: an unchanged part used again reports none
-            parts[id(vs)] = (vs, self._group(vs), replace(part, events=[]) if part.events else part)
-        self._parts, self._dirty = parts, set()
-        return assemble(out)
+    def _compute(self) -> tuple[Desired, list[ServiceKey]]:
+        """The desired state, computing again only the blocks whose inputs moved: new objects,
+        a changed group, health changed, named by an operator selector that changed. Returns it
+        with the kernel services whose entry may differ."""
+        order, stale, gone = self._sync()
+        parts, touched = self._assembly.parts, self._touched_addrs()
+        if touched is None:
+            stale = dict(self._blocks)
+        elif touched:
+            stale.update((i, self._blocks[i]) for i, p in parts.items() if p.addrs & touched and i not in gone)
+        for vkey in self._dirty:
+            stale.update((i, self._blocks[i]) for i in self._assembly.named(vkey) if i not in gone)
+        self._dirty = set()
+        new = {}
+        where = dict(zip(order, range(len(order)))) if len(stale) > 1 else {}
+        for i, vs in sorted(stale.items(), key=lambda item: where.get(item[0], 0)):  # in config order
+            vkey = self._vkeys.get(i)
+            if vkey is None:
+                vkey = self._vkeys[i] = vs.key
+            prev = self.quorum.get(vkey) if vs.real_servers else None
+            new[i] = compute_vs(vs, self.config.virtual_server_groups, self.health, self.overrides, prev)
+        return self._assembly.update(order, new, gone)
 
     def reconcile(self) -> Result:
-        before = self.desired.table if self.desired is not None and self._clean else None
-        desired = self._compute()
+        clean = self.desired is not None and self._clean
+        desired, changed = self._compute()
         self.desired = desired
         self.quorum = desired.quorum
         want, names = desired.table, None
-        if before is not None:  # only the services whose desired state moved, read for them alone
-            want = {k: s for k, s in desired.table.items() if before.get(k) is not s}
-            names = want.keys() | (before.keys() - desired.table.keys())
+        if clean:  # only the services whose desired state moved, read for them alone
+            want = {k: desired.table[k] for k in changed if k in desired.table}
+            names = set(changed)
         actual = self.backend.dump(counts=False, keys=names)  # connection counts are for status only
         owned = self.owned | (set(actual) if self.backend.owns_table else set())
         applied = self.backend.apply(reconcile(want, actual, owned))
