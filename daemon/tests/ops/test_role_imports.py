@@ -52,3 +52,26 @@ def test_a_vrrp_child_loads_no_config_language_lb_or_tls(tmp_path: Path) -> None
     loaded, ssl_name = out.stdout.splitlines()
     assert loaded == ""
     assert ssl_name == "OpenSSL"
+
+
+PARENT = """
+import sys
+from pykeepalived.cli import import_asyncio_without_tls
+import_asyncio_without_tls()
+from pykeepalived.core.supervisor import run_supervisor  # noqa: F401 (what cli.main imports)
+from pykeepalived.config.loader import load_config
+config, diags = load_config(sys.argv[1])
+assert not diags.errors and config.virtual_servers, [str(d) for d in diags.items]
+print(",".join(sorted(m for m in sys.modules if m in ("ssl", "_ssl"))))
+"""
+
+
+def test_the_parent_reads_a_config_without_tls(tmp_path: Path) -> None:
+    """The parent reads every config (start, reloads): an HTTP_GET's keywords do not bring OpenSSL
+    in; the SSL block's context is made only for a config that has one (config/ssl_client.py)."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(CONF + "virtual_server 10.77.1.1 80 {\n    protocol TCP\n"
+                    "    real_server 10.77.2.1 80 {\n        HTTP_GET {\n            url {\n"
+                    "                path /\n                regex \"ok\"\n            }\n        }\n    }\n}\n")
+    out = subprocess.run([sys.executable, "-c", PARENT, str(conf)], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == ""

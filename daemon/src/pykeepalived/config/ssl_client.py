@@ -10,9 +10,12 @@ a reload reads them again.
 
 from __future__ import annotations
 
-import ssl
+from typing import TYPE_CHECKING
 
 from .model_lvs import SslClient
+
+if TYPE_CHECKING:
+    import ssl
 
 
 def _no_password() -> bytes:
@@ -21,7 +24,10 @@ def _no_password() -> bytes:
 
 def client_context(client: SslClient | None = None) -> ssl.SSLContext:
     """A client context that verifies no server; with ``client``, presents its certificate.
-    Raises OSError / ssl.SSLError / ValueError when a file cannot be used."""
+    Raises OSError (ssl.SSLError is one) / ValueError when a file cannot be used.  ``ssl`` (OpenSSL,
+    ~1.5 MB) is imported here, when a config has SSL: not by every process that reads a config."""
+    import ssl  # noqa: PLC0415
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE

@@ -7,7 +7,6 @@ checker's own keywords.
 from __future__ import annotations
 
 import re
-import ssl
 
 from ..build import collect, require
 from ..errors import ConfigError, Diagnostics, shown
@@ -202,7 +201,7 @@ def build_ssl(stmt: Statement, diags: Diagnostics) -> SslClient:
     client = SslClient(**values, loc=stmt.loc, locs=locs)
     try:
         client_context(client)
-    except (OSError, ssl.SSLError, ValueError) as err:
+    except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
         raise ConfigError(f"SSL: cannot use these files: {err}", stmt.loc) from None
     return client
 SMTP_HOST = BlockSpec("host").add(*CONNECTION_KEYWORDS, TIMING_KEYWORDS[0])
