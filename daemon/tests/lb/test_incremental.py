@@ -115,12 +115,15 @@ def test_a_start_after_a_stop_writes_everything_again(tmp_path: Path, kernel) ->
 
 GROUPED = """virtual_server_group web {{ 192.0.2.50 80 }}
 virtual_server group web {{
+  protocol TCP
   real_server 10.2.0.1 80 {{ weight 1 }}
 }}
 virtual_server 192.0.2.60 80 {{
+  protocol TCP
   real_server 10.2.0.2 80 {{ weight 1 }}
 }}
 virtual_server 192.0.2.61 80 {{
+  protocol TCP
   real_server 10.2.0.3 80 {{ weight 1 }}
 }}
 {extra}"""
