@@ -31,15 +31,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 from ..compat.aio import TIMEOUT_ERRORS
 from ..config.model_lvs import Tunnel
-from ..net.ipvs_syncd import (
-    GENLMSG,
-    IPVS_GENL_VERSION,
-    NETLINK_GENERIC,
-    NLA_F_NESTED,
-    decode_error,
-    decode_family_id,
-    encode_family_query,
-)
+from ..net.ipvs_syncd import FAMILY_SEQ, GENLMSG, IPVS_GENL_VERSION, NLA_F_NESTED, ipvs_socket
 from ..net.rtnl import (
     NLM_F_ACK,
     NLM_F_DUMP,
@@ -84,7 +76,6 @@ U16, U32, BE16, FLAGS = struct.Struct("=H"), struct.Struct("=I"), struct.Struct(
 BATCH = 128  # messages per datagram: their acks (~1 KB of receive buffer each) fit the default buffer
 RECV_SIZE = 1 << 18
 SOL_NETLINK, NETLINK_CAP_ACK = 270, 10
-REPLY_TIMEOUT = 10.0  # s: the kernel answers within the send; never reached unless it is wedged
 
 
 def _addr(af: int, addr: str) -> bytes:
@@ -261,24 +252,10 @@ class IpvsSocket:
     (OSError when the kernel has no IPVS)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_GENERIC)
-        try:
-            self.sock.bind((0, 0))
-            self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)  # acks without a copy of the request
-            self.sock.settimeout(REPLY_TIMEOUT)
-            self.seq = 0
-            self.buf = bytearray(RECV_SIZE)
-            self.sock.send(encode_family_query(seq=self._next()))
-            reply = self._recv()
-            family = decode_family_id(reply)
-            if family is None:
-                code = decode_error(reply)
-                raise OSError(errno.ENOENT, os.strerror(code) if code else
-                              "no IPVS generic netlink family (ip_vs not loaded?)")
-            self.family = family
-        except BaseException:
-            self.sock.close()
-            raise
+        self.sock, self.family = ipvs_socket()
+        self.seq = FAMILY_SEQ
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)  # acks without a copy of the request
+        self.buf = bytearray(RECV_SIZE)
 
     def _next(self) -> int:
         self.seq = self.seq % 0xFFFFFFFF + 1

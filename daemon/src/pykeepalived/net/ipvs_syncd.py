@@ -39,6 +39,7 @@ CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
 NLA_F_NESTED = 0x8000
 IPVS_GENL_NAME, IPVS_GENL_VERSION = "IPVS", 1
 REPLY_TIMEOUT = 10.0  # s: the kernel answers within the send; never reached unless it is wedged
+FAMILY_SEQ = 1  # the family lookup's sequence number: a socket's first request
 IPVS_CMD_NEW_DAEMON, IPVS_CMD_DEL_DAEMON = 9, 10
 IPVS_CMD_ATTR_DAEMON = 3
 (DAEMON_STATE, DAEMON_MCAST_IFN, DAEMON_SYNC_ID, DAEMON_SYNC_MAXLEN, DAEMON_MCAST_GROUP,
@@ -109,26 +110,32 @@ def decode_family_id(reply: bytes) -> int | None:
     return None
 
 
+def ipvs_socket() -> tuple[socket.socket, int]:
+    """A bound generic netlink socket and the IPVS family's id on it (OSError, the socket closed,
+    when the kernel has no IPVS).  The lookup asks for no ack: its answer comes alone."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_GENERIC)
+    try:
+        sock.bind((0, 0))
+        sock.settimeout(REPLY_TIMEOUT)
+        sock.send(encode_family_query(seq=FAMILY_SEQ))
+        reply = sock.recv(65536)
+        family = decode_family_id(reply)
+        if family is None:
+            code = decode_error(reply)
+            raise OSError(errno.ENOENT, os.strerror(code) if code else
+                          "no IPVS generic netlink family (ip_vs not loaded?)")
+        return sock, family
+    except BaseException:
+        sock.close()
+        raise
+
+
 class Netlink:
     """One generic netlink socket to the kernel's IPVS family (OSError when the kernel has none)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_GENERIC)
-        try:
-            self.sock.bind((0, 0))
-            self.sock.settimeout(REPLY_TIMEOUT)
-            self.seq = 0
-            seq = self._next()
-            reply = self._talk(encode_family_query(seq=seq), seq)
-            family = decode_family_id(reply)
-            if family is None:
-                code = decode_error(reply)
-                raise OSError(errno.ENOENT, os.strerror(code) if code else
-                              "no IPVS generic netlink family (ip_vs not loaded?)")
-            self.family = family
-        except BaseException:
-            self.sock.close()
-            raise
+        self.sock, self.family = ipvs_socket()
+        self.seq = FAMILY_SEQ
 
     def _next(self) -> int:
         self.seq += 1

@@ -108,6 +108,21 @@ def optional_bool(stmt: Statement, _d: Diagnostics) -> bool:
     return parse_bool(arg(stmt)) if stmt.args else True
 
 
+def bare_or(word: str, bare: str):
+    """``keyword [WORD]``: ``bare`` when the keyword stands alone, ``word`` when it is given
+    (keepalived's spelling, case and all), an error for anything else."""
+
+    def convert(stmt: Statement, _d: Diagnostics) -> str:
+        if not stmt.args:
+            return bare
+        tok = arg(stmt)
+        if tok.text != word:
+            raise ConfigError(f"takes nothing or '{word}', got '{shown(tok.text)}'", tok.loc)
+        return word
+
+    return convert
+
+
 def ip(stmt: Statement, _d: Diagnostics):
     return parse_ip(arg(stmt))
 

@@ -13,6 +13,7 @@ from .common import (
     POSITIVE,
     always_kw,
     arg,
+    bare_or,
     bool_kw,
     choice,
     flag_kw,
@@ -91,15 +92,9 @@ def _lvs_sync_daemon(stmt: Statement, _d: Diagnostics):
                          found.get("ttl"), found.get("group"), loc=stmt.loc)
 
 
-def _flush_on_stop(stmt: Statement, _d: Diagnostics) -> str:
-    """``lvs_flush_on_stop [VS]``: bare, the whole IPVS table at stop; ``VS`` (keepalived spells
-    it so, case and all) each service without its real servers first."""
-    if not stmt.args:
-        return "full"
-    tok = arg(stmt)
-    if tok.text != "VS":
-        raise ConfigError(f"takes nothing or 'VS', got '{shown(tok.text)}'", tok.loc)
-    return "VS"
+# ``lvs_flush_on_stop [VS]``: bare, the whole IPVS table at stop; ``VS``: each service without
+# its real servers first
+_flush_on_stop = bare_or("VS", bare="full")
 
 
 def _check_log(stmt: Statement, _d: Diagnostics) -> str | None:

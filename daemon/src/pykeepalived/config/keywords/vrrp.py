@@ -28,6 +28,7 @@ from .common import (
     POSITIVE,
     always_kw,
     arg,
+    bare_or,
     bool_kw,
     choice,
     flag_kw,
@@ -303,15 +304,9 @@ def _mcast_dst(stmt: Statement, _d: Diagnostics):
     return addr
 
 
-def _old_unicast_checksum(stmt: Statement, _d: Diagnostics) -> str:
-    """``old_unicast_checksum [never]``: bare, VRRPv3 unicast adverts carry keepalived < 1.3.6's
-    checksum (pseudo-header to 224.0.0.18); ``never``: the RFC's (ours always reads both)."""
-    if not stmt.args:
-        return "old"
-    tok = arg(stmt)
-    if tok.text != "never":
-        raise ConfigError(f"takes nothing or 'never', got '{shown(tok.text)}'", tok.loc)
-    return "never"
+# ``old_unicast_checksum [never]``: bare, VRRPv3 unicast adverts carry keepalived < 1.3.6's
+# checksum (pseudo-header to 224.0.0.18); ``never``: the RFC's (ours always reads both)
+_old_unicast_checksum = bare_or("never", bare="old")
 
 
 VRRP_INSTANCE = BlockSpec("vrrp_instance").add(
