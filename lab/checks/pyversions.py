@@ -1,6 +1,6 @@
 """The daemon's pure unit tests under each Debian release's Python (`make pyversions`).
 
-    python -m lab.checks.pyversions [--mode check|report|skip]
+    python -m lab.checks.pyversions [--mode check|report|skip] [--hosts HOST ...]
 
 1. A wheelhouse of pure-Python wheels (``--platform any``: nothing compiled)
    of the daemon's dependencies (daemon/pyproject.toml), its build backend and
@@ -18,6 +18,8 @@
 
 --mode check (default) exits 1 unless every host passed; report prints the same
 table and exits 0; skip does nothing (the Makefile's PYVERSIONS variable).
+--hosts: only those of the topology's hosts (default: all; `make test` leaves out
+bookworm, whose Python is the machine's, which the unit stage runs).
 """
 
 from __future__ import annotations
@@ -232,12 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("check", "report", "skip"),
                         default=os.environ.get("PYVERSIONS", "check"))
-    mode = parser.parse_args(argv).mode
+    parser.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts of the roots topology")
+    args = parser.parse_args(argv)
+    mode = args.mode
     if mode == "skip":
         print("pyversions: skipped (PYVERSIONS=skip)")
         return 0
     with Lab(TOPOLOGY, name=unique_name(TOPOLOGY), owner_pid=os.getpid()) as lab:
-        hosts = [h.name for h in lab.topology.hosts]
+        hosts = [h.name for h in lab.topology.hosts if not args.hosts or h.name in args.hosts]
+        unknown = set(args.hosts or ()) - {h.name for h in lab.topology.hosts}
+        if unknown:
+            print(f"pyversions: no such host in {TOPOLOGY}: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
         versions = {h: _sh(lab, h, "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
                     .stdout.strip() for h in hosts}
         wheels, missing = wheelhouse(sorted(set(versions.values())))
