@@ -35,6 +35,7 @@ from typing import Protocol
 
 from ..compat import SLOTS
 from ..net.checksum import IPPROTO_VRRP
+from ..net.rcvbuf import set_rcvbuf
 from .ippacket import IPV4_HEADER_LEN, ReceivedAdvert, decode_ipv4_packet, decode_ipv6, encode_ipv4_packet, with_ident
 from .packet import MCAST_IPV4, MCAST_IPV6, VRRP_TTL, Advertisement, DropReason, IPAddress, VrrpDecodeError, encode
 
@@ -50,7 +51,6 @@ MAX_DRAIN = 4096  # before a due timer: what a pause of a busy loop left queued
 # second of 50 instances at 0.1 s); when full it drops the newest adverts, the ones that keep a
 # paused backup from taking over. 4 MiB holds ~5,000 (SO_RCVBUFFORCE: we run as root).
 RCVBUF = 4 << 20
-SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -90,10 +90,7 @@ class VrrpSocket:
         self.sock.setblocking(False)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
-        except PermissionError:  # not root (tests): as much as net.core.rmem_max allows
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        set_rcvbuf(self.sock, RCVBUF, force=True, what=f"VRRP socket {ifname}")  # not root: up to rmem_max
         if family == 4:
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
