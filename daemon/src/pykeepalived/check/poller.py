@@ -107,7 +107,8 @@ _last: list = [None, None]  # (loop, poller) of the last call: the daemon runs o
 
 
 def poller_for(loop: asyncio.AbstractEventLoop) -> Poller:
-    """The loop's poller, made at first use; it goes (and its epoll is closed) with the loop."""
+    """The loop's poller, made at first use; it goes (and its epoll is closed) with the loop, once
+    another loop has asked (the last loop asked for is kept, to skip the weak lookup per check)."""
     if _last[0] is loop:
         return _last[1]
     poller = _POLLERS.get(loop)
