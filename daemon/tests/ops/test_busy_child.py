@@ -88,11 +88,13 @@ def run_supervisor(tmp_path: Path, body: str, *, busy_limit: float, timeout: flo
                             roles=("check",), busy_limit=busy_limit)
         sup.argv = lambda role, fd: [sys.executable, str(script), str(fd), str(kids.ping_period(sup.stall))]
         task = asyncio.get_running_loop().create_task(sup.run())
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:  # still running: the child came up; stop it the usual way
+        deadline = time.monotonic() + timeout
+        while not task.done() and time.monotonic() < deadline and not sup.children["check"].ever_ready:
+            await asyncio.sleep(0.1)
+        if not task.done():  # the child's loop pinged (or the time is up): one more ping period, then stop
+            await asyncio.sleep(1.0)
             sup.request_stop("test")
-            return await task, sup
-        return task.result(), sup
+        return await task, sup
 
     return asyncio.run(main())
 
@@ -111,11 +113,77 @@ def test_a_start_that_cannot_finish_fails_once_with_its_reason(tmp_path: Path, c
 
 
 def test_a_slow_start_is_not_a_stall(tmp_path: Path, caplog) -> None:
-    """Busy for 4 s (four times the stall limit), then the loop pings: never killed."""
+    """Busy for 4 s (four times the stall limit), then the loop pings: never killed (the test waits
+    for that ping, however long a loaded machine takes)."""
     body = ("with Busy(fd, 'first apply of the data plane', period):\n    time.sleep(4)\n"
             "while True:\n    ping(fd, 'up')\n    time.sleep(period)\n")
-    rc, sup = run_supervisor(tmp_path, body, busy_limit=30.0, timeout=8)
+    rc, sup = run_supervisor(tmp_path, body, busy_limit=30.0, timeout=120)
     assert rc == 0 and sup.failed is None
+    c = sup.children["check"]
+    assert c.ever_ready and c.restarts == 0 and c.status == "up"
+    assert not [r for r in caplog.records if "killing it" in r.getMessage()]
+
+
+def test_cpu_time_going_up_is_liveness_only_while_starting_or_busy() -> None:
+    """The busy thread waits for the GIL while the work is in a long C call: the CPU time says
+    the child works; a child whose CPU time stands still is stuck; a running loop must ping."""
+    c = child()
+    kids.heard(c, {"busy": "reload"}, 10.0)
+    c.last_progress = 15.5
+    assert kids.stalled(c, 16.0, stall=5.0) is None  # the busy lines are 6 s old, the CPU moved
+    assert kids.stalled(c, 21.0, stall=5.0) == "stalled for 11.0 s"  # nothing since 15.5 either
+    c.last_progress = 311.0
+    assert kids.stalled(c, 311.0, stall=5.0, busy_limit=300.0) == "busy (reload) for 301.0 s, more than 300 s"
+    kids.heard(c, {"ready": True}, 312.0)  # the loop runs: only its pings count
+    assert kids.stalled(c, 318.0, stall=5.0) == "stalled for 6.0 s"
+
+
+def test_a_silent_start_that_computes_is_bounded_by_the_busy_limit() -> None:
+    c = child(started=100.0)
+    c.last_progress = 100.0 + kids.START_TIMEOUT + 9
+    assert kids.stalled(c, 100.0 + kids.START_TIMEOUT + 10, stall=5.0) is None
+    c.last_progress = 399.0
+    assert kids.stalled(c, 401.0, stall=5.0, busy_limit=300.0) == "starting for 301.0 s, more than 300 s"
+    assert kids.stalled(c, 406.0, stall=5.0, busy_limit=300.0).startswith("never reported for")
+
+
+def test_sample_progress_reads_the_cpu_time_of_a_real_process() -> None:
+    """A computing process's CPU time goes up between two samples, a sleeping one's does not."""
+    import subprocess  # noqa: PLC0415
+
+    procs = {role: subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) for role, code in
+             (("check", "while True: pass"), ("vrrp", "import time; print('asleep', flush=True); time.sleep(60)"))}
+    try:
+        assert procs["vrrp"].stdout.readline() == b"asleep\n"  # its start-up (CPU) is over
+        kids_ = {role: kids.Child(role, proc=proc) for role, proc in procs.items()}  # type: ignore[arg-type]
+        kids.sample_progress(kids_, 1.0)
+        deadline = time.monotonic() + 30
+        while kids_["check"].last_progress is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            kids.sample_progress(kids_, 2.0)
+        assert kids_["check"].last_progress == 2.0
+        assert kids_["vrrp"].last_progress is None
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+
+
+# a C call that holds the GIL for about SECONDS (sum over a range never checks for a thread switch)
+HOLD_GIL = """
+t0 = time.perf_counter(); sum(range(10**6)); per = time.perf_counter() - t0
+with Busy(fd, 'first apply of the data plane', period):
+    sum(range(int(10**6 * SECONDS / max(per, 1e-6))))
+while True:
+    ping(fd, 'up')
+    time.sleep(period)
+"""
+
+
+def test_work_that_holds_the_gil_past_the_stall_is_not_a_stall(tmp_path: Path, caplog) -> None:
+    """The busy thread cannot send for 3 s (three stall periods): the CPU time keeps it alive."""
+    rc, sup = run_supervisor(tmp_path, HOLD_GIL.replace("SECONDS", "3"), busy_limit=120.0, timeout=120)
+    assert rc == 0 and sup.failed is None, sup.failed
     c = sup.children["check"]
     assert c.ever_ready and c.restarts == 0 and c.status == "up"
     assert not [r for r in caplog.records if "killing it" in r.getMessage()]

@@ -16,7 +16,14 @@ child's loop, so its pings stop.  Around such work the child runs
 ``Busy``: a thread that sends ``{"busy": WHAT}`` lines as often.  The parent counts them as liveness (not as readiness:
 the VRRP child still waits for the checker child's first loop ping) for
 at most ``BUSY_LIMIT`` seconds per piece of work; past it the child is
-killed as stuck.  A child that never got to its loop (killed while
+killed as stuck.  That thread needs the GIL, and a long C call of the
+work holds it (a full collection of a 2,000 x 20 heap, an unpickle); on a
+loaded host such a call, or the process waiting for a CPU, outlasts the
+stall.  So while a child starts or is busy, its CPU time going up (read
+from ``/proc``, ``sample_progress``) counts as liveness too, within the
+same limits: a blocked child's CPU time stands still, a working one's
+does not.  Once its loop runs, only its pings count: a loop that spins
+is stuck however much CPU it burns.  A child that never got to its loop (killed while
 starting, silent or busy past the limit) is not restarted: the same start
 would do the same again, for ever; the supervisor stops with that error
 (``gave_up``), and systemd decides what comes next.
@@ -52,6 +59,7 @@ START_TIMEOUT = 30.0  # s of silence before a child's first line (busy or ping)
 BUSY_LIMIT = 300.0  # s one piece of busy work may take (a first apply of 2,000 x 20 takes ~10 s loaded)
 MAX_PING_PERIOD = 1.0  # s: each ping wakes both processes (255 instances: ~10 % of the VRRP child's CPU at 4 a second)
 PARENT_ENV = "PYKEEPALIVED_PARENT_PID"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc/PID/stat's unit of CPU time
 # the stop goes in this order: VRRP first (its priority-0 adverts), BFD last (tracked sessions hold meanwhile)
 ROLES = {"vrrp": ("-P", "vrrp.pid"), "check": ("-C", "checkers.pid"), "bfd": ("--bfd", "bfd.pid")}
 
@@ -97,6 +105,8 @@ class Child:
     last_busy: float | None = None  # its last busy line
     ever_ready: bool = False  # it has pinged from its loop once (this run)
     gave_up: str | None = None  # why it is not restarted (a start that cannot finish)
+    cpu: float | None = None  # its CPU seconds when last sampled (sample_progress)
+    last_progress: float | None = None  # when its CPU time was last seen going up (starting or busy)
 
     @property
     def alive(self) -> bool:
@@ -128,6 +138,7 @@ async def spawn(child: Child, argv: Argv) -> None:
     child.started, child.last_ping, child.status = time.monotonic(), None, ""
     child.busy = child.busy_since = child.last_busy = None
     child.ever_ready = False
+    child.cpu = child.last_progress = None
     log.info("%s child started, pid %d", child.role, child.proc.pid)
     child.reader = asyncio.get_running_loop().create_task(read_pings(child, rfd))
 
@@ -200,16 +211,46 @@ def ping_period(stall: float) -> float:
     return min(MAX_PING_PERIOD, stall / 5)
 
 
+def working(child: Child) -> bool:
+    """Starting, or busy since its last loop ping: the phases whose CPU time counts as liveness."""
+    return not child.ever_ready or child.busy is not None
+
+
 def stalled(child: Child, now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> str | None:
     """Why ``child`` counts as stuck at ``now`` (pure), or None while it pings or works."""
-    if child.busy is not None and child.last_busy is not None and now - child.last_busy <= stall:
+    progress = child.last_progress if working(child) else None
+    if child.busy is not None and any(t is not None and now - t <= stall for t in (child.last_busy, progress)):
         took = now - child.busy_since
         return f"busy ({child.busy}) for {took:.1f} s, more than {busy_limit:g} s" if took > busy_limit else None
     last = max((t for t in (child.last_ping, child.last_busy) if t is not None), default=None)
     if last is None:
         silent = now - child.started
+        if progress is not None and now - progress <= stall:  # silent but computing: its start's own limit
+            return f"starting for {silent:.1f} s, more than {busy_limit:g} s" if silent > busy_limit else None
         return f"never reported for {silent:.1f} s" if silent > START_TIMEOUT else None
     return f"stalled for {now - last:.1f} s" if now - last > stall else None
+
+
+def sample_progress(children: dict[str, Child], now: float) -> None:
+    """Note when each starting or busy child's CPU time went up since the last sample."""
+    for child in children.values():
+        if not child.alive or not working(child):
+            child.cpu = None
+            continue
+        cpu = cpu_seconds(child.proc.pid)
+        if cpu is not None and child.cpu is not None and cpu > child.cpu:
+            child.last_progress = now
+        child.cpu = cpu
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()  # after "(comm)": comm may hold spaces
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
 def kill_stalled(children: dict[str, Child], now: float, stall: float, busy_limit: float = BUSY_LIMIT) -> None:
@@ -226,7 +267,7 @@ def kill_stalled(children: dict[str, Child], now: float, stall: float, busy_limi
         if not child.ever_ready:
             child.gave_up = why
         child.last_ping, child.last_exit = None, "stalled"
-        child.busy = child.busy_since = child.last_busy = None
+        child.busy = child.busy_since = child.last_busy = child.last_progress = None
 
 
 def status_line(children: dict[str, Child]) -> str:

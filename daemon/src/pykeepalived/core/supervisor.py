@@ -21,8 +21,9 @@ loop sends one JSON line every ``ping_period(stall)`` (a fifth of the stall, at 
   at most half of it, at least 1 s) is SIGKILLed and restarted like a dead one.
   A child whose loop is blocked on long work (its start: the snapshot and the
   data plane's first full apply; a big reload) says so from a thread
-  (``children.Busy``): that counts as alive for at most ``BUSY_LIMIT`` (300 s)
-  per piece of work.  A child killed before its loop ever ran is not
+  (``children.Busy``): that, or its CPU time going up meanwhile (the thread
+  waits for the GIL while the work is in a long C call), counts as alive for
+  at most ``BUSY_LIMIT`` (300 s) per piece of work.  A child killed before its loop ever ran is not
   restarted: the daemon stops with that error and exit status 1 (the same
   start would fail again, for ever).
 - **systemd**: the parent alone talks to ``$NOTIFY_SOCKET`` (the children get
@@ -168,6 +169,7 @@ class Supervisor:
         period = min(self.sd.watchdog_interval() or 0.5, 0.5)
         while not self._stop.is_set():
             now = time.monotonic()
+            kids.sample_progress(self.children, now)
             kids.kill_stalled(self.children, now, self.stall, self.busy_limit)
             healthy = all(c.reporting(now, self.stall) for c in self.children.values())
             if healthy and not self._ready_sent:
