@@ -232,12 +232,15 @@ class LoadBalancer:
         """
         desired = self.desired or compute(self.config, self.health, self.overrides, self.quorum)
         actual = self.backend.dump(servers=servers)
+        views: dict[str, list] = {}  # per virtual server key: one pass, not one per virtual server
+        for part in desired.parts:
+            views.setdefault(part.vkey, []).extend(part.views)
         out = []
         for vs in self.config.virtual_servers:
             vkey = vs.key
             services = desired.services.get(vkey, [])
             rss = []
-            for v in (v for v in desired.servers if v.vs == vkey):
+            for v in views.get(vkey, ()):
                 kernel = []
                 for k in services:
                     port = v.rs[1] if v.rs[1] is not None else k.port
