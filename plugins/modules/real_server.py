@@ -468,7 +468,7 @@ runtime:
       description: The runtime weight (M(hapair.keepalived.real_server_state)), or null.
       type: int
     active_connections:
-      description: Active connections in the kernel's table.
+      description: Established connections through this host, to a virtual address it holds (docs/operations.md).
       type: int
     inactive_connections:
       description: Inactive connections in the kernel's table.

@@ -173,7 +173,10 @@ servers:
       description: The runtime weight, or null when none is set.
       type: int
     active_connections:
-      description: Active connections to this server in the kernel.
+      description:
+        - Established connections to this server through this host, to a virtual address it holds.
+        - An established entry to an address another host holds now (left from an earlier mastership, or the
+          sync daemon's mirror) is not counted; O(wait) does not wait for it.
       type: int
     inactive_connections:
       description: Inactive connections to this server in the kernel.

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from pykeepalived.net.addresses import AddressManager, VipSpec
+from pykeepalived.net.rtnl import host_addresses
 
 
 def ip(*args: str) -> str:
@@ -68,6 +69,9 @@ def main() -> dict:
                                         if " inet " in line)
         e.remove(batch)
         out["recreated_after_remove"] = present()
+        ip("addr", "add", "2001:db8::7/64", "dev", "d0", "nodad")
+        ip("addr", "add", "203.0.113.7/24", "dev", "d1")
+        out["host_addresses"] = sorted(a for a in host_addresses() if not a.startswith("fe80"))
     return out
 
 

@@ -41,3 +41,8 @@ def test_add_after_interface_recreated_carries_scope_label_brd(probe: dict) -> N
     assert probe["recreated_lines"] == ["192.0.2.121/24 scope global d0",
                                         "198.51.100.120/24 brd 198.51.100.255 scope host d0:vip"]
     assert probe["recreated_after_remove"] == []
+
+
+def test_host_addresses_lists_every_interface_address(probe: dict) -> None:
+    """What the load balancer's drain wait counts connections against (lb/server.py view)."""
+    assert probe["host_addresses"] == ["2001:db8::7", "203.0.113.7"]  # d0's and its peer d1's

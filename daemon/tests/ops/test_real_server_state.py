@@ -87,7 +87,7 @@ def test_real_server_restates_one_server_idempotently_and_survives_restart(tmp_p
         changed, views = loop.real_server("192.0.2.21", None, VS_B, drained=False, weight=7)
         assert changed and views == [{"virtual_server": VS_B, "address": "192.0.2.21", "port": 80, "up": True,
                                       "weight": 3, "runtime_weight": 7, "drained": False, "effective_weight": 7,
-                                      "in_kernel": True, "active": 0, "inactive": 0}]
+                                      "in_kernel": True, "active": 0, "inactive": 0, "active_elsewhere": 0}]
         assert weights(backend)[(VS_A, "192.0.2.21")] == 0 and weights(backend)[(VS_B, "192.0.2.21")] == 7
         saved = json.loads((tmp_path / OVERRIDES).read_text())
         assert saved == {"drained": [[VS_A, "192.0.2.21", 80]], "weights": [[VS_B, "192.0.2.21", 80, 7]]}

@@ -33,6 +33,7 @@ from ..check.health import HealthChecker, fifo_paths, notifier_for
 from ..check.notify import CheckNotifier
 from ..config.model import Config
 from ..net.ipvs_config import TimeoutControl, Timeouts
+from ..net.rtnl import host_addresses
 from ..services.smtp import Mailer
 from .backend import Backend
 from .desired import compute
@@ -247,7 +248,17 @@ class LbLoop:
         desired = self.lb.desired
         if desired is None or ov is not None and ov is not self.store.ov:
             desired = compute(self.config, self.lb.health, ov or self.store.ov, self.lb.quorum)
-        return view(entries, desired, ov or self.store.ov, self.lb.backend)
+        return view(entries, desired, ov or self.store.ov, self.lb.backend, self._host_addresses())
+
+    def _host_addresses(self) -> set[str] | None:
+        """The addresses this host holds (server.view: connections to others are not its own)."""
+        if isinstance(self.lb.backend, MemoryBackend):  # its counts are no kernel's connections
+            return None
+        try:
+            return host_addresses()
+        except OSError as err:
+            log.warning("cannot list this host's addresses (%s): every connection counts as active", err)
+            return None
 
     def server_view(self, addr: str, port: int | None = None, vs: str | None = None) -> list[dict]:
         return self.view(find(self.config, addr, port, vs))

@@ -8,6 +8,7 @@ for that server only (``Backend.dests_of``), never the whole table.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..config.model import Config
@@ -58,24 +59,37 @@ def find(config: Config, addr: str, port: int | None, vs: str | None) -> list[En
     return found
 
 
-def view(entries: list[Entry], desired: Desired, ov: Overrides, backend) -> list[dict]:
-    """The runtime view of each entry (one per virtual server it belongs to)."""
+def view(entries: list[Entry], desired: Desired, ov: Overrides, backend,
+         here: Collection[str] | None = None) -> list[dict]:
+    """The runtime view of each entry (one per virtual server it belongs to).
+
+    ``here``: the addresses this host holds (None: not known).  An established connection
+    to a virtual address held elsewhere cannot pass through this host: its kernel entry is
+    left from an earlier mastership (conntrack keeps an ESTABLISHED one 5 days, IPVS 15
+    minutes, when its last packets went to the new master) or mirrored by the sync daemon.
+    It is counted apart (``active_elsewhere``), so a drain waits for real connections only.
+    """
     out = []
     for e in entries:
         addr, port = rs_key(e.rs)
         rsv = next((s for s in desired.servers if s.vs == e.vs and s.rs == (addr, port)), None)
         drained, weight = runtime_state(e.vs, e.rs, ov)
         keys = desired.services.get(e.vs, [])
-        active = inactive = 0
+        active = inactive = elsewhere = 0
         in_kernel = False
         for key, dests in backend.dests_of(keys, addr).items():
+            held = here is None or bool(key.fwmark) or key.addr in here  # a fwmark names no address
             for d in dests:
                 if d.port == (port if port is not None else key.port):
                     in_kernel = True
-                    active += d.active
                     inactive += d.inactive
+                    if held:
+                        active += d.active
+                    else:
+                        elsewhere += d.active
         out.append({"virtual_server": e.vs, "address": addr, "port": port,
                     "up": rsv.up if rsv else None, "weight": e.rs.weight, "runtime_weight": weight,
                     "drained": drained, "effective_weight": rsv.weight if rsv else None,
-                    "in_kernel": in_kernel, "active": active, "inactive": inactive})
+                    "in_kernel": in_kernel, "active": active, "inactive": inactive,
+                    "active_elsewhere": elsewhere})
     return out

@@ -220,3 +220,12 @@ class AddressSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def host_addresses() -> set[str]:
+    """Every address of this network namespace's interfaces (one RTM_GETADDR dump), as text."""
+    sock = AddressSocket()
+    try:
+        return {str(a.interface.ip) for a in parse_addresses(sock.dump(RTM_GETADDR))}
+    finally:
+        sock.close()
