@@ -104,6 +104,13 @@ class Judge:
         _write_frame(self.wfd, pickle.dumps((path, lb_backend, holds), protocol=pickle.HIGHEST_PROTOCOL))
         return await _read_frame(self.rfd)
 
+    def alive(self) -> bool:
+        """False once it has exited (killed while idle, say): reaped here, the next one forked."""
+        try:
+            return not os.waitpid(self.pid, os.WNOHANG)[0]
+        except ChildProcessError:
+            return False
+
     def close(self) -> None:
         for fd in (self.wfd, self.rfd):
             with contextlib.suppress(OSError):
@@ -111,11 +118,11 @@ class Judge:
 
 
 def _judge_for(lb_backend: bool, warm: str | None = None) -> Judge:
-    if _JUDGES and _JUDGES[0].lb_backend == lb_backend:
+    if _JUDGES and _JUDGES[0].lb_backend == lb_backend and _JUDGES[0].alive():
         return _JUDGES[0]
     while _JUDGES:  # one judge a process: a caller asking with another lb_backend gets its own
         judge = _JUDGES.pop()
-        judge.close()  # it reads the end of its requests and leaves; reaped by _discard's poll
+        judge.close()  # it reads the end of its requests and leaves; reaped at the next fork
         _REAPING.append(judge.pid)
     for keyed, values, cuts in _ADOPT:  # what the judge that is gone had: the new one starts with it
         blocks().adopt(keyed, values, cuts)
