@@ -9,7 +9,10 @@ import dataclasses
 import os
 import pickle
 import signal
+import socket
 from pathlib import Path
+
+import pytest
 
 from pykeepalived.core import reload as reload_mod
 from pykeepalived.core import snapshot
@@ -111,3 +114,19 @@ def test_a_judge_gone_while_idle_is_replaced(tmp_path: Path) -> None:
     again = judged(conf)
     assert again.errors == [] and judge_pid() != pid
     assert again.config.virtual_servers[0].real_servers[0].weight == 2
+
+
+def test_the_judge_holds_none_of_the_daemons_sockets(tmp_path: Path) -> None:
+    """A listener this process closes is closed: the judge kept beside it did not keep a copy."""
+    for judge in list(reload_mod._JUDGES):  # noqa: SLF001 (the next judge is forked with the listener open)
+        os.kill(judge.pid, signal.SIGKILL)
+        while judge.alive():
+            pass
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    conf = tmp_path / "k.conf"
+    conf.write_text(BASE + vs(1))
+    assert judged(conf).errors == []
+    listener.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

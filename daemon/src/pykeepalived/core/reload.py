@@ -162,9 +162,8 @@ def _fork_judge(lb_backend: bool, warm: str | None = None) -> Judge:
     if pid == 0:  # pragma: no cover (the child)
         code = 70
         try:
-            os.close(req_w)
-            os.close(ans_r)
             signal.set_wakeup_fd(-1)  # our loop's: a signal to the judge must not wake it
+            _close_all_but(req_r, ans_w)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
                 signal.signal(sig, signal.SIG_DFL)
             with contextlib.suppress(OSError, AttributeError):  # not a real-time parse (vrrp_rt_priority)
@@ -181,6 +180,19 @@ def _fork_judge(lb_backend: bool, warm: str | None = None) -> Judge:
     os.close(ans_w)
     os.set_blocking(ans_r, False)
     return Judge(pid, req_w, ans_r, lb_backend)
+
+
+def _close_all_but(*keep: int) -> None:  # pragma: no cover (the child)
+    """Close what the judge inherited beyond stdio and its pipes: a kept judge holding the daemon's
+    sockets would keep a listener bound, a multicast group joined, after the daemon closed them."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _serve(req_r: int, ans_w: int, parent: int) -> None:  # pragma: no cover (the child)
