@@ -16,6 +16,7 @@ import pytest
 
 from pykeepalived.core import reload as reload_mod
 from pykeepalived.core import snapshot
+from pykeepalived.core.judge import load_for_start
 from pykeepalived.core.reload import load_new
 
 
@@ -130,3 +131,19 @@ def test_the_judge_holds_none_of_the_daemons_sockets(tmp_path: Path) -> None:
     listener.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_the_first_reload_after_a_start_hands_the_unchanged_blocks_over(tmp_path: Path) -> None:
+    """A standalone daemon's start config is what the decoder holds: the first reload's unchanged
+    virtual servers are its objects (made anew, the checkers and the plane rebuilt every one)."""
+    for judge in list(reload_mod._JUDGES):  # noqa: SLF001 (a judge forked after this start)
+        os.kill(judge.pid, signal.SIGKILL)
+        while judge.alive():
+            pass
+    conf = tmp_path / "k.conf"
+    conf.write_text(BASE + "".join(vs(i) for i in range(1, 5)))
+    started = load_for_start(str(conf))
+    conf.write_text(BASE + "".join(vs(i, weight=2 if i == 4 else 1) for i in range(1, 5)))
+    first = judged(conf)
+    assert first.errors == [] and sent_blobs(first) == 1
+    assert all(a is b for a, b in zip(started.virtual_servers[:3], first.config.virtual_servers[:3]))

@@ -171,6 +171,12 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
         print(f"{path}: configuration rejected, not starting", file=sys.stderr)
         return None
     blocks().keep()  # this process forks the judges of the reloads
+    from .snapshot import encode  # noqa: PLC0415
+
+    # the decoder holds the running config (a supervisor's snapshot.save finds it done): a reload's
+    # verdict hands the unchanged virtual servers over as these objects; without it a standalone
+    # daemon's first reload made every one anew, and its checkers and plane rebuilt them all
+    encode(judged.config)
     return judged.config
 
 
