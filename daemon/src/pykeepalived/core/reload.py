@@ -95,7 +95,8 @@ _ADOPT: list[tuple] = []
 
 
 class Judge:
-    """A forked judge process: requests and answers are length-prefixed pickles over two pipes."""
+    """A forked judge process: requests and answers are length-prefixed pickles over two pipes,
+    one request at a time (the daemon's and the supervisor's reload locks)."""
 
     def __init__(self, pid: int, wfd: int, rfd: int, lb_backend: bool) -> None:
         self.pid, self.wfd, self.rfd, self.lb_backend = pid, wfd, rfd, lb_backend
