@@ -147,3 +147,13 @@ def test_the_first_reload_after_a_start_hands_the_unchanged_blocks_over(tmp_path
     first = judged(conf)
     assert first.errors == [] and sent_blobs(first) == 1
     assert all(a is b for a, b in zip(started.virtual_servers[:3], first.config.virtual_servers[:3]))
+
+
+def test_a_config_without_virtual_servers_keeps_no_judge(tmp_path: Path) -> None:
+    """VRRP instances alone: a judge forked per reload is cheap, a kept one a process more."""
+    conf = tmp_path / "k.conf"
+    conf.write_text(BASE + "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    priority 100\n"
+                    "    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n")
+    verdict = judged(conf)
+    assert verdict.errors == [] and not verdict.config.virtual_servers
+    assert reload_mod._JUDGES == []  # noqa: SLF001 (it was discarded after answering)
