@@ -235,6 +235,37 @@ async def test_reload_keeps_a_virtual_server_handed_over_as_the_same_object_and_
 
 
 @aio
+async def test_reload_writes_a_changed_block_in_place_and_leaves_the_others_alone():
+    """A block edited (the same service, a new object) is written over its entries, which keep
+    their place; the others are the entries they were."""
+    block = """
+        virtual_server 192.0.2.{i} 80 {{
+          protocol TCP
+          delay_loop 30
+          real_server 127.0.0.{i} {port} {{
+            weight {w}
+            TCP_CHECK {{
+              connect_timeout 1
+            }}
+          }}
+        }}
+    """
+    port = free_port()
+    first = config("".join(block.format(i=i, port=port, w=1) for i in (1, 2, 3)))
+    hc = HealthChecker()
+    hc.load(first)
+    before = dict(hc.servers)
+    edited = config(block.format(i=2, port=port, w=5)).virtual_servers[0]
+    hc.load(dataclasses.replace(first, virtual_servers=(first.virtual_servers[0], edited, first.virtual_servers[2])))
+    assert list(hc.servers) == list(before)  # the same keys, in the same order
+    k1, k2, k3 = before
+    assert hc.servers[k1] is before[k1] and hc.servers[k3] is before[k3]
+    assert hc.servers[k2] is not before[k2] and hc.servers[k2].vs is edited and hc.servers[k2].rs.weight == 5
+    assert len(hc.scheduler.jobs) == 3
+    await hc.stop()
+
+
+@aio
 async def test_quorum_from_the_lb_plane_with_two_servers_and_omega_on_stop(tmp_path):
     """The daemon's wiring (LbLoop): checkers -> plane -> one quorum decision -> VS lines."""
     srv = Toggle()

@@ -245,6 +245,10 @@ class Daemon:
                 await self.metrics.start()
             self.sd.ready(self.status_line())
             heap.settle()
+            if self.ping_fd is None:  # a standalone daemon judges its reloads: its judge forked now
+                from .reload import start_judge  # noqa: PLC0415
+
+                start_judge(self.config_path, lb_backend=self.lb is not None)
             if self.starting is not None:  # from here the loop pings (its first ping: ready)
                 self.starting.stop()
             self._spawn(self._tick())

@@ -131,17 +131,23 @@ def verdict(path: str, *, lb_backend: bool = False) -> Verdict:
                    cuts=blocks().cuts())
 
 
-def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
+def verdict_bytes(path: str, *, lb_backend: bool = False, parent_holds: bytes | None = b"") -> bytes:
     """What a judge process answers: the pickled Verdict, an accepted config in it as the
     snapshot's bytes: the blobs the parent does not hold and the list of digests (the parent
-    writes the new blobs and the index, core/snapshot.py)."""
-    os.nice(10)  # the daemon that asked keeps the CPU first
+    writes the new blobs and the index, core/snapshot.py).
+
+    ``parent_holds``: the parent's ``Decoder.held``; only new blobs are sent when it is this
+    process's (b"": a judge forked for this one answer, which holds what its parent holds).
+    An accepted config's blocks are kept here: a judge that answers the next reload too
+    (core/reload.py) compares with it, as the parent does (``BlockCache.adopt``)."""
     try:
         out = verdict(path, lb_backend=lb_backend)
         if out.config is not None:
-            from .snapshot import encode  # noqa: PLC0415
+            from .snapshot import DECODER, encode  # noqa: PLC0415
 
-            out.snapshot, out.config = encode(out.config, only_new=True), None  # the parent holds the rest
+            only_new = parent_holds == b"" or (parent_holds is not None and parent_holds == DECODER.held)
+            out.snapshot, out.config = encode(out.config, only_new=only_new), None  # the parent holds the rest
+            blocks().keep()
     except Exception as err:  # noqa: BLE001 (a bug of ours: the reload is refused and says so)
         out = Verdict(None, [f"{path}: error: the configuration could not be judged: {err!r}"])
     return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -149,6 +155,7 @@ def verdict_bytes(path: str, *, lb_backend: bool = False) -> bytes:
 
 def main(argv: list[str]) -> int:
     """``python -m pykeepalived.core.judge FILE [--lb-backend]``: a pickled Verdict on stdout."""
+    os.nice(10)  # the daemon that asked keeps the CPU first
     sys.stdout.buffer.write(verdict_bytes(argv[0], lb_backend="--lb-backend" in argv[1:]))
     return 0
 
@@ -164,6 +171,12 @@ def load_for_start(path: str, *, lb_backend: bool = False) -> Config | None:
         print(f"{path}: configuration rejected, not starting", file=sys.stderr)
         return None
     blocks().keep()  # this process forks the judges of the reloads
+    from .snapshot import encode  # noqa: PLC0415
+
+    # the decoder holds the running config (a supervisor's snapshot.save finds it done): a reload's
+    # verdict hands the unchanged virtual servers over as these objects; without it a standalone
+    # daemon's first reload made every one anew, and its checkers and plane rebuilt them all
+    encode(judged.config)
     return judged.config
 
 

@@ -68,6 +68,9 @@ class Decoder:
         # judge encodes): an object unchanged since is not pickled again
         self.blobs: dict[bytes, bytes] = {}
         self.config: Config | None = None  # the last one encoded or decoded: the running config
+        # which blobs ``blobs`` holds (a digest of their list, None: none kept): a judge that answers
+        # many reloads (core/reload.py) sends only new blobs to a parent whose ``held`` is its own
+        self.held: bytes | None = None
 
     def encode(self, config: Config, only_new: bool = False) -> bytes:
         """``(version, head, digests, {digest: blob})``; ``only_new``: the blobs this process did not
@@ -88,7 +91,7 @@ class Decoder:
                 blobs[d] = blob
             # what this process holds now is what an equal blob will decode to
             self.known = {_digest(head): config, **dict(zip(digests, config.virtual_servers))}
-            self.blobs, self.config = blobs, config
+            self.blobs, self.config, self.held = blobs, config, _held(digests)
             sent = {d: b for d, b in blobs.items() if d not in had} if only_new else blobs
             return pickle.dumps((__version__, head, digests, sent), protocol=PROTOCOL)
 
@@ -136,7 +139,12 @@ class Decoder:
         config = dataclasses.replace(base, virtual_servers=tuple(servers))
         now[hd] = config
         self.known, self.blobs, self.config = now, blobs, config
+        self.held = _held(digests) if keep_blobs else None
         return config
+
+
+def _held(digests: list[bytes]) -> bytes:
+    return _digest(b"".join(digests))
 
 
 DECODER = Decoder()  # this process's: the parent's reloads, a child's start and reloads

@@ -83,7 +83,7 @@ from . import proxy, snapshot
 from .children import BUSY_LIMIT, ROLES, STALL, Child, child_socket, needed_roles, program
 from .control import ControlServer
 from .metrics import MetricsServer
-from .reload import load_new
+from .reload import load_new, start_judge
 
 log = logging.getLogger("pykeepalived.supervisor")
 
@@ -330,6 +330,7 @@ class Supervisor:
         self._keepers = [loop.create_task(self._keep(c)) for c in self.children.values()]
         monitor = loop.create_task(self._monitor())
         heap.settle()
+        start_judge(self.config_path)  # forked now, its copy of our memory made before a reload waits on it
         await self._stop.wait()  # request_stop has forwarded SIGTERM already
         self.sd.stopping()
         monitor.cancel()
