@@ -242,4 +242,3 @@ def test_filter_reads_each_pair_member_once_and_no_other_host() -> None:
     assert sorted(hostvars.reads) == ["lb1", "lb2", "lb3", "lb4"]
     assert [i["vrid"] for i in result["lb3"]] == [topology.derived_vrid("api_1"), 42]
     assert result["lb4"][0]["unicast_peers"] == ["192.0.2.3"]
-
