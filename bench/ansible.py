@@ -7,8 +7,10 @@ and a no-op play over the same hosts, at several fork counts; with the cost of e
 Without ``--fleet``: the "nat" topology with examples/inventory/lab.yml (lb1, lb2, web1,
 web2). With ``--fleet N``: N load-balancer pairs and N web servers on one segment
 (bench/fleet_layout.py; N=20 is lab/topologies/fleet.yml with examples/inventory/fleet.yml).
-Rolls out ``examples/lab-apps.yml`` and ``examples/site.yml`` once (the first run, timed
-at the first fork count), then for each fork count alternates, ``--runs`` times,
+``--collections DIR`` takes the collection from DIR (e.g. a ``git archive`` of an older commit
+under DIR/ansible_collections/hapair/keepalived: before and after on one lab). Rolls out
+``examples/lab-apps.yml`` and ``examples/site.yml`` once (the first run, timed at the first
+fork count), then for each fork count alternates, ``--runs`` times,
 ``site.yml`` (every run must report changed=0) and a no-op play on the same hosts
 (``ansible.builtin.ping``: connection plus one module round trip per host). Then checks
 the running daemons: every VRRP instance has exactly one MASTER, and no two instances
@@ -49,9 +51,12 @@ NOOP = """---
 """
 
 
+COLLECTIONS = [REPO / ".cache/collections"]  # (--collections replaces it)
+
+
 def ansible_env(forks: int, cost_file: Path | None = None) -> dict:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "examples/ansible.cfg"), ANSIBLE_FORKS=str(forks),
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".cache/collections"), ANSIBLE_HOME=str(REPO / ".cache/ansible"),
+               ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS[0]), ANSIBLE_HOME=str(REPO / ".cache/ansible"),
                PATH=f"{REPO / '.venv/bin'}:{os.environ.get('PATH', '')}")
     if cost_file:
         env.update(ANSIBLE_CALLBACK_PLUGINS=str(REPO / "bench/callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="task_cost",
@@ -109,7 +114,10 @@ def main() -> int:
     ap.add_argument("--forks", type=int, nargs="+", default=[10])
     ap.add_argument("--fleet", type=int, metavar="PAIRS", help="N pairs and N web servers on one segment")
     ap.add_argument("--lab", help="use this lab (already up, site.yml not yet run) instead of a new one")
+    ap.add_argument("--collections", type=Path, help="take hapair.keepalived from DIR/ansible_collections/hapair/keepalived")
     args = ap.parse_args()
+    if args.collections:
+        COLLECTIONS[0] = args.collections.resolve()
     subprocess.run(["make", "-s", "collection-link"], cwd=REPO, check=True)
     from lab import Lab  # noqa: PLC0415
 

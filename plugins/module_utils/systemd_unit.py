@@ -17,9 +17,12 @@ def _systemctl(module, *args, check=False):
 
 def state(module, name):
     """{name, enabled, active}: what ``systemctl is-enabled`` / ``is-active`` print
-    (``enabled``, ``disabled``, ``not-found``...; ``active``, ``inactive``, ``failed``...)."""
-    return dict(name=name, enabled=_systemctl(module, "is-enabled", name) or "not-found",
-                active=_systemctl(module, "is-active", name) or "unknown")
+    (``enabled``, ``disabled``, ``not-found``...; ``active``, ``inactive``, ``failed``...),
+    read with one ``systemctl show`` (one process on the host, not two)."""
+    out = _systemctl(module, "show", "--property=LoadState,UnitFileState,ActiveState", name)
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return dict(name=name, enabled=props.get("UnitFileState") or "not-found",
+                active=props.get("ActiveState") or "unknown")
 
 
 def enable(module, name):

@@ -97,7 +97,9 @@ options:
         runs the task again after installing. In check mode the change is computed and shown anyway.
     type: path
   service:
-    description: A systemd unit whose state (C(systemctl is-enabled), C(is-active)) RV(service) reports, read last.
+    description: >-
+      A systemd unit whose state (what C(systemctl is-enabled), C(is-active) print; one C(systemctl show))
+      RV(service) reports, read last.
     type: str
 author:
   - hapair.keepalived maintainers (!UNKNOWN)

@@ -210,3 +210,35 @@ def test_filter_in_a_real_playbook(tmp_path: Path) -> None:
     assert (lb1["state"], lb2["state"]) == ("MASTER", "BACKUP")
     assert lb1["vrid"] == lb2["vrid"] == topology.derived_vrid("web")
     assert lb2["unicast_peers"] == ["192.0.2.11"]
+
+
+class CountingHostvars(dict):
+    """Ansible's hostvars merge a host's variables on every hostvars[host]: count them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reads = []
+
+    def __getitem__(self, host):
+        self.reads.append(host)
+        return super().__getitem__(host)
+
+
+def test_filter_reads_each_pair_member_once_and_no_other_host() -> None:
+    base = ROOT / ".cache" / "unit-collections"
+    link = base / "ansible_collections" / "hapair" / "keepalived"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT)
+    sys.path.insert(0, str(base))
+    from ansible_collections.hapair.keepalived.plugins.filter.ha_pairs import ha_pairs_filter  # noqa: PLC0415
+
+    groups = {"p1": ["lb1", "lb2"], "p2": ["lb3", "lb4"], "web": ["web1"]}
+    hostvars = CountingHostvars({h: {"ansible_host": f"192.0.2.{i}", "keepalived_vrids": {"api_2": 42}}
+                                 for i, h in enumerate(["lb1", "lb2", "lb3", "lb4", "web1"], start=1)})
+    pairs = [{"name": "web", "group": "p1", "vips": ["198.51.100.1/24"]},
+             {"name": "api", "group": "p2", "mode": "mm", "vips": ["198.51.100.2/24", "198.51.100.3/24"]}]
+    result = ha_pairs_filter(pairs, groups, hostvars)
+    assert sorted(hostvars.reads) == ["lb1", "lb2", "lb3", "lb4"]
+    assert [i["vrid"] for i in result["lb3"]] == [topology.derived_vrid("api_1"), 42]
+    assert result["lb4"][0]["unicast_peers"] == ["192.0.2.3"]
