@@ -107,6 +107,10 @@ class VrrpRouter:
         # the advert per priority sent (the config is frozen): a master builds it once, not every
         # interval, and the instance sees the same object (its encoded bytes are kept by identity)
         self._adverts: dict[int, Advertisement] = {}
+        # the last advert accepted, with its source, destination and TTL: check_advert is pure over
+        # a frozen config, and the transport hands over the same decoded objects while a master
+        # repeats itself, so the same four (by identity) pass again without the checks
+        self._accepted: tuple = (None, None, None, None)
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -129,6 +133,11 @@ class VrrpRouter:
         return self._handover_at is not None
 
     # -- the aioquic-style surface -----------------------------------------
+    @property
+    def has_actions(self) -> bool:
+        """Whether ``actions`` has something to return."""
+        return bool(self._queue)
+
     def actions(self) -> list[Action]:
         """Return and clear the queued actions, oldest first."""
         out, self._queue = self._queue, []
@@ -137,9 +146,13 @@ class VrrpRouter:
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
         down = None if self.resigned else self._down_at  # a resigned Backup never takes over
-        timers = (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at,
-                  self._reannounce_at)
-        return min((t for t in timers if t is not None), default=None)
+        # per advert received: a plain loop, not min() over a generator
+        best = None
+        for t in (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at,
+                  self._reannounce_at):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def start(self, now: float) -> None:
         """Leave Initialize (RFC 5798 6.4.1)."""
@@ -284,10 +297,13 @@ class VrrpRouter:
         6.4.2 / 6.4.3)."""
         if self.state not in (State.BACKUP, State.MASTER):
             return  # keepalived ignores adverts in FAULT and before start
-        reason = check_advert(self.config, advert, src, dst, ttl)
-        if reason is not None:
-            self.counters.drop(reason)
-            return
+        last = self._accepted
+        if not (advert is last[0] and src is last[1] and dst is last[2] and ttl == last[3]):
+            reason = check_advert(self.config, advert, src, dst, ttl)
+            if reason is not None:
+                self.counters.drop(reason)
+                return
+            self._accepted = (advert, src, dst, ttl)
         self.counters.adverts_received += 1
         if advert.priority == PRIORITY_STOP:
             self.counters.priority_zero_received += 1
