@@ -111,6 +111,7 @@ class VrrpRouter:
         # a frozen config, and the transport hands over the same decoded objects while a master
         # repeats itself, so the same four (by identity) pass again without the checks
         self._accepted: tuple = (None, None, None, None)
+        self._mdi: tuple = (None, None, 0.0)  # (priority, master_adver_interval, master_down_interval)
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -119,8 +120,15 @@ class VrrpRouter:
 
     @property
     def master_down_interval(self) -> float:
-        return master_down_interval(self.config.version, self.priority, self.master_adver_interval,
-                                    self.config.down_timer_adverts)
+        # a backup needs it per advert received; it changes only with the priority and the
+        # master's interval (the config is frozen)
+        cached = self._mdi
+        if cached[0] == self.priority and cached[1] == self.master_adver_interval:
+            return cached[2]
+        value = master_down_interval(self.config.version, self.priority, self.master_adver_interval,
+                                     self.config.down_timer_adverts)
+        self._mdi = (self.priority, self.master_adver_interval, value)
+        return value
 
     @property
     def advert_at(self) -> float | None:

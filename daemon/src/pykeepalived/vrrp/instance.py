@@ -291,13 +291,14 @@ class Instance:
     def _rearm(self) -> None:
         r = self.router
         deadline = self._deadline = r.next_deadline()
+        handing_over = r.handing_over
         if deadline is None:
             self._timer.cancel()
-        elif deadline == r.advert_at and not r.handing_over:
+        elif deadline == r.advert_at and not handing_over:
             self._timer.arm(deadline, self._on_timer, r.config.interval * ADVERT_SLACK)
         else:
             self._timer.arm(deadline, self._on_timer)
-        if r.handing_over:
+        if handing_over:
             if self._handover is None:
                 self._handover = Event()
         elif self._handover is not None:
