@@ -32,7 +32,7 @@ checked anyway: a stale file from another build is refused, not guessed at.
 """
 from __future__ import annotations
 
-try:  # hashlib's own blake2b, without the OpenSSL hashlib loads (3.6 MB RSS per process)
+try:  # hashlib's own blake2b, without the OpenSSL hashlib loads (~4 MB RSS per process)
     from _blake2 import blake2b
 except ImportError:  # a Python built without it
     from hashlib import blake2b
