@@ -52,3 +52,9 @@ def test_received_at_turns_the_kernel_stamp_into_loop_time() -> None:
     assert received_at(stamp(-5)) is None  # wall clock stepped back: use our own clock
     assert received_at(stamp(5)) is None  # stepped forward
     assert received_at([]) is None
+    # a clock read once for a batch: a stamp a little after it (queued during the batch) counts
+    clock = (time.time(), time.monotonic())
+    later = stamp(-0.002)
+    got = received_at(later, clock)
+    assert got is not None and abs(got - (clock[1] + 0.002)) < 0.001
+    assert received_at(stamp(-5), clock) is None

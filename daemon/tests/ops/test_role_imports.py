@@ -2,7 +2,8 @@
 
 In a fresh interpreter, the child's own start (cli -> core/daemon -> the snapshot the
 parent left -> the VRRP manager) must not load the config language, the load balancer,
-the email package, shutil or OpenSSL's ``ssl``; ``ssl`` stays importable afterwards."""
+the email package, shutil, OpenSSL (``ssl``, ``hashlib``'s ``_hashlib``) or, supervised, the
+BFD runtime (the BFD child runs the sessions); ``ssl`` stays importable afterwards."""
 from __future__ import annotations
 
 import subprocess
@@ -31,12 +32,13 @@ args = daemon_parser().parse_args(["-n", "-P", "--ping-fd", "9", "--runtime-dir"
 import_asyncio_without_tls()
 from pykeepalived.core.daemon import run_daemon  # noqa: F401 (what cli.main imports)
 from pykeepalived.core.judge import load_for_child
-from pykeepalived.services import sched  # noqa: F401
+from pykeepalived.services import sched, startstop  # noqa: F401
 from pykeepalived.vrrp.manager import VrrpManager  # noqa: F401
 config = load_for_child(args.runtime_dir)
 assert config is not None and list(config.vrrp_instances) == ["VI_1"], config
 heavy = ("pykeepalived.config.loader", "pykeepalived.config.parser", "pykeepalived.config.keywords",
-         "pykeepalived.config.validate", "pykeepalived.lb", "pykeepalived.check", "email", "shutil", "ssl")
+         "pykeepalived.config.validate", "pykeepalived.lb", "pykeepalived.check", "email", "shutil", "ssl",
+         "hashlib", "_hashlib", "pykeepalived.bfd.transport", "random")
 print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
 import ssl  # noqa: E402 (still there for whoever needs it)
 print(ssl.OPENSSL_VERSION.split()[0])

@@ -448,3 +448,23 @@ def test_a_fault_while_lingering_leaves_no_new_master_for_the_next_handover() ->
     r.shutdown(20.0)
     r.handle_timer(20.0 + r.master_down_interval)  # this handover is not answered: it times out
     assert r.counters.handovers_timed_out == 1 and r.state is State.INITIALIZE
+
+
+def test_an_accepted_advert_is_checked_again_when_its_source_destination_or_ttl_differ() -> None:
+    # the router skips check_advert for the advert, source, destination and TTL it last accepted
+    # (the transport hands over the same decoded objects); anything else is checked in full
+    r = VrrpRouter(cfg(unicast_peers=(PEER,), unicast_peer_ttls=((250, 255),)))
+    r.start(0.0)
+    a = advert()
+    for t in (1.0, 2.0):
+        r.receive(a, PEER, t, ME, 255)
+    assert r.counters.adverts_received == 2
+    r.receive(a, PEER, 3.0, ME, 64)  # same advert and peer, a TTL out of its range
+    r.receive(a, IPv4Address("192.0.2.9"), 3.1, ME, 255)  # not a peer
+    r.receive(a, ME, 3.2, ME, 255)  # our own address
+    assert r.counters.adverts_received == 2
+    assert {k: v for k, v in r.counters.drops.items() if v} == {DropReason.TTL: 1, DropReason.PEER: 1,
+                                                                 DropReason.OWN: 1}
+    assert r.next_deadline() == 2.0 + r.master_down_interval  # the dropped ones did not move the timer
+    r.receive(a, PEER, 4.0, ME, 255)
+    assert r.counters.adverts_received == 3 and r.next_deadline() == 4.0 + r.master_down_interval

@@ -32,8 +32,11 @@ checked anyway: a stale file from another build is refused, not guessed at.
 """
 from __future__ import annotations
 
+try:  # hashlib's own blake2b, without the OpenSSL hashlib loads (~4 MB RSS per process)
+    from _blake2 import blake2b
+except ImportError:  # a Python built without it
+    from hashlib import blake2b
 import dataclasses
-import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -56,7 +59,7 @@ def snapshot_path(runtime_dir: str | Path) -> Path:
 
 
 def _digest(blob: bytes) -> bytes:
-    return hashlib.blake2b(blob, digest_size=16).digest()
+    return blake2b(blob, digest_size=16).digest()
 
 
 class Decoder:

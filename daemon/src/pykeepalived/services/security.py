@@ -18,16 +18,16 @@ refused: at start, on reload, by ``-t``), warnings without it.  A
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 from ..config.model_vrrp import Script
-from ..config.validate import scripts
 
 
 def unsafe_reason(program: str) -> str | None:
     """Why ``program`` is unsafe to run as root, or None."""
+    import shutil  # noqa: PLC0415 - here: the VRRP child needs only run_as (shutil and config.validate: 1 MB)
+
     path = program if "/" in program else shutil.which(program)
     if path is None:
         return f"'{program}' not found in PATH"
@@ -57,6 +57,8 @@ def unsafe_reason(program: str) -> str | None:
 
 def script_problems(config) -> tuple[list[str], list[str]]:
     """(errors, warnings) as ``FILE:LINE:COL: error: ...`` lines."""
+    from ..config.validate import scripts  # noqa: PLC0415 - the judge's, not the VRRP child's
+
     secure = config.global_defs.enable_script_security
     errors: list[str] = []
     warnings: list[str] = []

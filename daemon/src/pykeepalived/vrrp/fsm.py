@@ -107,6 +107,11 @@ class VrrpRouter:
         # the advert per priority sent (the config is frozen): a master builds it once, not every
         # interval, and the instance sees the same object (its encoded bytes are kept by identity)
         self._adverts: dict[int, Advertisement] = {}
+        # the last advert accepted, with its source, destination and TTL: check_advert is pure over
+        # a frozen config, and the transport hands over the same decoded objects while a master
+        # repeats itself, so the same four (by identity) pass again without the checks
+        self._accepted: tuple = (None, None, None, None)
+        self._mdi: tuple = (None, None, 0.0)  # (priority, master_adver_interval, master_down_interval)
 
     # -- derived timers (RFC 5798 6.1) -------------------------------------
     @property
@@ -115,8 +120,15 @@ class VrrpRouter:
 
     @property
     def master_down_interval(self) -> float:
-        return master_down_interval(self.config.version, self.priority, self.master_adver_interval,
-                                    self.config.down_timer_adverts)
+        # a backup needs it per advert received; it changes only with the priority and the
+        # master's interval (the config is frozen)
+        cached = self._mdi
+        if cached[0] == self.priority and cached[1] == self.master_adver_interval:
+            return cached[2]
+        value = master_down_interval(self.config.version, self.priority, self.master_adver_interval,
+                                     self.config.down_timer_adverts)
+        self._mdi = (self.priority, self.master_adver_interval, value)
+        return value
 
     @property
     def advert_at(self) -> float | None:
@@ -129,6 +141,11 @@ class VrrpRouter:
         return self._handover_at is not None
 
     # -- the aioquic-style surface -----------------------------------------
+    @property
+    def has_actions(self) -> bool:
+        """Whether ``actions`` has something to return."""
+        return bool(self._queue)
+
     def actions(self) -> list[Action]:
         """Return and clear the queued actions, oldest first."""
         out, self._queue = self._queue, []
@@ -137,9 +154,13 @@ class VrrpRouter:
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
         down = None if self.resigned else self._down_at  # a resigned Backup never takes over
-        timers = (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at,
-                  self._reannounce_at)
-        return min((t for t in timers if t is not None), default=None)
+        # per advert received: a plain loop, not min() over a generator
+        best = None
+        for t in (down, self._advert_at, self._garp_at, self._garp_lower_at, self._refresh_at, self._handover_at,
+                  self._reannounce_at):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def start(self, now: float) -> None:
         """Leave Initialize (RFC 5798 6.4.1)."""
@@ -284,10 +305,13 @@ class VrrpRouter:
         6.4.2 / 6.4.3)."""
         if self.state not in (State.BACKUP, State.MASTER):
             return  # keepalived ignores adverts in FAULT and before start
-        reason = check_advert(self.config, advert, src, dst, ttl)
-        if reason is not None:
-            self.counters.drop(reason)
-            return
+        last = self._accepted
+        if not (advert is last[0] and src is last[1] and dst is last[2] and ttl == last[3]):
+            reason = check_advert(self.config, advert, src, dst, ttl)
+            if reason is not None:
+                self.counters.drop(reason)
+                return
+            self._accepted = (advert, src, dst, ttl)
         self.counters.adverts_received += 1
         if advert.priority == PRIORITY_STOP:
             self.counters.priority_zero_received += 1

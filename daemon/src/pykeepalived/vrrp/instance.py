@@ -217,12 +217,15 @@ class Instance:
 
     def on_advert(self, got: ReceivedAdvert, received: float | None = None) -> None:
         now = self._loop.time()  # the kernel's receive time when the transport has it (never later than now)
-        lower = self.router.counters.lower_priority_received
-        self.router.receive(got.advert, got.src, now if received is None else min(received, now), got.dst,
-                            got.ttl)
-        if self.router.counters.lower_priority_received != lower:
+        r = self.router
+        lower = r.counters.lower_priority_received
+        r.receive(got.advert, got.src, now if received is None or received > now else received, got.dst, got.ttl)
+        if r.counters.lower_priority_received != lower:
             self._master_rx_lower_pri()
-        self._pump()
+        if r.has_actions or self._adopted_pending or self.group is not None:
+            self._pump()
+        else:  # the common case, once per advert received: nothing to do but move the timer
+            self._rearm()
 
     def _master_rx_lower_pri(self) -> None:
         """keepalived's event for a master that hears a lower priority: notify_master_rx_lower_pri
@@ -288,13 +291,14 @@ class Instance:
     def _rearm(self) -> None:
         r = self.router
         deadline = self._deadline = r.next_deadline()
+        handing_over = r.handing_over
         if deadline is None:
             self._timer.cancel()
-        elif deadline == r.advert_at and not r.handing_over:
+        elif deadline == r.advert_at and not handing_over:
             self._timer.arm(deadline, self._on_timer, r.config.interval * ADVERT_SLACK)
         else:
             self._timer.arm(deadline, self._on_timer)
-        if r.handing_over:
+        if handing_over:
             if self._handover is None:
                 self._handover = Event()
         elif self._handover is not None:

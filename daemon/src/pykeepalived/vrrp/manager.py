@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ..bfd.transport import BfdRunner
 from ..config.effective import accept_mode
 from ..config.model import Config
 from ..net.links import LinkWatcher
@@ -52,7 +51,12 @@ class VrrpManager:
         self.instances: dict[str, Instance] = {}
         self.scripts: dict[str, ScriptTracker] = {}
         self.processes: dict[str, ProcessTracker] = {}
-        self.bfd = bfd if bfd is not None else BfdRunner()  # up(), listen(), apply(), stop(), status()
+        if bfd is None:  # unsupervised: our own sessions (a supervised child hears the BFD child's and
+            # never loads the BFD runtime: 0.5 MB with the random module)
+            from ..bfd.transport import BfdRunner  # noqa: PLC0415
+
+            bfd = BfdRunner()
+        self.bfd = bfd  # up(), listen(), apply(), stop(), status()
         self.links = LinkWatcher()
         # per instance, what undoes its tracker and link subscriptions: the trackers and the
         # watcher outlive a reload, and a callback left behind kept a replaced instance alive

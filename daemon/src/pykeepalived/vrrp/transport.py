@@ -51,6 +51,9 @@ MAX_DRAIN = 4096  # before a due timer: what a pause of a busy loop left queued
 # second of 50 instances at 0.1 s); when full it drops the newest adverts, the ones that keep a
 # paused backup from taking over. 4 MiB holds ~5,000 (SO_RCVBUFFORCE: we run as root).
 RCVBUF = 4 << 20
+# received_at with a clock read before the batch: a packet that arrived while the batch was read
+# (MAX_DRAIN packets take well under this) has a stamp after the clock read; accepted
+BATCH_SKEW = 0.05
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -183,14 +186,16 @@ class VrrpSocket:
         self._readable(MAX_DRAIN)
 
     def _readable(self, limit: int = MAX_READS) -> None:
+        clock = (time.time(), time.monotonic())  # once per wake-up, not per packet (received_at)
+        v4 = self.family == 4
         for _ in range(limit):
             try:
-                if self.family == 4:
+                if v4:
                     data, anc, _flags, _addr = self.sock.recvmsg(65535, STAMP_SPACE)
-                    self._handle_ipv4(data, received_at(anc))
+                    self._handle_ipv4(data, received_at(anc, clock))
                 else:
                     data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) * 2 + STAMP_SPACE)
-                    self._handle_ipv6(data, anc, addr, received_at(anc))
+                    self._handle_ipv6(data, anc, addr, received_at(anc, clock))
             except BlockingIOError:
                 self._empty_at = time.monotonic()
                 return
@@ -206,6 +211,10 @@ class VrrpSocket:
         key = data[:4] + data[6:10] + data[12:]
         last = self._decoded.get(vrid)
         if last is not None and last[0] == key:  # decoding is pure: the same bytes, the same advert
+            sub = self._subs.get(vrid)  # _deliver's known-VRID path, inline: once per advert received
+            if sub is not None:
+                sub.on_advert(last[1], received)
+                return
             self._deliver(last[1], received)
             return
         multicast = len(data) >= IPV4_HEADER_LEN and 224 <= data[16] <= 239  # 224.0.0.0/4
@@ -255,17 +264,20 @@ class VrrpSocket:
         sub.on_advert(got, received)
 
 
-def received_at(ancillary: list) -> float | None:
+def received_at(ancillary: list, clock: tuple[float, float] | None = None) -> float | None:
     """The kernel's receive time (SCM_TIMESTAMPNS, wall clock) as a ``time.monotonic()`` value.
 
-    None without a stamp, or when the wall clock disagrees (stepped between the
-    packet and now): the caller then uses its own clock.
+    ``clock``: ``(time.time(), time.monotonic())`` read once for a batch of packets (a packet
+    queued after that read is up to a few ms "in the future": accepted, the caller clamps it to
+    its now); None reads them now.  None without a stamp, or when the wall clock disagrees
+    (stepped between the packet and now): the caller then uses its own clock.
     """
     for level, kind, value in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
             sec, nsec = TIMESPEC.unpack_from(value)
-            age = time.time() - (sec + nsec / 1e9)
-            return time.monotonic() - age if 0 <= age < 1 else None
+            wall, mono = clock or (time.time(), time.monotonic())
+            age = wall - (sec + nsec / 1e9)
+            return mono - age if -BATCH_SKEW <= age < 1 else None
     return None
 
 
