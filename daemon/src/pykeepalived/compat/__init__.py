@@ -12,6 +12,11 @@ import enum
 import sys
 from typing import Any
 
+try:  # the standard library's blake2b without the OpenSSL that importing hashlib loads (~4 MB RSS a process)
+    from _blake2 import blake2b  # noqa: F401 (re-exported)
+except ImportError:  # a Python built without it
+    from hashlib import blake2b  # noqa: F401 (re-exported)
+
 # @dataclass(frozen=True, **SLOTS): __slots__ (less memory) where 3.10+ supports it.
 SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
 

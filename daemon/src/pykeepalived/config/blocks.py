@@ -39,16 +39,13 @@ more and keeps it only if its digest is the one the judge cut).
 """
 from __future__ import annotations
 
-try:  # hashlib's own blake2b, without the OpenSSL hashlib loads (~4 MB RSS per process)
-    from _blake2 import blake2b
-except ImportError:  # a Python built without it
-    from hashlib import blake2b
 import bisect
 import dataclasses
 import os
 import re
 from typing import Any, NamedTuple
 
+from ..compat import blake2b
 from .build import collect
 from .errors import ConfigError, Diagnostics, Location
 from .grammar import Keyword, Statement
@@ -277,7 +274,7 @@ class BlockCache:
               out: list) -> Key | None:
         """Load one part (``text``, or the unchanged one of ``key``); its key if it is cached."""
         if key is None:
-            key = (path, blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest())
+            key = (path, _digest(text))
         part = self.entries.get(key) or self.used.get(key)
         if part is not None and part.line != line and self.exact:
             part = None

@@ -32,16 +32,13 @@ checked anyway: a stale file from another build is refused, not guessed at.
 """
 from __future__ import annotations
 
-try:  # hashlib's own blake2b, without the OpenSSL hashlib loads (~4 MB RSS per process)
-    from _blake2 import blake2b
-except ImportError:  # a Python built without it
-    from hashlib import blake2b
 import dataclasses
 import os
 import pickle
 from pathlib import Path
 
 from .. import __version__
+from ..compat import blake2b
 from ..config.allocation import bulk_allocation
 from ..config.model import Config
 
