@@ -81,6 +81,14 @@ class Desired:
         """Every real server's view, in config order (made when asked: status, not a reload)."""
         return list(chain.from_iterable(map(attrgetter("views"), self.parts)))
 
+    def servers_by_vs(self) -> dict[str, list[RsView]]:
+        """The views per virtual server key, in one pass (a lookup per virtual server in
+        ``servers`` was quadratic: 6.8 s for a status at 1,000 x 20)."""
+        out: dict[str, list[RsView]] = {}
+        for part in self.parts:
+            out.setdefault(part.vkey, []).extend(part.views)
+        return out
+
 
 def default_health(vs: VirtualServer, rs: RealServer) -> Health:
     """Before any check result: alpha mode starts a checked real server down."""

@@ -232,9 +232,7 @@ class LoadBalancer:
         """
         desired = self.desired or compute(self.config, self.health, self.overrides, self.quorum)
         actual = self.backend.dump(servers=servers)
-        views: dict[str, list] = {}  # per virtual server key: one pass, not one per virtual server
-        for part in desired.parts:
-            views.setdefault(part.vkey, []).extend(part.views)
+        views = desired.servers_by_vs()
         out = []
         for vs in self.config.virtual_servers:
             vkey = vs.key

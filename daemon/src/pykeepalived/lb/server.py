@@ -70,9 +70,10 @@ def view(entries: list[Entry], desired: Desired, ov: Overrides, backend,
     It is counted apart (``active_elsewhere``), so a drain waits for real connections only.
     """
     out = []
+    views = desired.servers_by_vs()
     for e in entries:
         addr, port = rs_key(e.rs)
-        rsv = next((s for s in desired.servers if s.vs == e.vs and s.rs == (addr, port)), None)
+        rsv = next((s for s in views.get(e.vs, ()) if s.rs == (addr, port)), None)
         drained, weight = runtime_state(e.vs, e.rs, ov)
         keys = desired.services.get(e.vs, [])
         active = inactive = elsewhere = 0
