@@ -211,10 +211,6 @@ class VrrpSocket:
         key = data[:4] + data[6:10] + data[12:]
         last = self._decoded.get(vrid)
         if last is not None and last[0] == key:  # decoding is pure: the same bytes, the same advert
-            sub = self._subs.get(vrid)  # _deliver's known-VRID path, inline: once per advert received
-            if sub is not None:
-                sub.on_advert(last[1], received)
-                return
             self._deliver(last[1], received)
             return
         multicast = len(data) >= IPV4_HEADER_LEN and 224 <= data[16] <= 239  # 224.0.0.0/4
